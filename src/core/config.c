@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include "config.h"
+#include "parse-util.h"
+#include "string-util.h"
+#include "strv.h"
+
+static const char *const launcher_kind_table[_LAUNCHER_KIND_MAX] = {
+        [LAUNCHER_AUTO] = "auto",
+        [LAUNCHER_UNIT] = "unit",
+        [LAUNCHER_EXEC] = "exec",
+};
+
+const char *launcher_kind_to_string(LauncherKind k) {
+        if (k < 0 || k >= _LAUNCHER_KIND_MAX)
+                return NULL;
+        return launcher_kind_table[k];
+}
+
+LauncherKind launcher_kind_from_string(const char *s) {
+        for (LauncherKind k = 0; k < _LAUNCHER_KIND_MAX; k++)
+                if (s && strcasecmp(s, launcher_kind_table[k]) == 0)
+                        return k;
+        return _LAUNCHER_KIND_INVALID;
+}
+
+typedef enum VarType {
+        VAR_STRING,     /* any non-empty string */
+        VAR_ABS_PATH,   /* absolute path, normalised without trailing slash */
+        VAR_FILE_NAME,  /* plain file name */
+        VAR_BOOL,
+        VAR_DURATION,
+        VAR_UNSIGNED,
+        VAR_SIZE,       /* bytes, with K/M/G/T suffixes */
+        VAR_SIZE_OR_INFINITY,
+        VAR_LAUNCHER,
+        VAR_LOG_LEVEL,
+        VAR_USER,       /* user or group name, or numeric id */
+        VAR_IGNORED,    /* understood, accepted, has no effect here */
+        VAR_PASSTHROUGH, /* read by someone else (the unit file) */
+} VarType;
+
+typedef struct Var {
+        const char *name;
+        VarType type;
+        size_t offset;
+        const char *expect; /* what the error message says is expected */
+} Var;
+
+#define F(field) offsetof(Config, field)
+
+/* The order is the order of the README's configuration table. COSMOVISOR_CUSTOM_PREUPGRADE comes after
+ * ORAIVISOR_CUSTOM_PREUPGRADE and only applies when the latter is not set. */
+static const Var vars[] = {
+        { "DAEMON_HOME", VAR_ABS_PATH, F(home), "an absolute path to the node's home folder" },
+        { "DAEMON_NAME", VAR_FILE_NAME, F(name), "the daemon's binary file name, such as 'oraid'" },
+        { "DAEMON_ALLOW_DOWNLOAD_BINARIES", VAR_BOOL, F(allow_download), NULL },
+        { "DAEMON_RESTART_AFTER_UPGRADE", VAR_BOOL, F(restart_after_upgrade), NULL },
+        { "DAEMON_SHUTDOWN_GRACE", VAR_DURATION, F(shutdown_grace), NULL },
+        { "DAEMON_RESTART_DELAY", VAR_DURATION, F(restart_delay), NULL },
+        { "DAEMON_POLL_INTERVAL", VAR_DURATION, F(poll_interval), NULL },
+        { "ORAIVISOR_LAUNCHER", VAR_LAUNCHER, F(launcher), "one of 'auto', 'unit' or 'exec'" },
+        { "ORAIVISOR_LOG_LEVEL", VAR_LOG_LEVEL, F(log_level), "one of 'debug', 'info', 'notice', 'warning', 'err'" },
+        { "ORAIVISOR_DAEMON_UNIT", VAR_STRING, F(daemon_unit), "a unit name ending in '.service'" },
+        { "DAEMON_USER", VAR_USER, F(daemon_user), "a user name or numeric UID" },
+        { "DAEMON_GROUP", VAR_USER, F(daemon_group), "a group name or numeric GID" },
+        { "DAEMON_LIMIT_NOFILE", VAR_UNSIGNED, F(limit_nofile), "a number of open files, such as 65536" },
+        { "DAEMON_MEMORY_MAX", VAR_SIZE_OR_INFINITY, F(memory_max), "a size such as '8G', or 'infinity'" },
+        { "ORAIVISOR_STATE_DIR", VAR_ABS_PATH, F(state_dir), "an absolute path" },
+        { "DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM", VAR_BOOL, F(must_have_checksum), NULL },
+        { "ORAIVISOR_ALLOW_FILE_URLS", VAR_BOOL, F(allow_file_urls), NULL },
+        { "ORAIVISOR_DOWNLOAD_RETRIES", VAR_UNSIGNED, F(download_retries), "a number of retries, such as 5" },
+        { "ORAIVISOR_DOWNLOAD_MAX_SIZE", VAR_SIZE, F(download_max_size), "a size such as '4G'" },
+        { "ORAIVISOR_DOWNLOAD_CONNECT_TIMEOUT", VAR_DURATION, F(download_connect_timeout), NULL },
+        { "ORAIVISOR_DOWNLOAD_STALL_TIMEOUT", VAR_DURATION, F(download_stall_timeout), NULL },
+        { "ORAIVISOR_UNPACK_MAX_SIZE", VAR_SIZE, F(unpack_max_size), "a size such as '16G'" },
+        { "ORAIVISOR_UNPACK_MAX_ENTRIES", VAR_UNSIGNED, F(unpack_max_entries), "a number of archive entries" },
+        { "UNSAFE_SKIP_BACKUP", VAR_BOOL, F(unsafe_skip_backup), NULL },
+        { "DAEMON_DATA_BACKUP_DIR", VAR_ABS_PATH, F(backup_dir), "an absolute path to an existing folder" },
+        { "ORAIVISOR_BACKUP_KEEP", VAR_UNSIGNED, F(backup_keep), "a number of backups to keep (0 keeps all)" },
+        { "ORAIVISOR_CUSTOM_PREUPGRADE", VAR_FILE_NAME, F(custom_preupgrade), "a file name under $DAEMON_HOME/oraivisor/" },
+        { "COSMOVISOR_CUSTOM_PREUPGRADE", VAR_FILE_NAME, F(custom_preupgrade), "a file name under $DAEMON_HOME/oraivisor/" },
+        { "DAEMON_PREUPGRADE_MAX_RETRIES", VAR_UNSIGNED, F(preupgrade_max_retries), "a number of retries" },
+        { "ORAIVISOR_HOOK_TIMEOUT", VAR_DURATION, F(hook_timeout), NULL },
+        /* Read by the shipped unit file, not by us. */
+        { "DAEMON_ARGS", VAR_PASSTHROUGH, 0, NULL },
+        /* Cosmovisor variables that have no effect here; known so they are not reported as typos. */
+        { "DAEMON_LOG_BUFFER_SIZE", VAR_IGNORED, 0, "lines of any length are scanned" },
+        { "DAEMON_GRPC_ADDRESS", VAR_IGNORED, 0, "oraivisor does not query the node over gRPC" },
+};
+
+const char *const config_known_variables[] = {
+        "DAEMON_HOME", "DAEMON_NAME", "DAEMON_ALLOW_DOWNLOAD_BINARIES", "DAEMON_RESTART_AFTER_UPGRADE",
+        "DAEMON_SHUTDOWN_GRACE", "DAEMON_RESTART_DELAY", "DAEMON_POLL_INTERVAL", "ORAIVISOR_LAUNCHER",
+        "ORAIVISOR_LOG_LEVEL", "ORAIVISOR_DAEMON_UNIT", "DAEMON_USER", "DAEMON_GROUP", "DAEMON_LIMIT_NOFILE",
+        "DAEMON_MEMORY_MAX", "ORAIVISOR_STATE_DIR", "DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM",
+        "ORAIVISOR_ALLOW_FILE_URLS", "ORAIVISOR_DOWNLOAD_RETRIES", "ORAIVISOR_DOWNLOAD_MAX_SIZE",
+        "ORAIVISOR_DOWNLOAD_CONNECT_TIMEOUT", "ORAIVISOR_DOWNLOAD_STALL_TIMEOUT", "ORAIVISOR_UNPACK_MAX_SIZE",
+        "ORAIVISOR_UNPACK_MAX_ENTRIES", "UNSAFE_SKIP_BACKUP", "DAEMON_DATA_BACKUP_DIR", "ORAIVISOR_BACKUP_KEEP",
+        "ORAIVISOR_CUSTOM_PREUPGRADE", "COSMOVISOR_CUSTOM_PREUPGRADE", "DAEMON_PREUPGRADE_MAX_RETRIES",
+        "ORAIVISOR_HOOK_TIMEOUT", "DAEMON_ARGS", "DAEMON_LOG_BUFFER_SIZE", "DAEMON_GRPC_ADDRESS", NULL,
+};
+
+static int diag_addv(char ***l, const char *format, va_list ap) {
+        char *s = NULL;
+        if (vasprintf(&s, format, ap) < 0)
+                return -ENOMEM;
+        return strv_consume(l, s);
+}
+
+int config_diagnostics_add_error(ConfigDiagnostics *d, const char *format, ...) {
+        va_list ap;
+        va_start(ap, format);
+        int r = diag_addv(&d->errors, format, ap);
+        va_end(ap);
+        return r;
+}
+
+int config_diagnostics_add_warning(ConfigDiagnostics *d, const char *format, ...) {
+        va_list ap;
+        va_start(ap, format);
+        int r = diag_addv(&d->warnings, format, ap);
+        va_end(ap);
+        return r;
+}
+
+void config_diagnostics_done(ConfigDiagnostics *d) {
+        d->errors = strv_free(d->errors);
+        d->warnings = strv_free(d->warnings);
+}
+
+void config_done(Config *c) {
+        free(c->home);
+        free(c->name);
+        free(c->daemon_unit);
+        free(c->daemon_user);
+        free(c->daemon_group);
+        free(c->state_dir);
+        free(c->backup_dir);
+        free(c->custom_preupgrade);
+        *c = (Config) {};
+}
+
+bool daemon_name_is_valid(const char *s) {
+        if (isempty(s) || streq(s, ".") || streq(s, "..") || strlen(s) > 255)
+                return false;
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (*p == '/' || *p < ' ' || *p == 127)
+                        return false;
+        return true;
+}
+
+static bool user_name_is_valid(const char *s) {
+        /* Names as useradd accepts them, or a numeric id. No ':' and no whitespace. */
+        if (isempty(s) || strlen(s) > 256)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                            *p == '_' || *p == '-' || *p == '.' || (*p == '$' && p[1] == 0)))
+                        return false;
+        return s[0] != '-';
+}
+
+/* Normalises an absolute path: collapses repeated slashes and drops a trailing one. "." and ".."
+ * components are refused because a different spelling of the same folder must not look different. */
+static int normalize_abs_path(const char *s, char **ret) {
+        if (s[0] != '/')
+                return -EINVAL;
+        _cleanup_free_ char *r = malloc(strlen(s) + 1);
+        if (!r)
+                return -ENOMEM;
+        char *w = r;
+        for (const char *p = s; *p;) {
+                while (*p == '/')
+                        p++;
+                if (!*p)
+                        break;
+                const char *e = strchrnul(p, '/');
+                size_t l = (size_t) (e - p);
+                if ((l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+                        return -EINVAL;
+                *w++ = '/';
+                memcpy(w, p, l);
+                w += l;
+                p = e;
+        }
+        if (w == r)
+                *w++ = '/';
+        *w = 0;
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+static int parse_log_level(const char *s) {
+        static const char *const names[] = {
+                [LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+                [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (names[i] && strcasecmp(s, names[i]) == 0)
+                        return (int) i;
+        if (strcasecmp(s, "error") == 0)
+                return LOG_ERR;
+        if (strcasecmp(s, "warn") == 0)
+                return LOG_WARNING;
+        return -EINVAL;
+}
+
+/* Booleans as documented: true/false, yes/no, 1/0, any case. Stricter than parse_boolean() on purpose:
+ * "on", "y" or "t" in a validator's config are more likely mistakes than intent. */
+static int parse_config_boolean(const char *s) {
+        if (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0 || streq(s, "1"))
+                return 1;
+        if (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0 || streq(s, "0"))
+                return 0;
+        return -EINVAL;
+}
+
+/* Quotes a value for an error message, escaping anything unprintable and cutting very long values. */
+static char *quote_value(const char *v) {
+        return string_escape_for_log(v, strlen(v), 200);
+}
+
+static int set_var(const Var *var, const char *value, Config *c, ConfigDiagnostics *d) {
+        void *field = (uint8_t *) c + var->offset;
+        _cleanup_free_ char *q = quote_value(value);
+        if (!q)
+                return -ENOMEM;
+        int r;
+
+        switch (var->type) {
+        case VAR_STRING:
+                free(*(char **) field);
+                *(char **) field = strdup(value);
+                return *(char **) field ? 0 : -ENOMEM;
+
+        case VAR_ABS_PATH: {
+                char *p = NULL;
+                r = normalize_abs_path(value, &p);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return config_diagnostics_add_error(d,
+                                "%s='%s' is not valid: expected %s (no '.' or '..' components).", var->name, q,
+                                var->expect);
+                free(*(char **) field);
+                *(char **) field = p;
+                return 0;
+        }
+
+        case VAR_FILE_NAME:
+                if (!daemon_name_is_valid(value))
+                        return config_diagnostics_add_error(d,
+                                "%s='%s' is not valid: expected %s, without '/' or control characters.",
+                                var->name, q, var->expect);
+                free(*(char **) field);
+                *(char **) field = strdup(value);
+                return *(char **) field ? 0 : -ENOMEM;
+
+        case VAR_USER:
+                if (!user_name_is_valid(value))
+                        return config_diagnostics_add_error(d, "%s='%s' is not valid: expected %s.", var->name,
+                                q, var->expect);
+                free(*(char **) field);
+                *(char **) field = strdup(value);
+                return *(char **) field ? 0 : -ENOMEM;
+
+        case VAR_BOOL:
+                r = parse_config_boolean(value);
+                if (r < 0)
+                        return config_diagnostics_add_error(d,
+                                "%s='%s' is not a boolean: expected true/false, yes/no or 1/0.", var->name, q);
+                *(bool *) field = r;
+                return 0;
+
+        case VAR_DURATION:
+                r = parse_duration(value, (usec_t *) field);
+                if (r < 0)
+                        return config_diagnostics_add_error(d,
+                                "%s='%s' is not a duration: expected e.g. '500ms', '30s', '2m', '1h' or a number of seconds.",
+                                var->name, q);
+                return 0;
+
+        case VAR_UNSIGNED: {
+                uint64_t v;
+                r = parse_uint64(value, &v);
+                if (r < 0 || (var->offset != F(limit_nofile) && var->offset != F(unpack_max_entries) && v > UINT32_MAX))
+                        return config_diagnostics_add_error(d, "%s='%s' is not valid: expected %s.", var->name,
+                                q, var->expect);
+                if (var->offset == F(limit_nofile) || var->offset == F(unpack_max_entries))
+                        *(uint64_t *) field = v;
+                else
+                        *(unsigned *) field = (unsigned) v;
+                return 0;
+        }
+
+        case VAR_SIZE_OR_INFINITY:
+                if (strcasecmp(value, "infinity") == 0) {
+                        *(uint64_t *) field = UINT64_MAX;
+                        return 0;
+                }
+                _fallthrough_;
+        case VAR_SIZE:
+                r = parse_size(value, (uint64_t *) field);
+                if (r < 0 || *(uint64_t *) field == 0)
+                        return config_diagnostics_add_error(d,
+                                "%s='%s' is not a size: expected %s (K, M, G, T are powers of 1024).", var->name, q,
+                                var->expect);
+                return 0;
+
+        case VAR_LAUNCHER: {
+                LauncherKind k = launcher_kind_from_string(value);
+                if (k < 0)
+                        return config_diagnostics_add_error(d, "%s='%s' is not valid: expected %s.", var->name,
+                                q, var->expect);
+                *(LauncherKind *) field = k;
+                return 0;
+        }
+
+        case VAR_LOG_LEVEL:
+                r = parse_log_level(value);
+                if (r < 0)
+                        return config_diagnostics_add_error(d, "%s='%s' is not valid: expected %s.", var->name,
+                                q, var->expect);
+                *(int *) field = r;
+                return 0;
+
+        case VAR_IGNORED:
+                return config_diagnostics_add_warning(d, "%s is set but has no effect: %s.", var->name,
+                        var->expect);
+
+        case VAR_PASSTHROUGH:
+                return 0;
+        }
+        return 0;
+}
+
+static const char *closest_known(const char *name) {
+        const char *best = NULL;
+        size_t best_d = SIZE_MAX;
+        for (size_t i = 0; config_known_variables[i]; i++) {
+                size_t dist = string_distance(name, config_known_variables[i]);
+                if (dist < best_d) {
+                        best_d = dist;
+                        best = config_known_variables[i];
+                }
+        }
+        /* Only suggest a name that is plausibly a typo of the one given. */
+        if (best && best_d <= MAX(strlen(name) / 3, (size_t) 3))
+                return best;
+        return NULL;
+}
+
+static int check_unknown(char *const *env, ConfigDiagnostics *d) {
+        STRV_FOREACH(e, env) {
+                const char *eq = strchr(*e, '=');
+                if (!eq)
+                        continue;
+                _cleanup_free_ char *name = strndup(*e, (size_t) (eq - *e));
+                if (!name)
+                        return -ENOMEM;
+                if (!startswith(name, "DAEMON_") && !startswith(name, "ORAIVISOR_"))
+                        continue;
+                bool known = false;
+                for (size_t i = 0; config_known_variables[i]; i++)
+                        if (streq(config_known_variables[i], name)) {
+                                known = true;
+                                break;
+                        }
+                if (known)
+                        continue;
+                const char *s = closest_known(name);
+                int r = s ? config_diagnostics_add_warning(d, "Unknown variable %s, ignoring it. Did you mean %s?",
+                                    name, s)
+                          : config_diagnostics_add_warning(d, "Unknown variable %s, ignoring it.", name);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int config_parse(char *const *env, Config *ret, ConfigDiagnostics *d) {
+        int r;
+
+        *ret = (Config) {
+                .shutdown_grace = CONFIG_DEFAULT_SHUTDOWN_GRACE,
+                .poll_interval = CONFIG_DEFAULT_POLL_INTERVAL,
+                .launcher = LAUNCHER_AUTO,
+                .log_level = LOG_INFO,
+                .limit_nofile = CONFIG_DEFAULT_LIMIT_NOFILE,
+                .memory_max = UINT64_MAX,
+                .download_retries = CONFIG_DEFAULT_DOWNLOAD_RETRIES,
+                .download_max_size = CONFIG_DEFAULT_DOWNLOAD_MAX_SIZE,
+                .download_connect_timeout = 30 * USEC_PER_SEC,
+                .download_stall_timeout = 60 * USEC_PER_SEC,
+                .unpack_max_size = CONFIG_DEFAULT_UNPACK_MAX_SIZE,
+                .unpack_max_entries = CONFIG_DEFAULT_UNPACK_MAX_ENTRIES,
+                .hook_timeout = CONFIG_DEFAULT_HOOK_TIMEOUT,
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
+                const char *v = strv_env_get(env, vars[i].name);
+                if (isempty(v))
+                        continue; /* empty means default */
+                if (streq(vars[i].name, "COSMOVISOR_CUSTOM_PREUPGRADE") &&
+                        !isempty(strv_env_get(env, "ORAIVISOR_CUSTOM_PREUPGRADE")))
+                        continue;
+                r = set_var(&vars[i], v, ret, d);
+                if (r < 0)
+                        return r;
+        }
+
+        if (!ret->home && config_diagnostics_add_error(d,
+                                  "DAEMON_HOME is not set: expected the absolute path of the node's home folder, such as DAEMON_HOME=/var/lib/oraid.") < 0)
+                return -ENOMEM;
+        if (!ret->name && config_diagnostics_add_error(d,
+                                  "DAEMON_NAME is not set: expected the daemon's binary file name, such as DAEMON_NAME=oraid.") < 0)
+                return -ENOMEM;
+        if (ret->poll_interval == 0 && config_diagnostics_add_error(d,
+                                               "DAEMON_POLL_INTERVAL='0' is not valid: expected a duration above zero, such as '300ms'.") < 0)
+                return -ENOMEM;
+        if (ret->daemon_unit) {
+                const char *e = endswith(ret->daemon_unit, ".service");
+                if ((!e || e == ret->daemon_unit || strchr(ret->daemon_unit, '/')) &&
+                        config_diagnostics_add_error(d,
+                                "ORAIVISOR_DAEMON_UNIT='%s' is not valid: expected a unit name ending in '.service', such as 'oraid-node.service'.",
+                                ret->daemon_unit) < 0)
+                        return -ENOMEM;
+        }
+        if (ret->limit_nofile == 0 &&
+                config_diagnostics_add_error(d, "DAEMON_LIMIT_NOFILE='0' is not valid: expected a number of open files, such as 65536.") < 0)
+                return -ENOMEM;
+
+        r = check_unknown(env, d);
+        if (r < 0)
+                return r;
+
+        return d->errors ? -EINVAL : 0;
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The configuration of oraivisor, parsed from an environment block (environ, or an EnvironmentFile that
+ * systemd already turned into environment). Pure: config_parse() reads only the strings it is given and
+ * collects every problem into a ConfigDiagnostics, one line per problem naming the variable, the value
+ * and what is expected, so that the caller can print them all at once and exit with EX_CONFIG. Checks
+ * that need the file system (DAEMON_HOME exists) are done by the runtime layer, which appends to the
+ * same diagnostics. */
+
+#include "macro.h"
+#include "time-util.h"
+
+typedef enum LauncherKind {
+        LAUNCHER_AUTO,
+        LAUNCHER_UNIT,
+        LAUNCHER_EXEC,
+        _LAUNCHER_KIND_MAX,
+        _LAUNCHER_KIND_INVALID = -EINVAL,
+} LauncherKind;
+
+const char *launcher_kind_to_string(LauncherKind k) _const_;
+LauncherKind launcher_kind_from_string(const char *s) _pure_;
+
+typedef struct Config {
+        /* Foundation. */
+        char *home;                  /* DAEMON_HOME, absolute, no trailing slash */
+        char *name;                  /* DAEMON_NAME, a plain file name */
+        bool allow_download;         /* DAEMON_ALLOW_DOWNLOAD_BINARIES, default false */
+        bool restart_after_upgrade;  /* DAEMON_RESTART_AFTER_UPGRADE, default false */
+        usec_t shutdown_grace;       /* DAEMON_SHUTDOWN_GRACE, default 30s */
+        usec_t restart_delay;        /* DAEMON_RESTART_DELAY, default 0 */
+        usec_t poll_interval;        /* DAEMON_POLL_INTERVAL: fallback poll of upgrade-info.json, 300ms */
+        LauncherKind launcher;       /* ORAIVISOR_LAUNCHER, default auto */
+        int log_level;               /* ORAIVISOR_LOG_LEVEL, default LOG_INFO */
+
+        /* systemd launcher. */
+        char *daemon_unit;           /* ORAIVISOR_DAEMON_UNIT, NULL = derived */
+        char *daemon_user;           /* DAEMON_USER */
+        char *daemon_group;          /* DAEMON_GROUP */
+        uint64_t limit_nofile;       /* DAEMON_LIMIT_NOFILE, default 65536 */
+        uint64_t memory_max;         /* DAEMON_MEMORY_MAX, UINT64_MAX = unlimited (default) */
+        char *state_dir;             /* ORAIVISOR_STATE_DIR, else $STATE_DIRECTORY, else NULL */
+
+        /* Downloads. */
+        bool must_have_checksum;     /* DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM, default false */
+        bool allow_file_urls;        /* ORAIVISOR_ALLOW_FILE_URLS, default false */
+        unsigned download_retries;   /* ORAIVISOR_DOWNLOAD_RETRIES, default 5 */
+        uint64_t download_max_size;  /* ORAIVISOR_DOWNLOAD_MAX_SIZE, default 4 GiB */
+        usec_t download_connect_timeout; /* ORAIVISOR_DOWNLOAD_CONNECT_TIMEOUT, default 30s */
+        usec_t download_stall_timeout;   /* ORAIVISOR_DOWNLOAD_STALL_TIMEOUT, default 60s */
+        uint64_t unpack_max_size;    /* ORAIVISOR_UNPACK_MAX_SIZE, default 16 GiB */
+        uint64_t unpack_max_entries; /* ORAIVISOR_UNPACK_MAX_ENTRIES, default 100000 */
+
+        /* Upgrade safety. */
+        bool unsafe_skip_backup;     /* UNSAFE_SKIP_BACKUP, default false */
+        char *backup_dir;            /* DAEMON_DATA_BACKUP_DIR, default = home */
+        unsigned backup_keep;        /* ORAIVISOR_BACKUP_KEEP, 0 = keep all */
+        char *custom_preupgrade;     /* ORAIVISOR_CUSTOM_PREUPGRADE or COSMOVISOR_CUSTOM_PREUPGRADE */
+        unsigned preupgrade_max_retries; /* DAEMON_PREUPGRADE_MAX_RETRIES, default 0 */
+        usec_t hook_timeout;         /* ORAIVISOR_HOOK_TIMEOUT, default 10min */
+} Config;
+
+/* What config_parse() found wrong. errors make the configuration unusable; warnings do not. */
+typedef struct ConfigDiagnostics {
+        char **errors;
+        char **warnings;
+} ConfigDiagnostics;
+
+#define CONFIG_DEFAULT_SHUTDOWN_GRACE (30 * USEC_PER_SEC)
+#define CONFIG_DEFAULT_POLL_INTERVAL (300 * USEC_PER_MSEC)
+#define CONFIG_DEFAULT_LIMIT_NOFILE UINT64_C(65536)
+#define CONFIG_DEFAULT_DOWNLOAD_RETRIES 5u
+#define CONFIG_DEFAULT_DOWNLOAD_MAX_SIZE (UINT64_C(4) << 30)
+#define CONFIG_DEFAULT_UNPACK_MAX_SIZE (UINT64_C(16) << 30)
+#define CONFIG_DEFAULT_UNPACK_MAX_ENTRIES UINT64_C(100000)
+#define CONFIG_DEFAULT_HOOK_TIMEOUT (10 * USEC_PER_MINUTE)
+
+void config_done(Config *c);
+void config_diagnostics_done(ConfigDiagnostics *d);
+
+/* Parses env (NULL-terminated "NAME=VALUE" list). Always fills *ret with defaults plus whatever parsed;
+ * returns -EINVAL if d->errors is non-empty, -ENOMEM on allocation failure, 0 otherwise. */
+int config_parse(char *const *env, Config *ret, ConfigDiagnostics *d);
+
+/* Appends a formatted error or warning. */
+int config_diagnostics_add_error(ConfigDiagnostics *d, const char *format, ...) _printf_(2, 3);
+int config_diagnostics_add_warning(ConfigDiagnostics *d, const char *format, ...) _printf_(2, 3);
+
+/* The names this program understands (for suggestions and documentation), NULL-terminated. */
+extern const char *const config_known_variables[];
+
+/* Validates a DAEMON_NAME: non-empty, no '/', not "." or "..", printable, at most 255 bytes. */
+bool daemon_name_is_valid(const char *s) _pure_;

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Upgrade plan names and the folder names they map to under upgrades/. A name is percent-encoded byte
+ * by byte (everything outside [A-Za-z0-9._~-] becomes %XX, upper-case hex), so any name maps to exactly
+ * one safe folder name and back. Pure. */
+
+#include "macro.h"
+
+#define UPGRADE_FOLDER_NAME_MAX 255
+
+/* Encodes name into a folder name. -EINVAL for an empty name, "." or ".."; -ENAMETOOLONG when the
+ * encoded form is longer than 255 bytes. */
+int upgrade_name_to_folder(const char *name, char **ret);
+
+/* The lower-cased folder name, as cosmovisor creates folders; NULL-safe. Returns 0 and sets *ret to NULL
+ * when it equals the folder name itself. */
+int upgrade_folder_lowercase(const char *folder, char **ret);
+
+/* Decodes a folder name back to the plan name; -EINVAL for malformed escapes. */
+int upgrade_folder_to_name(const char *folder, char **ret);
+
+/* A short reason for the -EINVAL/-ENAMETOOLONG of upgrade_name_to_folder(). */
+const char *upgrade_name_error(int r);

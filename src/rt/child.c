@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "child.h"
+#include "fd-util.h"
+#include "log.h"
+#include "strv.h"
+
+#define CHILD_KILL_GRACE (5 * USEC_PER_SEC)
+
+struct Child {
+        sd_event *event;
+        sd_event_source *child_source;
+        sd_event_source *timer_source;
+        pid_t pid;
+        bool timed_out;
+        bool sent_kill;
+        char *description;
+        ChildDone done;
+        void *userdata;
+};
+
+Child *child_free(Child *c) {
+        if (!c)
+                return NULL;
+        /* The child source owns the process: unref kills it with SIGKILL and reaps it. */
+        sd_event_source_disable_unref(c->child_source);
+        sd_event_source_disable_unref(c->timer_source);
+        sd_event_unref(c->event);
+        free(c->description);
+        return mfree(c);
+}
+
+pid_t child_pid(const Child *c) {
+        return c->pid;
+}
+
+int child_kill(Child *c, int sig) {
+        if (!c->child_source)
+                return -ESRCH;
+        return sd_event_source_send_child_signal(c->child_source, sig, NULL, 0);
+}
+
+static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Child *c = userdata;
+        ChildResult r = {
+                .code = si->si_code,
+                .status = si->si_status,
+                .timed_out = c->timed_out,
+        };
+        c->child_source = sd_event_source_disable_unref(c->child_source);
+        c->timer_source = sd_event_source_disable_unref(c->timer_source);
+        c->done(c, &r, c->userdata);
+        return 0;
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Child *c = userdata;
+        char buf[FORMAT_TIMESPAN_MAX];
+
+        if (!c->sent_kill && !c->timed_out) {
+                log_error("%s (pid %d) did not finish in time, stopping it (SIGTERM).", c->description,
+                        (int) c->pid);
+                c->timed_out = true;
+                (void) child_kill(c, SIGTERM);
+                (void) sd_event_source_set_time_relative(s, CHILD_KILL_GRACE);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        log_error("%s (pid %d) still runs %s after SIGTERM, killing it.", c->description, (int) c->pid,
+                format_timespan(buf, sizeof(buf), CHILD_KILL_GRACE));
+        c->sent_kill = true;
+        (void) child_kill(c, SIGKILL);
+        return 0;
+}
+
+static _noreturn_ void child_exec(const ChildSpec *spec, pid_t parent) {
+        /* Die with the parent. If it already died between fork and prctl, go now. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(EXIT_FAILURE);
+
+        /* sd-event blocks the signals it handles; a child must start with a clean mask and dispositions. */
+        sigset_t all;
+        sigemptyset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, NULL);
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) signal(sig, SIG_DFL);
+
+        int in = spec->stdin_fd;
+        if (in < 0) {
+                in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (in < 0)
+                        _exit(EXIT_FAILURE);
+        }
+        if ((dup2(in, STDIN_FILENO) < 0) ||
+                (spec->stdout_fd >= 0 && dup2(spec->stdout_fd, STDOUT_FILENO) < 0) ||
+                (spec->stderr_fd >= 0 && dup2(spec->stderr_fd, STDERR_FILENO) < 0))
+                _exit(EXIT_FAILURE);
+
+        if (spec->working_directory && chdir(spec->working_directory) < 0) {
+                log_error_errno(errno, "Failed to change to folder '%s' for %s: %m", spec->working_directory,
+                        spec->description);
+                _exit(EXIT_FAILURE);
+        }
+
+        if (spec->func) {
+                /* Only the fds the function uses matter; the rest closes at _exit(). */
+                _exit(spec->func(spec->func_userdata) & 0xff);
+        }
+
+        /* Close everything but stdio and the one fd to pass on. */
+        int keep = spec->keep_fd;
+        if (keep >= 3) {
+                if (keep > 3)
+                        (void) syscall(SYS_close_range, 3, keep - 1, 0);
+                (void) syscall(SYS_close_range, keep + 1, ~0U, 0);
+                (void) fd_cloexec(keep, false);
+        } else
+                (void) syscall(SYS_close_range, 3, ~0U, 0);
+
+        _cleanup_strv_free_ char **env = strv_env_filter(spec->env ?: environ,
+                STRV_MAKE("NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC", "LISTEN_PID", "LISTEN_FDS",
+                        "LISTEN_FDNAMES"),
+                NULL);
+        execve(spec->argv[0], spec->argv, env ?: environ);
+        log_error_errno(errno, "Failed to execute '%s' for %s: %m", spec->argv[0], spec->description);
+        _exit(127);
+}
+
+int child_spawn(sd_event *e, const ChildSpec *spec, ChildDone done, void *userdata, Child **ret) {
+        int r;
+
+        assert(e);
+        assert(spec);
+        assert(!!spec->argv != !!spec->func);
+
+        _cleanup_(child_freep) Child *c = new0(Child, 1);
+        if (!c)
+                return -ENOMEM;
+        c->event = sd_event_ref(e);
+        c->done = done;
+        c->userdata = userdata;
+        c->description = strdup(spec->description ?: "child process");
+        if (!c->description)
+                return -ENOMEM;
+
+        pid_t parent = getpid();
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0)
+                child_exec(spec, parent);
+
+        c->pid = pid;
+        r = sd_event_add_child(e, &c->child_source, pid, WEXITED, on_child, c);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        (void) sd_event_source_set_child_process_own(c->child_source, true);
+        (void) sd_event_source_set_description(c->child_source, c->description);
+
+        if (spec->timeout > 0 && spec->timeout != USEC_INFINITY) {
+                r = sd_event_add_time_relative(e, &c->timer_source, CLOCK_MONOTONIC, spec->timeout, 0,
+                        on_timeout, c);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
