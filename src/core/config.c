@@ -80,6 +80,7 @@ static const Var vars[] = {
         { "ORAIVISOR_DOWNLOAD_STALL_TIMEOUT", VAR_DURATION, F(download_stall_timeout), NULL },
         { "ORAIVISOR_UNPACK_MAX_SIZE", VAR_SIZE, F(unpack_max_size), "a size such as '16G'" },
         { "ORAIVISOR_UNPACK_MAX_ENTRIES", VAR_UNSIGNED, F(unpack_max_entries), "a number of archive entries" },
+        { "ORAIVISOR_DOWNLOAD_CA_FILE", VAR_ABS_PATH, F(download_ca_file), "an absolute path to a PEM CA bundle" },
         { "UNSAFE_SKIP_BACKUP", VAR_BOOL, F(unsafe_skip_backup), NULL },
         { "DAEMON_DATA_BACKUP_DIR", VAR_ABS_PATH, F(backup_dir), "an absolute path to an existing folder" },
         { "ORAIVISOR_BACKUP_KEEP", VAR_UNSIGNED, F(backup_keep), "a number of backups to keep (0 keeps all)" },
@@ -101,7 +102,7 @@ const char *const config_known_variables[] = {
         "DAEMON_MEMORY_MAX", "ORAIVISOR_STATE_DIR", "DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM",
         "ORAIVISOR_ALLOW_FILE_URLS", "ORAIVISOR_DOWNLOAD_RETRIES", "ORAIVISOR_DOWNLOAD_MAX_SIZE",
         "ORAIVISOR_DOWNLOAD_CONNECT_TIMEOUT", "ORAIVISOR_DOWNLOAD_STALL_TIMEOUT", "ORAIVISOR_UNPACK_MAX_SIZE",
-        "ORAIVISOR_UNPACK_MAX_ENTRIES", "UNSAFE_SKIP_BACKUP", "DAEMON_DATA_BACKUP_DIR", "ORAIVISOR_BACKUP_KEEP",
+        "ORAIVISOR_UNPACK_MAX_ENTRIES", "ORAIVISOR_DOWNLOAD_CA_FILE", "UNSAFE_SKIP_BACKUP", "DAEMON_DATA_BACKUP_DIR", "ORAIVISOR_BACKUP_KEEP",
         "ORAIVISOR_CUSTOM_PREUPGRADE", "COSMOVISOR_CUSTOM_PREUPGRADE", "DAEMON_PREUPGRADE_MAX_RETRIES",
         "ORAIVISOR_HOOK_TIMEOUT", "DAEMON_ARGS", "DAEMON_LOG_BUFFER_SIZE", "DAEMON_GRPC_ADDRESS", NULL,
 };
@@ -143,6 +144,7 @@ void config_done(Config *c) {
         free(c->state_dir);
         free(c->backup_dir);
         free(c->custom_preupgrade);
+        free(c->download_ca_file);
         *c = (Config) {};
 }
 

@@ -51,6 +51,7 @@ typedef struct Config {
         usec_t download_stall_timeout;   /* ORAIVISOR_DOWNLOAD_STALL_TIMEOUT, default 60s */
         uint64_t unpack_max_size;    /* ORAIVISOR_UNPACK_MAX_SIZE, default 16 GiB */
         uint64_t unpack_max_entries; /* ORAIVISOR_UNPACK_MAX_ENTRIES, default 100000 */
+        char *download_ca_file;      /* ORAIVISOR_DOWNLOAD_CA_FILE: CA bundle instead of the system's */
 
         /* Upgrade safety. */
         bool unsafe_skip_backup;     /* UNSAFE_SKIP_BACKUP, default false */

@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Entry points for people. Each target first installs the Debian packages it needs that are missing
+# (tools/install-deps.sh says which), then calls meson.
+#
+#   make build     build into build/
+#   make check     every test suite: unit, fuzz corpora, end-to-end (installed binary), downloads,
+#                  backups, the systemd sandbox; then the unit tests again under ASan+UBSan
+#   make demo      a real upgrade end to end on the fake chain daemon
+#   make install   install into the system (meson's prefix, /usr/local by default)
+#   make bench     the benchmarks under bench/
+#   make fuzz      libFuzzer builds of the fuzz targets (clang), run for FUZZ_SECONDS each
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+DESTDIR_TEST := $(CURDIR)/$(BUILD)/destdir
+FUZZ_SECONDS ?= 60
+MESON_TEST_ARGS ?= --print-errorlogs
+
+.PHONY: all build install-test check check-unit check-asan demo install bench fuzz clean deps-build deps-test
+
+all: build
+
+deps-build:
+	@tools/install-deps.sh build
+
+deps-test:
+	@tools/install-deps.sh test
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: deps-build $(BUILD)/build.ninja
+	meson compile -C $(BUILD)
+
+# The end-to-end suites run the installed oraivisor, as an operator would get it.
+install-test: build
+	rm -rf $(DESTDIR_TEST)
+	meson install -C $(BUILD) --destdir $(DESTDIR_TEST) --quiet
+
+check: deps-test install-test
+	meson test -C $(BUILD) $(MESON_TEST_ARGS)
+	$(MAKE) --no-print-directory check-asan
+
+check-unit: deps-test build
+	meson test -C $(BUILD) --suite unit $(MESON_TEST_ARGS)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
+
+check-asan: deps-test $(ASAN_BUILD)/build.ninja
+	meson compile -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C $(ASAN_BUILD) --suite unit --suite fuzz $(MESON_TEST_ARGS)
+
+demo: install-test
+	@tools/install-deps.sh demo
+	tests/demo/run.sh $(BUILD)
+
+install: build
+	meson install -C $(BUILD)
+
+bench: install-test
+	@tools/install-deps.sh bench
+	bench/run.sh $(BUILD)
+
+$(FUZZ_BUILD)/build.ninja:
+	@tools/install-deps.sh fuzz
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+
+fuzz: $(FUZZ_BUILD)/build.ninja
+	meson compile -C $(FUZZ_BUILD)
+	tests/fuzz/run-libfuzzer.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The record of an upgrade in progress, $DAEMON_HOME/oraivisor/upgrade-in-progress.json: which plan,
+ * which step is running, and the choices made so far (the backup folder's name). The engine rewrites it
+ * atomically at every step boundary; after a crash the next start reads it and resumes at that step.
+ * Every step is idempotent, so redoing the step that was interrupted is always safe. Pure. */
+
+#include "macro.h"
+#include "plan.h"
+
+typedef enum UpgradeStep {
+        UPGRADE_STEP_BACKUP,      /* copy data/ (skipped with UNSAFE_SKIP_BACKUP) */
+        UPGRADE_STEP_OBTAIN,      /* the binary: installed already, or downloaded */
+        UPGRADE_STEP_HOOKS,       /* the custom pre-upgrade script and upgrades/<name>/bin/migrate */
+        UPGRADE_STEP_PREUPGRADE,  /* <new binary> pre-upgrade */
+        UPGRADE_STEP_SWITCH,      /* current -> upgrades/<name>, plan recorded */
+        _UPGRADE_STEP_MAX,
+        _UPGRADE_STEP_INVALID = -EINVAL,
+} UpgradeStep;
+
+const char *upgrade_step_to_string(UpgradeStep s) _const_;
+UpgradeStep upgrade_step_from_string(const char *s) _pure_;
+
+typedef struct UpgradeRecord {
+        UpgradePlan *plan;
+        char *folder;           /* the folder under upgrades/ */
+        UpgradeStep step;       /* the step running (or about to run) */
+        char *backup_name;      /* the backup folder's name once chosen, else NULL */
+        uint64_t started_usec;  /* CLOCK_REALTIME when the upgrade began */
+} UpgradeRecord;
+
+UpgradeRecord *upgrade_record_free(UpgradeRecord *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(UpgradeRecord *, upgrade_record_free);
+
+int upgrade_record_to_json(const UpgradeRecord *r, char **ret);
+/* -EBADMSG with *ret_reason for a damaged record. */
+int upgrade_record_from_json(const char *buf, size_t len, UpgradeRecord **ret, const char **ret_reason);

@@ -1,0 +1,622 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "child.h"
+#include "events.h"
+#include "exit-status.h"
+#include "fd-util.h"
+#include "fs-util.h"
+#include "launcher.h"
+#include "log.h"
+#include "notify.h"
+#include "string-util.h"
+#include "strv.h"
+#include "upgrade.h"
+
+#if __has_include("backup.h")
+#include "backup-name.h"
+#include "backup.h"
+#define HAVE_BACKUP 1
+#else
+#define HAVE_BACKUP 0
+#endif
+#if __has_include("obtain.h")
+#include "obtain.h"
+#define HAVE_OBTAIN 1
+#else
+#define HAVE_OBTAIN 0
+#endif
+
+#define RECORD_FILE "upgrade-in-progress.json"
+#define RECORD_MAX (1U << 20)
+
+/* x/upgrade's pre-upgrade protocol (cosmos-sdk docs, "pre-upgrade handling"). */
+#define PREUPGRADE_NOT_IMPLEMENTED 1
+#define PREUPGRADE_ABORT 30
+#define PREUPGRADE_RETRY 31
+
+struct Upgrade {
+        sd_event *event;
+        const Config *config;
+        Layout *layout;
+        UpgradeRecord *record;
+        char *label;            /* "upgrade v2", for status lines */
+        char *binary;           /* absolute path of upgrades/<folder>/bin/<daemon> */
+        char *version_dir;      /* "upgrades/<folder>", relative to the root */
+        bool binary_present;
+        sd_event_source *delay;
+        sd_event_source *defer;
+        Child *child;
+        unsigned hook_index;
+        unsigned preupgrade_attempt;
+#if HAVE_BACKUP
+        Backup *backup;
+#endif
+#if HAVE_OBTAIN
+        Obtain *obtain;
+#endif
+        UpgradeDone done;
+        void *userdata;
+};
+
+static void step_begin(Upgrade *u, UpgradeStep step);
+static void step_next(Upgrade *u);
+
+Upgrade *upgrade_free(Upgrade *u) {
+        if (!u)
+                return NULL;
+        sd_event_source_disable_unref(u->delay);
+        sd_event_source_disable_unref(u->defer);
+        child_free(u->child);
+#if HAVE_BACKUP
+        backup_free(u->backup);
+#endif
+#if HAVE_OBTAIN
+        obtain_free(u->obtain);
+#endif
+        upgrade_record_free(u->record);
+        sd_event_unref(u->event);
+        free(u->label);
+        free(u->binary);
+        free(u->version_dir);
+        return mfree(u);
+}
+
+const UpgradePlan *upgrade_plan(const Upgrade *u) {
+        return u->record->plan;
+}
+
+UpgradeStep upgrade_current_step(const Upgrade *u) {
+        return u->record->step;
+}
+
+int upgrade_record_load(Layout *l, UpgradeRecord **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int r = read_file_at(l->root_fd, RECORD_FILE, RECORD_MAX, &buf, &len);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "Failed to read '%s/" RECORD_FILE "': %m", l->root);
+        const char *reason = NULL;
+        r = upgrade_record_from_json(buf, len, ret, &reason);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r,
+                        "'%s/" RECORD_FILE "' is damaged (%s). Check '%s/current' points at the version the data needs, then remove the file.",
+                        l->root, strna(reason), l->root);
+        return 1;
+}
+
+static int record_save(Upgrade *u) {
+        _cleanup_free_ char *json = NULL;
+        if (upgrade_record_to_json(u->record, &json) < 0)
+                return log_oom();
+        int r = write_file_atomic_at(u->layout->root_fd, RECORD_FILE, json, strlen(json), 0644);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write '%s/" RECORD_FILE "': %m", u->layout->root);
+        return 0;
+}
+
+static int record_remove(Upgrade *u) {
+        if (unlinkat(u->layout->root_fd, RECORD_FILE, 0) < 0 && errno != ENOENT)
+                return log_error_errno(errno, "Failed to remove '%s/" RECORD_FILE "': %m", u->layout->root);
+        return fsync_directory_fd(u->layout->root_fd);
+}
+
+static char *height_string(const UpgradePlan *p) {
+        char *s = NULL;
+        if (p->time)
+                return strdup(p->time);
+        return asprintf(&s, "%" PRIi64, p->height) < 0 ? NULL : s;
+}
+
+/* Ends the upgrade: logs the outcome once and hands it to the owner, who may free us. */
+static void finish(Upgrade *u, int error, int exit_status, const char *format, ...) _printf_(4, 5);
+static void finish(Upgrade *u, int error, int exit_status, const char *format, ...) {
+        const UpgradePlan *p = u->record->plan;
+        if (error < 0) {
+                _cleanup_free_ char *reason = NULL, *step = NULL;
+                va_list ap;
+                va_start(ap, format);
+                if (vasprintf(&reason, format, ap) < 0)
+                        reason = NULL;
+                va_end(ap);
+                const char *step_name = upgrade_step_to_string(u->record->step);
+                if (asprintf(&step, "ORAIVISOR_UPGRADE_STEP=%s", step_name) < 0)
+                        step = NULL;
+                log_event(EVENT_UPGRADE_FAILED, LOG_ERR, error, u->layout->daemon_name, p,
+                        step ? STRV_MAKE(step) : NULL, "Upgrade '%s' failed at step %s: %s '%s/current' is unchanged.",
+                        p->name, step_name, strna(reason), u->layout->root);
+                notify_status("upgrade %s failed at step %s", p->name, step_name);
+                (void) record_remove(u);
+        }
+        u->done(u, error, exit_status, u->userdata);
+}
+
+/* ---- hooks ------------------------------------------------------------------------------------------ */
+
+static char **hook_env(Upgrade *u) {
+        _cleanup_strv_free_ char **env = strv_copy(environ);
+        if (!env)
+                return NULL;
+        /* The new binary's libraries come first, as for the daemon itself. */
+        _cleanup_free_ char *lib = NULL;
+        struct stat st;
+        if (asprintf(&lib, "%s/%s/lib", u->layout->root, u->version_dir) < 0)
+                return NULL;
+        if (stat(lib, &st) >= 0 && S_ISDIR(st.st_mode)) {
+                const char *old = strv_env_get(env, "LD_LIBRARY_PATH");
+                _cleanup_free_ char *v = NULL;
+                if (asprintf(&v, "%s%s%s", lib, isempty(old) ? "" : ":", strempty(old)) < 0 ||
+                        strv_env_set(&env, "LD_LIBRARY_PATH", v) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(env);
+}
+
+static int run_hook(Upgrade *u, char *const *argv, const char *description, ChildDone done) {
+        _cleanup_strv_free_ char **env = hook_env(u);
+        if (!env)
+                return log_oom();
+        ChildSpec spec = CHILD_SPEC_INIT;
+        spec.argv = argv;
+        spec.env = env;
+        spec.working_directory = u->layout->home;
+        spec.stdout_fd = STDERR_FILENO; /* hook output belongs with our messages, not the daemon's stdout */
+        spec.timeout = u->config->hook_timeout;
+        spec.description = description;
+        return child_spawn(u->event, &spec, done, u, &u->child);
+}
+
+static const char *describe_result(const ChildResult *r, char *buf, size_t len) {
+        DaemonExit e = { .code = r->code, .status = r->status };
+        return daemon_exit_describe(&e, buf, len);
+}
+
+static void hooks_run_next(Upgrade *u);
+
+static void on_hook_done(Child *c, const ChildResult *res, void *userdata) {
+        Upgrade *u = userdata;
+        char buf[128], t[FORMAT_TIMESPAN_MAX];
+        const char *what = u->hook_index == 0 ? "The custom pre-upgrade script" : "The migration script";
+        u->child = child_free(u->child);
+
+        if (res->timed_out)
+                return finish(u, -ETIME, EXIT_UPGRADE_FAILED, "%s did not finish within ORAIVISOR_HOOK_TIMEOUT=%s.",
+                        what, format_timespan(t, sizeof(t), u->config->hook_timeout));
+        if (res->code != CLD_EXITED || res->status != 0)
+                return finish(u, -EPROTO, EXIT_UPGRADE_FAILED, "%s %s; fix it and start oraivisor again.", what,
+                        describe_result(res, buf, sizeof(buf)));
+        log_info("%s finished successfully.", what);
+        u->hook_index++;
+        hooks_run_next(u);
+}
+
+static void hooks_run_next(Upgrade *u) {
+        const UpgradePlan *p = u->record->plan;
+        _cleanup_free_ char *h = height_string(p), *path = NULL;
+        int r;
+
+        if (!h)
+                return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+
+        if (u->hook_index == 0) {
+                if (!u->config->custom_preupgrade) {
+                        u->hook_index++;
+                        return hooks_run_next(u);
+                }
+                if (asprintf(&path, "%s/%s", u->layout->root, u->config->custom_preupgrade) < 0)
+                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+                struct stat st;
+                if (fstatat(u->layout->root_fd, u->config->custom_preupgrade, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                        !S_ISREG(st.st_mode))
+                        return finish(u, -ENOENT, EXIT_UPGRADE_FAILED,
+                                "ORAIVISOR_CUSTOM_PREUPGRADE names '%s', which is not a regular file. Install the script there or unset the variable.",
+                                path);
+                if ((st.st_mode & 0100) == 0) {
+                        /* As cosmovisor does: the script only has to be put in place. */
+                        if (fchmodat(u->layout->root_fd, u->config->custom_preupgrade, st.st_mode | 0100, 0) < 0)
+                                return finish(u, -errno, EXIT_UPGRADE_FAILED, "'%s' is not executable and chmod u+x failed: %s.",
+                                        path, strerror(errno));
+                        log_notice("Made '%s' executable (u+x).", path);
+                }
+                log_info("Running the custom pre-upgrade script: %s %s %s", path, p->name, h);
+                notify_status("%s: running the custom pre-upgrade script", u->label);
+                r = run_hook(u, STRV_MAKE(path, p->name, h), "the custom pre-upgrade script", on_hook_done);
+                if (r < 0)
+                        return finish(u, r, EXIT_UPGRADE_FAILED, "the custom pre-upgrade script could not be started: %s.", strerror(-r));
+                return;
+        }
+
+        if (u->hook_index == 1) {
+                if (asprintf(&path, "%s/%s/bin/migrate", u->layout->root, u->version_dir) < 0)
+                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+                struct stat st;
+                if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+                        u->hook_index++;
+                        return hooks_run_next(u);
+                }
+                if (access(path, X_OK) < 0) {
+                        log_notice("'%s' is not executable, not running it.", path);
+                        u->hook_index++;
+                        return hooks_run_next(u);
+                }
+                log_info("Running the migration script: %s %s %s", path, p->name, h);
+                notify_status("%s: running the migration script", u->label);
+                r = run_hook(u, STRV_MAKE(path, p->name, h), "the migration script", on_hook_done);
+                if (r < 0)
+                        return finish(u, r, EXIT_UPGRADE_FAILED, "the migration script could not be started: %s.", strerror(-r));
+                return;
+        }
+
+        step_next(u);
+}
+
+/* ---- pre-upgrade -------------------------------------------------------------------------------------- */
+
+static void preupgrade_run(Upgrade *u);
+
+static void on_preupgrade_done(Child *c, const ChildResult *res, void *userdata) {
+        Upgrade *u = userdata;
+        char buf[128], t[FORMAT_TIMESPAN_MAX];
+        u->child = child_free(u->child);
+
+        if (res->timed_out)
+                return finish(u, -ETIME, EXIT_UPGRADE_FAILED, "'%s pre-upgrade' did not finish within ORAIVISOR_HOOK_TIMEOUT=%s.",
+                        u->binary, format_timespan(t, sizeof(t), u->config->hook_timeout));
+        if (res->code != CLD_EXITED)
+                return finish(u, -EPROTO, EXIT_UPGRADE_FAILED, "'%s pre-upgrade' %s.", u->binary,
+                        describe_result(res, buf, sizeof(buf)));
+
+        switch (res->status) {
+        case 0:
+                log_info("'%s pre-upgrade' succeeded.", u->binary);
+                return step_next(u);
+        case PREUPGRADE_NOT_IMPLEMENTED:
+                log_info("'%s pre-upgrade' is not implemented by this binary (exit status 1), going on.", u->binary);
+                return step_next(u);
+        case PREUPGRADE_ABORT:
+                return finish(u, -ECANCELED, EXIT_UPGRADE_FAILED,
+                        "'%s pre-upgrade' asked to abort the upgrade (exit status 30).", u->binary);
+        case PREUPGRADE_RETRY:
+                if (u->preupgrade_attempt < u->config->preupgrade_max_retries) {
+                        u->preupgrade_attempt++;
+                        log_notice("'%s pre-upgrade' asked for a retry (exit status 31), attempt %u of %u.", u->binary,
+                                u->preupgrade_attempt, u->config->preupgrade_max_retries);
+                        return preupgrade_run(u);
+                }
+                return finish(u, -EAGAIN, EXIT_UPGRADE_FAILED,
+                        "'%s pre-upgrade' still asked for a retry (exit status 31) after DAEMON_PREUPGRADE_MAX_RETRIES=%u retries.",
+                        u->binary, u->config->preupgrade_max_retries);
+        default:
+                /* Upstream treats unknown statuses as success; an upgrade that the binary itself reports as
+                 * broken must not go ahead. */
+                return finish(u, -EPROTO, EXIT_UPGRADE_FAILED,
+                        "'%s pre-upgrade' failed with exit status %d (0 = done, 1 = not implemented, 30 = abort, 31 = retry).",
+                        u->binary, res->status);
+        }
+}
+
+static void preupgrade_run(Upgrade *u) {
+        log_info("Running '%s pre-upgrade'.", u->binary);
+        notify_status("%s: running %s pre-upgrade", u->label, u->layout->daemon_name);
+        int r = run_hook(u, STRV_MAKE(u->binary, "pre-upgrade"), "the pre-upgrade command", on_preupgrade_done);
+        if (r < 0)
+                return finish(u, r, EXIT_UPGRADE_FAILED, "'%s pre-upgrade' could not be started: %s.", u->binary, strerror(-r));
+}
+
+/* ---- backup ------------------------------------------------------------------------------------------- */
+
+#if HAVE_BACKUP
+static void on_backup_progress(Backup *b, uint64_t done, uint64_t total, void *userdata) {
+        Upgrade *u = userdata;
+        if (total > 0)
+                notify_status("%s: backing up data (%" PRIu64 "%%)", u->label, done * 100 / total);
+}
+
+static void on_backup_done(Backup *b, int error, const char *message, void *userdata) {
+        Upgrade *u = userdata;
+        u->backup = backup_free(u->backup);
+        if (error < 0)
+                return finish(u, error, EXIT_UPGRADE_FAILED, "%s", strna(message));
+        log_info("Backed up '%s/data' to '%s/%s'.", u->layout->home, u->config->backup_dir ?: u->layout->home,
+                u->record->backup_name);
+        step_next(u);
+}
+#endif
+
+static void step_backup(Upgrade *u) {
+        if (u->config->unsafe_skip_backup) {
+                log_notice("UNSAFE_SKIP_BACKUP=true: not backing up '%s/data'.", u->layout->home);
+                return step_next(u);
+        }
+#if HAVE_BACKUP
+        const char *root = u->config->backup_dir ?: u->layout->home;
+        _cleanup_free_ char *data = NULL;
+        int r;
+
+        if (asprintf(&data, "%s/data", u->layout->home) < 0)
+                return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+        if (access(data, F_OK) < 0 && errno == ENOENT) {
+                log_notice("'%s' does not exist, nothing to back up.", data);
+                return step_next(u);
+        }
+        if (u->record->backup_name) {
+                /* Resumed: a finished backup is kept; an unfinished one was a partial and is redone. */
+                _cleanup_free_ char *final = NULL;
+                if (asprintf(&final, "%s/%s", root, u->record->backup_name) < 0)
+                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+                if (access(final, F_OK) >= 0) {
+                        log_info("The backup '%s' was finished before the interruption, keeping it.", final);
+                        return step_next(u);
+                }
+        } else {
+                r = backup_name_make(u->record->folder, now(CLOCK_REALTIME), &u->record->backup_name);
+                if (r < 0)
+                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+                r = record_save(u);
+                if (r < 0)
+                        return finish(u, r, EXIT_UPGRADE_FAILED, "the upgrade record could not be written.");
+        }
+        (void) backup_cleanup_partial(root);
+
+        BackupSpec spec = {
+                .data_path = data,
+                .backup_root = root,
+                .name = u->record->backup_name,
+                .timeout = 0,
+        };
+        log_info("Backing up '%s' to '%s/%s'.", data, root, u->record->backup_name);
+        notify_status("%s: backing up data", u->label);
+        r = backup_start(u->event, &spec, on_backup_done, on_backup_progress, u, &u->backup);
+        if (r < 0)
+                return finish(u, r, EXIT_UPGRADE_FAILED, "the backup could not be started: %s.", strerror(-r));
+#else
+        return finish(u, -EOPNOTSUPP, EXIT_UPGRADE_FAILED,
+                "this build cannot back up the data folder; set UNSAFE_SKIP_BACKUP=true to upgrade without a backup.");
+#endif
+}
+
+/* ---- obtain ------------------------------------------------------------------------------------------- */
+
+static int check_binary(Upgrade *u) {
+        free(u->binary);
+        u->binary = NULL;
+        int r = layout_check_binary(u->layout, u->version_dir, &u->binary);
+        u->binary_present = r >= 0;
+        return r;
+}
+
+#if HAVE_OBTAIN
+static void on_obtain_progress(Obtain *o, const char *line, void *userdata) {
+        notify_status("%s", line);
+}
+
+static void on_obtain_done(Obtain *o, int error, const char *message, void *userdata) {
+        Upgrade *u = userdata;
+        u->obtain = obtain_free(u->obtain);
+        if (error < 0)
+                return finish(u, error, EXIT_UPGRADE_FAILED, "%s", strna(message));
+        int r = check_binary(u);
+        if (r < 0)
+                return finish(u, r, EXIT_UPGRADE_FAILED, "the download finished but '%s' cannot be used: %s.",
+                        u->binary, strerror(-r));
+        log_info("Downloaded and verified '%s'.", u->binary);
+        step_next(u);
+}
+#endif
+
+static void step_obtain(Upgrade *u) {
+        if (check_binary(u) >= 0)
+                return step_next(u);
+#if HAVE_OBTAIN
+        _cleanup_close_ int ufd = open_or_create_dir_at(u->layout->root_fd, "upgrades", 0755);
+        if (ufd < 0)
+                return finish(u, ufd, EXIT_UPGRADE_FAILED, "'%s/upgrades' cannot be opened: %s.", u->layout->root,
+                        strerror(-ufd));
+        _cleanup_free_ char *upath = NULL;
+        if (asprintf(&upath, "%s/upgrades", u->layout->root) < 0)
+                return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+        ObtainSpec spec = {
+                .upgrades_fd = ufd,
+                .upgrades_path = upath,
+                .folder = u->record->folder,
+                .daemon_name = u->layout->daemon_name,
+                .plan = u->record->plan,
+                .config = u->config,
+        };
+        notify_status("%s: downloading", u->label);
+        int r = obtain_start(u->event, &spec, on_obtain_done, on_obtain_progress, u, &u->obtain);
+        if (r < 0)
+                return finish(u, r, EXIT_UPGRADE_FAILED, "the download could not be started: %s.", strerror(-r));
+#else
+        return finish(u, -EOPNOTSUPP, EXIT_UPGRADE_MISSING, "this build cannot download binaries; install '%s'.", u->binary);
+#endif
+}
+
+/* ---- switch ------------------------------------------------------------------------------------------- */
+
+static void step_switch(Upgrade *u) {
+        notify_status("%s: switching", u->label);
+        int r = layout_switch(u->layout, u->version_dir, NULL, NULL);
+        if (r < 0)
+                return finish(u, r, EXIT_UPGRADE_FAILED, "'current' could not be switched: %s.", strerror(-r));
+        r = layout_record_plan(u->layout, u->record->folder, u->record->plan);
+        if (r < 0)
+                /* current already points to the new version: a missing record only means a later start cannot
+                 * tell which plan activated it; the plan file check then compares folders. */
+                log_warning("The plan could not be recorded in '%s/%s/upgrade-info.json', ignoring.", u->layout->root,
+                        u->version_dir);
+        r = record_remove(u);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove the upgrade record, ignoring: %m");
+
+#if HAVE_BACKUP
+        if (!u->config->unsafe_skip_backup && u->config->backup_keep > 0)
+                (void) backup_prune(u->config->backup_dir ?: u->layout->home, NULL, u->config->backup_keep);
+#endif
+        log_event(EVENT_UPGRADE_FINISHED, LOG_NOTICE, 0, u->layout->daemon_name, u->record->plan, NULL,
+                "Upgrade '%s' installed: '%s/current' now points to %s.", u->record->plan->name, u->layout->root,
+                u->version_dir);
+        u->done(u, 0, 0, u->userdata);
+}
+
+/* ---- sequencing --------------------------------------------------------------------------------------- */
+
+static void step_begin(Upgrade *u, UpgradeStep step) {
+        u->record->step = step;
+        int r = record_save(u);
+        if (r < 0)
+                return finish(u, r, EXIT_UPGRADE_FAILED, "the upgrade record could not be written.");
+        log_debug("Upgrade '%s': step %s.", u->record->plan->name, upgrade_step_to_string(step));
+
+        switch (step) {
+        case UPGRADE_STEP_BACKUP:
+                return step_backup(u);
+        case UPGRADE_STEP_OBTAIN:
+                return step_obtain(u);
+        case UPGRADE_STEP_HOOKS:
+                u->hook_index = 0;
+                return hooks_run_next(u);
+        case UPGRADE_STEP_PREUPGRADE:
+                u->preupgrade_attempt = 0;
+                return preupgrade_run(u);
+        case UPGRADE_STEP_SWITCH:
+                return step_switch(u);
+        default:
+                assert(false);
+        }
+}
+
+static int on_defer_next(sd_event_source *s, void *userdata) {
+        Upgrade *u = userdata;
+        u->defer = sd_event_source_disable_unref(u->defer);
+        step_begin(u, u->record->step + 1);
+        return 0;
+}
+
+static void step_next(Upgrade *u) {
+        /* Through the loop, so a chain of quick steps does not grow the stack and the watchdog keeps up. */
+        int r = sd_event_add_defer(u->event, &u->defer, on_defer_next, u);
+        if (r < 0)
+                finish(u, r, EXIT_INTERNAL, "the event loop refused a deferred step: %s.", strerror(-r));
+}
+
+/* Before anything is copied: is the binary there, or may it be fetched? */
+static int precheck(Upgrade *u) {
+        if (check_binary(u) >= 0)
+                return 0;
+
+        _cleanup_free_ char *dir = NULL;
+        struct stat st;
+        if (asprintf(&dir, "%s/%s", u->layout->root, u->version_dir) < 0)
+                return log_oom();
+        bool dir_exists = stat(dir, &st) >= 0;
+
+        if (dir_exists && u->record->step <= UPGRADE_STEP_OBTAIN) {
+                finish(u, -ENOENT, EXIT_UPGRADE_MISSING,
+                        "'%s' exists but holds no usable binary '%s'. Install the binary there (chmod +x), or remove the folder%s.",
+                        dir, u->binary, u->config->allow_download ? " so that it can be downloaded" : "");
+                return -ENOENT;
+        }
+        if (!u->config->allow_download) {
+                finish(u, -ENOENT, EXIT_UPGRADE_MISSING,
+                        "The binary for upgrade '%s' is not installed. Install it as '%s' (chmod +x) and start oraivisor again, or set DAEMON_ALLOW_DOWNLOAD_BINARIES=true.",
+                        u->record->plan->name, u->binary);
+                return -ENOENT;
+        }
+        return 0;
+}
+
+static int on_delay_done(sd_event_source *s, uint64_t usec, void *userdata) {
+        Upgrade *u = userdata;
+        u->delay = sd_event_source_disable_unref(u->delay);
+        if (precheck(u) < 0)
+                return 0;
+        step_begin(u, u->record->step);
+        return 0;
+}
+
+int upgrade_start(sd_event *e, const Config *c, Layout *l, const UpgradePlan *plan, const UpgradeRecord *resume,
+        UpgradeDone done, void *userdata, Upgrade **ret) {
+        int r;
+
+        _cleanup_(upgrade_freep) Upgrade *u = new0(Upgrade, 1);
+        if (!u)
+                return log_oom();
+        u->event = sd_event_ref(e);
+        u->config = c;
+        u->layout = l;
+        u->done = done;
+        u->userdata = userdata;
+        u->record = new0(UpgradeRecord, 1);
+        if (!u->record)
+                return log_oom();
+
+        if (resume) {
+                r = upgrade_plan_dup(resume->plan, &u->record->plan);
+                if (r < 0)
+                        return log_oom();
+                u->record->folder = strdup(resume->folder);
+                u->record->backup_name = resume->backup_name ? strdup(resume->backup_name) : NULL;
+                if (!u->record->folder || (resume->backup_name && !u->record->backup_name))
+                        return log_oom();
+                u->record->step = resume->step;
+                u->record->started_usec = resume->started_usec;
+        } else {
+                r = upgrade_plan_dup(plan, &u->record->plan);
+                if (r < 0)
+                        return log_oom();
+                r = layout_find_upgrade(l, plan->name, &u->record->folder);
+                if (r < 0)
+                        return r;
+                u->record->step = UPGRADE_STEP_BACKUP;
+                u->record->started_usec = now(CLOCK_REALTIME);
+        }
+        if (asprintf(&u->label, "upgrade %s", u->record->plan->name) < 0 ||
+                asprintf(&u->version_dir, "upgrades/%s", u->record->folder) < 0)
+                return log_oom();
+
+        log_event(EVENT_UPGRADE_STARTED, LOG_NOTICE, 0, l->daemon_name, u->record->plan, NULL,
+                resume ? "Resuming the interrupted upgrade '%s' at step %s." : "Starting upgrade '%s'%s.",
+                u->record->plan->name, resume ? upgrade_step_to_string(resume->step) : "");
+
+        usec_t delay = resume ? 0 : c->restart_delay;
+        if (delay > 0) {
+                char buf[FORMAT_TIMESPAN_MAX];
+                notify_status("%s: waiting DAEMON_RESTART_DELAY=%s", u->label, format_timespan(buf, sizeof(buf), delay));
+        }
+        r = sd_event_add_time_relative(e, &u->delay, CLOCK_MONOTONIC, delay, 0, on_delay_done, u);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the restart delay: %m");
+
+        *ret = TAKE_PTR(u);
+        return 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The upgrade engine: everything between "the daemon has stopped" and "current points to the new
+ * version". Steps, in order: restart delay, backup of data/, obtain the binary (installed, or
+ * downloaded), the custom pre-upgrade script and upgrades/<name>/bin/migrate, the new binary's
+ * `pre-upgrade`, the switch. Each step runs asynchronously on the event loop (worker and hook processes
+ * are children watched by it), is recorded in upgrade-in-progress.json before it starts, and is
+ * idempotent, so an upgrade interrupted at any instant (SIGKILL, power loss) is resumed by the next start.
+ * The engine knows nothing of launchers. */
+
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "layout.h"
+#include "plan.h"
+#include "record.h"
+
+typedef struct Upgrade Upgrade;
+
+/* error == 0: switched. error < 0: aborted, `current` unchanged, already logged as an "upgrade failed"
+ * event; exit_status is the documented status to exit with (EXIT_UPGRADE_MISSING or
+ * EXIT_UPGRADE_FAILED). */
+typedef void (*UpgradeDone)(Upgrade *u, int error, int exit_status, void *userdata);
+
+/* Starts an upgrade to plan, or resumes the recorded one when resume is given. The daemon must already
+ * be stopped. */
+int upgrade_start(sd_event *e, const Config *c, Layout *l, const UpgradePlan *plan, const UpgradeRecord *resume,
+        UpgradeDone done, void *userdata, Upgrade **ret);
+/* Cancels: kills workers, removes partial output, keeps the record so the next start resumes. */
+Upgrade *upgrade_free(Upgrade *u);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Upgrade *, upgrade_free);
+
+const UpgradePlan *upgrade_plan(const Upgrade *u);
+UpgradeStep upgrade_current_step(const Upgrade *u);
+
+/* Reads upgrade-in-progress.json. 1 and the record, 0 when none, <0 on error (a damaged record is logged
+ * and returns -EBADMSG: it is left for the operator). */
+int upgrade_record_load(Layout *l, UpgradeRecord **ret);

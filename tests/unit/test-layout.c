@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "fs-util.h"
+#include "layout.h"
+#include "log.h"
+
+static char home[] = "/tmp/test-layout-XXXXXX";
+static char root[PATH_MAX];
+
+static void put(const char *rel, const char *content, mode_t mode) {
+        char p[PATH_MAX * 2], cmd[PATH_MAX * 3];
+        snprintf(p, sizeof(p), "%s/%s", home, rel);
+        snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", p);
+        cr_assert_eq(system(cmd), 0);
+        FILE *f = fopen(p, "w");
+        cr_assert_not_null(f);
+        fputs(content, f);
+        fclose(f);
+        cr_assert_eq(chmod(p, mode), 0);
+}
+
+static void setup(void) {
+        strcpy(home, "/tmp/test-layout-XXXXXX");
+        cr_assert_not_null(mkdtemp(home));
+        snprintf(root, sizeof(root), "%s/oraivisor", home);
+        put("oraivisor/genesis/bin/oraid", "#!/bin/sh\n", 0755);
+        put("oraivisor/upgrades/v2/bin/oraid", "#!/bin/sh\n", 0755);
+        log_set_max_level(LOG_CRIT);
+}
+
+static void teardown(void) {
+        char cmd[PATH_MAX + 16];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", home);
+        (void) system(cmd);
+}
+
+static Layout *open_layout(void) {
+        Layout *l = NULL;
+        cr_assert_eq(layout_open(home, "oraid", &l), 0);
+        return l;
+}
+
+static void link_current(const char *target) {
+        char p[PATH_MAX + 16];
+        snprintf(p, sizeof(p), "%s/current", root);
+        (void) unlink(p);
+        cr_assert_eq(symlink(target, p), 0);
+}
+
+TestSuite(layout, .init = setup, .fini = teardown);
+
+Test(layout, open_requires_root_folder) {
+        char p[PATH_MAX + 16];
+        snprintf(p, sizeof(p), "rm -rf '%s'", root);
+        cr_assert_eq(system(p), 0);
+        Layout *l = NULL;
+        cr_assert_eq(layout_open(home, "oraid", &l), -ENOENT);
+        cr_assert_null(l);
+}
+
+Test(layout, first_start_creates_relative_current) {
+        _cleanup_(layout_freep) Layout *l = open_layout();
+        cr_assert_eq(layout_ensure_current(l), 1);
+        cr_assert_eq(layout_ensure_current(l), 0);
+        char target[64] = {};
+        cr_assert_gt(readlinkat(l->root_fd, "current", target, sizeof(target) - 1), 0);
+        cr_assert_str_eq(target, "genesis");
+
+        _cleanup_(current_version_done) CurrentVersion v = {};
+        cr_assert_eq(layout_read_current(l, &v), 0);
+        cr_assert_str_eq(v.target, "genesis");
+        cr_assert_null(v.folder);
+        cr_assert_null(v.lib_dir);
+        char expect[PATH_MAX + 32];
+        snprintf(expect, sizeof(expect), "%s/genesis/bin/oraid", root);
+        cr_assert_str_eq(v.binary, expect);
+}
+
+Test(layout, first_start_without_genesis_binary_fails) {
+        char p[PATH_MAX + 32];
+        snprintf(p, sizeof(p), "%s/genesis/bin/oraid", root);
+        cr_assert_eq(unlink(p), 0);
+        _cleanup_(layout_freep) Layout *l = open_layout();
+        cr_assert_eq(layout_ensure_current(l), -ENOENT);
+        struct stat st;
+        cr_assert_lt(fstatat(l->root_fd, "current", &st, AT_SYMLINK_NOFOLLOW), 0, "no current may be created");
+}
+
+Test(layout, broken_current_is_refused_never_repaired) {
+        _cleanup_(layout_freep) Layout *l = open_layout();
+        static const char *const bad[] = { "upgrades/nope", "../oraivisor/genesis", "/etc", "upgrades", "upgrades/v2/bin",
+                "upgrades/..", "." };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                link_current(bad[i]);
+                CurrentVersion v = {};
+                cr_assert_eq(layout_read_current(l, &v), -ENOLINK, "target '%s' must be refused", bad[i]);
+                cr_assert_eq(layout_ensure_current(l), 0, "an existing current is left alone");
+                char target[64] = {};
+                cr_assert_gt(readlinkat(l->root_fd, "current", target, sizeof(target) - 1), 0);
+                cr_assert_str_eq(target, bad[i], "current must not be repaired silently");
+        }
+}
+
+Test(layout, current_not_a_symlink) {
+        put("oraivisor/current", "x", 0644);
+        _cleanup_(layout_freep) Layout *l = open_layout();
+        CurrentVersion v = {};
+        cr_assert_eq(layout_read_current(l, &v), -ENOLINK);
+}
+
+Test(layout, absolute_target_inside_tree_accepted) {
+        char t[PATH_MAX + 32];
+        snprintf(t, sizeof(t), "%s/upgrades/v2", root);
+        link_current(t);
+        _cleanup_(layout_freep) Layout *l = open_layout();
+        _cleanup_(current_version_done) CurrentVersion v = {};
+        cr_assert_eq(layout_read_current(l, &v), 0);
+        cr_assert_str_eq(v.folder, "v2");
+        cr_assert_str_eq(v.target, "upgrades/v2");
+}
+
+Test(layout, binary_not_executable_or_missing) {
+        put("oraivisor/upgrades/v3/bin/oraid", "x", 0644);
+        put("oraivisor/upgrades/v4/README", "x", 0644);
+        _cleanup_(layout_freep) Layout *l = open_layout();
+        CurrentVersion v = {};
+        link_current("upgrades/v3");
+        cr_assert_eq(layout_read_current(l, &v), -ENOEXEC);
+        link_current("upgrades/v4");
+        cr_assert_eq(layout_read_current(l, &v), -ENOEXEC);
+
+        char *path = NULL;
+        cr_assert_eq(layout_check_binary(l, "upgrades/v3", &path), -EACCES);
+        free(path);
+        cr_assert_eq(layout_check_binary(l, "upgrades/v4", &path), -ENOENT);
+        free(path);
+        put("oraivisor/upgrades/v5/bin/oraid/x", "x", 0644);
+        cr_assert_eq(layout_check_binary(l, "upgrades/v5", &path), -EISDIR);
+        free(path);
+}
+
+Test(layout, lib_dir_detected) {
+        put("oraivisor/upgrades/v2/lib/libwasmvm.x86_64.so", "", 0644);
+        link_current("upgrades/v2");
+        _cleanup_(layout_freep) Layout *l = open_layout();
+        _cleanup_(current_version_done) CurrentVersion v = {};
+        cr_assert_eq(layout_read_current(l, &v), 0);
+        char expect[PATH_MAX + 32];
+        snprintf(expect, sizeof(expect), "%s/upgrades/v2/lib", root);
+        cr_assert_str_eq(v.lib_dir, expect);
+}
+
+Test(layout, find_upgrade_encoded_and_lowercase) {
+        _cleanup_(layout_freep) Layout *l = open_layout();
+        char *folder = NULL;
+        cr_assert_eq(layout_find_upgrade(l, "v2", &folder), 1);
+        cr_assert_str_eq(folder, "v2");
+        free(folder);
+
+        /* Cosmovisor prepares lower-cased folders. */
+        cr_assert_eq(layout_find_upgrade(l, "V2", &folder), 1);
+        cr_assert_str_eq(folder, "v2");
+        free(folder);
+
+        cr_assert_eq(layout_find_upgrade(l, "v3 final/rc", &folder), 0);
+        cr_assert_str_eq(folder, "v3%20final%2Frc");
+        free(folder);
+
+        cr_assert_eq(layout_find_upgrade(l, "..", &folder), -EINVAL);
+        cr_assert_eq(layout_find_upgrade(l, "", &folder), -EINVAL);
+}
+
+typedef struct Fault {
+        unsigned at;
+} Fault;
+
+static int fault_at(unsigned step, void *userdata) {
+        return step == ((Fault *) userdata)->at;
+}
+
+/* A crash between any two steps of a switch leaves current pointing to the old or the new version,
+ * and the next switch (after the start-up cleanup) completes. */
+Test(layout, switch_survives_crash_at_every_step) {
+        for (unsigned at = 0; at <= 4; at++) {
+                link_current("genesis");
+                _cleanup_(layout_freep) Layout *l = open_layout();
+                Fault f = { .at = at };
+                int r = layout_switch(l, "upgrades/v2", fault_at, &f);
+                cr_assert(at == 4 ? r == 0 : r == -ECANCELED);
+
+                _cleanup_(current_version_done) CurrentVersion v = {};
+                cr_assert_eq(layout_read_current(l, &v), 0, "crash at step %u left a broken current", at);
+                cr_assert(streq(v.target, "genesis") || streq(v.target, "upgrades/v2"));
+                if (at >= 2)
+                        cr_assert_str_eq(v.target, "upgrades/v2", "the rename happened: the new version must stay");
+
+                cr_assert_eq(layout_cleanup_stale(l), 0);
+                cr_assert_eq(layout_switch(l, "upgrades/v2", NULL, NULL), 0);
+                current_version_done(&v);
+                cr_assert_eq(layout_read_current(l, &v), 0);
+                cr_assert_str_eq(v.target, "upgrades/v2");
+
+                /* No temporary links are left. */
+                char cmd[PATH_MAX + 64];
+                snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s' | grep '^.current.tmp')\"", root);
+                cr_assert_eq(system(cmd), 0, "temporary links left after crash at step %u", at);
+        }
+}
+
+Test(layout, record_plan_and_read_back) {
+        _cleanup_(layout_freep) Layout *l = open_layout();
+        _cleanup_(upgrade_plan_freep) UpgradePlan *p = NULL;
+        cr_assert_eq(upgrade_plan_new("v2", 100, NULL, "{\"binaries\": {}}", &p), 0);
+        cr_assert_eq(layout_switch(l, "upgrades/v2", NULL, NULL), 0);
+        cr_assert_eq(layout_record_plan(l, "v2", p), 0);
+        _cleanup_(current_version_done) CurrentVersion v = {};
+        cr_assert_eq(layout_read_current(l, &v), 0);
+        cr_assert_not_null(v.plan);
+        cr_assert(upgrade_plan_same(v.plan, p));
+        cr_assert_str_eq(v.plan->info, p->info);
+        char *label = current_version_label(&v);
+        cr_assert_str_eq(label, "v2");
+        free(label);
+}
+
+Test(layout, plan_file) {
+        _cleanup_(layout_freep) Layout *l = open_layout();
+        UpgradePlan *p = NULL;
+        cr_assert_eq(layout_read_plan_file(l, &p), 0);
+        put("data/upgrade-info.json", "{\"name\":\"v2\",\"time\":\"0001-01-01T00:00:00Z\",\"height\":42,\"info\":\"\"}", 0600);
+        cr_assert_eq(layout_read_plan_file(l, &p), 1);
+        cr_assert_str_eq(p->name, "v2");
+        cr_assert_eq(p->height, 42);
+        upgrade_plan_free(p);
+        put("data/upgrade-info.json", "{\"name\":", 0600);
+        cr_assert_eq(layout_read_plan_file(l, &p), -EBADMSG);
+}
