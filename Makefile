@@ -55,7 +55,7 @@ check-asan: deps-test $(ASAN_BUILD)/build.ninja
 
 demo: install-test
 	@tools/install-deps.sh demo
-	tests/demo/run.sh $(BUILD)
+	tests/demo/exec-demo.sh $(BUILD)
 
 install: build
 	meson install -C $(BUILD)

@@ -28,7 +28,10 @@ struct Child {
 Child *child_free(Child *c) {
         if (!c)
                 return NULL;
-        /* The child source owns the process: unref kills it with SIGKILL and reaps it. */
+        /* Its whole process group goes (a hook's own children too); the child source owns the process
+         * itself: unref kills it with SIGKILL and reaps it. */
+        if (c->child_source)
+                (void) kill(-c->pid, SIGKILL);
         sd_event_source_disable_unref(c->child_source);
         sd_event_source_disable_unref(c->timer_source);
         sd_event_unref(c->event);
@@ -43,6 +46,8 @@ pid_t child_pid(const Child *c) {
 int child_kill(Child *c, int sig) {
         if (!c->child_source)
                 return -ESRCH;
+        /* The process group first (a shell script's children), then the child itself in case it left it. */
+        (void) kill(-c->pid, sig);
         return sd_event_source_send_child_signal(c->child_source, sig, NULL, 0);
 }
 
@@ -83,6 +88,8 @@ static _noreturn_ void child_exec(const ChildSpec *spec, pid_t parent) {
         /* Die with the parent. If it already died between fork and prctl, go now. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                 _exit(EXIT_FAILURE);
+        /* A group of its own, so that a timeout or a cancel also reaches what a hook script started. */
+        (void) setpgid(0, 0);
 
         /* sd-event blocks the signals it handles; a child must start with a clean mask and dispositions. */
         sigset_t all;

@@ -217,8 +217,8 @@ oom:
 }
 
 static void set_running_status(Manager *m) {
-        notify_status("%s (%s) running; watching for upgrade plans", m->config->name,
-                m->current.folder ? m->version_label : "genesis");
+        notify_status("%s (%s%s) running; watching for upgrade plans", m->config->name,
+                m->current.folder ? "upgrade " : "", m->version_label);
 }
 
 /* ---- upgrades ----------------------------------------------------------------------------------------- */
