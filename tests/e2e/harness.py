@@ -125,7 +125,7 @@ class Run:
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait()
+        self.wait()
 
 
 def run_once(home, args=("start",), env=None, timeout=30):

@@ -312,6 +312,7 @@ class TestConfig(ExecTestCase):
     def test_unknown_variable_suggestion(self):
         r = Run(self.home, env=self.env(DAEMON_RESTART_AFTER_UPGRDE="true", FAKECHAIN_PLANS=""))
         self.assertTrue(r.wait_for("Did you mean DAEMON_RESTART_AFTER_UPGRADE?"), r.text())
+        self.assertTrue(r.wait_for("height=2"), r.text())
         r.signal(signal.SIGTERM)
         self.assertEqual(r.wait(), 0)
 
