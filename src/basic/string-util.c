@@ -35,7 +35,7 @@ char *ascii_strlower(char *s) {
 
 bool ascii_is_valid(const char *s) {
         for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                if (*p >= 128 || *p < ' ')
+                if (*p >= 127 || *p < ' ')
                         return false;
         return true;
 }

@@ -12,6 +12,7 @@ char *endswith(const char *s, const char *suffix) _pure_;
 const char *memmem_str(const char *haystack, size_t len, const char *needle) _pure_;
 
 char *ascii_strlower(char *s);
+/* Whether every byte is printable ASCII (0x20..0x7e). */
 bool ascii_is_valid(const char *s) _pure_;
 
 /* Trims spaces, tabs, CR and LF at the end, in place. */

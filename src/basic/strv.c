@@ -84,7 +84,8 @@ char **strv_env_filter(char *const *env, char *const *names, char *const *prefix
                                 break;
                         }
                 STRV_FOREACH(p, prefixes)
-                        if (!drop && startswith(*e, *p)) {
+                        /* "NAME_" matches every NAME_*; a full name only itself, not NAMEX=. */
+                        if (!drop && (endswith(*p, "_") ? startswith(*e, *p) != NULL : env_name_is(*e, *p))) {
                                 drop = true;
                                 break;
                         }

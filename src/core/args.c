@@ -22,7 +22,9 @@ static int add_height(const char *s, size_t len, int64_t **l, size_t *n) {
 }
 
 static int add_list(const char *s, int64_t **l, size_t *n) {
-        /* Cobra accepts "a,b" for an int slice flag. */
+        /* Cobra accepts "a,b" for an int slice flag, and "" as the empty list. */
+        if (!*s)
+                return 0;
         for (;;) {
                 const char *c = strchrnul(s, ',');
                 int r = add_height(s, (size_t) (c - s), l, n);

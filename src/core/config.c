@@ -107,7 +107,7 @@ const char *const config_known_variables[] = {
         "ORAIVISOR_HOOK_TIMEOUT", "DAEMON_ARGS", "DAEMON_LOG_BUFFER_SIZE", "DAEMON_GRPC_ADDRESS", NULL,
 };
 
-static int diag_addv(char ***l, const char *format, va_list ap) {
+_printf_(2, 0) static int diag_addv(char ***l, const char *format, va_list ap) {
         char *s = NULL;
         if (vasprintf(&s, format, ap) < 0)
                 return -ENOMEM;
@@ -246,10 +246,14 @@ static int set_var(const Var *var, const char *value, Config *c, ConfigDiagnosti
                 r = normalize_abs_path(value, &p);
                 if (r == -ENOMEM)
                         return r;
+                if (r < 0 && value[0] != '/')
+                        return config_diagnostics_add_error(d,
+                                "%s='%s' is not valid: expected %s, starting with '/'.", var->name, q,
+                                var->expect);
                 if (r < 0)
                         return config_diagnostics_add_error(d,
-                                "%s='%s' is not valid: expected %s (no '.' or '..' components).", var->name, q,
-                                var->expect);
+                                "%s='%s' is not valid: expected %s without '.' or '..' components.", var->name,
+                                q, var->expect);
                 free(*(char **) field);
                 *(char **) field = p;
                 return 0;
@@ -258,7 +262,7 @@ static int set_var(const Var *var, const char *value, Config *c, ConfigDiagnosti
         case VAR_FILE_NAME:
                 if (!daemon_name_is_valid(value))
                         return config_diagnostics_add_error(d,
-                                "%s='%s' is not valid: expected %s, without '/' or control characters.",
+                                "%s='%s' is not valid: expected %s: a plain file name (not '.' or '..', no '/', no control characters, at most 255 bytes).",
                                 var->name, q, var->expect);
                 free(*(char **) field);
                 *(char **) field = strdup(value);
@@ -280,18 +284,25 @@ static int set_var(const Var *var, const char *value, Config *c, ConfigDiagnosti
                 *(bool *) field = r;
                 return 0;
 
-        case VAR_DURATION:
-                r = parse_duration(value, (usec_t *) field);
+        case VAR_DURATION: {
+                usec_t u;
+                r = parse_duration(value, &u);
                 if (r < 0)
                         return config_diagnostics_add_error(d,
                                 "%s='%s' is not a duration: expected e.g. '500ms', '30s', '2m', '1h' or a number of seconds.",
                                 var->name, q);
+                if (u == 0 && var->offset == F(poll_interval))
+                        return config_diagnostics_add_error(d,
+                                "%s='%s' is not valid: expected a duration above zero, such as '300ms'.", var->name, q);
+                *(usec_t *) field = u;
                 return 0;
+        }
 
         case VAR_UNSIGNED: {
                 uint64_t v;
                 r = parse_uint64(value, &v);
-                if (r < 0 || (var->offset != F(limit_nofile) && var->offset != F(unpack_max_entries) && v > UINT32_MAX))
+                if (r < 0 || (var->offset != F(limit_nofile) && var->offset != F(unpack_max_entries) && v > UINT32_MAX) ||
+                    (v == 0 && (var->offset == F(limit_nofile) || var->offset == F(unpack_max_entries))))
                         return config_diagnostics_add_error(d, "%s='%s' is not valid: expected %s.", var->name,
                                 q, var->expect);
                 if (var->offset == F(limit_nofile) || var->offset == F(unpack_max_entries))
@@ -307,13 +318,16 @@ static int set_var(const Var *var, const char *value, Config *c, ConfigDiagnosti
                         return 0;
                 }
                 _fallthrough_;
-        case VAR_SIZE:
-                r = parse_size(value, (uint64_t *) field);
-                if (r < 0 || *(uint64_t *) field == 0)
+        case VAR_SIZE: {
+                uint64_t v;
+                r = parse_size(value, &v);
+                if (r < 0 || v == 0)
                         return config_diagnostics_add_error(d,
                                 "%s='%s' is not a size: expected %s (K, M, G, T are powers of 1024).", var->name, q,
                                 var->expect);
+                *(uint64_t *) field = v;
                 return 0;
+        }
 
         case VAR_LAUNCHER: {
                 LauncherKind k = launcher_kind_from_string(value);
@@ -345,6 +359,10 @@ static int set_var(const Var *var, const char *value, Config *c, ConfigDiagnosti
 static const char *closest_known(const char *name) {
         const char *best = NULL;
         size_t best_d = SIZE_MAX;
+        /* The longest known name has 34 bytes: a name over 64 bytes is never within the threshold below,
+         * and the distance costs its length times theirs. */
+        if (strlen(name) > 64)
+                return NULL;
         for (size_t i = 0; config_known_variables[i]; i++) {
                 size_t dist = string_distance(name, config_known_variables[i]);
                 if (dist < best_d) {
@@ -358,28 +376,36 @@ static const char *closest_known(const char *name) {
         return NULL;
 }
 
+static bool is_known(const char *name) {
+        for (size_t i = 0; config_known_variables[i]; i++)
+                if (streq(config_known_variables[i], name))
+                        return true;
+        return false;
+}
+
+/* Warns once per unknown DAEMON_* or ORAIVISOR_* name, suggesting the closest known one. */
 static int check_unknown(char *const *env, ConfigDiagnostics *d) {
         STRV_FOREACH(e, env) {
                 const char *eq = strchr(*e, '=');
                 if (!eq)
                         continue;
-                _cleanup_free_ char *name = strndup(*e, (size_t) (eq - *e));
+                size_t l = (size_t) (eq - *e);
+                _cleanup_free_ char *name = strndup(*e, l);
                 if (!name)
                         return -ENOMEM;
-                if (!startswith(name, "DAEMON_") && !startswith(name, "ORAIVISOR_"))
+                if ((!startswith(name, "DAEMON_") && !startswith(name, "ORAIVISOR_")) || is_known(name))
                         continue;
-                bool known = false;
-                for (size_t i = 0; config_known_variables[i]; i++)
-                        if (streq(config_known_variables[i], name)) {
-                                known = true;
-                                break;
-                        }
-                if (known)
+                bool seen = false;
+                for (char *const *o = env; !seen && o < e; o++)
+                        seen = strneq(*o, *e, l + 1);
+                if (seen)
                         continue;
+                _cleanup_free_ char *q = string_escape_for_log(name, l, 100);
+                if (!q)
+                        return -ENOMEM;
                 const char *s = closest_known(name);
-                int r = s ? config_diagnostics_add_warning(d, "Unknown variable %s, ignoring it. Did you mean %s?",
-                                    name, s)
-                          : config_diagnostics_add_warning(d, "Unknown variable %s, ignoring it.", name);
+                int r = s ? config_diagnostics_add_warning(d, "Unknown variable %s, ignoring it. Did you mean %s?", q, s)
+                          : config_diagnostics_add_warning(d, "Unknown variable %s, ignoring it.", q);
                 if (r < 0)
                         return r;
         }
@@ -417,25 +443,28 @@ int config_parse(char *const *env, Config *ret, ConfigDiagnostics *d) {
                         return r;
         }
 
-        if (!ret->home && config_diagnostics_add_error(d,
+        /* "Not set" only when it is not: a value that was refused has its own error already. */
+        if (!ret->home && isempty(strv_env_get(env, "DAEMON_HOME")) && config_diagnostics_add_error(d,
                                   "DAEMON_HOME is not set: expected the absolute path of the node's home folder, such as DAEMON_HOME=/var/lib/oraid.") < 0)
                 return -ENOMEM;
-        if (!ret->name && config_diagnostics_add_error(d,
+        if (!ret->name && isempty(strv_env_get(env, "DAEMON_NAME")) && config_diagnostics_add_error(d,
                                   "DAEMON_NAME is not set: expected the daemon's binary file name, such as DAEMON_NAME=oraid.") < 0)
-                return -ENOMEM;
-        if (ret->poll_interval == 0 && config_diagnostics_add_error(d,
-                                               "DAEMON_POLL_INTERVAL='0' is not valid: expected a duration above zero, such as '300ms'.") < 0)
                 return -ENOMEM;
         if (ret->daemon_unit) {
                 const char *e = endswith(ret->daemon_unit, ".service");
-                if ((!e || e == ret->daemon_unit || strchr(ret->daemon_unit, '/')) &&
-                        config_diagnostics_add_error(d,
+                if (!e || e == ret->daemon_unit || strchr(ret->daemon_unit, '/')) {
+                        _cleanup_free_ char *q = quote_value(ret->daemon_unit);
+                        if (!q || config_diagnostics_add_error(d,
                                 "ORAIVISOR_DAEMON_UNIT='%s' is not valid: expected a unit name ending in '.service', such as 'oraid-node.service'.",
-                                ret->daemon_unit) < 0)
-                        return -ENOMEM;
+                                q) < 0)
+                                return -ENOMEM;
+                        ret->daemon_unit = mfree(ret->daemon_unit);
+                }
         }
-        if (ret->limit_nofile == 0 &&
-                config_diagnostics_add_error(d, "DAEMON_LIMIT_NOFILE='0' is not valid: expected a number of open files, such as 65536.") < 0)
+        if (!isempty(strv_env_get(env, "ORAIVISOR_CUSTOM_PREUPGRADE")) &&
+            !isempty(strv_env_get(env, "COSMOVISOR_CUSTOM_PREUPGRADE")) &&
+            config_diagnostics_add_warning(d,
+                "COSMOVISOR_CUSTOM_PREUPGRADE is ignored because ORAIVISOR_CUSTOM_PREUPGRADE is set: unset one of them.") < 0)
                 return -ENOMEM;
 
         r = check_unknown(env, d);

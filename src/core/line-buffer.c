@@ -62,14 +62,11 @@ int line_buffer_feed(LineBuffer *b, const void *data, size_t n, LineCallback cb,
                                 return r;
                         r = cb(b->buf, b->len, true, userdata);
                         b->len = 0;
-                        if (r < 0)
-                                return r;
-                        if (nl)
-                                p = nl + 1;
-                        else {
-                                b->skipping = true;
-                                return 0;
-                        }
+                        /* The rest of this line is dropped whatever the callback said. */
+                        b->skipping = !nl;
+                        if (r < 0 || !nl)
+                                return r < 0 ? r : 0;
+                        p = nl + 1;
                         continue;
                 }
 

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <strings.h>
 
 #include "plan.h"
 #include "string-util.h"
@@ -98,52 +99,111 @@ static char *strip_ansi(const char *s, size_t n, size_t *ret_len) {
         return r;
 }
 
-/* Decodes a Go/JSON/logfmt quoted string body starting at s (just after where an opening quote would be)
- * up to the first unescaped '"' or the end. Unknown escapes are kept literally. */
+/* Appends the UTF-8 form of code point cp. */
+static char *utf8_put(char *w, uint32_t cp) {
+        if (cp < 0x80)
+                *w++ = (char) cp;
+        else if (cp < 0x800) {
+                *w++ = (char) (0xc0 | cp >> 6);
+                *w++ = (char) (0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+                *w++ = (char) (0xe0 | cp >> 12);
+                *w++ = (char) (0x80 | ((cp >> 6) & 0x3f));
+                *w++ = (char) (0x80 | (cp & 0x3f));
+        } else {
+                *w++ = (char) (0xf0 | cp >> 18);
+                *w++ = (char) (0x80 | ((cp >> 12) & 0x3f));
+                *w++ = (char) (0x80 | ((cp >> 6) & 0x3f));
+                *w++ = (char) (0x80 | (cp & 0x3f));
+        }
+        return w;
+}
+
+/* Reads k hex digits at s (n bytes available); -1 if they are not there. */
+static int64_t read_hex(const char *s, size_t n, size_t k) {
+        if (n < k)
+                return -1;
+        int64_t v = 0;
+        for (size_t i = 0; i < k; i++) {
+                int d = unhexchar(s[i]);
+                if (d < 0)
+                        return -1;
+                v = v << 4 | d;
+        }
+        return v;
+}
+
+/* The length of a quoted string body starting at s (just after where its opening quote would be): up to
+ * its first unescaped '"', or n when the string is not closed (a line cut short). */
+static size_t quoted_span(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '\\')
+                        i++;
+                else if (s[i] == '"')
+                        return i;
+        }
+        return n;
+}
+
+/* Decodes the body of a JSON, Go (%q, strconv.Quote) or logfmt quoted string: s[0..n) holds no unescaped
+ * quote. \uXXXX surrogate pairs are joined, and a lone surrogate becomes U+FFFD, as json-c decodes them,
+ * so that a name read from a log line compares equal to the same name read from upgrade-info.json.
+ * Unknown escapes are kept literally. The result is never longer than the input. */
 static char *unescape_quoted(const char *s, size_t n, size_t *ret_len) {
-        char *r = malloc(n * 4 + 1), *w = r;
+        char *r = malloc(n + 1), *w = r;
         if (!r)
                 return NULL;
         for (size_t i = 0; i < n; i++) {
                 char c = s[i];
-                if (c == '"')
-                        break;
                 if (c != '\\' || i + 1 >= n) {
                         *w++ = c;
                         continue;
                 }
                 char e = s[++i];
+                int64_t cp;
                 switch (e) {
-                case '"': case '\\': case '/': *w++ = e; break;
+                case '"': case '\\': case '/': case '\'': *w++ = e; break;
                 case 'n': *w++ = '\n'; break;
                 case 't': *w++ = '\t'; break;
                 case 'r': *w++ = '\r'; break;
                 case 'b': *w++ = '\b'; break;
                 case 'f': *w++ = '\f'; break;
+                case 'v': *w++ = '\v'; break;
+                case 'a': *w++ = '\a'; break;
+                case 'x': /* Go: \xHH is one byte */
+                        cp = read_hex(s + i + 1, n - i - 1, 2);
+                        if (cp < 0)
+                                goto literal;
+                        *w++ = (char) cp;
+                        i += 2;
+                        break;
+                case 'U': /* Go: \UHHHHHHHH */
+                        cp = read_hex(s + i + 1, n - i - 1, 8);
+                        if (cp < 0 || cp > 0x10ffff)
+                                goto literal;
+                        w = utf8_put(w, (uint32_t) cp);
+                        i += 8;
+                        break;
                 case 'u':
-                        if (i + 4 < n && isxdigit((unsigned char) s[i + 1]) && isxdigit((unsigned char) s[i + 2]) &&
-                                isxdigit((unsigned char) s[i + 3]) && isxdigit((unsigned char) s[i + 4])) {
-                                unsigned cp = 0;
-                                for (int k = 1; k <= 4; k++)
-                                        cp = cp << 4 | (unsigned) unhexchar(s[i + k]);
-                                i += 4;
-                                /* UTF-8 encode the BMP code point (surrogates are passed as they are). */
-                                if (cp < 0x80)
-                                        *w++ = (char) cp;
-                                else if (cp < 0x800) {
-                                        *w++ = (char) (0xc0 | cp >> 6);
-                                        *w++ = (char) (0x80 | (cp & 0x3f));
-                                } else {
-                                        *w++ = (char) (0xe0 | cp >> 12);
-                                        *w++ = (char) (0x80 | ((cp >> 6) & 0x3f));
-                                        *w++ = (char) (0x80 | (cp & 0x3f));
-                                }
-                        } else {
-                                *w++ = '\\';
-                                *w++ = 'u';
-                        }
+                        cp = read_hex(s + i + 1, n - i - 1, 4);
+                        if (cp < 0)
+                                goto literal;
+                        i += 4;
+                        if (cp >= 0xd800 && cp <= 0xdbff) {
+                                /* A high surrogate: joined with the low one that must follow. */
+                                int64_t lo = i + 2 < n && s[i + 1] == '\\' && s[i + 2] == 'u' ?
+                                        read_hex(s + i + 3, n - i - 3, 4) : -1;
+                                if (lo >= 0xdc00 && lo <= 0xdfff) {
+                                        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                                        i += 6;
+                                } else
+                                        cp = 0xfffd;
+                        } else if (cp >= 0xdc00 && cp <= 0xdfff)
+                                cp = 0xfffd;
+                        w = utf8_put(w, (uint32_t) cp);
                         break;
                 default:
+                literal:
                         *w++ = '\\';
                         *w++ = e;
                 }
@@ -238,16 +298,20 @@ static size_t strip_one_logfmt_pair(const char *s, size_t n) {
 /* Extracts the info from what follows "<height>: ": a JSON object as a whole; else the text with any
  * trailing logfmt pairs (" module=x/upgrade") and whitespace removed. */
 static char *extract_info(const char *s, size_t n) {
+        /* The SDK writes ": <info>"; more whitespace means an empty info followed by the logger's fields. */
         if (n > 0 && s[0] == ' ')
                 s++, n--;
-        if (n > 0 && s[0] == '{') {
-                size_t span = json_object_span(s, n);
+        size_t lead = 0;
+        while (lead < n && (s[lead] == ' ' || s[lead] == '\t'))
+                lead++;
+        if (lead < n && s[lead] == '{') {
+                size_t span = json_object_span(s + lead, n - lead);
                 if (span > 0)
-                        return strndup(s, span);
+                        return strndup(s + lead, span);
         }
         for (;;) {
-                size_t m = strip_one_logfmt_pair(s, n);
-                if (m == n)
+                size_t m = strip_one_logfmt_pair(s, trim_trailing_whitespace_len(s, n));
+                if (m == trim_trailing_whitespace_len(s, n))
                         break;
                 n = m;
         }
@@ -260,20 +324,49 @@ static char *extract_info(const char *s, size_t n) {
 
 #define NEEDED_MARK "\" NEEDED at "
 #define RAW_MARK "UPGRADE \""
-#define ESC_MARK "UPGRADE \\\""
 
-/* Parses the raw (unescaped) text starting right after 'UPGRADE "'. */
-static int parse_after_marker(const char *s, size_t n, UpgradePlan **ret) {
-        const char *q = memmem(s, n, NEEDED_MARK, STRLEN(NEEDED_MARK));
-        if (!q || q == s)
-                return 0; /* no closing quote, or an empty name */
-        _cleanup_free_ char *name = strndup(s, (size_t) (q - s));
-        if (!name)
-                return -ENOMEM;
-        if (strlen(name) != (size_t) (q - s))
+/* The zero time.Time the SDK writes for plans by height ("0001-01-01T00:00:00Z"): no time at all. */
+static bool time_is_zero(const char *t) {
+        return strncasecmp(t, "0001-01-01T00:00:00", 19) == 0;
+}
+
+/* The length of the Go time.RFC3339 timestamp the SDK prints for a plan's time at s,
+ * 2006-01-02T15:04:05[.frac](Z|±07:00), or 0. Read by its grammar, not up to a delimiter, so that a line
+ * cut anywhere never turns a longer token into a valid time. */
+static size_t rfc3339_len(const char *s, size_t n) {
+        static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+        size_t i = 0;
+        for (; shape[i]; i++) {
+                if (i >= n)
+                        return 0;
+                if (shape[i] == 'd' ? !isdigit((unsigned char) s[i]) :
+                    shape[i] == 'T' ? (s[i] != 'T' && s[i] != 't') : s[i] != shape[i])
+                        return 0;
+        }
+        if (i < n && s[i] == '.') {
+                size_t f = ++i;
+                while (i < n && isdigit((unsigned char) s[i]))
+                        i++;
+                if (i == f)
+                        return 0;
+        }
+        if (i < n && (s[i] == 'Z' || s[i] == 'z'))
+                return i + 1;
+        if (i + 6 <= n && (s[i] == '+' || s[i] == '-') && isdigit((unsigned char) s[i + 1]) &&
+            isdigit((unsigned char) s[i + 2]) && s[i + 3] == ':' && isdigit((unsigned char) s[i + 4]) &&
+            isdigit((unsigned char) s[i + 5]))
+                return i + 6;
+        return 0;
+}
+
+/* Parses one announcement: the name is [name, q), q points at '" NEEDED at ', the text ends at end. */
+static int parse_announcement(const char *name, const char *q, const char *end, UpgradePlan **ret) {
+        if (q == name)
+                return 0; /* an empty name */
+        if (memchr(name, 0, (size_t) (q - name)))
                 return 0; /* a NUL in the name */
 
-        const char *p = q + STRLEN(NEEDED_MARK), *end = s + n;
+        const char *p = q + STRLEN(NEEDED_MARK);
         int64_t height = 0;
         _cleanup_free_ char *time = NULL;
 
@@ -297,76 +390,107 @@ static int parse_after_marker(const char *s, size_t n, UpgradePlan **ret) {
                 height = (int64_t) h;
         } else if ((size_t) (end - p) > 6 && memcmp(p, "time: ", 6) == 0) {
                 p += 6;
-                const char *t = p;
-                while (p < end && *p != ' ' && *p != '\t')
-                        p++;
-                if (p - t < 2 || p[-1] != ':')
+                size_t l = rfc3339_len(p, (size_t) (end - p));
+                if (l == 0 || p + l >= end || p[l] != ':')
                         return 0;
-                time = strndup(t, (size_t) (p - t - 1));
+                time = strndup(p, l);
                 if (!time)
                         return -ENOMEM;
+                if (time_is_zero(time))
+                        return 0;
+                p += l + 1;
         } else
                 return 0;
 
+        _cleanup_free_ char *n = strndup(name, (size_t) (q - name));
         _cleanup_free_ char *info = extract_info(p, (size_t) (end - p));
-        if (!info)
+        if (!n || !info)
                 return -ENOMEM;
-        return upgrade_plan_new(name, height, time, info, ret) < 0 ? -ENOMEM : 1;
+        return upgrade_plan_new(n, height, time, info, ret) < 0 ? -ENOMEM : 1;
 }
 
-/* Looks for the announcement in text that is not JSON-structured (plain, or after taking the message
- * out of a JSON line). Handles both the raw form and the escaped form that logfmt or JSON quoting
- * produces ('UPGRADE \"v2\" NEEDED …'). */
-static int parse_text(const char *s, size_t n, UpgradePlan **ret) {
-        const char *p = s, *end = s + n;
+/* The first needle in [p, end), or NULL. Not memmem(): the sanitizers check memmem()'s whole haystack on
+ * every call, which makes a scan that calls it once per marker quadratic under ASan; memchr() is
+ * checked only up to what it consumed. The needles here are short and fixed. */
+static const char *find(const char *p, const char *end, const char *needle, size_t len) {
+        while ((size_t) (end - p) >= len) {
+                const char *c = memchr(p, needle[0], (size_t) (end - p) - len + 1);
+                if (!c)
+                        return NULL;
+                if (memcmp(c + 1, needle + 1, len - 1) == 0)
+                        return c;
+                p = c + 1;
+        }
+        return NULL;
+}
+
+/* The next 'UPGRADE "' (raw) or 'UPGRADE \…' (possibly escaped) at or after p. */
+static const char *next_marker(const char *p, const char *end) {
+        while (p < end) {
+                const char *u = find(p, end, "UPGRADE ", 8);
+                if (!u || u + 8 >= end)
+                        return NULL;
+                if (u[8] == '"' || u[8] == '\\')
+                        return u;
+                p = u + 1;
+        }
+        return NULL;
+}
+
+/* Finds the first announcement in text, in order of position, in its raw form ('UPGRADE "v2" NEEDED …',
+ * printed by the plain loggers) and in the escaped form that logfmt or JSON quoting produces
+ * ('err="UPGRADE \"v2\" NEEDED …"', '"message":"UPGRADE \"v2\" NEEDED …"'). Each quoted string that holds
+ * an escaped marker is decoded once and searched again, up to depth levels of quoting (an error that
+ * wraps a quoted error). A raw name runs to the first '" NEEDED at ' after it and never holds another
+ * marker: 'UPGRADE "v1" SKIPPED … UPGRADE "v2" NEEDED at height: 9: ' is v2's announcement. Linear in n,
+ * whatever the text; the first announcement wins, so a cut line never yields a different plan than the
+ * whole line (only a shorter info, or none). */
+static int parse_text(const char *s, size_t n, unsigned depth, UpgradePlan **ret) {
+        const char *end = s + n, *q = NULL;
+        bool no_needed = false;
         int r;
 
-        while (p < end) {
-                const char *u = memmem(p, (size_t) (end - p), "UPGRADE ", 8);
-                if (!u)
-                        return 0;
-                size_t left = (size_t) (end - u);
-                if (left >= STRLEN(RAW_MARK) && memcmp(u, RAW_MARK, STRLEN(RAW_MARK)) == 0) {
-                        r = parse_after_marker(u + STRLEN(RAW_MARK), left - STRLEN(RAW_MARK), ret);
-                        if (r != 0)
-                                return r;
-                } else if (left >= STRLEN(ESC_MARK) && memcmp(u, ESC_MARK, STRLEN(ESC_MARK)) == 0) {
-                        size_t ul;
-                        _cleanup_free_ char *un = unescape_quoted(u, left, &ul);
-                        if (!un)
-                                return -ENOMEM;
-                        /* The unescaped text stops at the end of the quoted string. */
-                        if (ul > STRLEN(RAW_MARK) && memcmp(un, RAW_MARK, STRLEN(RAW_MARK)) == 0) {
-                                r = parse_after_marker(un + STRLEN(RAW_MARK), ul - STRLEN(RAW_MARK), ret);
+        for (const char *m = next_marker(s, end); m;) {
+                if (m[8] == '"') {
+                        const char *name = m + STRLEN(RAW_MARK);
+                        const char *next = next_marker(m + 1, end);
+                        if (!no_needed && (!q || q < name)) {
+                                q = find(name, end, NEEDED_MARK, STRLEN(NEEDED_MARK));
+                                no_needed = !q;
+                        }
+                        /* Pair this marker with q unless a later marker starts its name at or before q. */
+                        if (q && (!next || next + STRLEN(RAW_MARK) > q)) {
+                                r = parse_announcement(name, q, end, ret);
                                 if (r != 0)
                                         return r;
                         }
+                        m = next;
+                        continue;
                 }
-                p = u + 8;
+
+                /* 'UPGRADE ', backslashes, then a quote: an odd number of them is an escaped quote. */
+                const char *b = m + 8;
+                while (b < end && *b == '\\')
+                        b++;
+                if (depth == 0 || b >= end || *b != '"' || (size_t) (b - m - 8) % 2 == 0) {
+                        m = next_marker(m + 1, end);
+                        continue;
+                }
+                /* The quoted string runs to its closing quote, or to the end of a line that was cut. */
+                size_t span = quoted_span(m, (size_t) (end - m)), ul;
+                _cleanup_free_ char *un = unescape_quoted(m, span, &ul);
+                if (!un)
+                        return -ENOMEM;
+                r = parse_text(un, ul, depth - 1, ret);
+                if (r != 0)
+                        return r;
+                m = next_marker(m + MAX(span, (size_t) 1), end);
         }
         return 0;
 }
 
-static int parse_json_line(const char *s, size_t n, UpgradePlan **ret) {
-        _cleanup_(json_tokener_freep) json_tokener *tok = json_tokener_new();
-        if (!tok)
-                return -ENOMEM;
-        json_object *obj = json_tokener_parse_ex(tok, s, (int) MIN(n, (size_t) INT32_MAX));
-        if (!obj)
-                return 0;
-        int r = 0;
-        if (json_object_is_type(obj, json_type_object)) {
-                static const char *const keys[] = { "message", "msg", "_msg", "M" };
-                for (size_t i = 0; i < ELEMENTSOF(keys) && r == 0; i++) {
-                        json_object *m;
-                        if (!json_object_object_get_ex(obj, keys[i], &m) || !json_object_is_type(m, json_type_string))
-                                continue;
-                        r = parse_text(json_object_get_string(m), (size_t) json_object_get_string_len(m), ret);
-                }
-        }
-        json_object_put(obj);
-        return r;
-}
+/* Levels of quoting looked through: a JSON string, a logfmt value inside it, one more wrapped error. */
+#define PARSE_TEXT_DEPTH 3
 
 int plan_parse_log_line(const char *line, size_t len, UpgradePlan **ret) {
         /* The cheap reject that keeps scanning fast: nearly no line says UPGRADE. */
@@ -377,33 +501,49 @@ int plan_parse_log_line(const char *line, size_t len, UpgradePlan **ret) {
         _cleanup_free_ char *clean = strip_ansi(line, len, &n);
         if (!clean)
                 return -ENOMEM;
-
-        size_t skip = 0;
-        while (skip < n && (clean[skip] == ' ' || clean[skip] == '\t'))
-                skip++;
-        if (skip < n && clean[skip] == '{') {
-                int r = parse_json_line(clean + skip, n - skip, ret);
-                if (r != 0)
-                        return r;
-                /* Not valid JSON (a line cut by the logger) or the text sits in another field: the escaped
-                 * form is found by the plain scan below. */
-        }
-        return parse_text(clean, n, ret);
+        /* JSON log lines need no JSON parser here: their message is a quoted string like any other. */
+        return parse_text(clean, n, PARSE_TEXT_DEPTH, ret);
 }
+
+/* Why a height is refused, for the reason string. */
+#define HEIGHT_RANGE "\"height\" is not a whole number from 0 to 9223372036854775807"
 
 int plan_parse_json(const char *data, size_t len, UpgradePlan **ret, const char **ret_reason) {
         const char *reason = NULL;
+        json_object *obj = NULL;
         int r = -EBADMSG;
 
         _cleanup_(json_tokener_freep) json_tokener *tok = json_tokener_new();
         if (!tok)
                 return -ENOMEM;
-        json_object *obj = json_tokener_parse_ex(tok, data, (int) MIN(len, (size_t) INT32_MAX));
-        if (!obj || json_tokener_get_error(tok) != json_tokener_success) {
-                reason = len == 0 ? "the file is empty" : "the file is not valid JSON";
+        if (trim_trailing_whitespace_len(data, len) == 0) {
+                reason = len == 0 ? "the file is empty" : "the file holds only whitespace";
                 goto finish;
         }
-        if (!json_object_is_type(obj, json_type_object)) {
+        obj = json_tokener_parse_ex(tok, data, (int) MIN(len, (size_t) INT32_MAX));
+        enum json_tokener_error jerr = json_tokener_get_error(tok);
+        size_t end = json_tokener_get_parse_end(tok);
+        if (!obj && jerr == json_tokener_continue) {
+                /* A top-level value json-c cannot close without seeing the end ("null", "5"), or a
+                 * file cut short: a final NUL tells it the input is over. */
+                end = len;
+                obj = json_tokener_parse_ex(tok, "", 1);
+                jerr = json_tokener_get_error(tok);
+                if (jerr == json_tokener_error_parse_eof) {
+                        reason = "the file ends in the middle of the JSON (it may still be being written)";
+                        goto finish;
+                }
+        }
+        if (jerr != json_tokener_success) {
+                reason = "the file is not valid JSON";
+                goto finish;
+        }
+        /* Only whitespace may follow the value. */
+        if (end < len && trim_trailing_whitespace_len(data + end, len - end) > 0) {
+                reason = "the file has data after the JSON object";
+                goto finish;
+        }
+        if (!obj || !json_object_is_type(obj, json_type_object)) {
                 reason = "the file is not a JSON object";
                 goto finish;
         }
@@ -422,11 +562,14 @@ int plan_parse_json(const char *data, size_t len, UpgradePlan **ret, const char 
         int64_t height = 0;
         if (json_object_object_get_ex(obj, "height", &jheight) && !json_object_is_type(jheight, json_type_null)) {
                 if (json_object_is_type(jheight, json_type_int)) {
-                        errno = 0;
+                        /* json-c keeps integers beyond int64 as uint64 (clamped to UINT64_MAX) and
+                         * json_object_get_int64() clamps those to INT64_MAX: look at the uint64 view to
+                         * tell a real maximum from an overflow. */
                         height = json_object_get_int64(jheight);
-                        if (errno != 0)
+                        if (height == INT64_MAX && json_object_get_uint64(jheight) != (uint64_t) INT64_MAX)
                                 height = -1;
                 } else if (json_object_is_type(jheight, json_type_string)) {
+                        /* The SDK's JSON encoding of int64 (jsonpb) is a decimal string. */
                         const char *hs = json_object_get_string(jheight);
                         char *e = NULL;
                         errno = 0;
@@ -435,7 +578,7 @@ int plan_parse_json(const char *data, size_t len, UpgradePlan **ret, const char 
                 } else
                         height = -1;
                 if (height < 0) {
-                        reason = "\"height\" is not a non-negative integer";
+                        reason = HEIGHT_RANGE;
                         goto finish;
                 }
         }
@@ -444,7 +587,7 @@ int plan_parse_json(const char *data, size_t len, UpgradePlan **ret, const char 
         if (json_object_object_get_ex(obj, "time", &jtime) && json_object_is_type(jtime, json_type_string)) {
                 time = json_object_get_string(jtime);
                 /* The SDK writes the zero time for plans by height. */
-                if (isempty(time) || startswith(time, "0001-01-01T00:00:00"))
+                if (isempty(time) || time_is_zero(time))
                         time = NULL;
         }
         if (height == 0 && !time) {

@@ -37,9 +37,14 @@ int upgrade_plan_dup(const UpgradePlan *p, UpgradePlan **ret);
  * the log line and the file may render it differently. */
 bool upgrade_plan_same(const UpgradePlan *a, const UpgradePlan *b) _pure_;
 
-/* Scans one line of daemon output (not NUL-terminated, without its newline). Returns 1 and a plan when
- * the line carries an announcement, 0 when it does not, -ENOMEM. Lines without the word UPGRADE are
- * rejected with a single memmem(), so this is cheap on ordinary output. */
+/* Scans one line of daemon output (not NUL-terminated, without its newline): plain text, ANSI colours,
+ * logfmt-quoted values ('err="UPGRADE \"v2\" NEEDED …"') and JSON strings, for the first announcement
+ * of a plan by height ('… NEEDED at height: <h>: <info>', h > 0) or by time ('… at time: <RFC 3339>:
+ * <info>'). The info runs to the end of the message: a JSON object whole, else the text without the
+ * logger's trailing key=value pairs and whitespace. Returns 1 and a plan when the line carries an
+ * announcement, 0 when it does not, -ENOMEM. A line cut short never yields another plan than the whole
+ * line, only a shorter info (upgrade-info.json holds it whole) or none. Linear in len; lines without
+ * the words UPGRADE and NEEDED are rejected with two memmem() calls, so this is cheap on ordinary output. */
 int plan_parse_log_line(const char *line, size_t len, UpgradePlan **ret);
 
 /* Parses upgrade-info.json. Returns 0, or -EBADMSG with *ret_reason (a static string) saying what is

@@ -64,8 +64,7 @@ static bool folder_is_valid(const char *f) {
 
 int upgrade_record_from_json(const char *buf, size_t len, UpgradeRecord **ret, const char **ret_reason) {
         const char *reason = NULL;
-        json_object *o = json_tokener_parse(buf);
-        _cleanup_(json_object_putp) json_object *owned = o;
+        _cleanup_(json_object_putp) json_object *o = json_tokener_parse(buf);
         json_object *plan, *folder, *step, *backup, *started;
         _cleanup_(upgrade_record_freep) UpgradeRecord *r = NULL;
         int ret_r = -EBADMSG;

@@ -8,13 +8,19 @@ static bool is_unreserved(unsigned char c) {
                 c == '_' || c == '~' || c == '-';
 }
 
-int upgrade_name_to_folder(const char *name, char **ret) {
+/* What Go's url.PathEscape leaves as it is besides the unreserved bytes (shouldEscape() for a path
+ * segment escapes '/', ';', ',' and '?' among the reserved ones). */
+static bool is_go_path_safe(unsigned char c) {
+        return is_unreserved(c) || c == '$' || c == '&' || c == '+' || c == ':' || c == '=' || c == '@';
+}
+
+static int encode(const char *name, bool (*keep)(unsigned char c), bool lower, char **ret) {
         if (isempty(name) || streq(name, ".") || streq(name, ".."))
                 return -EINVAL;
 
         size_t n = 0;
         for (const unsigned char *p = (const unsigned char *) name; *p; p++)
-                n += is_unreserved(*p) ? 1 : 3;
+                n += keep(*p) ? 1 : 3;
         if (n > UPGRADE_FOLDER_NAME_MAX)
                 return -ENAMETOOLONG;
 
@@ -22,16 +28,33 @@ int upgrade_name_to_folder(const char *name, char **ret) {
         if (!r)
                 return -ENOMEM;
         for (const unsigned char *p = (const unsigned char *) name; *p; p++) {
-                if (is_unreserved(*p))
-                        *w++ = (char) *p;
+                unsigned char c = lower && *p >= 'A' && *p <= 'Z' ? (unsigned char) (*p - 'A' + 'a') : *p;
+                if (keep(c))
+                        *w++ = (char) c;
                 else {
                         *w++ = '%';
-                        *w++ = "0123456789ABCDEF"[*p >> 4];
-                        *w++ = "0123456789ABCDEF"[*p & 15];
+                        *w++ = "0123456789ABCDEF"[c >> 4];
+                        *w++ = "0123456789ABCDEF"[c & 15];
                 }
         }
         *w = 0;
         *ret = r;
+        return 0;
+}
+
+int upgrade_name_to_folder(const char *name, char **ret) {
+        return encode(name, is_unreserved, false, ret);
+}
+
+int upgrade_name_to_cosmovisor_folder(const char *name, char **ret) {
+        _cleanup_free_ char *ours = NULL, *theirs = NULL;
+        int r = encode(name, is_unreserved, false, &ours);
+        if (r < 0)
+                return r;
+        r = encode(name, is_go_path_safe, true, &theirs);
+        if (r < 0)
+                return r;
+        *ret = streq(ours, theirs) ? NULL : TAKE_PTR(theirs);
         return 0;
 }
 
@@ -74,7 +97,8 @@ int upgrade_folder_to_name(const char *folder, char **ret) {
                 p += 2;
         }
         *w = 0;
-        if (isempty(r))
+        /* No name maps to these folders: they are not upgrades. */
+        if (isempty(r) || streq(r, ".") || streq(r, ".."))
                 return -EINVAL;
         *ret = TAKE_PTR(r);
         return 0;

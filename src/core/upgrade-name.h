@@ -17,7 +17,14 @@ int upgrade_name_to_folder(const char *name, char **ret);
  * when it equals the folder name itself. */
 int upgrade_folder_lowercase(const char *folder, char **ret);
 
-/* Decodes a folder name back to the plan name; -EINVAL for malformed escapes. */
+/* The folder cosmovisor uses for the same plan: url.PathEscape(strings.ToLower(name)), so it keeps
+ * '$', '&', '+', ':', '=' and '@' as they are ("v1.0.0+build"). Lower-cases ASCII only (XXX: Go lower-cases
+ * all of Unicode; a name with upper-case non-ASCII letters maps to another folder there). Same errors as
+ * upgrade_name_to_folder(). Returns 0 and sets *ret to NULL when it equals upgrade_name_to_folder()'s. */
+int upgrade_name_to_cosmovisor_folder(const char *name, char **ret);
+
+/* Decodes a folder name back to the plan name; -EINVAL for malformed escapes (a '%' without two hex
+ * digits, "%00") and for folders that decode to "", "." or "..". */
 int upgrade_folder_to_name(const char *folder, char **ret);
 
 /* A short reason for the -EINVAL/-ENAMETOOLONG of upgrade_name_to_folder(). */

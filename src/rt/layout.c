@@ -292,6 +292,15 @@ int layout_find_upgrade(Layout *l, const char *name, char **ret_folder) {
                         *ret_folder = TAKE_PTR(lower);
                         return 1;
                 }
+                /* Folders prepared for cosmovisor: lower-cased, Go's path escaping. */
+                _cleanup_free_ char *cosmo = NULL;
+                r = upgrade_name_to_cosmovisor_folder(name, &cosmo);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r >= 0 && cosmo && fstatat(ufd, cosmo, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
+                        *ret_folder = TAKE_PTR(cosmo);
+                        return 1;
+                }
         } else if (errno != ENOENT)
                 return log_error_errno(errno, "Failed to open '%s/upgrades': %m", l->root);
 

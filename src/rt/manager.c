@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,23 +25,20 @@
 #include "upgrade.h"
 #include "upgrade-name.h"
 
-#if __has_include("launcher-unit.h")
-#include "launcher-unit.h"
-#define HAVE_UNIT_LAUNCHER 1
-#else
+/* Switched on as each module is integrated. */
 #define HAVE_UNIT_LAUNCHER 0
+#if HAVE_UNIT_LAUNCHER
+#include "launcher-unit.h"
 #endif
-#if __has_include("obtain.h")
-#include "obtain.h"
+/* Switched on as each module is integrated. */
 #define HAVE_OBTAIN 1
-#else
-#define HAVE_OBTAIN 0
+#if HAVE_OBTAIN
+#include "obtain.h"
 #endif
-#if __has_include("backup.h")
-#include "backup.h"
+/* Switched on as each module is integrated. */
 #define HAVE_BACKUP 1
-#else
-#define HAVE_BACKUP 0
+#if HAVE_BACKUP
+#include "backup.h"
 #endif
 
 /* How often EXTEND_TIMEOUT_USEC= is sent while a long step runs before READY=1 or during a stop, and by

@@ -18,18 +18,16 @@
 #include "strv.h"
 #include "upgrade.h"
 
-#if __has_include("backup.h")
+/* Switched on as each module is integrated. */
+#define HAVE_BACKUP 1
+#if HAVE_BACKUP
 #include "backup-name.h"
 #include "backup.h"
-#define HAVE_BACKUP 1
-#else
-#define HAVE_BACKUP 0
 #endif
-#if __has_include("obtain.h")
-#include "obtain.h"
+/* Switched on as each module is integrated. */
 #define HAVE_OBTAIN 1
-#else
-#define HAVE_OBTAIN 0
+#if HAVE_OBTAIN
+#include "obtain.h"
 #endif
 
 #define RECORD_FILE "upgrade-in-progress.json"
@@ -343,9 +341,11 @@ static void on_backup_progress(Backup *b, uint64_t done, uint64_t total, void *u
 
 static void on_backup_done(Backup *b, int error, const char *message, void *userdata) {
         Upgrade *u = userdata;
+        /* message belongs to the Backup: keep a copy before freeing it. */
+        _cleanup_free_ char *m = message ? strdup(message) : NULL;
         u->backup = backup_free(u->backup);
         if (error < 0)
-                return finish(u, error, EXIT_UPGRADE_FAILED, "%s", strna(message));
+                return finish(u, error, EXIT_UPGRADE_FAILED, "%s", strna(m));
         log_info("Backed up '%s/data' to '%s/%s'.", u->layout->home, u->config->backup_dir ?: u->layout->home,
                 u->record->backup_name);
         step_next(u);
@@ -379,8 +379,15 @@ static void step_backup(Upgrade *u) {
                 }
         } else {
                 r = backup_name_make(u->record->folder, now(CLOCK_REALTIME), &u->record->backup_name);
-                if (r < 0)
+                if (r == -ENOMEM)
                         return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+                if (r == -ENAMETOOLONG)
+                        return finish(u, r, EXIT_UPGRADE_FAILED,
+                                "the upgrade's folder name '%s' is too long to name a backup after it; set UNSAFE_SKIP_BACKUP=true to upgrade without a backup.",
+                                u->record->folder);
+                if (r < 0)
+                        return finish(u, r, EXIT_UPGRADE_FAILED, "no backup name can be made (%s): is the system clock set?",
+                                strerror(-r));
                 r = record_save(u);
                 if (r < 0)
                         return finish(u, r, EXIT_UPGRADE_FAILED, "the upgrade record could not be written.");
@@ -421,9 +428,11 @@ static void on_obtain_progress(Obtain *o, const char *line, void *userdata) {
 
 static void on_obtain_done(Obtain *o, int error, const char *message, void *userdata) {
         Upgrade *u = userdata;
+        /* message belongs to the Obtain: keep a copy before freeing it. */
+        _cleanup_free_ char *m = message ? strdup(message) : NULL;
         u->obtain = obtain_free(u->obtain);
         if (error < 0)
-                return finish(u, error, EXIT_UPGRADE_FAILED, "%s", strna(message));
+                return finish(u, error, EXIT_UPGRADE_FAILED, "%s", strna(m));
         int r = check_binary(u);
         if (r < 0)
                 return finish(u, r, EXIT_UPGRADE_FAILED, "the download finished but '%s' cannot be used: %s.",

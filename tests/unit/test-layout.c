@@ -168,6 +168,12 @@ Test(layout, find_upgrade_encoded_and_lowercase) {
         cr_assert_str_eq(folder, "v2");
         free(folder);
 
+        /* ... with Go's path escaping, which keeps '+'. */
+        put("oraivisor/upgrades/v1.0.0+build/bin/oraid", "#!/bin/sh\n", 0755);
+        cr_assert_eq(layout_find_upgrade(l, "V1.0.0+Build", &folder), 1);
+        cr_assert_str_eq(folder, "v1.0.0+build");
+        free(folder);
+
         cr_assert_eq(layout_find_upgrade(l, "v3 final/rc", &folder), 0);
         cr_assert_str_eq(folder, "v3%20final%2Frc");
         free(folder);

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Benchmark of the data-folder backup (issue 5): a 2 GiB data folder of a realistic shape
+# (make-data.py), backed up by oraivisor's backup_copy_tree() (tests/backup/backup-tool) and by cp, on
+# loop-mounted images made here, in one run, several rounds, caches dropped before every measurement:
+#
+#   btrfs, xfs (reflink=1): oraivisor (FICLONE) vs `cp -a --reflink=never` (a full copy, what upstream's
+#                           backup does) with and without a final sync, and plain `cp -a` (coreutils ≥ 9
+#                           reflinks by default too).                           target: ≤ 0.05× the full copy
+#   ext4:                   oraivisor (copy_file_range, holes kept) vs `cp -a`, with and without a final
+#                           sync.                                               target: ≤ 1.0× cp -a
+#
+# oraivisor's time always includes its syncfs() of the target (the backup is durable when it returns);
+# plain cp leaves its data in the page cache, hence the "+ sync" columns.
+#
+#   bench/backup/run.sh [BUILD_DIR]        (default: build; needs root)
+#   ROUNDS=5 SCALE=1.0 REFLINK_FS="btrfs xfs" BENCH_DIR=/var/tmp bench/backup/run.sh build
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+build="${1:-build}"
+tool="$build/tests/backup/backup-tool"
+rounds="${ROUNDS:-5}"
+scale="${SCALE:-1.0}"
+reflink_fs="${REFLINK_FS:-btrfs xfs}"
+
+fail() {
+        echo "bench/backup: $*" >&2
+        exit 1
+}
+
+[ -x "$tool" ] || fail "'$tool' is missing: build first (meson compile -C $build)"
+[ "$(id -u)" -eq 0 ] || fail "the benchmark mounts loop images: run it as root"
+for t in mkfs.btrfs mkfs.xfs mkfs.ext4 python3 mount umount; do
+        command -v "$t" >/dev/null || fail "'$t' is missing: install btrfs-progs, xfsprogs, e2fsprogs, util-linux, python3"
+done
+
+work="$(mktemp -d "${BENCH_DIR:-/var/tmp}/bench-backup.XXXXXX")"
+mounts=()
+cleanup() {
+        for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+                umount "${mounts[$i]}" 2>/dev/null || umount -l "${mounts[$i]}" 2>/dev/null || true
+        done
+        rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkfs_mount() {
+        local name="$1" type="$2"
+        truncate -s 8G "$work/$name.img"
+        case "$type" in
+        btrfs) mkfs.btrfs -q -f "$work/$name.img" >/dev/null ;;
+        xfs) mkfs.xfs -q -f -m reflink=1 "$work/$name.img" >/dev/null ;;
+        ext4) mkfs.ext4 -q -F "$work/$name.img" >/dev/null ;;
+        esac
+        mkdir -p "$work/$name"
+        mount -o loop "$work/$name.img" "$work/$name"
+        mounts+=("$work/$name")
+}
+
+drop_note="caches dropped before every measurement (sync; echo 3 > /proc/sys/vm/drop_caches)"
+drop_caches() {
+        sync
+        if ! { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; then
+                drop_note="caches NOT dropped: writing /proc/sys/vm/drop_caches is not permitted here"
+        fi
+}
+
+echo "bench/backup: building the data folder (scale $scale) in $work"
+mkfs_mount ext4 ext4
+python3 "$here/make-data.py" "$work/ext4/data" "$scale"
+for fs in $reflink_fs; do
+        mkfs_mount "$fs" "$fs"
+        cp -a --reflink=never "$work/ext4/data" "$work/$fs/data"
+done
+sync
+
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+results="$work/results"
+: >"$results"
+
+# run FS METHOD ROUND: one measurement, in ms, appended to $results.
+run() {
+        local fs="$1" method="$2" round="$3" dir="$work/$1" out t0 t1
+        local name="data-backup-bench$round-20240920T123456Z"
+        drop_caches
+        t0=$(date +%s%N)
+        case "$method" in
+        oraivisor) out="$("$tool" copy "$dir/data" "$dir" "$name")" ;;
+        cp-full) cp -a --reflink=never "$dir/data" "$dir/copy" ;;
+        cp-full-sync) cp -a --reflink=never "$dir/data" "$dir/copy" && sync -f "$dir/copy" ;;
+        cp) cp -a "$dir/data" "$dir/copy" ;;
+        cp-sync) cp -a "$dir/data" "$dir/copy" && sync -f "$dir/copy" ;;
+        esac
+        t1=$(date +%s%N)
+        if [ "$method" = oraivisor ]; then
+                local cloning
+                cloning="$(sed -n 's/^cloning=//p' <<<"$out")"
+                if [ "$fs" = ext4 ] && [ "$cloning" != 0 ]; then fail "ext4 claims reflinks"; fi
+                if [ "$fs" != ext4 ] && [ "$cloning" != 1 ]; then fail "$fs: the backup did not use reflinks"; fi
+                rm -rf "${dir:?}/$name"
+        else
+                rm -rf "${dir:?}/copy"
+        fi
+        echo "$fs $method $(((t1 - t0) / 1000000))" >>"$results"
+        printf '  round %d  %-6s %-13s %7d ms\n' "$round" "$fs" "$method" $(((t1 - t0) / 1000000))
+}
+
+for round in $(seq 1 "$rounds"); do
+        for fs in $reflink_fs; do
+                for m in oraivisor cp-full cp-full-sync cp; do
+                        run "$fs" "$m" "$round"
+                done
+        done
+        for m in oraivisor cp cp-sync; do
+                run ext4 "$m" "$round"
+        done
+done
+
+median() {
+        awk -v fs="$1" -v m="$2" '$1 == fs && $2 == m { print $3 }' "$results" | sort -n |
+                awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'
+}
+
+minimum() {
+        awk -v fs="$1" -v m="$2" '$1 == fs && $2 == m { print $3 }' "$results" | sort -n | head -1
+}
+
+ratio() {
+        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3fx", a / b; else print "n/a" }'
+}
+
+label() {
+        case "$1" in
+        oraivisor) echo "oraivisor backup (incl. syncfs)" ;;
+        cp-full) echo "cp -a --reflink=never" ;;
+        cp-full-sync) echo "cp -a --reflink=never; sync -f" ;;
+        cp) echo "cp -a" ;;
+        cp-sync) echo "cp -a; sync -f" ;;
+        esac
+}
+
+row() {
+        local fs="$1" m="$2" target="${3:-}" o med r=""
+        o="$(median "$fs" oraivisor)"
+        med="$(median "$fs" "$m")"
+        [ "$m" = oraivisor ] || r="$(ratio "$o" "$med")$target"
+        printf '| %-6s | %-32s | %9s ms | %9s ms | %-25s |\n' "$fs" "$(label "$m")" "$med" "$(minimum "$fs" "$m")" "$r"
+}
+
+echo
+echo "Backup of a $(du -sh --apparent-size "$work/ext4/data" | cut -f1) data folder ($(find "$work/ext4/data" -type f | wc -l) files," \
+        "$(du -sh "$work/ext4/data" | cut -f1) allocated), $rounds rounds, $drop_note."
+echo "Load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)."
+echo
+printf '| %-6s | %-32s | %12s | %12s | %-25s |\n' "fs" "method" "median" "min" "oraivisor / this (median)"
+printf '|%s|%s|%s|%s|%s|\n' "--------" "----------------------------------" "--------------" "--------------" "---------------------------"
+for fs in $reflink_fs; do
+        row "$fs" oraivisor
+        row "$fs" cp-full " (target <= 0.05)"
+        row "$fs" cp-full-sync
+        row "$fs" cp
+done
+row ext4 oraivisor
+row ext4 cp " (target <= 1.0)"
+row ext4 cp-sync

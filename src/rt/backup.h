@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Backups of the node's data folder before an upgrade (upgrade step 2).
+ *
+ * The copy is faithful: folders, regular files, symlinks (copied, never followed), FIFOs and device nodes,
+ * modes (with setuid/setgid/sticky), owners, nanosecond timestamps (a folder's after its content), extended
+ * attributes (so also ACLs and file capabilities), holes of sparse files, and hard links inside the tree.
+ * Sockets are skipped with a warning. Regular files are cloned with FICLONE when source and target share a
+ * file system that supports reflinks (btrfs, xfs with reflink=1): the backup then costs about one walk of
+ * the metadata. Otherwise data is copied with copy_file_range() (read/write when the kernel refuses), only
+ * over the data segments (SEEK_DATA/SEEK_HOLE), after checking that the target has room for it.
+ *
+ * Crash safety without an fsync per file: the copy is built as "<root>/.partial-<name>", then the target
+ * file system is flushed once (syncfs), and only then the folder is renamed to "<root>/<name>"
+ * (RENAME_NOREPLACE: never merged into, never replacing an existing folder) and <root> is fsynced. So a
+ * folder with the final name is always complete and durable; a crash or kill leaves at most a partial
+ * folder, which backup_cleanup_partial() removes at the next start. Every failure removes the partial.
+ *
+ * All access goes through folder fds with O_NOFOLLOW: nothing below the data folder is followed out of it.
+ * The data folder itself may be a symlink (to another disk); it is resolved once when opened. A data
+ * folder that changes during the backup (the daemon must be stopped) fails it rather than yield a mix.
+ *
+ * XXX: with the copy path the whole data is written once more and flushed by syncfs(); the data is not
+ * deduplicated against an older backup (hard links or reflinks to unchanged files would lift that). */
+
+#include <sys/types.h>
+
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+#include "time-util.h"
+
+typedef struct Backup Backup;
+
+typedef struct BackupStats {
+        uint64_t files; /* regular files (a hard-linked file once) */
+        uint64_t dirs; /* folders below the top one */
+        uint64_t symlinks;
+        uint64_t hardlinks; /* further names of an already copied file, made with linkat() */
+        uint64_t specials; /* FIFOs and device nodes */
+        uint64_t skipped; /* sockets, and device nodes we may not create */
+        uint64_t bytes; /* apparent size of all regular files */
+        uint64_t cloned_bytes; /* of those, shared with the source by FICLONE */
+        uint64_t copied_bytes; /* data written by copy_file_range() or read/write */
+        uint64_t hole_bytes; /* holes of sparse files, kept as holes */
+        uint64_t needed_bytes; /* allocated size of the data folder: what a copy needs */
+        uint64_t free_bytes; /* free space of the target when it was checked (copy only) */
+        bool cloning; /* the target file system accepted FICLONE */
+} BackupStats;
+
+typedef struct BackupSpec {
+        const char *data_path; /* $DAEMON_HOME/data */
+        const char *backup_root; /* DAEMON_DATA_BACKUP_DIR (default $DAEMON_HOME) */
+        const char *name; /* final folder name from backup_name_make() */
+        usec_t timeout; /* ORAIVISOR_HOOK_TIMEOUT, 0 = none */
+} BackupSpec;
+
+/* error: 0 on success, else a negative errno (-EEXIST: the final folder exists; -ENOSPC: not enough
+ * room; -ETIME: timed out; -ECANCELED: the worker was killed). message: one line, a full sentence naming
+ * the thing and the fix on failure, a summary on success. The callback may call backup_free(). */
+typedef void (*BackupDone)(Backup *b, int error, const char *message, void *userdata);
+typedef void (*BackupProgress)(Backup *b, uint64_t done_bytes, uint64_t total_bytes, void *userdata);
+
+/* Runs the copy in a worker child process (child_spawn() with .func) watched by the event loop; progress
+ * comes back through a pipe read with sd_event_add_io(), at most every 100 ms. Problems with the paths or
+ * the copy are reported through done, never synchronously; returns <0 only when the worker cannot be
+ * started (-EINVAL: name is not a valid backup name). */
+int backup_start(sd_event *e, const BackupSpec *spec, BackupDone done, BackupProgress progress,
+        void *userdata, Backup **ret);
+/* Kills the worker (if it still runs, and reaps it), removes the partial folder, frees. NULL-safe. */
+Backup *backup_free(Backup *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Backup *, backup_free);
+/* The worker's pid while it runs, else 0. */
+pid_t backup_worker_pid(const Backup *b);
+/* The figures of a finished backup (all zero before). */
+const BackupStats *backup_get_stats(const Backup *b);
+
+/* At start-up: removes every ".partial-data-backup-…" folder (partial forms of valid backup names only,
+ * nothing else) in backup_root. Logs what it removes and what fails. Returns the number removed, or the
+ * first error. A missing backup_root is not an error. */
+int backup_cleanup_partial(const char *backup_root);
+
+/* After a successful upgrade: keeps the newest keep backups (of upgrade_folder only, when not NULL) in
+ * backup_root and removes the older ones; only folders whose names are valid backup names are touched.
+ * keep == 0 keeps all. Logs each removal and failure. Returns the number removed, or the first error. */
+int backup_prune(const char *backup_root, const char *upgrade_folder_or_NULL, unsigned keep);
+
+/* The synchronous copy itself, used by the worker and by tests and benchmarks: copies the folder src_dirfd
+ * to dst_parent_fd/dst_name through dst_parent_fd/.partial-<dst_name>, as described above. progress (may
+ * be NULL) is called at the start, at most every 100 ms, and at the end. On failure returns a negative
+ * errno, removes the partial folder, and sets *ret_error (if not NULL) to a one-line sentence naming the
+ * path and the fix. Logs only warnings (skipped sockets, attributes the target cannot store). Runs the
+ * data copies on 2–4 threads of its own (joined before it returns; progress may be called from any of
+ * them, one call at a time) and sets the process's umask to 0 while it runs (restored before it returns),
+ * so it is meant for a process of its own (the worker), a test or a benchmark, not for a threaded caller. */
+int backup_copy_tree(int src_dirfd, int dst_parent_fd, const char *dst_name, BackupStats *ret_stats,
+        void (*progress)(uint64_t done, uint64_t total, void *), void *userdata, char **ret_error);

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <openssl/evp.h>
+
+#include "digest.h"
+#include "string-util.h"
+
+struct Digest {
+        ChecksumType type;
+        const EVP_MD *md;
+        EVP_MD_CTX *ctx;
+};
+
+static const EVP_MD *md_for(ChecksumType t) {
+        switch (t) {
+        case CHECKSUM_MD5: return EVP_md5();
+        case CHECKSUM_SHA1: return EVP_sha1();
+        case CHECKSUM_SHA256: return EVP_sha256();
+        case CHECKSUM_SHA512: return EVP_sha512();
+        default: return NULL;
+        }
+}
+
+Digest *digest_free(Digest *d) {
+        if (!d)
+                return NULL;
+        EVP_MD_CTX_free(d->ctx);
+        return mfree(d);
+}
+
+int digest_new(ChecksumType type, Digest **ret) {
+        const EVP_MD *md = md_for(type);
+        if (!md)
+                return -EOPNOTSUPP;
+
+        _cleanup_(digest_freep) Digest *d = new0(Digest, 1);
+        if (!d)
+                return -ENOMEM;
+        d->type = type;
+        d->md = md;
+        d->ctx = EVP_MD_CTX_new();
+        if (!d->ctx)
+                return -ENOMEM;
+        if (EVP_DigestInit_ex(d->ctx, md, NULL) != 1)
+                return -EOPNOTSUPP; /* e.g. md5 refused by a FIPS provider */
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+ChecksumType digest_type(const Digest *d) {
+        return d->type;
+}
+
+int digest_update(Digest *d, const void *p, size_t n) {
+        if (n == 0)
+                return 0;
+        return EVP_DigestUpdate(d->ctx, p, n) == 1 ? 0 : -EIO;
+}
+
+int digest_reset(Digest *d) {
+        return EVP_DigestInit_ex(d->ctx, d->md, NULL) == 1 ? 0 : -EIO;
+}
+
+int digest_hex(Digest *d, char **ret) {
+        EVP_MD_CTX *copy = EVP_MD_CTX_new();
+        if (!copy)
+                return -ENOMEM;
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+        int ok = EVP_MD_CTX_copy_ex(copy, d->ctx) == 1 && EVP_DigestFinal_ex(copy, md, &len) == 1;
+        EVP_MD_CTX_free(copy);
+        if (!ok)
+                return -EIO;
+        char *h = hexmem(md, len);
+        if (!h)
+                return -ENOMEM;
+        *ret = h;
+        return 0;
+}
+
+int digest_buffer_hex(ChecksumType type, const void *p, size_t n, char **ret) {
+        _cleanup_(digest_freep) Digest *d = NULL;
+        int r = digest_new(type, &d);
+        if (r < 0)
+                return r;
+        r = digest_update(d, p, n);
+        if (r < 0)
+                return r;
+        return digest_hex(d, ret);
+}

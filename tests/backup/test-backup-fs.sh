@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Backups on real file systems, each a loop-mounted image made here: btrfs and xfs (reflink=1), where the
+# backup must share every extent with the data (checked with filefrag), and ext4, where it must copy and
+# keep holes; a target too small (refused up front, with the figures); a target that fills up in the
+# middle; two upgrades' backups on one day; pruning; SIGKILL of oraivisor and of the worker; timeout.
+#
+# Needs root, util-linux (mount, losetup), btrfs-progs, xfsprogs, e2fsprogs (filefrag), python3. A missing
+# tool is an error, not a skip. BACKUP_TOOL is the path of backup-tool (meson sets it).
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+tool="${BACKUP_TOOL:?set BACKUP_TOOL to the backup-tool binary}"
+compare=("python3" "$here/compare-trees.py")
+
+fail() {
+        echo "FAIL: $*" >&2
+        exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || fail "these tests mount loop images: run them as root"
+for t in mkfs.btrfs mkfs.xfs mkfs.ext4 filefrag losetup mount umount python3 truncate fallocate mkfifo; do
+        command -v "$t" >/dev/null || fail "'$t' is missing: install btrfs-progs, xfsprogs, e2fsprogs, util-linux, python3"
+done
+
+work="$(mktemp -d "${TMPDIR:-/var/tmp}/test-backup-fs.XXXXXX")"
+mounts=()
+pids=()
+cleanup() {
+        local p m
+        for p in "${pids[@]}"; do
+                kill -9 "$p" 2>/dev/null || true
+        done
+        for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+                m="${mounts[$i]}"
+                umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+        done
+        rm -rf "$work"
+}
+trap cleanup EXIT
+
+# mkfs_mount NAME TYPE SIZE [mkfs options…]: a fresh file system on a loop device, mounted at $work/NAME.
+mkfs_mount() {
+        local name="$1" type="$2" size="$3"
+        shift 3
+        truncate -s "$size" "$work/$name.img"
+        case "$type" in
+        btrfs) mkfs.btrfs -q -f "$@" "$work/$name.img" >/dev/null ;;
+        xfs) mkfs.xfs -q -f "$@" "$work/$name.img" >/dev/null ;;
+        ext4) mkfs.ext4 -q -F "$@" "$work/$name.img" >/dev/null ;;
+        esac
+        mkdir -p "$work/$name"
+        # -o loop sets autoclear: unmounting also detaches the loop device.
+        mount -o loop "$work/$name.img" "$work/$name"
+        mounts+=("$work/$name")
+}
+
+# make_tree DIR: a data folder of the shape a node has, with every kind of entry and odd metadata.
+make_tree() {
+        local d="$1"
+        mkdir -p "$d/application.db" "$d/blockstore.db" "$d/snapshots/metadata.db" "$d/shared/deep"
+        # LevelDB-like tables of 2–64 KiB.
+        for i in $(seq 1 60); do
+                head -c $(((i * 1031) % 63000 + 2048)) /dev/urandom >"$d/application.db/$(printf '%06d' "$i").ldb"
+        done
+        for i in $(seq 1 20); do
+                head -c 4096 /dev/urandom >"$d/blockstore.db/$(printf '%06d' "$i").ldb"
+        done
+        echo "MANIFEST-000002" >"$d/application.db/CURRENT"
+        : >"$d/application.db/LOCK"
+        # A large file and sparse ones: holes in the middle and at the end, and only a hole.
+        head -c $((24 * 1024 * 1024)) /dev/urandom >"$d/blockstore.db/big.log"
+        head -c 65536 /dev/urandom | dd of="$d/sparse.db" bs=64k seek=16 conv=notrunc status=none
+        head -c 65536 /dev/urandom | dd of="$d/sparse.db" bs=64k seek=160 conv=notrunc status=none
+        truncate -s 64M "$d/sparse.db"
+        truncate -s 100M "$d/hole-only"
+        echo '{"height":"42","round":0,"step":0}' >"$d/priv_validator_state.json"
+        chmod 0600 "$d/priv_validator_state.json"
+        # Symlinks: relative, dangling, absolute, out of the tree, to a folder.
+        ln -s application.db/CURRENT "$d/link-rel"
+        ln -s does/not/exist "$d/link-dangling"
+        ln -s /etc/passwd "$d/link-abs"
+        ln -s ../../../../../../etc "$d/shared/link-out"
+        ln -s shared "$d/link-dir"
+        # Owners, setgid/setuid/sticky modes.
+        chown 1234:5678 "$d/shared" "$d/application.db/000001.ldb"
+        chown -h 1234:5678 "$d/link-rel"
+        chmod 02775 "$d/shared"
+        chmod 01777 "$d/shared/deep"
+        echo '#!/bin/sh' >"$d/tool"
+        chmod 04755 "$d/tool"
+        # Hard links in two folders; a FIFO; a socket, which is skipped.
+        echo "write-ahead" >"$d/wal"
+        ln "$d/wal" "$d/application.db/wal.1"
+        ln "$d/wal" "$d/shared/deep/wal.2"
+        mkfifo -m 0620 "$d/fifo"
+        python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$d/node.sock"
+        setfattr_py "$d/wal" user.oraivisor hello
+        # Nanosecond times, folders last.
+        find "$d" -mindepth 1 ! -type d -exec touch -h -d '2021-03-04 05:06:07.123456789' {} +
+        find "$d" -depth -type d -exec touch -d '2020-01-02 03:04:05.987654321' {} +
+}
+
+setfattr_py() {
+        python3 -c 'import os,sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode())' "$@"
+}
+
+# value KEY OUTPUT: the value of KEY=… in backup-tool's output.
+value() {
+        sed -n "s/^$1=//p" <<<"$2" | head -1
+}
+
+expect_no_leftovers() {
+        local root="$1" name="$2"
+        [ ! -e "$root/$name" ] || fail "'$root/$name' exists after a failed backup"
+        [ ! -e "$root/.partial-$name" ] || fail "'$root/.partial-$name' was left behind"
+}
+
+passed=0
+ok() {
+        passed=$((passed + 1))
+        echo "ok $passed - $*"
+}
+
+# ---- reflink file systems -------------------------------------------------------------------------
+
+reflink_case() {
+        local fs="$1"
+        shift
+        mkfs_mount "$fs" "$fs" 1G "$@"
+        local home="$work/$fs/home"
+        mkdir -p "$home"
+        make_tree "$home/data"
+        local name out
+        name="$("$tool" name v1.0.0 1726835696)"
+        [ "$name" = "data-backup-v1.0.0-20240920T123456Z" ] || fail "backup name '$name'"
+        out="$("$tool" copy "$home/data" "$home" "$name")" || fail "backup on $fs failed"
+        [ "$(value cloning "$out")" = 1 ] || fail "$fs: FICLONE was not used: $out"
+        [ "$(value cloned_bytes "$out")" = "$(value bytes "$out")" ] || fail "$fs: not everything cloned: $out"
+        [ "$(value copied_bytes "$out")" = 0 ] || fail "$fs: data was copied: $out"
+        [ "$(value skipped "$out")" = 1 ] || fail "$fs: the socket was not skipped: $out"
+        "${compare[@]}" "$home/data" "$home/$name" --clone || fail "$fs: the backup differs from the data"
+        ok "$fs: reflink backup is faithful and shares every extent ($(value usec "$out") µs)"
+
+        # Two upgrades on the same day: two folders, the first untouched.
+        local name2
+        name2="$("$tool" name v2.0.0 1726857296)"
+        out="$("$tool" run "$home/data" "$home" "$name2")" || fail "second backup on $fs failed"
+        [ -d "$home/$name" ] && [ -d "$home/$name2" ] || fail "$fs: two backups on one day did not give two folders"
+        "${compare[@]}" "$home/data" "$home/$name2" --clone >/dev/null || fail "$fs: the second backup differs"
+        ok "$fs: two upgrades on one day get two backups ($name, $name2)"
+
+        # Never merged: the same name again fails and leaves the backup as it was.
+        if out="$("$tool" copy "$home/data" "$home" "$name" 2>&1)"; then
+                fail "$fs: a second backup into '$name' succeeded"
+        fi
+        grep -q "already exists" <<<"$out" || fail "$fs: unclear error for an existing backup: $out"
+        [ ! -e "$home/.partial-$name" ] || fail "$fs: partial left after refusing to merge"
+        ok "$fs: an existing backup is never merged into"
+}
+
+reflink_case btrfs
+reflink_case xfs -m reflink=1
+
+# ---- ext4: the copy path ---------------------------------------------------------------------------
+
+mkfs_mount ext4 ext4 1G
+home="$work/ext4/home"
+mkdir -p "$home"
+make_tree "$home/data"
+name="$("$tool" name v1.0.0 1726835696)"
+out="$("$tool" copy "$home/data" "$home" "$name")" || fail "backup on ext4 failed"
+[ "$(value cloning "$out")" = 0 ] || fail "ext4 claims to clone: $out"
+[ "$(value cloned_bytes "$out")" = 0 ] || fail "ext4: cloned bytes: $out"
+[ "$(value hole_bytes "$out")" -ge $((150 * 1024 * 1024)) ] || fail "ext4: holes were written: $out"
+"${compare[@]}" "$home/data" "$home/$name" --copy || fail "ext4: the backup differs from the data"
+ok "ext4: copied backup is faithful and keeps holes ($(value usec "$out") µs)"
+
+# ---- not enough space -------------------------------------------------------------------------------
+
+# The ext4 data (about 30 MiB allocated) to a 16 MiB file system: refused before copying, with figures.
+mkfs_mount small ext4 16M
+for mode in copy run; do
+        if out="$("$tool" "$mode" "$home/data" "$work/small" "$name" 2>&1)"; then
+                fail "backup to a too small file system succeeded ($mode)"
+        fi
+        grep -Eq "The backup needs [0-9.]+ MiB but '$work/small' has [0-9.]+ (KiB|MiB) free: free space, set DAEMON_DATA_BACKUP_DIR to a larger disk, or UNSAFE_SKIP_BACKUP=true\." <<<"$out" ||
+                fail "unclear error for a too small target ($mode): $out"
+        expect_no_leftovers "$work/small" "$name"
+        [ "$(find "$work/small" -mindepth 1 -maxdepth 1 ! -name lost+found | wc -l)" -eq 0 ] || fail "files left in the small target"
+done
+ok "too small a target: refused up front with the figures, nothing left ($(grep -o 'The backup needs[^:]*' <<<"$out"))"
+
+# Running out in the middle: 1 KiB blocks in the source make 3000 small files look like 3 MiB, but they
+# take 12 MiB in 4 KiB blocks on the target, which has 6 MiB free.
+mkfs_mount kb ext4 64M -b 1024
+mkdir -p "$work/kb/data"
+for i in $(seq 1 3000); do
+        printf 'small table %d\n' "$i" >"$work/kb/data/$i.ldb"
+done
+mkfs_mount tight ext4 64M -b 4096
+avail=$(($(stat -f -c '%a*%S' "$work/tight")))
+fallocate -l $((avail - 6 * 1024 * 1024)) "$work/tight/filler"
+if out="$("$tool" copy "$work/kb/data" "$work/tight" "$name" 2>&1)"; then
+        fail "backup into a file system that fills up succeeded: $out"
+fi
+grep -Eq "The backup ran out of space in '$work/tight' after [0-9.]+ [KM]iB of [0-9.]+ KiB: free space, set DAEMON_DATA_BACKUP_DIR to a larger disk, or UNSAFE_SKIP_BACKUP=true\." <<<"$out" ||
+        fail "unclear error when the target fills up: $out"
+expect_no_leftovers "$work/tight" "$name"
+ok "target fills up during the copy: clear error, partial removed"
+
+# ---- pruning ----------------------------------------------------------------------------------------
+
+b="$work/btrfs/home"
+for t in 1700000000 1710000000 1720000000; do
+        n="$("$tool" name v0.$t "$t")"
+        "$tool" copy "$b/data" "$b" "$n" >/dev/null
+done
+mkdir "$b/data-backup-2024-9-20" "$b/unrelated"
+# Now: 3 above + 2 from the reflink case = 5 backups.
+[ "$(ls -d "$b"/data-backup-*Z | wc -l)" -eq 5 ] || fail "expected 5 backups before pruning"
+[ "$("$tool" prune "$b" 2)" = 3 ] || fail "prune did not remove 3 backups"
+left="$(cd "$b" && ls -d data-backup-*Z | tr '\n' ' ')"
+[ "$left" = "data-backup-v1.0.0-20240920T123456Z data-backup-v2.0.0-20240920T183456Z " ] || fail "prune kept '$left'"
+[ -d "$b/data-backup-2024-9-20" ] && [ -d "$b/unrelated" ] && [ -d "$b/data" ] || fail "prune touched other folders"
+ok "ORAIVISOR_BACKUP_KEEP=2 removes the three oldest, nothing else"
+
+# ---- kills and timeouts -----------------------------------------------------------------------------
+
+# A data folder that takes a few seconds to copy on ext4.
+slow="$home/slow"
+mkdir -p "$slow/application.db"
+for i in $(seq 1 4); do
+        head -c $((64 * 1024 * 1024)) /dev/urandom >"$slow/application.db/big$i.ldb"
+done
+for i in $(seq 1 5000); do
+        echo "$i" >"$slow/application.db/s$i"
+done
+sync
+
+wait_for_partial() {
+        local p="$1"
+        for _ in $(seq 1 500); do
+                if [ -d "$p" ] && [ -n "$(ls -A "$p" 2>/dev/null)" ]; then
+                        return 0
+                fi
+                sleep 0.01
+        done
+        return 1
+}
+
+# oraivisor itself killed: the worker dies with it (PR_SET_PDEATHSIG), only the partial remains.
+name="data-backup-slow-20240920T123456Z"
+"$tool" run "$slow" "$home" "$name" >"$work/run.out" 2>&1 &
+pids+=($!)
+wait_for_partial "$home/.partial-$name" || fail "the backup never started copying"
+kill -9 "$!"
+wait "$!" 2>/dev/null || true
+for _ in $(seq 1 100); do
+        pgrep -f "backup-tool run $slow" >/dev/null || break
+        sleep 0.05
+done
+pgrep -f "backup-tool run $slow" >/dev/null && fail "the worker outlived oraivisor"
+[ -d "$home/.partial-$name" ] || fail "no partial folder after the kill"
+[ ! -e "$home/$name" ] || fail "a final backup folder after a kill in the middle"
+[ "$("$tool" cleanup "$home")" = 1 ] || fail "cleanup did not remove the partial"
+expect_no_leftovers "$home" "$name"
+ok "SIGKILL of oraivisor mid-copy leaves only a partial, which cleanup removes"
+
+# The worker alone killed: oraivisor reports it and removes the partial.
+"$tool" run "$slow" "$home" "$name" >"$work/run.out" 2>&1 &
+tool_pid=$!
+pids+=("$tool_pid")
+wait_for_partial "$home/.partial-$name" || fail "the backup never started copying"
+worker="$(value pid "$(cat "$work/run.out")")"
+[ -n "$worker" ] || fail "no worker pid"
+kill -9 "$worker"
+if wait "$tool_pid"; then
+        fail "the backup succeeded although its worker was killed"
+fi
+grep -q "The backup worker (pid $worker) was killed by signal SIGKILL, no backup was made" "$work/run.out" ||
+        fail "unclear report of a killed worker: $(cat "$work/run.out")"
+expect_no_leftovers "$home" "$name"
+ok "SIGKILL of the worker mid-copy: reported, partial removed"
+
+# Timeout (ORAIVISOR_HOOK_TIMEOUT): 50 ms for a copy that takes seconds.
+if out="$("$tool" run "$slow" "$home" "$name" 50000 2>&1)"; then
+        fail "the backup did not time out"
+fi
+grep -q "The backup of '$slow' did not finish within 50ms: raise ORAIVISOR_HOOK_TIMEOUT" <<<"$out" ||
+        fail "unclear timeout error: $out"
+expect_no_leftovers "$home" "$name"
+ok "timeout: worker stopped, clear error, partial removed"
+
+# And the same data backed up without a limit is complete.
+out="$("$tool" run "$slow" "$home" "$name")" || fail "backup of the slow tree failed: $out"
+"${compare[@]}" "$slow" "$home/$name" --copy >/dev/null || fail "the slow tree's backup differs"
+ok "the slow tree backs up completely when left alone"
+
+echo "# $passed passed"
