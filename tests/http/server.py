@@ -12,6 +12,7 @@ that can be combined (each is consumed, then the rest of the path is handled):
   /norange/...               ignores Range (always 200 with the whole body)
   /stall/<bytes>/...         sends <bytes> bytes, then nothing (until the client goes away)
   /chunked/...               no Content-Length (chunked transfer encoding)
+  /slow/<bytes-per-s>/...    sends the body at about that rate (a throttled mirror)
 
 Every request is recorded in server.requests as (path, range header or None, status).
 
@@ -96,6 +97,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 flags["chunked"] = True
                 parts = parts[1:]
                 continue
+            if head == "slow" and len(parts) >= 2:
+                flags["slow"] = int(parts[1])
+                parts = parts[2:]
+                continue
             break
         return self._serve_file("/".join(parts), flags)
 
@@ -154,6 +159,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             self.wfile.flush()
             sock = self.connection
+            if "slow" in flags:
+                rate = max(1, flags["slow"])
+                block_size = max(1, rate // 20)
+                left = end - start
+                t0 = time.monotonic()
+                sent = 0
+                while left > 0 and not self.server.stopping.is_set():
+                    block = f.read(min(block_size, left))
+                    if not block:
+                        break
+                    sock.sendall(block)
+                    left -= len(block)
+                    sent += len(block)
+                    ahead = sent / rate - (time.monotonic() - t0)
+                    if ahead > 0:
+                        time.sleep(ahead)
+                return
             if isinstance(sock, ssl.SSLSocket):
                 left = end - start
                 while left > 0:

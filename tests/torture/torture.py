@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The torture test of issue 5: upgrades made slow on purpose (a large data folder to back up, a slow custom
-hook, a slow pre-upgrade, optionally a throttled download), killed with SIGKILL at a random instant, either
+hook, a slow pre-upgrade, and in half the runs a throttled download), killed with SIGKILL at a random instant, either
 oraivisor itself or one of its worker children, then restarted. After every run:
 
 - right after the kill, `current` resolves to the old or the new version, never to nothing;
@@ -25,8 +25,11 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from harness import Home, Run, base_env, daemon_pids, kill_tree_by_home  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+sys.path.insert(0, os.path.join(HERE, "..", "http"))
+from harness import Home, Run, base_env, daemon_pids, fakechaind, kill_tree_by_home  # noqa: E402
+from server import start_server  # noqa: E402
 
 # What the daemon itself writes into data/ while it runs; everything else must stay byte for byte.
 VOLATILE = {"height", "upgrade-info.json", "pre-upgrade.log", "pre-upgrade.count", "hooks.log"}
@@ -129,7 +132,7 @@ def leftovers(home):
         if name.startswith(".current.tmp") or name == "upgrade-in-progress.json":
             bad.append(name)
     up = os.path.join(home.root, "upgrades")
-    for name in os.listdir(up):
+    for name in os.listdir(up) if os.path.isdir(up) else []:
         if name.startswith(".staging"):
             bad.append("upgrades/" + name)
     for name in os.listdir(home.path):
@@ -138,8 +141,36 @@ def leftovers(home):
     return bad
 
 
-def one_run(n, rng, template, template_digest, args, counts):
-    home = Home(upgrades=("v2",))
+class Mirror:
+    """A throttled loopback mirror serving v2 as a .tar.gz, so that the download step takes about a second."""
+
+    def __init__(self, root):
+        import io
+        import tarfile
+        os.makedirs(root, exist_ok=True)
+        with open(fakechaind("v2"), "rb") as f:
+            binary = f.read()
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as t:
+            for name, data, mode in (("bin/fakechaind", binary, 0o755), ("lib/libextra.so", b"lib" * 1000, 0o644)):
+                ti = tarfile.TarInfo(name)
+                ti.size, ti.mode = len(data), mode
+                t.addfile(ti, io.BytesIO(data))
+        archive = buf.getvalue()
+        with open(os.path.join(root, "v2.tar.gz"), "wb") as f:
+            f.write(archive)
+        self.server = start_server(root)
+        rate = max(4096, len(archive))  # about one second
+        url = f"http://127.0.0.1:{self.server.port}/slow/{rate}/v2.tar.gz?checksum=sha256:{hashlib.sha256(archive).hexdigest()}"
+        self.info = json.dumps({"binaries": {"linux/amd64": url, "linux/arm64": url}})
+
+    def stop(self):
+        self.server.stop()
+
+
+def one_run(n, rng, template, template_digest, args, counts, mirror):
+    download = mirror is not None and rng.random() < 0.5
+    home = Home(upgrades=() if download else ("v2",))
     ok = False
     try:
         shutil.copytree(template, home.data(), symlinks=True)
@@ -152,12 +183,15 @@ def one_run(n, rng, template, template_digest, args, counts):
         env = base_env(home, FAKECHAIN_PLANS="v2@4", FAKECHAIN_BLOCK_INTERVAL="20", UNSAFE_SKIP_BACKUP="false",
                        DAEMON_RESTART_AFTER_UPGRADE="true", ORAIVISOR_CUSTOM_PREUPGRADE="slow-hook.sh",
                        FAKECHAIN_PREUPGRADE_SLEEP="300", DAEMON_SHUTDOWN_GRACE="5s", ORAIVISOR_LAUNCHER=args.launcher)
+        if download:
+            env.update(DAEMON_ALLOW_DOWNLOAD_BINARIES="true", FAKECHAIN_PLAN_INFO=mirror.info)
+            counts["download runs"] += 1
         sampler = Sampler(home)
         sampler.start()
 
         r = Run(home, env=env)
         # The upgrade starts at ~0.1 s and takes about a second: kill somewhere in [0, 1.6 s].
-        delay = rng.uniform(0.0, 1.6)
+        delay = rng.uniform(0.0, 2.6 if download else 1.6)
         target = "oraivisor" if rng.random() < 0.6 else "worker"
         deadline = time.monotonic() + delay
         while time.monotonic() < deadline and r.proc.poll() is None:
@@ -266,17 +300,20 @@ def main():
     counts = Counter()
     failures = []
     t0 = time.monotonic()
+    mirror = Mirror(tdir + "-mirror")
     try:
         for n in range(args.runs):
             try:
-                one_run(n, rng, tdir, digest, args, counts)
+                one_run(n, rng, tdir, digest, args, counts, mirror)
             except Exception as e:  # noqa: BLE001 - every failure is reported with its run number
                 failures.append((n, str(e)))
                 print(f"run {n}: FAILED: {e}", flush=True)
             if (n + 1) % 10 == 0:
                 print(f"  {n + 1}/{args.runs} runs, {len(failures)} failed, {time.monotonic() - t0:.0f}s", flush=True)
     finally:
+        mirror.stop()
         shutil.rmtree(tdir, ignore_errors=True)
+        shutil.rmtree(tdir + "-mirror", ignore_errors=True)
 
     print("torture summary:", dict(sorted(counts.items())), f"failures={len(failures)}", flush=True)
     return 1 if failures else 0
