@@ -45,6 +45,9 @@
  * how much each time. */
 #define EXTEND_INTERVAL (5 * USEC_PER_SEC)
 #define EXTEND_BY (30 * USEC_PER_SEC)
+/* How long an announcement seen in the daemon's output waits for upgrade-info.json to confirm it. The node
+ * writes the file first, so this only matters when the file never comes. */
+#define LOG_PLAN_CONFIRM_USEC (3 * USEC_PER_SEC)
 
 typedef enum ManagerState {
         STATE_STARTING,      /* start-up checks */
@@ -70,6 +73,8 @@ struct Manager {
         UpgradeRecord *resume;        /* an interrupted upgrade to resume once the daemon is stopped */
         UpgradePlan *acting;          /* the plan being acted on (stopping for it, or upgrading to it) */
         UpgradePlan *last_ignored;    /* to say "ignoring" once per plan, not per line */
+        UpgradePlan *unconfirmed;     /* announced in the output, not (yet) confirmed by upgrade-info.json */
+        sd_event_source *confirm_timer;
         CurrentVersion current;
         char *version_label;          /* "genesis" or the upgrade's name */
         int64_t *skip_heights;
@@ -106,6 +111,8 @@ Manager *manager_free(Manager *m) {
         upgrade_record_free(m->resume);
         upgrade_plan_free(m->acting);
         upgrade_plan_free(m->last_ignored);
+        upgrade_plan_free(m->unconfirmed);
+        sd_event_source_disable_unref(m->confirm_timer);
         current_version_done(&m->current);
         free(m->version_label);
         layout_free(m->layout);
@@ -291,28 +298,9 @@ static bool plan_is_due(Manager *m, const UpgradePlan *p, PlanSource source) {
         return false;
 }
 
-/* The one entry point of every plan source. Idempotent: the same plan seen again is ignored. */
-static void manager_handle_plan(Manager *m, const UpgradePlan *p, PlanSource source) {
-        if (m->acting) {
-                if (!upgrade_plan_same(m->acting, p) && !upgrade_plan_same(m->last_ignored, p)) {
-                        log_warning("Ignoring plan '%s' (from %s) while upgrade '%s' is under way.", p->name,
-                                plan_source_to_string(source), m->acting->name);
-                        m->last_ignored = upgrade_plan_free(m->last_ignored);
-                        (void) upgrade_plan_dup(p, &m->last_ignored);
-                } else if (m->acting && upgrade_plan_same(m->acting, p) && source == PLAN_SOURCE_FILE &&
-                           !streq(m->acting->info, p->info) && m->state == STATE_STOPPING) {
-                        /* The file holds the info exactly as the chain wrote it; a log line may have been cut. */
-                        free(m->acting->info);
-                        m->acting->info = strdup(p->info);
-                        if (!m->acting->info)
-                                m->acting->info = strdup("");
-                }
-                return;
-        }
-        if (m->state != STATE_RUNNING && m->state != STATE_LAUNCHING)
-                return;
-        if (!plan_is_due(m, p, source))
-                return;
+static void manager_act_on_plan(Manager *m, const UpgradePlan *p, PlanSource source) {
+        m->unconfirmed = upgrade_plan_free(m->unconfirmed);
+        m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
 
         if (upgrade_plan_dup(p, &m->acting) < 0) {
                 log_oom();
@@ -321,13 +309,6 @@ static void manager_handle_plan(Manager *m, const UpgradePlan *p, PlanSource sou
         log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, p, NULL,
                 "Upgrade plan '%s' detected (from %s)%s%s.", p->name, plan_source_to_string(source),
                 isempty(p->info) ? "" : ", info: ", strempty(p->info));
-
-        /* The file holds the plan exactly as the chain wrote it: prefer its info to a log line's. */
-        if (source == PLAN_SOURCE_LOG) {
-                _cleanup_(upgrade_plan_freep) UpgradePlan *f = NULL;
-                if (layout_read_plan_file(m->layout, &f) > 0 && upgrade_plan_same(f, p) && !streq(f->info, p->info))
-                        free_and_replace(m->acting->info, f->info);
-        }
 
         char buf[FORMAT_TIMESPAN_MAX];
         log_info("Stopping %s for upgrade '%s' (DAEMON_SHUTDOWN_GRACE=%s).", m->config->name, p->name,
@@ -339,6 +320,84 @@ static void manager_handle_plan(Manager *m, const UpgradePlan *p, PlanSource sou
                 log_error_errno(r, "Failed to stop the daemon for the upgrade: %m");
                 manager_exit(m, EXIT_SYSTEM);
         }
+}
+
+/* An announcement in the output not confirmed by upgrade-info.json in time. The node writes the file
+ * before it logs the line, so a chain that writes the file at all (it holds an earlier plan) and did not
+ * write this one did not announce it: the text came from elsewhere (a logged transaction, a contract's
+ * debug output). Without any file, the chain may predate the file (SDK < v0.44) or run with a --home that
+ * is not DAEMON_HOME: the line is all there is. */
+static void confirm_timeout(Manager *m) {
+        _cleanup_(upgrade_plan_freep) UpgradePlan *p = TAKE_PTR(m->unconfirmed), *f = NULL;
+        m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
+        if (!p || m->acting || (m->state != STATE_RUNNING && m->state != STATE_LAUNCHING))
+                return;
+
+        int r = layout_read_plan_file(m->layout, &f);
+        if (r > 0 && upgrade_plan_same(f, p))
+                return manager_act_on_plan(m, f, PLAN_SOURCE_FILE);
+        if (r > 0) {
+                log_warning("Ignoring the announcement of upgrade '%s' in %s's output: %s/data/upgrade-info.json names '%s' instead, so the node did not announce it (the text may come from a logged transaction).",
+                        p->name, m->config->name, m->config->home, f->name);
+                m->last_ignored = upgrade_plan_free(m->last_ignored);
+                m->last_ignored = TAKE_PTR(p);
+                return;
+        }
+        log_notice("No %s/data/upgrade-info.json confirms upgrade '%s' (an SDK older than v0.44, or the node's --home is not DAEMON_HOME): acting on the log line.",
+                m->config->home, p->name);
+        manager_act_on_plan(m, p, PLAN_SOURCE_LOG);
+}
+
+static int on_confirm_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        confirm_timeout(userdata);
+        return 0;
+}
+
+/* The one entry point of every plan source. Idempotent: the same plan seen again is ignored. */
+static void manager_handle_plan(Manager *m, const UpgradePlan *p, PlanSource source) {
+        if (m->acting) {
+                if (!upgrade_plan_same(m->acting, p) && !upgrade_plan_same(m->last_ignored, p)) {
+                        log_warning("Ignoring plan '%s' (from %s) while upgrade '%s' is under way.", p->name,
+                                plan_source_to_string(source), m->acting->name);
+                        m->last_ignored = upgrade_plan_free(m->last_ignored);
+                        (void) upgrade_plan_dup(p, &m->last_ignored);
+                } else if (upgrade_plan_same(m->acting, p) && source == PLAN_SOURCE_FILE &&
+                           !streq(m->acting->info, p->info) && m->state == STATE_STOPPING) {
+                        /* The file holds the info exactly as the chain wrote it; a log line may have been cut. */
+                        char *info = strdup(p->info);
+                        if (info)
+                                free_and_replace(m->acting->info, info);
+                }
+                return;
+        }
+        if (m->state != STATE_RUNNING && m->state != STATE_LAUNCHING)
+                return;
+        if (upgrade_plan_same(m->last_ignored, p))
+                return;
+        if (!plan_is_due(m, p, source))
+                return;
+
+        if (source == PLAN_SOURCE_LOG) {
+                /* Trust the file the node writes, not text in its output: confirm first. */
+                _cleanup_(upgrade_plan_freep) UpgradePlan *f = NULL;
+                if (layout_read_plan_file(m->layout, &f) > 0 && upgrade_plan_same(f, p))
+                        return manager_act_on_plan(m, f, PLAN_SOURCE_LOG);
+                if (upgrade_plan_same(m->unconfirmed, p))
+                        return;
+                upgrade_plan_free(m->unconfirmed);
+                if (upgrade_plan_dup(p, &m->unconfirmed) < 0) {
+                        log_oom();
+                        return manager_exit(m, EXIT_INTERNAL);
+                }
+                log_info("%s announced upgrade '%s' in its output; waiting for %s/data/upgrade-info.json to confirm it.",
+                        m->config->name, p->name, m->config->home);
+                m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
+                if (sd_event_add_time_relative(m->event, &m->confirm_timer, CLOCK_MONOTONIC, LOG_PLAN_CONFIRM_USEC, 0,
+                            on_confirm_timer, m) < 0)
+                        confirm_timeout(m);
+                return;
+        }
+        manager_act_on_plan(m, p, source);
 }
 
 static void on_plan_file(PlanWatch *w, const UpgradePlan *p, void *userdata) {
@@ -412,6 +471,16 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
                         log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->acting, NULL,
                                 "Upgrade plan '%s' detected (from %s).", m->acting->name,
                                 plan_source_to_string(PLAN_SOURCE_FILE));
+                        return start_upgrade(m, NULL);
+                }
+                if (m->unconfirmed) {
+                        /* It announced a plan and then ended: the announcement was the node's own. */
+                        m->acting = TAKE_PTR(m->unconfirmed);
+                        m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
+                        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->acting, NULL,
+                                "Upgrade plan '%s' detected (from %s, and %s %s after it).", m->acting->name,
+                                plan_source_to_string(PLAN_SOURCE_LOG), m->config->name,
+                                daemon_exit_describe(e, buf, sizeof(buf)));
                         return start_upgrade(m, NULL);
                 }
                 log_event(EVENT_DAEMON_EXITED, status == 0 ? LOG_INFO : LOG_ERR, 0, m->config->name, m->current.plan, NULL,

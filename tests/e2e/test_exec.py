@@ -183,6 +183,40 @@ class TestUpgrade(ExecTestCase):
         self.assertEqual(file_mode(self.home.data("upgrade-info.json")), 0o600)
 
 
+class TestLogTrust(ExecTestCase):
+    """An announcement in the output must be the node's own: confirmed by upgrade-info.json."""
+
+    def script_daemon(self, body):
+        # A node that already went through upgrade v1 (the file names it) and now prints text.
+        d = os.path.join(self.home.root, "upgrades", "v1", "bin")
+        os.makedirs(d)
+        with open(os.path.join(d, "fakechaind"), "w") as f:
+            f.write("#!/bin/sh\ntrap 'exit 0' TERM\n" + body + "\nwhile :; do sleep 0.05; done\n")
+        os.chmod(os.path.join(d, "fakechaind"), 0o755)
+        with open(os.path.join(self.home.root, "upgrades", "v1", "upgrade-info.json"), "w") as f:
+            json.dump({"name": "v1", "height": 3, "info": ""}, f)
+        os.symlink("upgrades/v1", os.path.join(self.home.root, "current"))
+        os.makedirs(self.home.data())
+        with open(self.home.data("upgrade-info.json"), "w") as f:
+            json.dump({"name": "v1", "height": 3, "info": ""}, f)
+
+    def test_unconfirmed_announcement_ignored(self):
+        self.script_daemon("echo 'INF received tx memo=\"UPGRADE \\\"v2\\\" NEEDED at height: 50: x\" module=app'; echo ready")
+        r = Run(self.home, env=self.env())
+        self.assertTrue(r.wait_for("did not announce it", timeout=10), r.text())
+        r.signal(signal.SIGTERM)
+        self.assertEqual(r.wait(), 0, r.text())
+        self.assertEqual(self.home.current(), "upgrades/v1")
+        self.assertNotIn("Stopping", r.text())
+
+    def test_announcement_without_file_support(self):
+        # No upgrade-info.json at all (an SDK before v0.44): the log line is acted on after the wait.
+        rc, r = run_once(self.home, env=self.env(FAKECHAIN_ANNOUNCE="log"))
+        self.assertEqual(rc, 0, r.text())
+        self.assertIn("acting on the log line", r.text())
+        self.assertSwitched("v2")
+
+
 class TestDaemonExit(ExecTestCase):
     def test_exit_status_propagated(self):
         rc, r = run_once(self.home, env=self.env(FAKECHAIN_PLANS="", FAKECHAIN_STOP_AT="5", FAKECHAIN_STOP_EXIT="7"))
