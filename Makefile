@@ -5,7 +5,8 @@
 #   make build     build into build/
 #   make check     every test suite: unit, fuzz corpora, end-to-end (installed binary), downloads,
 #                  backups, the systemd sandbox; then the unit tests again under ASan+UBSan
-#   make demo      a real upgrade end to end on the fake chain daemon
+#   make demo      a real upgrade end to end on the fake chain daemon, under systemd (throw-away container)
+#   make demo-exec the same upgrade with the exec launcher, no systemd
 #   make install   install into the system (meson's prefix, /usr/local by default)
 #   make bench     the benchmarks under bench/
 #   make fuzz      libFuzzer builds of the fuzz targets (clang), run for FUZZ_SECONDS each
@@ -17,7 +18,7 @@ DESTDIR_TEST := $(CURDIR)/$(BUILD)/destdir
 FUZZ_SECONDS ?= 60
 MESON_TEST_ARGS ?= --print-errorlogs
 
-.PHONY: all build install-test check check-unit check-asan demo install bench fuzz clean deps-build deps-test
+.PHONY: all build install-test check check-unit check-asan demo demo-exec install bench fuzz clean deps-build deps-test
 
 all: build
 
@@ -58,6 +59,11 @@ check-asan: deps-test $(ASAN_BUILD)/build.ninja
 		meson test -C $(ASAN_BUILD) --suite unit --suite fuzz --suite e2e $(MESON_TEST_ARGS)
 
 demo: install-test
+	@tools/install-deps.sh demo
+	tests/systemd/demo.sh $(BUILD)
+
+# The same upgrade with the exec launcher (no systemd): oraivisor runs fakechaind as its own child.
+demo-exec: install-test
 	@tools/install-deps.sh demo
 	tests/demo/exec-demo.sh $(BUILD)
 

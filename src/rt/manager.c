@@ -26,7 +26,7 @@
 #include "upgrade-name.h"
 
 /* Switched on as each module is integrated. */
-#define HAVE_UNIT_LAUNCHER 0
+#define HAVE_UNIT_LAUNCHER 1
 #if HAVE_UNIT_LAUNCHER
 #include "launcher-unit.h"
 #endif
@@ -177,6 +177,9 @@ static int exit_status_for_launch_error(int r) {
         switch (r) {
         case -ENOENT: case -EACCES: case -ENOEXEC: case -ENOLINK: case -ELIBBAD: case -EISDIR:
                 return EXIT_LAYOUT;
+        case -ESRCH:   /* DAEMON_USER/DAEMON_GROUP does not exist */
+        case -EEXIST:  /* a unit file shadows the daemon unit's name */
+                return EXIT_CONFIG;
         case -ENOMEM:
                 return EXIT_INTERNAL;
         default:

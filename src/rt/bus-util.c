@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <string.h>
+
+#include "bus-util.h"
+#include "string-util.h"
+#include "strv.h"
+
+void unit_state_done(UnitState *s) {
+        if (!s)
+                return;
+        free(s->load_state);
+        free(s->active_state);
+        free(s->sub_state);
+        free(s->result);
+        free(s->job);
+        *s = (UnitState) {};
+}
+
+static int read_string_into(sd_bus_message *m, char **field) {
+        const char *v;
+        int r = sd_bus_message_read(m, "v", "s", &v);
+        if (r < 0)
+                return r;
+        char *c = strdup(v);
+        if (!c)
+                return -ENOMEM;
+        free(*field);
+        *field = c;
+        return 0;
+}
+
+static int read_invocation(sd_bus_message *m, UnitState *s) {
+        const void *p;
+        size_t n;
+        int r = sd_bus_message_enter_container(m, 'v', "ay");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_array(m, 'y', &p, &n);
+        if (r < 0)
+                return r;
+        if (n == 16) {
+                const uint8_t *b = p;
+                for (size_t i = 0; i < 16; i++) {
+                        s->invocation[2 * i] = (char) hexchar(b[i] >> 4);
+                        s->invocation[2 * i + 1] = (char) hexchar(b[i] & 15);
+                }
+                s->invocation[32] = 0;
+                /* All zeros: no invocation (a unit that never ran, or a stub of a collected one). */
+                if (streq(s->invocation, "00000000000000000000000000000000"))
+                        s->invocation[0] = 0;
+        } else
+                s->invocation[0] = 0;
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_job(sd_bus_message *m, UnitState *s) {
+        uint32_t id;
+        const char *path;
+        int r = sd_bus_message_read(m, "v", "(uo)", &id, &path);
+        if (r < 0)
+                return r;
+        char *c = strdup(path);
+        if (!c)
+                return -ENOMEM;
+        free(s->job);
+        s->job = c;
+        return 0;
+}
+
+int unit_state_read_properties(sd_bus_message *m, UnitState *s) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *name;
+                r = sd_bus_message_enter_container(m, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+
+                if (streq(name, "LoadState"))
+                        r = read_string_into(m, &s->load_state);
+                else if (streq(name, "ActiveState"))
+                        r = read_string_into(m, &s->active_state);
+                else if (streq(name, "SubState"))
+                        r = read_string_into(m, &s->sub_state);
+                else if (streq(name, "Result"))
+                        r = read_string_into(m, &s->result);
+                else if (streq(name, "InvocationID"))
+                        r = read_invocation(m, s);
+                else if (streq(name, "Job"))
+                        r = read_job(m, s);
+                else if (streq(name, "MainPID"))
+                        r = sd_bus_message_read(m, "v", "u", &s->main_pid);
+                else if (streq(name, "ExecMainPID"))
+                        r = sd_bus_message_read(m, "v", "u", &s->exec_main_pid);
+                else if (streq(name, "ExecMainCode")) {
+                        r = sd_bus_message_read(m, "v", "i", &s->exec_main_code);
+                        s->have_exec_main = true;
+                } else if (streq(name, "ExecMainStatus")) {
+                        r = sd_bus_message_read(m, "v", "i", &s->exec_main_status);
+                        s->have_exec_main = true;
+                } else if (streq(name, "TimeoutStopUSec"))
+                        r = sd_bus_message_read(m, "v", "t", &s->timeout_stop_usec);
+                else
+                        r = sd_bus_message_skip(m, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_exit_container(m);
+}
+
+static int append_string(sd_bus_message *m, const char *name, const char *value) {
+        return sd_bus_message_append(m, "(sv)", name, "s", value);
+}
+
+int bus_append_daemon_unit_properties(sd_bus_message *m, const DaemonUnitSpec *s) {
+        int r;
+
+        assert(m);
+        assert(s);
+
+        r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)",
+                "Description", "s", s->description,
+                /* exec: a missing or broken binary fails the start job (203/EXEC) instead of "started". */
+                "Type", "s", "exec",
+                /* oraivisor decides about restarts: an automatic one could bring the old binary back mid-swap. */
+                "Restart", "s", "no",
+                /* Keeps the unit loaded while we are connected, so its exit status can still be read. */
+                "AddRef", "b", 1,
+                "CollectMode", "s", "inactive-or-failed");
+        if (r < 0)
+                return r;
+
+        /* ExecStartEx: (path, argv, flags). no-env-expand: a '$' in the node's arguments stays a '$'. */
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", "ExecStartEx");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'v', "a(sasas)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "(sasas)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'r', "sasas");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", s->binary);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(m, (char **) s->argv);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "as", 1, "no-env-expand");
+        if (r < 0)
+                return r;
+        for (int i = 0; i < 4; i++) {
+                r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+        }
+
+        if (s->environment && s->environment[0]) {
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(m, "s", "Environment");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_open_container(m, 'v', "as");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append_strv(m, s->environment);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+        }
+
+        if (s->working_directory) {
+                r = append_string(m, "WorkingDirectory", s->working_directory);
+                if (r < 0)
+                        return r;
+        }
+        if (s->user) {
+                r = append_string(m, "User", s->user);
+                if (r < 0)
+                        return r;
+        }
+        if (s->group) {
+                r = append_string(m, "Group", s->group);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
+                /* SIGTERM to the node itself; what it leaves behind gets SIGKILL once it is gone. */
+                "KillMode", "s", "mixed",
+                "KillSignal", "i", (int32_t) s->kill_signal,
+                "TimeoutStopUSec", "t", (uint64_t) s->timeout_stop,
+                /* journald must never drop a line: the announcement could be the one dropped. Not
+                 * LogRateLimitIntervalUSec=0: PID 1 passes 0 on as "unset", and journald's default limit
+                 * (10,000 lines per 30 s, times a disk-space factor) then drops the rest of a burst
+                 * silently (seen: 35,000 of 100,000 lines kept). A burst journald can never reach does
+                 * turn it off; it stays below UINT32_MAX/6, as journald multiplies it by up to 6. */
+                "LogRateLimitBurst", "u", (uint32_t) DAEMON_UNIT_LOG_RATE_LIMIT_BURST,
+                "StandardOutput", "s", "journal",
+                "StandardError", "s", "journal",
+                "SyslogIdentifier", "s", s->syslog_identifier);
+        if (r < 0)
+                return r;
+
+        if (s->limit_nofile > 0) {
+                r = sd_bus_message_append(m, "(sv)(sv)", "LimitNOFILE", "t", s->limit_nofile, "LimitNOFILESoft", "t",
+                        s->limit_nofile);
+                if (r < 0)
+                        return r;
+        }
+        if (s->memory_max != UINT64_MAX) {
+                r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", s->memory_max);
+                if (r < 0)
+                        return r;
+        }
+
+        return sd_bus_message_close_container(m);
+}
+
+int bus_unit_path(const char *unit, char **ret) {
+        return sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, ret);
+}
+
+const char *bus_error_text(const sd_bus_error *e, int r) {
+        if (e && e->message)
+                return e->message;
+        return strerror(r < 0 ? -r : r);
+}

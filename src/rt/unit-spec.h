@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The daemon's transient unit as data: its name, its description and the values of its properties,
+ * computed from the configuration and the launch spec. Pure (libc only, no I/O, no clock): everything the
+ * unit launcher decides about the unit is here and unit tested; bus-util.c only turns a DaemonUnitSpec
+ * into a StartTransientUnit message. Strings in a DaemonUnitSpec are borrowed from the inputs, except
+ * description and environment, which it owns (daemon_unit_spec_done() frees them). */
+
+#include "macro.h"
+#include "time-util.h"
+
+#define UNIT_NAME_MAX 255
+
+/* systemd's escaping of a string for use in a unit name ("a/b-c" -> "a-b\x2dc", a leading '.' too). */
+int unit_name_escape(const char *s, char **ret);
+
+/* A valid service unit name: "prefix.service" or "prefix@instance.service", at most 255 bytes, only the
+ * characters systemd allows ([A-Za-z0-9:_.\-], '\' escapes), non-empty prefix and instance. */
+bool unit_name_is_valid_service(const char *s) _pure_;
+
+/* The instance of "prefix@instance.service" (still escaped, as systemd's %i). -ENXIO when s is not an
+ * instance of a template. */
+int unit_name_instance(const char *unit, char **ret);
+
+/* The daemon unit's name: override when set (must be valid, -EINVAL otherwise); else
+ * "oraivisor-daemon@<instance>.service" with the instance of own_unit (our own unit, may be NULL or not an
+ * instance) or else the escaped daemon_name. */
+int daemon_unit_name(const char *override, const char *own_unit, const char *daemon_name, char **ret);
+
+/* The human Description= of the daemon unit: "<daemon_name> chain node (<version>), run by oraivisor".
+ * Never its command line: systemd logs "Starting <description>..." and the arguments of a node can be
+ * anything. Control characters are replaced by spaces. */
+int daemon_unit_description(const char *daemon_name, const char *version, char **ret);
+
+/* Whether NAME=VALUE would be accepted by systemd's Environment= (a bash-like name, a UTF-8 value). */
+bool unit_env_assignment_is_valid(const char *s) _pure_;
+
+/* The daemon's environment for the unit: env without the variables that belong to oraivisor's own unit
+ * (NOTIFY_SOCKET, WATCHDOG_*, INVOCATION_ID, LISTEN_*, JOURNAL_STREAM, MANAGERPID, SYSTEMD_EXEC_PID and the
+ * *_DIRECTORY of its unit), without HOME/USER/LOGNAME/SHELL when the daemon runs as another user (systemd
+ * sets them from that user), and without entries systemd would refuse (those are counted in
+ * *ret_n_invalid, which may be NULL). */
+int daemon_unit_environment(char *const *env, bool other_user, char ***ret, size_t *ret_n_invalid);
+
+/* systemd's own exit statuses (200..245, e.g. 203 = EXEC) for processes it could not start: a name for
+ * the message, or NULL for a status that is the daemon's own. */
+const char *unit_exec_status_to_string(int status) _const_;
+
+typedef struct DaemonUnitSpec {
+        const char *name;              /* "oraivisor-daemon@x.service" */
+        char *description;
+        const char *binary;            /* absolute */
+        char *const *argv;             /* argv[0] included, passed without $ expansion */
+        char **environment;            /* filtered, see daemon_unit_environment() */
+        const char *working_directory; /* NULL: systemd's default */
+        const char *user, *group;      /* NULL: root */
+        const char *syslog_identifier; /* the daemon's name */
+        usec_t timeout_stop;           /* TimeoutStopUSec, at least 1 ms (0 would mean "never") */
+        uint64_t limit_nofile;         /* 0: systemd's default */
+        uint64_t memory_max;           /* UINT64_MAX: no limit */
+        int kill_signal;
+        size_t n_invalid_env;          /* entries of env left out because systemd would refuse them */
+} DaemonUnitSpec;
+
+/* Fills *ret from the pieces; the caller keeps name, binary, argv, working_directory, user, group and
+ * daemon_name alive while ret is used. */
+int daemon_unit_spec_build(const char *name, const char *daemon_name, const char *version, const char *binary,
+        char *const *argv, char *const *env, const char *working_directory, const char *user, const char *group,
+        usec_t grace, uint64_t limit_nofile, uint64_t memory_max, DaemonUnitSpec *ret);
+void daemon_unit_spec_done(DaemonUnitSpec *s);
+
+/* The state saved for the journal follower: which invocation of which unit the cursor belongs to. The
+ * text form is three lines "UNIT=…", "INVOCATION=…", "CURSOR=…". */
+typedef struct JournalCursorState {
+        char *unit;
+        char *invocation;  /* 32 lower-case hex digits */
+        char *cursor;
+} JournalCursorState;
+
+int journal_cursor_state_format(const JournalCursorState *s, char **ret);
+/* -EBADMSG for anything that is not the format above (a missing key, a bad invocation id, junk). */
+int journal_cursor_state_parse(const char *text, size_t len, JournalCursorState *ret);
+void journal_cursor_state_done(JournalCursorState *s);
+
+/* 32 lower-case hex digits. */
+bool invocation_id_is_valid(const char *s) _pure_;

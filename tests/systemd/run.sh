@@ -1,0 +1,559 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The systemd suite: boots a real systemd in a throw-away container once (sandbox.sh), installs the build
+# into it with `meson install` as an operator would, and runs every scenario through real systemctl and
+# journalctl with fakechaind as the node:
+#   launcher-*  the unit launcher on its own, driven by launcher-driver (start, properties, exit statuses,
+#               adoption after the driver is SIGKILLed with the journal resumed at the saved cursor, a
+#               30,000-line burst, a Description that looks like an announcement, DAEMON_USER with a
+#               user-UID journal file, exec failures, stop grace, kill, stale and clashing units, echo,
+#               PID 1 reloads);
+#   oraivisor-* the installed oraivisor@.service (upgrade through the log and through upgrade-info.json,
+#               SIGKILL and adoption, a plan that became due while oraivisor was stopped, systemctl stop,
+#               bad or missing configuration, the burst, the bait Description, DAEMON_USER and
+#               LD_LIBRARY_PATH, a restart of D-Bus under a running oraivisor).
+# It fails (never skips) when the container cannot boot.
+#
+#   ORAIVISOR_BUILD_ROOT=build tests/systemd/run.sh [SCENARIO-GLOB...]
+# Environment: SYSTEMD_TEST_KEEP_LOGS=1 keeps the per-scenario logs (their folder is printed);
+# ORAIVISOR_TEST_BINARY=PATH installs that oraivisor binary over the one from `meson install` (to try a
+# variant build without reconfiguring).
+
+set -uo pipefail
+
+SRC=${ORAIVISOR_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${ORAIVISOR_BUILD_ROOT:?set ORAIVISOR_BUILD_ROOT to the meson build folder}
+BUILD=$(cd "$BUILD" && pwd)
+SRC=$(cd "$SRC" && pwd)
+DRV="$BUILD/tests/systemd/launcher-driver"
+FK="$BUILD/tests/fakechaind"
+
+# shellcheck source=tests/systemd/sandbox.sh
+. "$SRC/tests/systemd/sandbox.sh"
+SBX_OWN_TRAP=1
+
+for f in "$DRV" "$FK/fakechaind-v1" "$FK/fakechaind-v2" "$FK/fakechaind-v3" "$BUILD/src/oraivisor/oraivisor"; do
+        [ -x "$f" ] || { echo "FAIL: '$f' is not built: run ninja -C '$BUILD' first" >&2; exit 1; }
+done
+
+OUT=$(mktemp -d /var/tmp/oraivisor-systemd-test.XXXXXX)
+PASSED=()
+FAILED=()
+CURRENT=
+T_FAILS=0
+
+cleanup() {
+        local rc=$?
+        sbx_teardown
+        if [ "${SYSTEMD_TEST_KEEP_LOGS:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
+                echo "logs kept in $OUT"
+        else
+                rm -rf "$OUT"
+        fi
+        exit $rc
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+
+# ---- assertions ---------------------------------------------------------------------------------------
+
+fail() {
+        echo "    FAIL [$CURRENT]: $*" >&2
+        T_FAILS=$((T_FAILS + 1))
+}
+ok() {
+        echo "    ok: $*"
+}
+# expect DESCRIPTION COMMAND...: the command must succeed.
+expect() {
+        local what="$1"; shift
+        if "$@"; then ok "$what"; else fail "$what"; fi
+}
+# contains FILE TEXT / lacks FILE TEXT (fixed strings)
+contains() { grep -qF -- "$2" "$1"; }
+lacks() { ! grep -qF -- "$2" "$1"; }
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s.
+wait_for() {
+        local t="$1"; shift
+        local end=$((SECONDS + t))
+        while [ $SECONDS -le $end ]; do
+                "$@" && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+# ---- helpers inside the container ----------------------------------------------------------------------
+
+prop() { # prop UNIT PROPERTY
+        sbx systemctl show -P "$2" "$1" 2>/dev/null
+}
+prop_is() { # prop_is UNIT PROPERTY VALUE
+        [ "$(prop "$1" "$2")" = "$3" ]
+}
+
+# A home with the fake chain: genesis = v1, upgrades/v2 (with lib/), upgrades/v3. Owner: $3 (default root).
+make_home() {
+        local home="$1" name="$2" owner="${3:-root}"
+        sbx mkdir -p "$home/oraivisor/genesis/bin" "$home/oraivisor/upgrades/v2/bin" "$home/oraivisor/upgrades/v2/lib" \
+                "$home/oraivisor/upgrades/v3/bin" "$home/data"
+        sbx cp "$FK/fakechaind-v1" "$home/oraivisor/genesis/bin/$name"
+        sbx cp "$FK/fakechaind-v2" "$home/oraivisor/upgrades/v2/bin/$name"
+        sbx cp "$FK/fakechaind-v3" "$home/oraivisor/upgrades/v3/bin/$name"
+        sbx chown -R "$owner:" "$home"
+}
+
+# Starts the driver in the background: driver_bg OUTFILE ENV... -- DRIVER-ARGS...
+driver_bg() {
+        local out="$1"; shift
+        local envs=()
+        while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+        shift
+        sbx env "${envs[@]}" "$DRV" "$@" >"$out" 2>&1 &
+}
+driver_pid() { sed -n 's/^driver pid=//p' "$1" | head -n1; }
+# Heights of the "committed state height=N" lines the driver delivered, one per line.
+heights() { sed -n 's/^line .*committed state height=\([0-9]*\).*/\1/p' "$1"; }
+
+daemon_journal() { # daemon_journal UNIT: the unit's own lines
+        sbx journalctl -q -o cat --no-pager "_SYSTEMD_UNIT=$1" "_TRANSPORT=stdout"
+}
+
+# ---- launcher scenarios ---------------------------------------------------------------------------------
+
+t_launcher_start_properties() {
+        local h=/var/lib/l1 u=oraivisor-daemon@l1.service o="$OUT/l1.out"
+        make_home $h fk
+        driver_bg "$o" DAEMON_HOME=$h DAEMON_NAME=l1 DAEMON_SHUTDOWN_GRACE=7s DAEMON_MEMORY_MAX=512M \
+                FAKECHAIN_BLOCK_INTERVAL=100 NOTIFY_SOCKET=/run/x WATCHDOG_USEC=1000 INVOCATION_ID=0123 LISTEN_FDS=1 \
+                JOURNAL_STREAM=1:2 KEEP_ME=yes -- --state-dir /run/l1 -- $h/oraivisor/genesis/bin/fk start '$HOME' '${PATH}'
+        expect "driver reports started" wait_for 15 contains "$o" "started pid="
+        expect "unit name derived from DAEMON_NAME" contains "$o" "unit $u"
+        local pid; pid=$(sed -n 's/^started pid=//p' "$o")
+        expect "MainPID is the started pid" test "$(prop $u MainPID)" = "$pid"
+        expect "Type=exec" test "$(prop $u Type)" = exec
+        expect "Restart=no" test "$(prop $u Restart)" = no
+        expect "KillSignal=SIGTERM" test "$(prop $u KillSignal)" = 15
+        expect "KillMode=mixed" test "$(prop $u KillMode)" = mixed
+        expect "TimeoutStopUSec = DAEMON_SHUTDOWN_GRACE" test "$(prop $u TimeoutStopUSec)" = 7s
+        expect "LimitNOFILE=65536" test "$(prop $u LimitNOFILE)" = 65536
+        expect "MemoryMax = DAEMON_MEMORY_MAX" test "$(prop $u MemoryMax)" = 536870912
+        expect "journald's rate limit out of reach (LogRateLimitBurst=500000000)" test "$(prop $u LogRateLimitBurst)" = 500000000
+        expect "CollectMode=inactive-or-failed" test "$(prop $u CollectMode)" = inactive-or-failed
+        expect "Description is not the command line" test "$(prop $u Description)" = "l1 chain node (genesis), run by oraivisor"
+        expect "WorkingDirectory=DAEMON_HOME" test "$(prop $u WorkingDirectory)" = $h
+        expect "StandardOutput=journal" test "$(prop $u StandardOutput)" = journal
+        expect "SyslogIdentifier=DAEMON_NAME" test "$(prop $u SyslogIdentifier)" = l1
+        local env; env=$(prop $u Environment)
+        expect "Environment keeps the daemon's variables" grep -q "KEEP_ME=yes" <<<"$env"
+        expect "Environment drops NOTIFY_SOCKET, WATCHDOG_*, INVOCATION_ID, LISTEN_*, JOURNAL_STREAM" \
+                bash -c '! grep -Eq "NOTIFY_SOCKET|WATCHDOG_|INVOCATION_ID|LISTEN_|JOURNAL_STREAM" <<<"$1"' _ "$env"
+        expect "arguments passed without \$ expansion" wait_for 5 contains "$o" 'args: start $HOME ${PATH}'
+        local log="$OUT/l1.journal"
+        sbx journalctl -q -o cat --no-pager -u $u >"$log"
+        expect "systemd's Starting line shows the Description" contains "$log" "Starting $u - l1 chain node (genesis), run by oraivisor..."
+        sbx kill -TERM "$(driver_pid "$o")"
+        expect "exited cleanly (status 0)" wait_for 15 grep -q "^exited code=1 status=0 " "$o"
+        expect "the daemon's shutdown line was delivered" contains "$o" "received signal, shutting down gracefully"
+        local order; order=$(grep -nE "^exited|shutting down gracefully" "$o" | cut -d: -f1 | tr '\n' ' ')
+        expect "... and before on_exited" test "$(echo $order | awk '{print ($1 < $2)}')" = 1
+        expect "the unit is collected afterwards (name free)" wait_for 5 prop_is $u LoadState not-found
+}
+
+t_launcher_exit_status() {
+        local h=/var/lib/l2 o="$OUT/l2a.out"
+        make_home $h fk
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l2 FAKECHAIN_BLOCK_INTERVAL=50 FAKECHAIN_STOP_AT=3 FAKECHAIN_STOP_EXIT=7 \
+                timeout 30 "$DRV" --state-dir /run/l2 -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        expect "exit status 7 propagates (CLD_EXITED)" grep -q "^exited code=1 status=7 " "$o"
+        expect "its last line is delivered" contains "$o" "committed state height=3"
+        o="$OUT/l2b.out"
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l2 FAKECHAIN_BLOCK_INTERVAL=50 FAKECHAIN_STOP_AT=5 FAKECHAIN_CRASH_SIGNAL=SEGV \
+                timeout 30 "$DRV" --state-dir /run/l2 -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        expect "death by SIGSEGV propagates (same name reused at once)" grep -Eq "^exited code=(2|3) status=11 " "$o"
+        o="$OUT/l2c.out"
+        # Already past its stop height when it starts: it exits at once.
+        echo 100 | sbx tee $h/data/height >/dev/null
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l2 FAKECHAIN_BLOCK_INTERVAL=50 FAKECHAIN_STOP_AT=50 FAKECHAIN_STOP_EXIT=3 \
+                timeout 30 "$DRV" --state-dir /run/l2 -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        expect "a daemon that exits at once still starts, then exits 3" \
+                bash -c 'grep -q "^started pid=" "$1" && grep -q "^exited code=1 status=3 " "$1"' _ "$o"
+        expect "... with its lines" contains "$o" "fakechaind v1 starting"
+}
+
+t_launcher_adopt_cursor() {
+        local h=/var/lib/l3 u=oraivisor-daemon@l3.service o1="$OUT/l3a.out" o2="$OUT/l3b.out"
+        make_home $h fk
+        local envs=(DAEMON_HOME=$h DAEMON_NAME=l3 FAKECHAIN_BLOCK_INTERVAL=100)
+        driver_bg "$o1" "${envs[@]}" -- --state-dir /run/l3 -- $h/oraivisor/genesis/bin/fk start
+        expect "started" wait_for 15 contains "$o1" "started pid="
+        expect "20 blocks read" wait_for 15 bash -c '[ "$(grep -c "committed state" "$1")" -ge 20 ]' _ "$o1"
+        local pid inv
+        pid=$(prop $u MainPID)
+        inv=$(prop $u InvocationID)
+        sbx kill -KILL "$(driver_pid "$o1")"
+        sleep 2 # the node goes on printing while nobody reads
+        expect "the node survives the launcher's SIGKILL" test "$(prop $u ActiveState)" = active
+        driver_bg "$o2" "${envs[@]}" -- --adopt-only --state-dir /run/l3 --stop-after 1500
+        expect "adopted" wait_for 15 contains "$o2" "adopted"
+        expect "same main PID, no restart" wait_for 5 contains "$o2" "started pid=$pid"
+        expect "same invocation" test "$(prop $u InvocationID)" = "$inv"
+        expect "stopped after adoption" wait_for 15 grep -q "^exited code=1 status=0 " "$o2"
+        local a b last first
+        a=$(heights "$o1"); b=$(heights "$o2")
+        last=$(tail -n1 <<<"$a"); first=$(head -n1 <<<"$b")
+        expect "resumed at the saved cursor, not from the start (first height $first > 1)" test "${first:-0}" -gt 1
+        expect "no gap between the two readers (first $first <= last $last + 1)" test "${first:-999999}" -le $((last + 1))
+        expect "at most ~1 s read twice (first $first >= last $last - 15)" test "${first:-0}" -ge $((last - 15))
+        local all; all=$(printf '%s\n%s\n' "$a" "$b" | sort -n | uniq)
+        local max; max=$(tail -n1 <<<"$all")
+        expect "every height 1..$max delivered" test "$(wc -l <<<"$all")" -eq "$max"
+        expect "the lines printed while nobody read were delivered" test "$max" -gt $((last + 10))
+}
+
+t_launcher_burst() {
+        local h=/var/lib/l4 o="$OUT/l4.out"
+        make_home $h fk
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l4 FAKECHAIN_BLOCK_INTERVAL=20 FAKECHAIN_BURST=30000 FAKECHAIN_PLANS=v2@1 \
+                FAKECHAIN_ANNOUNCE=log FAKECHAIN_HALT=hang \
+                timeout 120 "$DRV" --state-dir /run/l4 --count-lines --count-match "burst " --stop-on 'NEEDED' \
+                -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        expect "stopped on the announcement" contains "$o" "stopping (line)"
+        expect "all 30,000 burst lines delivered" grep -q "^exited .* matched=30000$" "$o"
+        expect "announcement detected after the burst" grep -Eq "^exited .* needed=[1-9]" "$o"
+        # Beyond journald's default rate limit (10,000 lines per 30 s times a disk factor, at most 6).
+        o="$OUT/l4b.out"
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l4 FAKECHAIN_BLOCK_INTERVAL=20 FAKECHAIN_BURST=100000 FAKECHAIN_PLANS=v2@1 \
+                FAKECHAIN_ANNOUNCE=log FAKECHAIN_HALT=hang \
+                timeout 120 "$DRV" --state-dir /run/l4 --count-lines --count-match "burst " --stop-on 'NEEDED' \
+                -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        expect "100,000 lines: none dropped by journald" grep -q "^exited .* matched=100000$" "$o"
+        expect "... and the announcement after them detected" grep -Eq "^exited .* needed=[1-9]" "$o"
+}
+
+t_launcher_bait_description() {
+        local h=/var/lib/l5 u=oraivisor-daemon@l5.service o="$OUT/l5.out"
+        make_home $h fk
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l5 FAKECHAIN_BLOCK_INTERVAL=100 \
+                timeout 30 "$DRV" --state-dir /run/l5 --version 'UPGRADE "x" NEEDED at height: 5: bait' --stop-after 1500 \
+                -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        local log="$OUT/l5.journal"
+        sbx journalctl -q -o cat --no-pager -u $u >"$log"
+        expect "the bait is in the journal (systemd's Starting line)" contains "$log" 'UPGRADE "x" NEEDED at height: 5: bait'
+        expect "... but never delivered as a line" grep -q "^exited code=1 status=0 .* needed=0 " "$o"
+        expect "... nor any line with it" lacks "$o" 'line Starting'
+}
+
+t_launcher_daemon_user() {
+        local h=/var/lib/l6 o="$OUT/l6.out"
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        make_home $h fk chainuser
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l6 DAEMON_USER=chainuser FAKECHAIN_BLOCK_INTERVAL=100 \
+                timeout 30 "$DRV" --state-dir /run/l6 --stop-after 1500 -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        expect "runs as DAEMON_USER" grep -q "^line .*fakechaind v1 starting (.*uid=1500 user=chainuser" "$o"
+        expect "HOME is the user's, not root's" bash -c '! grep -q "home=/root" "$1"' _ "$o"
+        expect "its lines come from the user-UID journal file" \
+                bash -c 'ls /proc/$1/root/var/log/journal/*/user-1500*.journal >/dev/null 2>&1' _ "$SBX_PID1"
+        expect "and all reached the launcher" grep -q "^exited code=1 status=0 lines=[1-9]" "$o"
+        expect "several blocks read" bash -c '[ "$(grep -c "committed state" "$1")" -ge 5 ]' _ "$o"
+}
+
+t_launcher_exec_failure() {
+        local h=/var/lib/l7 u=oraivisor-daemon@l7.service o="$OUT/l7.out"
+        make_home $h fk
+        sbx chmod a-x $h/oraivisor/genesis/bin/fk
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l7 timeout 30 "$DRV" --state-dir /run/l7 -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        expect "start fails with ENOEXEC" grep -q "^failed error=-8 " "$o"
+        expect "message names 203/EXEC and the fix" grep -q "status 203/EXEC): check that the file" "$o"
+        expect "the failed unit is cleaned up" wait_for 5 prop_is $u LoadState not-found
+        o="$OUT/l7b.out"
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l7 DAEMON_USER=nosuchuser timeout 30 "$DRV" --state-dir /run/l7 \
+                -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        expect "an unknown DAEMON_USER is named" grep -q "DAEMON_USER='nosuchuser' (status 217/USER)" "$o"
+}
+
+t_launcher_grace_kill() {
+        local h=/var/lib/l8 o="$OUT/l8.out"
+        make_home $h fk
+        local t0=$SECONDS
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l8 FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_IGNORE_TERM=1 \
+                timeout 60 "$DRV" --state-dir /run/l8 --grace 1000 --stop-after 500 -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        expect "a daemon ignoring SIGTERM is killed after the grace" grep -q "^exited code=2 status=9 " "$o"
+        expect "... within a few seconds" test $((SECONDS - t0)) -le 8
+        o="$OUT/l8b.out"
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l8 FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_IGNORE_TERM=1 \
+                timeout 60 "$DRV" --state-dir /run/l8 --grace 0 --stop-after 500 -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        expect "grace 0 kills at once" grep -q "^exited code=2 status=9 " "$o"
+}
+
+t_launcher_kill() {
+        local h=/var/lib/l9 o="$OUT/l9.out"
+        make_home $h fk
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l9 FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_QUIT_EXIT=4 \
+                timeout 30 "$DRV" --state-dir /run/l9 --kill-after 800:3 -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        expect "kill() sends the signal to the main process" contains "$o" "SIGQUIT: quit"
+        expect "... and its exit is reported" grep -q "^exited code=1 status=4 " "$o"
+}
+
+t_launcher_stale_units() {
+        local h=/var/lib/l10 o="$OUT/l10.out"
+        make_home $h fk
+        # A failed unit of the same name, left by an earlier run.
+        sbx systemd-run -q --unit=oraivisor-daemon@l10 -p CollectMode=inactive /bin/false
+        expect "a stale failed unit exists" wait_for 5 prop_is oraivisor-daemon@l10.service ActiveState failed
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l10 FAKECHAIN_BLOCK_INTERVAL=100 timeout 30 "$DRV" --state-dir /run/l10 \
+                --stop-after 500 -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        expect "it is reset and the daemon starts" bash -c 'grep -q "^started pid=" "$1" && grep -q "^exited code=1 status=0 " "$1"' _ "$o"
+        # A running unit of that name that is not ours to adopt (start without adopt): a clear error.
+        sbx systemd-run -q --unit=oraivisor-daemon@l10b sleep 300
+        o="$OUT/l10b.out"
+        sbx env DAEMON_HOME=$h DAEMON_NAME=l10b timeout 30 "$DRV" --state-dir /run/l10 -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
+        expect "an existing unit is refused with the fix" grep -q "^failed error=-17 .*already exists.*systemctl stop oraivisor-daemon@l10b.service" "$o"
+        expect "... and left alone" test "$(prop oraivisor-daemon@l10b.service ActiveState)" = active
+        sbx systemctl stop oraivisor-daemon@l10b.service
+}
+
+t_launcher_echo_reload() {
+        local h=/var/lib/l11 u=oraivisor-daemon@l11.service o="$OUT/l11.out"
+        make_home $h fk
+        driver_bg "$o" DAEMON_HOME=$h DAEMON_NAME=l11 FAKECHAIN_BLOCK_INTERVAL=100 -- --echo --state-dir /run/l11 \
+                -- $h/oraivisor/genesis/bin/fk start
+        expect "started" wait_for 15 contains "$o" "started pid="
+        expect "echo_output copies the daemon's lines to stdout" wait_for 5 grep -q "^[0-9:]*[AP]M INF fakechaind v1 starting" "$o"
+        sbx systemctl daemon-reload
+        sleep 0.5
+        sbx systemctl daemon-reexec
+        sleep 1
+        expect "still following after daemon-reload and daemon-reexec" test "$(prop $u ActiveState)" = active
+        local n; n=$(grep -c "^line .*committed state" "$o")
+        sleep 1
+        expect "lines keep coming" test "$(grep -c "^line .*committed state" "$o")" -gt "$n"
+        sbx kill -TERM "$(driver_pid "$o")"
+        expect "stop after reexec still reports the exit" wait_for 15 grep -q "^exited code=1 status=0 " "$o"
+}
+
+# ---- oraivisor@.service scenarios ----------------------------------------------------------------------
+
+# oraivisor_conf INSTANCE LINES...: writes /etc/oraivisor/INSTANCE.conf
+oraivisor_conf() {
+        local i="$1"; shift
+        printf '%s\n' "$@" | sbx tee "/etc/oraivisor/$i.conf" >/dev/null
+}
+status_text() { prop "oraivisor@$1.service" StatusText; }
+status_has() { [[ "$(status_text "$1")" == *"$2"* ]]; }
+dj() { daemon_journal "oraivisor-daemon@$1.service"; }
+# grep without -q reads to the end: with pipefail, an early exit would fail journalctl with SIGPIPE.
+dj_has() { dj "$1" | grep -F -- "$2" >/dev/null; }
+ov_journal_has() { sbx journalctl -q -o cat --no-pager -u "oraivisor@$1.service" | grep -F -- "$2" >/dev/null; }
+
+upgrade_scenario() { # upgrade_scenario INSTANCE ANNOUNCE
+        local i="$1" announce="$2" h=/var/lib/$1
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        make_home $h fakechaind chainuser
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_USER=chainuser DAEMON_RESTART_AFTER_UPGRADE=true \
+                UNSAFE_SKIP_BACKUP=true DAEMON_SHUTDOWN_GRACE=5s "DAEMON_ARGS=start --home $h" \
+                FAKECHAIN_PLANS=v2@30 FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_ANNOUNCE=$announce
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "oraivisor is active" test "$(prop oraivisor@$i.service ActiveState)" = active
+        expect "genesis runs as DAEMON_USER" wait_for 10 dj_has $i "fakechaind v1 starting"
+        expect "... uid 1500" bash -c 'grep -q "fakechaind v1 starting (.*uid=1500 user=chainuser" <<<"$1"' _ "$(dj $i)"
+        expect "STATUS: genesis running" wait_for 5 status_has $i "fakechaind (genesis) running; watching for upgrade plans"
+        local pid1; pid1=$(prop oraivisor-daemon@$i.service MainPID)
+        expect "v2 starts after the announcement ($announce)" wait_for 30 dj_has $i "fakechaind v2 starting"
+        expect "current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+        expect "STATUS: v2 running" wait_for 5 status_has $i "fakechaind (upgrade v2) running; watching for upgrade plans"
+        expect "new main PID" test "$(prop oraivisor-daemon@$i.service MainPID)" != "$pid1"
+        expect "daemon unit active" test "$(prop oraivisor-daemon@$i.service ActiveState)" = active
+        expect "v2 goes on from v1's height" wait_for 10 dj_has $i "height=30 "
+        expect "LD_LIBRARY_PATH starts with upgrades/v2/lib" \
+                bash -c 'grep -q "fakechaind v2 starting (.*ld_library_path=$2" <<<"$1"' _ "$(dj $i)" "$h/oraivisor/upgrades/v2/lib"
+        expect "v2 runs as DAEMON_USER too" bash -c 'grep -q "fakechaind v2 starting (.*user=chainuser" <<<"$1"' _ "$(dj $i)"
+        expect "upgrade-finished message with its fields in the journal" \
+                bash -c 'nsenter -t $1 -a journalctl -q -o cat MESSAGE_ID=79952004deb14f5b91e6f3f4c5252a11 ORAIVISOR_UPGRADE_NAME=v2 DAEMON_NAME=fakechaind _SYSTEMD_UNIT=oraivisor@$2.service | grep -q .' _ "$SBX_PID1" "$i"
+        expect "one upgrade only" test "$(sbx journalctl -q -o cat MESSAGE_ID=a4bd8e18025146e5918dab27c0b3e302 _SYSTEMD_UNIT=oraivisor@$i.service | wc -l)" -eq 1
+        sbx systemctl stop oraivisor@$i
+}
+
+t_oraivisor_upgrade_log() { upgrade_scenario s1 log; }
+t_oraivisor_upgrade_file() { upgrade_scenario s2 file; }
+
+t_oraivisor_sigkill_adopt() {
+        local i=s3 h=/var/lib/s3
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_RESTART_AFTER_UPGRADE=true UNSAFE_SKIP_BACKUP=true \
+                DAEMON_SHUTDOWN_GRACE=5s "DAEMON_ARGS=start" FAKECHAIN_PLANS=v2@150 FAKECHAIN_BLOCK_INTERVAL=100 \
+                FAKECHAIN_ANNOUNCE=log
+        sbx systemctl start oraivisor@$i
+        expect "genesis runs" wait_for 10 dj_has $i "height=10 "
+        local dpid inv opid
+        dpid=$(prop oraivisor-daemon@$i.service MainPID)
+        inv=$(prop oraivisor-daemon@$i.service InvocationID)
+        opid=$(prop oraivisor@$i.service MainPID)
+        sbx systemctl kill -s KILL --kill-whom=main oraivisor@$i
+        expect "systemd restarts oraivisor" wait_for 20 prop_is oraivisor@$i.service NRestarts 1
+        expect "... and it is active again" wait_for 20 prop_is oraivisor@$i.service ActiveState active
+        expect "new oraivisor pid" test "$(prop oraivisor@$i.service MainPID)" != "$opid"
+        expect "it adopted the node: same main PID" test "$(prop oraivisor-daemon@$i.service MainPID)" = "$dpid"
+        expect "same invocation (no restart)" test "$(prop oraivisor-daemon@$i.service InvocationID)" = "$inv"
+        expect "adoption logged" wait_for 5 ov_journal_has $i "Adopted the running fakechaind"
+        expect "the later upgrade is still carried out" wait_for 30 dj_has $i "fakechaind v2 starting"
+        expect "current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+        sbx systemctl stop oraivisor@$i
+}
+
+t_oraivisor_due_while_stopped() {
+        local i=s4 h=/var/lib/s4
+        make_home $h fakechaind
+        # The node alone, halting at the height with oraivisor not running.
+        sbx env DAEMON_HOME=$h FAKECHAIN_PLANS=v2@5 FAKECHAIN_BLOCK_INTERVAL=50 FAKECHAIN_HALT=exit \
+                timeout 30 $h/oraivisor/genesis/bin/fakechaind start >/dev/null 2>&1
+        expect "the node wrote upgrade-info.json and halted" sbx test -s $h/data/upgrade-info.json
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_RESTART_AFTER_UPGRADE=true UNSAFE_SKIP_BACKUP=true \
+                "DAEMON_ARGS=start" FAKECHAIN_PLANS=v2@5 FAKECHAIN_BLOCK_INTERVAL=100
+        sbx systemctl start oraivisor@$i
+        expect "v2 runs" wait_for 20 dj_has $i "fakechaind v2 starting"
+        expect "v1 was never launched by oraivisor" bash -c '! grep -q "fakechaind v1 starting" <<<"$1"' _ "$(dj $i)"
+        expect "current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+        sbx systemctl stop oraivisor@$i
+}
+
+t_oraivisor_stop() {
+        local i=s5 h=/var/lib/s5
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_SHUTDOWN_GRACE=10s "DAEMON_ARGS=start" \
+                FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_TERM_DELAY=1500
+        sbx systemctl start oraivisor@$i
+        expect "running" wait_for 10 dj_has $i "height=5 "
+        local t0; t0=$(date +%s%N)
+        expect "systemctl stop returns" sbx timeout 60 systemctl stop oraivisor@$i
+        local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+        expect "the daemon got SIGTERM and shut down gracefully" dj_has $i "received signal, shutting down gracefully"
+        expect "... and finished (its last line)" dj_has $i "exiting at height"
+        expect "stop took the daemon's time (${ms} ms), within its 10 s grace" test "$ms" -ge 1400 -a "$ms" -lt 10000
+        expect "oraivisor ended cleanly" test "$(prop oraivisor@$i.service Result)" = success
+        expect "oraivisor inactive, not failed" test "$(prop oraivisor@$i.service ActiveState)" = inactive
+        expect "the daemon's unit is gone" test "$(prop oraivisor-daemon@$i.service LoadState)" = not-found
+}
+
+t_oraivisor_bad_config() {
+        local i=s6 h=/var/lib/s6
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_SHUTDOWN_GRACE=banana
+        sbx systemctl start oraivisor@$i 2>/dev/null
+        expect "unit failed" wait_for 10 prop_is oraivisor@$i.service ActiveState failed
+        expect "exit status 78" test "$(prop oraivisor@$i.service ExecMainStatus)" = 78
+        sleep 7 # past RestartSec=5s
+        expect "no restart loop" test "$(prop oraivisor@$i.service NRestarts)" = 0
+        local st="$OUT/s6.status"
+        sbx systemctl status --no-pager -l -n 20 oraivisor@$i >"$st" 2>&1
+        expect "the error is readable in systemctl status" contains "$st" "DAEMON_SHUTDOWN_GRACE='banana'"
+        expect "the daemon never started" test "$(prop oraivisor-daemon@$i.service LoadState)" = not-found
+        sbx systemctl reset-failed oraivisor@$i
+        # No configuration file at all: a clear message, no loop either.
+        sbx systemctl start oraivisor@s6missing 2>/dev/null
+        sleep 7
+        sbx systemctl status --no-pager -l -n 20 oraivisor@s6missing >"$st" 2>&1
+        expect "a missing /etc/oraivisor/<name>.conf is named" contains "$st" "/etc/oraivisor/s6missing.conf is missing: create it"
+        expect "... oraivisor stopped with status 78" test "$(prop oraivisor@s6missing.service ExecMainStatus)" = 78
+        expect "... and not restarted" test "$(prop oraivisor@s6missing.service NRestarts)" = 0
+        sbx systemctl reset-failed oraivisor@s6missing 2>/dev/null
+}
+
+t_oraivisor_burst() {
+        local i=s7 h=/var/lib/s7
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_RESTART_AFTER_UPGRADE=true UNSAFE_SKIP_BACKUP=true \
+                "DAEMON_ARGS=start" FAKECHAIN_PLANS=v2@1 FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_BURST=30000 \
+                FAKECHAIN_ANNOUNCE=log
+        sbx systemctl start oraivisor@$i
+        expect "the announcement after 30,000 lines is detected: v2 runs" wait_for 60 dj_has $i "fakechaind v2 starting"
+        expect "current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+        sbx systemctl stop oraivisor@$i
+}
+
+t_oraivisor_bait_description() {
+        local i=s8 h=/var/lib/s8 name='UPGRADE "x" NEEDED at height: 2: bait'
+        sbx mkdir -p "$h/oraivisor/genesis/bin" "$h/data"
+        sbx cp "$FK/fakechaind-v1" "$h/oraivisor/genesis/bin/$name"
+        oraivisor_conf $i "DAEMON_HOME=$h" "DAEMON_NAME='$name'" "DAEMON_ARGS=start" FAKECHAIN_BLOCK_INTERVAL=100
+        sbx systemctl start oraivisor@$i
+        expect "running" wait_for 10 dj_has $i "height=20 "
+        expect "the bait is in systemd's Starting line" \
+                bash -c 'nsenter -t $1 -a journalctl -q -o cat -u oraivisor-daemon@s8.service | grep -qF "UPGRADE \"x\" NEEDED at height: 2: bait chain node (genesis)"' _ "$SBX_PID1"
+        expect "no plan detected" test "$(sbx journalctl -q -o cat MESSAGE_ID=507b9dbac44e48688b0f65d42495a62c _SYSTEMD_UNIT=oraivisor@$i.service | wc -l)" -eq 0
+        expect "oraivisor still active" test "$(prop oraivisor@$i.service ActiveState)" = active
+        sbx systemctl stop oraivisor@$i
+}
+
+t_oraivisor_dbus_restart() {
+        local i=s9 h=/var/lib/s9
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_RESTART_AFTER_UPGRADE=true UNSAFE_SKIP_BACKUP=true \
+                "DAEMON_ARGS=start" FAKECHAIN_PLANS=v2@60 FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_ANNOUNCE=log
+        sbx systemctl start oraivisor@$i
+        expect "running" wait_for 10 dj_has $i "height=5 "
+        local dpid; dpid=$(prop oraivisor-daemon@$i.service MainPID)
+        sbx systemctl restart dbus.service
+        expect "oraivisor reconnects to the restarted bus" wait_for 15 ov_journal_has $i "Reconnected to the system bus"
+        expect "the node was not touched" test "$(prop oraivisor-daemon@$i.service MainPID)" = "$dpid"
+        expect "the upgrade still happens after the reconnect" wait_for 20 dj_has $i "fakechaind v2 starting"
+        expect "oraivisor active" prop_is oraivisor@$i.service ActiveState active
+        sbx systemctl stop oraivisor@$i
+        expect "the stop through the new connection completes" prop_is oraivisor@$i.service ActiveState inactive
+        expect "... and the node's unit is gone" prop_is oraivisor-daemon@$i.service LoadState not-found
+}
+
+# ---- main -----------------------------------------------------------------------------------------------
+
+SCENARIOS=(
+        launcher_start_properties launcher_exit_status launcher_adopt_cursor launcher_burst
+        launcher_bait_description launcher_daemon_user launcher_exec_failure launcher_grace_kill launcher_kill
+        launcher_stale_units launcher_echo_reload
+        oraivisor_upgrade_log oraivisor_upgrade_file oraivisor_sigkill_adopt oraivisor_due_while_stopped
+        oraivisor_stop oraivisor_bad_config oraivisor_burst oraivisor_bait_description oraivisor_dbus_restart
+)
+
+selected() { # selected SCENARIO [GLOB...]: true when no glob is given or one matches
+        local s="$1"; shift
+        [ $# -eq 0 ] && return 0
+        local g
+        for g in "$@"; do
+                # shellcheck disable=SC2053
+                [[ "$s" == $g ]] && return 0
+        done
+        return 1
+}
+
+t0=$SECONDS
+sbx_boot oraitest "$SRC" "$BUILD" || { echo "FAIL: the systemd container could not boot; the suite cannot run" >&2; exit 1; }
+sbx_install "$BUILD" || { echo "FAIL: installing the build into the container failed" >&2; exit 1; }
+if [ -n "${ORAIVISOR_TEST_BINARY:-}" ]; then
+        sbx install -m 0755 "$(cd "$(dirname "$ORAIVISOR_TEST_BINARY")" && pwd)/$(basename "$ORAIVISOR_TEST_BINARY")" \
+                /usr/local/bin/oraivisor || exit 1
+        echo "using ORAIVISOR_TEST_BINARY=$ORAIVISOR_TEST_BINARY as /usr/local/bin/oraivisor"
+fi
+expect_unit=$(sbx systemctl show -P FragmentPath oraivisor@probe.service)
+echo "installed: oraivisor@.service at $expect_unit; boot+install took $((SECONDS - t0)) s"
+
+for s in "${SCENARIOS[@]}"; do
+        selected "$s" "$@" || continue
+        CURRENT=$s
+        T_FAILS=0
+        echo "--- $s"
+        ts=$SECONDS
+        "t_$s"
+        if [ "$T_FAILS" -eq 0 ]; then
+                PASSED+=("$s")
+                echo "PASS $s ($((SECONDS - ts)) s)"
+        else
+                FAILED+=("$s")
+                echo "FAIL $s ($T_FAILS checks, $((SECONDS - ts)) s)"
+        fi
+done
+
+echo "=== systemd suite: ${#PASSED[@]} passed, ${#FAILED[@]} failed, $((SECONDS - t0)) s"
+[ $((${#PASSED[@]} + ${#FAILED[@]})) -gt 0 ] || { echo "FAIL: no scenario matched '$*'"; exit 1; }
+[ ${#FAILED[@]} -eq 0 ] || { echo "failed: ${FAILED[*]}"; exit 1; }
+exit 0

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <criterion/criterion.h>
+#include <signal.h>
+
+#include "strv.h"
+#include "unit-spec.h"
+
+static char *escape(const char *s) {
+        char *r = NULL;
+        cr_assert_eq(unit_name_escape(s, &r), 0);
+        return r;
+}
+
+Test(unit_name, escape_like_systemd) {
+        /* Expected values as systemd-escape(1) prints them. */
+        static const struct { const char *in, *out; } cases[] = {
+                { "oraid", "oraid" },
+                { "foo-bar", "foo\\x2dbar" },
+                { "a/b", "a-b" },
+                { ".hidden", "\\x2ehidden" },
+                { "a.b", "a.b" },
+                { "x y", "x\\x20y" },
+                { "a\\b", "a\\x5cb" },
+                { "c:d_e", "c:d_e" },
+                { "ü", "\\xc3\\xbc" },
+                { "@", "\\x40" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *r = escape(cases[i].in);
+                cr_assert_str_eq(r, cases[i].out, "escape('%s')", cases[i].in);
+        }
+}
+
+Test(unit_name, valid_service_names) {
+        cr_assert(unit_name_is_valid_service("oraid-node.service"));
+        cr_assert(unit_name_is_valid_service("oraivisor-daemon@oraid.service"));
+        cr_assert(unit_name_is_valid_service("a@b\\x2dc.service"));
+        cr_assert_not(unit_name_is_valid_service(".service"));
+        cr_assert_not(unit_name_is_valid_service("@x.service"));
+        cr_assert_not(unit_name_is_valid_service("foo@.service"));
+        cr_assert_not(unit_name_is_valid_service("foo.socket"));
+        cr_assert_not(unit_name_is_valid_service("foo"));
+        cr_assert_not(unit_name_is_valid_service("a@b@c.service"));
+        cr_assert_not(unit_name_is_valid_service("a b.service"));
+        cr_assert_not(unit_name_is_valid_service("a/b.service"));
+        cr_assert_not(unit_name_is_valid_service(""));
+        cr_assert_not(unit_name_is_valid_service(NULL));
+
+        char longname[300];
+        memset(longname, 'a', sizeof(longname));
+        strcpy(longname + 255 - STRLEN(".service"), ".service");
+        cr_assert(unit_name_is_valid_service(longname));
+        memset(longname, 'a', sizeof(longname));
+        strcpy(longname + 256 - STRLEN(".service"), ".service");
+        cr_assert_not(unit_name_is_valid_service(longname));
+}
+
+Test(unit_name, instance) {
+        _cleanup_free_ char *i = NULL;
+        cr_assert_eq(unit_name_instance("oraivisor@fakechaind.service", &i), 0);
+        cr_assert_str_eq(i, "fakechaind");
+        cr_assert_eq(unit_name_instance("oraivisor.service", &i), -ENXIO);
+        cr_assert_eq(unit_name_instance("session-3.scope", &i), -ENXIO);
+        cr_assert_eq(unit_name_instance(NULL, &i), -ENXIO);
+}
+
+Test(unit_name, daemon_unit_name_derivation) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+
+        /* Override wins, as given. */
+        cr_assert_eq(daemon_unit_name("oraid-node.service", "oraivisor@x.service", "oraid", &a), 0);
+        cr_assert_str_eq(a, "oraid-node.service");
+        cr_assert_eq(daemon_unit_name("bad name.service", NULL, "oraid", &e), -EINVAL);
+        cr_assert_null(e);
+
+        /* Our own unit's instance, kept escaped (it is %i already). */
+        cr_assert_eq(daemon_unit_name(NULL, "oraivisor@main\\x2dnet.service", "oraid", &b), 0);
+        cr_assert_str_eq(b, "oraivisor-daemon@main\\x2dnet.service");
+
+        /* Not a template instance (a terminal's scope): DAEMON_NAME, escaped. */
+        cr_assert_eq(daemon_unit_name(NULL, "session-2.scope", "my-node", &c), 0);
+        cr_assert_str_eq(c, "oraivisor-daemon@my\\x2dnode.service");
+        cr_assert_eq(daemon_unit_name(NULL, NULL, "oraid", &d), 0);
+        cr_assert_str_eq(d, "oraivisor-daemon@oraid.service");
+
+        cr_assert_eq(daemon_unit_name(NULL, NULL, "", &e), -EINVAL);
+        char big[300];
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = 0;
+        cr_assert_eq(daemon_unit_name(NULL, NULL, big, &e), -EINVAL);
+}
+
+Test(unit_spec, description_is_not_the_command_line) {
+        _cleanup_free_ char *d = NULL, *e = NULL;
+        cr_assert_eq(daemon_unit_description("oraid", "v2", &d), 0);
+        cr_assert_str_eq(d, "oraid chain node (v2), run by oraivisor");
+        /* Control characters cannot sneak a second line into systemd's "Starting …" message. */
+        cr_assert_eq(daemon_unit_description("oraid", "x\ny\tz", &e), 0);
+        cr_assert_str_eq(e, "oraid chain node (x y z), run by oraivisor");
+}
+
+Test(unit_spec, env_assignment_validity) {
+        cr_assert(unit_env_assignment_is_valid("A=b"));
+        cr_assert(unit_env_assignment_is_valid("_x1=with space and $dollar"));
+        cr_assert(unit_env_assignment_is_valid("EMPTY="));
+        cr_assert(unit_env_assignment_is_valid("U=\xc3\xbc"));
+        cr_assert_not(unit_env_assignment_is_valid("1A=b"));
+        cr_assert_not(unit_env_assignment_is_valid("=b"));
+        cr_assert_not(unit_env_assignment_is_valid("NOEQUALS"));
+        cr_assert_not(unit_env_assignment_is_valid("BASH_FUNC_f%%=() { :; }"));
+        cr_assert_not(unit_env_assignment_is_valid("A-B=c"));
+        cr_assert_not(unit_env_assignment_is_valid("BAD=\xff"));
+        cr_assert_not(unit_env_assignment_is_valid("OVERLONG=\xc0\xaf"));
+        cr_assert_not(unit_env_assignment_is_valid("SURROGATE=\xed\xa0\x80"));
+}
+
+Test(unit_spec, environment_filter) {
+        char *const env[] = {
+                "PATH=/usr/bin", "DAEMON_HOME=/var/lib/oraid", "NOTIFY_SOCKET=/run/systemd/notify",
+                "WATCHDOG_USEC=30000000", "WATCHDOG_PID=12", "INVOCATION_ID=0123", "LISTEN_FDS=1", "LISTEN_PID=3",
+                "JOURNAL_STREAM=8:99", "STATE_DIRECTORY=/var/lib/oraivisor/x", "HOME=/root", "USER=root",
+                "ARGS=$HOME literal", "BASH_FUNC_x%%=() { :; }", "LD_LIBRARY_PATH=/x/lib", NULL,
+        };
+        _cleanup_strv_free_ char **same = NULL, **other = NULL;
+        size_t n_invalid = 99;
+
+        cr_assert_eq(daemon_unit_environment(env, false, &same, &n_invalid), 0);
+        cr_assert_eq(n_invalid, 1);
+        char *const expected_same[] = { "PATH=/usr/bin", "DAEMON_HOME=/var/lib/oraid", "HOME=/root", "USER=root",
+                                        "ARGS=$HOME literal", "LD_LIBRARY_PATH=/x/lib", NULL };
+        cr_assert_eq(strv_length(same), strv_length(expected_same));
+        for (size_t i = 0; expected_same[i]; i++)
+                cr_assert_str_eq(same[i], expected_same[i]);
+
+        /* Another user: systemd sets HOME/USER from it. */
+        cr_assert_eq(daemon_unit_environment(env, true, &other, NULL), 0);
+        cr_assert_not(strv_contains(other, "HOME=/root"));
+        cr_assert_not(strv_contains(other, "USER=root"));
+        cr_assert(strv_contains(other, "DAEMON_HOME=/var/lib/oraid"));
+        cr_assert(strv_contains(other, "LD_LIBRARY_PATH=/x/lib"));
+}
+
+Test(unit_spec, build) {
+        char *const argv[] = { "/h/oraivisor/upgrades/v2/bin/oraid", "start", "--home", "$HOME", NULL };
+        char *const env[] = { "A=1", "NOTIFY_SOCKET=/x", NULL };
+        _cleanup_(daemon_unit_spec_done) DaemonUnitSpec s = {}, z = {};
+
+        cr_assert_eq(daemon_unit_spec_build("oraivisor-daemon@oraid.service", "oraid", "v2", argv[0], argv, env, "/h",
+                             "node", NULL, 45 * USEC_PER_SEC, 65536, UINT64_MAX, &s), 0);
+        cr_assert_str_eq(s.name, "oraivisor-daemon@oraid.service");
+        cr_assert_str_eq(s.description, "oraid chain node (v2), run by oraivisor");
+        cr_assert_str_eq(s.binary, argv[0]);
+        cr_assert_eq(s.argv, argv);
+        cr_assert_str_eq(s.argv[3], "$HOME"); /* passed as is: ExecStartEx no-env-expand */
+        cr_assert_str_eq(s.user, "node");
+        cr_assert_null(s.group);
+        cr_assert_str_eq(s.syslog_identifier, "oraid");
+        cr_assert_eq(s.timeout_stop, 45 * USEC_PER_SEC);
+        cr_assert_eq(s.limit_nofile, 65536);
+        cr_assert_eq(s.memory_max, UINT64_MAX);
+        cr_assert_eq(s.kill_signal, SIGTERM);
+        cr_assert_eq(strv_length(s.environment), 1);
+        cr_assert_str_eq(s.environment[0], "A=1");
+
+        /* A grace of 0 must not become systemd's "no timeout". */
+        cr_assert_eq(daemon_unit_spec_build("u.service", "oraid", NULL, argv[0], argv, NULL, NULL, "", "", 0, 0, 1 << 30,
+                             &z), 0);
+        cr_assert_eq(z.timeout_stop, USEC_PER_MSEC);
+        cr_assert_null(z.user);
+        cr_assert_null(z.group);
+        cr_assert_str_eq(z.description, "oraid chain node (unknown version), run by oraivisor");
+
+        DaemonUnitSpec bad = {};
+        char *const rel[] = { "oraid", NULL };
+        cr_assert_eq(daemon_unit_spec_build("u.service", "oraid", NULL, "oraid", rel, NULL, NULL, NULL, NULL, 0, 0, 0,
+                             &bad), -EINVAL);
+}
+
+Test(unit_spec, exec_status_names) {
+        cr_assert_str_eq(unit_exec_status_to_string(203), "EXEC");
+        cr_assert_str_eq(unit_exec_status_to_string(217), "USER");
+        cr_assert_str_eq(unit_exec_status_to_string(200), "CHDIR");
+        cr_assert_null(unit_exec_status_to_string(1));
+        cr_assert_null(unit_exec_status_to_string(143));
+        cr_assert_null(unit_exec_status_to_string(255));
+}
+
+Test(cursor_state, round_trip) {
+        JournalCursorState s = {
+                .unit = "oraivisor-daemon@oraid.service",
+                .invocation = "0123456789abcdef0123456789abcdef",
+                .cursor = "s=abc;i=1f;b=def;m=12;t=34;x=56",
+        };
+        _cleanup_free_ char *t = NULL;
+        cr_assert_eq(journal_cursor_state_format(&s, &t), 0);
+        cr_assert_str_eq(t, "UNIT=oraivisor-daemon@oraid.service\nINVOCATION=0123456789abcdef0123456789abcdef\n"
+                            "CURSOR=s=abc;i=1f;b=def;m=12;t=34;x=56\n");
+
+        _cleanup_(journal_cursor_state_done) JournalCursorState p = {};
+        cr_assert_eq(journal_cursor_state_parse(t, strlen(t), &p), 0);
+        cr_assert_str_eq(p.unit, s.unit);
+        cr_assert_str_eq(p.invocation, s.invocation);
+        cr_assert_str_eq(p.cursor, s.cursor);
+}
+
+Test(cursor_state, rejects_damage) {
+        static const char *const bad[] = {
+                "",
+                "UNIT=u.service\nINVOCATION=0123456789abcdef0123456789abcdef\n",           /* no cursor */
+                "UNIT=u.service\nINVOCATION=0123456789ABCDEF0123456789ABCDEF\nCURSOR=c\n", /* upper case */
+                "UNIT=u.service\nINVOCATION=0123\nCURSOR=c\n",
+                "UNIT=u.service\nUNIT=v.service\nINVOCATION=0123456789abcdef0123456789abcdef\nCURSOR=c\n",
+                "UNIT=u.service\nINVOCATION=0123456789abcdef0123456789abcdef\nCURSOR=c\nEXTRA=1\n",
+                "garbage",
+                "UNIT=u.service\nINVOCATION=0123456789abcdef0123456789abcdef\nCURSOR=\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                JournalCursorState p = {};
+                cr_assert_eq(journal_cursor_state_parse(bad[i], strlen(bad[i]), &p), -EBADMSG, "case %zu", i);
+                cr_assert_null(p.unit);
+        }
+        /* A NUL inside (a torn write on some file systems). */
+        static const char nul[] = "UNIT=u.service\0\nINVOCATION=0123456789abcdef0123456789abcdef\nCURSOR=c\n";
+        JournalCursorState p = {};
+        cr_assert_eq(journal_cursor_state_parse(nul, sizeof(nul) - 1, &p), -EBADMSG);
+
+        JournalCursorState f = { .unit = "u.service", .invocation = "nothex", .cursor = "c" };
+        char *t = NULL;
+        cr_assert_eq(journal_cursor_state_format(&f, &t), -EINVAL);
+        cr_assert_null(t);
+}
+
+Test(invocation, validity) {
+        cr_assert(invocation_id_is_valid("0123456789abcdef0123456789abcdef"));
+        cr_assert_not(invocation_id_is_valid("0123456789abcdef0123456789abcde"));
+        cr_assert_not(invocation_id_is_valid("0123456789abcdef0123456789abcdeg"));
+        cr_assert_not(invocation_id_is_valid(NULL));
+}
