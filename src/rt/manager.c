@@ -45,8 +45,8 @@
  * how much each time. */
 #define EXTEND_INTERVAL (5 * USEC_PER_SEC)
 #define EXTEND_BY (30 * USEC_PER_SEC)
-/* How long an announcement seen in the daemon's output waits for upgrade-info.json to confirm it. The node
- * writes the file first, so this only matters when the file never comes. */
+/* How long an announcement seen in the daemon's output waits for upgrade-info.json to confirm it when the
+ * file exists but names another plan or cannot be parsed (the node may be rewriting it). */
 #define LOG_PLAN_CONFIRM_USEC (3 * USEC_PER_SEC)
 
 typedef enum ManagerState {
@@ -383,8 +383,19 @@ static void manager_handle_plan(Manager *m, const UpgradePlan *p, PlanSource sou
         if (source == PLAN_SOURCE_LOG) {
                 /* Trust the file the node writes, not text in its output: confirm first. */
                 _cleanup_(upgrade_plan_freep) UpgradePlan *f = NULL;
-                if (layout_read_plan_file(m->layout, &f) > 0 && upgrade_plan_same(f, p))
+                int r = layout_read_plan_file(m->layout, &f);
+                if (r > 0 && upgrade_plan_same(f, p))
                         return manager_act_on_plan(m, f, PLAN_SOURCE_LOG);
+                if (r == 0) {
+                        /* No file at all: the node writes it before it logs the line, so none will come
+                         * (an SDK older than v0.44, or --home is not DAEMON_HOME). Waiting would only delay
+                         * the upgrade: the line is all there is. */
+                        log_notice("No %s/data/upgrade-info.json confirms upgrade '%s' (an SDK older than v0.44, or the node's --home is not DAEMON_HOME): acting on the log line.",
+                                m->config->home, p->name);
+                        return manager_act_on_plan(m, p, PLAN_SOURCE_LOG);
+                }
+                /* A file naming another plan, or one being rewritten (the SDK does not write it atomically):
+                 * give the node a moment to finish writing it. */
                 if (upgrade_plan_same(m->unconfirmed, p))
                         return;
                 upgrade_plan_free(m->unconfirmed);

@@ -210,10 +210,25 @@ class TestLogTrust(ExecTestCase):
         self.assertNotIn("Stopping", r.text())
 
     def test_announcement_without_file_support(self):
-        # No upgrade-info.json at all (an SDK before v0.44): the log line is acted on after the wait.
+        # No upgrade-info.json at all (an SDK before v0.44): nothing will confirm the line, so it is acted on
+        # at once, without the wait for a file.
         rc, r = run_once(self.home, env=self.env(FAKECHAIN_ANNOUNCE="log"))
         self.assertEqual(rc, 0, r.text())
         self.assertIn("acting on the log line", r.text())
+        self.assertNotIn("waiting for", r.text())
+        self.assertSwitched("v2")
+
+    def test_file_rewritten_after_the_line_confirms(self):
+        # The file names the earlier plan when the line arrives, and the node rewrites it a moment later
+        # (the SDK does not write it atomically): the wait for confirmation sees the new plan and acts.
+        self.script_daemon(
+            "echo 'ERR UPGRADE \"v2\" NEEDED at height: 50: x module=x/upgrade'; sleep 1; "
+            "printf '{\"name\":\"v2\",\"height\":50,\"info\":\"x\"}' > \"$DAEMON_HOME/data/upgrade-info.json\"")
+        r = Run(self.home, env=self.env())
+        self.assertTrue(r.wait_for("waiting for", timeout=10), r.text())
+        self.assertEqual(r.wait(), 0, r.text())
+        self.assertIn("Upgrade plan 'v2' detected (from upgrade-info.json)", r.text())
+        self.assertNotIn("did not announce it", r.text())
         self.assertSwitched("v2")
 
 
