@@ -110,6 +110,14 @@ static _noreturn_ void child_exec(const ChildSpec *spec, pid_t parent) {
                 (spec->stderr_fd >= 0 && dup2(spec->stderr_fd, STDERR_FILENO) < 0))
                 _exit(EXIT_FAILURE);
 
+        /* Before chdir, so that the folder is entered with the permissions the child will have. */
+        int r = credentials_apply(spec->credentials);
+        if (r < 0) {
+                log_error_errno(r, "Failed to switch to uid %u for %s: %m", (unsigned) spec->credentials->uid,
+                        spec->description);
+                _exit(EXIT_FAILURE);
+        }
+
         if (spec->working_directory && chdir(spec->working_directory) < 0) {
                 log_error_errno(errno, "Failed to change to folder '%s' for %s: %m", spec->working_directory,
                         spec->description);
@@ -135,6 +143,8 @@ static _noreturn_ void child_exec(const ChildSpec *spec, pid_t parent) {
                 STRV_MAKE("NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC", "LISTEN_PID", "LISTEN_FDS",
                         "LISTEN_FDNAMES"),
                 NULL);
+        if (env && credentials_env(spec->credentials, &env) < 0)
+                _exit(EXIT_FAILURE);
         execve(spec->argv[0], spec->argv, env ?: environ);
         log_error_errno(errno, "Failed to execute '%s' for %s: %m", spec->argv[0], spec->description);
         _exit(127);

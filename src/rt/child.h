@@ -10,6 +10,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "credentials.h"
 #include "macro.h"
 #include "time-util.h"
 
@@ -32,6 +33,7 @@ typedef struct ChildSpec {
         int (*func)(void *userdata);
         void *func_userdata;
         const char *working_directory;
+        const Credentials *credentials; /* NULL or !set: ours; else the child switches to them first */
         int stdin_fd;              /* -1: /dev/null */
         int stdout_fd;             /* -1: inherit ours */
         int stderr_fd;             /* -1: inherit ours */

@@ -225,6 +225,11 @@ static _noreturn_ void exec_child(const LaunchSpec *spec, int out_w, int err_w, 
                 e = errno;
         if (e == 0 && pass_fd >= 0 && fd_cloexec(pass_fd, false) < 0)
                 e = errno;
+        if (e == 0) {
+                int r = credentials_apply(spec->credentials);
+                if (r < 0)
+                        e = -r;
+        }
         if (e == 0 && spec->working_directory && chdir(spec->working_directory) < 0)
                 e = errno;
         if (e == 0) {

@@ -11,6 +11,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "credentials.h"
 #include "macro.h"
 #include "time-util.h"
 
@@ -46,6 +47,9 @@ typedef struct LaunchSpec {
         char *const *env;         /* the daemon's whole environment */
         const char *working_directory;
         const char *version;      /* "genesis" or the upgrade's name, for descriptions and status */
+        /* exec launcher: the user to run as (DAEMON_USER/GROUP), NULL for ours. The unit launcher passes
+         * the names to systemd (User=, Group=) instead. */
+        const Credentials *credentials;
 } LaunchSpec;
 
 typedef struct LauncherVTable {

@@ -68,6 +68,7 @@ struct Manager {
         Launcher *launcher;
         bool unit_mode;
         int lock_fd;
+        Credentials credentials;      /* DAEMON_USER/GROUP, for the exec daemon and the upgrade hooks */
         PlanWatch *plan_watch;
         Upgrade *upgrade;
         UpgradeRecord *resume;        /* an interrupted upgrade to resume once the daemon is stopped */
@@ -119,6 +120,7 @@ Manager *manager_free(Manager *m) {
         safe_close(m->lock_fd);
         strv_free(m->args);
         free(m->skip_heights);
+        credentials_done(&m->credentials);
         return mfree(m);
 }
 
@@ -170,6 +172,9 @@ static char **daemon_env(const Manager *m) {
                         strv_env_set(&env, "LD_LIBRARY_PATH", v) < 0)
                         return NULL;
         }
+        /* systemd's User= sets these for the unit launcher. */
+        if (!m->unit_mode && credentials_env(&m->credentials, &env) < 0)
+                return NULL;
         return TAKE_PTR(env);
 }
 
@@ -207,6 +212,7 @@ static int manager_launch(Manager *m) {
                 .env = env,
                 .working_directory = m->unit_mode ? m->config->home : NULL,
                 .version = m->version_label,
+                .credentials = &m->credentials,
         };
         log_info("Starting %s (%s): %s", m->config->name, m->version_label, m->current.binary);
         notify_status("starting %s (%s)", m->config->name, m->version_label);
@@ -238,7 +244,7 @@ static void start_upgrade(Manager *m, const UpgradeRecord *resume) {
         m->state = STATE_UPGRADING;
         if (!m->ready_sent)
                 extend_timeout(m, true);
-        int r = upgrade_start(m->event, m->config, m->layout, plan, resume, on_upgrade_done, m, &m->upgrade);
+        int r = upgrade_start(m->event, m->config, m->layout, &m->credentials, plan, resume, on_upgrade_done, m, &m->upgrade);
         if (r < 0) {
                 log_event(EVENT_UPGRADE_FAILED, LOG_ERR, r, m->config->name, plan, NULL,
                         "Upgrade '%s' could not be started. '%s/current' is unchanged.", plan->name, m->layout->root);
@@ -742,6 +748,15 @@ int manager_new(const Config *config, char *const *args, Manager **ret) {
 
 int manager_run(Manager *m) {
         int r;
+
+        _cleanup_free_ char *error = NULL;
+        r = credentials_resolve(m->config->daemon_user, m->config->daemon_group, &m->credentials, &error);
+        if (r == -ENOMEM)
+                return log_oom(), EXIT_INTERNAL;
+        if (r < 0) {
+                log_error("%s", error ?: "DAEMON_USER or DAEMON_GROUP cannot be used: fix them.");
+                return EXIT_CONFIG;
+        }
 
         r = layout_open(m->config->home, m->config->name, &m->layout);
         if (r < 0)

@@ -42,6 +42,7 @@ struct Upgrade {
         sd_event *event;
         const Config *config;
         Layout *layout;
+        const Credentials *run_as;  /* the hooks' user, NULL: ours */
         UpgradeRecord *record;
         char *label;            /* "upgrade v2", for status lines */
         char *binary;           /* absolute path of upgrades/<folder>/bin/<daemon> */
@@ -169,6 +170,8 @@ static char **hook_env(Upgrade *u) {
         struct stat st;
         if (asprintf(&lib, "%s/%s/lib", u->layout->root, u->version_dir) < 0)
                 return NULL;
+        if (credentials_env(u->run_as, &env) < 0)
+                return NULL;
         if (stat(lib, &st) >= 0 && S_ISDIR(st.st_mode)) {
                 const char *old = strv_env_get(env, "LD_LIBRARY_PATH");
                 _cleanup_free_ char *v = NULL;
@@ -187,6 +190,7 @@ static int run_hook(Upgrade *u, char *const *argv, const char *description, Chil
         spec.argv = argv;
         spec.env = env;
         spec.working_directory = u->layout->home;
+        spec.credentials = u->run_as;
         spec.stdout_fd = STDERR_FILENO; /* hook output belongs with our messages, not the daemon's stdout */
         spec.timeout = u->config->hook_timeout;
         spec.description = description;
@@ -573,8 +577,8 @@ static int on_delay_done(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-int upgrade_start(sd_event *e, const Config *c, Layout *l, const UpgradePlan *plan, const UpgradeRecord *resume,
-        UpgradeDone done, void *userdata, Upgrade **ret) {
+int upgrade_start(sd_event *e, const Config *c, Layout *l, const Credentials *run_as, const UpgradePlan *plan,
+        const UpgradeRecord *resume, UpgradeDone done, void *userdata, Upgrade **ret) {
         int r;
 
         _cleanup_(upgrade_freep) Upgrade *u = new0(Upgrade, 1);
@@ -583,6 +587,7 @@ int upgrade_start(sd_event *e, const Config *c, Layout *l, const UpgradePlan *pl
         u->event = sd_event_ref(e);
         u->config = c;
         u->layout = l;
+        u->run_as = run_as;
         u->done = done;
         u->userdata = userdata;
         u->record = new0(UpgradeRecord, 1);

@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "credentials.h"
 #include "layout.h"
 #include "plan.h"
 #include "record.h"
@@ -24,9 +25,10 @@ typedef struct Upgrade Upgrade;
 typedef void (*UpgradeDone)(Upgrade *u, int error, int exit_status, void *userdata);
 
 /* Starts an upgrade to plan, or resumes the recorded one when resume is given. The daemon must already
- * be stopped. */
-int upgrade_start(sd_event *e, const Config *c, Layout *l, const UpgradePlan *plan, const UpgradeRecord *resume,
-        UpgradeDone done, void *userdata, Upgrade **ret);
+ * be stopped. The hooks (custom script, migrate, pre-upgrade) run as run_as (NULL: as oraivisor), which
+ * must outlive the upgrade: they touch the node's data as the node would. */
+int upgrade_start(sd_event *e, const Config *c, Layout *l, const Credentials *run_as, const UpgradePlan *plan,
+        const UpgradeRecord *resume, UpgradeDone done, void *userdata, Upgrade **ret);
 /* Cancels: kills workers, removes partial output, keeps the record so the next start resumes. */
 Upgrade *upgrade_free(Upgrade *u);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Upgrade *, upgrade_free);

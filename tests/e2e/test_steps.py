@@ -228,5 +228,55 @@ class TestResume(StepsTestCase):
         self.assertEqual(self.home.current(), "upgrades/v2")
 
 
+@unittest.skipUnless(os.geteuid() == 0, "switching to DAEMON_USER needs root (make check runs as root in CI)")
+class TestDaemonUser(StepsTestCase):
+    """DAEMON_USER/DAEMON_GROUP: the daemon and the hooks run as the node's user, so that what the new
+    binary's pre-upgrade writes into data/ stays the node's (a root-owned file there would stop the node)."""
+
+    NOBODY = 65534
+
+    def give_home_to(self, uid, gid):
+        for root, dirs, files in os.walk(self.home.path):
+            for n in dirs + files:
+                os.lchown(os.path.join(root, n), uid, gid)
+        os.chown(self.home.path, uid, gid)
+
+    def test_daemon_and_hooks_run_as_daemon_user(self):
+        self.script("prepare.sh", 'echo "custom $(id -u):$(id -g) $HOME $USER" >> "$DAEMON_HOME/data/hooks.log"')
+        self.script("upgrades/v2/bin/migrate", 'echo "migrate $(id -u):$(id -g)" >> "$DAEMON_HOME/data/hooks.log"')
+        os.makedirs(self.home.data(), exist_ok=True)
+        self.give_home_to(self.NOBODY, self.NOBODY)
+        # The versions stay root's, as an operator installs them; the node only reads and runs them.
+        for root, dirs, files in os.walk(self.home.root):
+            for n in dirs + files:
+                os.lchown(os.path.join(root, n), 0, 0)
+        os.chown(self.home.root, 0, 0)
+        rc, r = run_once(self.home, env=self.env(DAEMON_USER="nobody", DAEMON_GROUP="nogroup", ORAIVISOR_CUSTOM_PREUPGRADE="prepare.sh",
+                                                 DAEMON_RESTART_AFTER_UPGRADE="true", FAKECHAIN_STOP_AT="8"))
+        self.assertEqual(rc, 0, r.text())
+        self.assertIn(f"fakechaind v1 starting (version=v1 pid=", r.text())
+        self.assertEqual(r.text().count(f"uid={self.NOBODY} user=nobody gid={self.NOBODY}"), 2, r.text())
+        with open(self.home.data("hooks.log")) as f:
+            lines = f.read().split("\n")
+        self.assertEqual(lines[0].split()[:2], ["custom", f"{self.NOBODY}:{self.NOBODY}"])
+        self.assertEqual(lines[0].split()[3], "nobody")
+        self.assertEqual(lines[1], f"migrate {self.NOBODY}:{self.NOBODY}")
+        for name in ("hooks.log", "pre-upgrade.log", "pre-upgrade.count"):
+            st = os.stat(self.home.data(name))
+            self.assertEqual((st.st_uid, st.st_gid), (self.NOBODY, self.NOBODY), name)
+        self.assertEqual(self.home.current(), "upgrades/v2")
+
+    def test_unknown_user_is_a_config_error(self):
+        rc, r = run_once(self.home, env=self.env(DAEMON_USER="no-such-user-xyz"))
+        self.assertEqual(rc, 78, r.text())
+        self.assertIn("DAEMON_USER='no-such-user-xyz' is not a user of this system", r.text())
+        self.assertFalse(os.path.exists(os.path.join(self.home.root, "current")), "nothing may be started or created")
+
+    def test_unknown_group_is_a_config_error(self):
+        rc, r = run_once(self.home, env=self.env(DAEMON_USER="nobody", DAEMON_GROUP="no-such-group-xyz"))
+        self.assertEqual(rc, 78, r.text())
+        self.assertIn("DAEMON_GROUP='no-such-group-xyz' is not a group of this system", r.text())
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
