@@ -11,10 +11,17 @@
 #                           sync.                                               target: ≤ 1.0× cp -a
 #
 # oraivisor's time always includes its syncfs() of the target (the backup is durable when it returns);
-# plain cp leaves its data in the page cache, hence the "+ sync" columns.
+# plain cp leaves its data in the page cache, hence the "+ sync" columns. The "find -printf" rows walk the
+# same tree and look at every entry (cold caches too): the floor of any backup that must visit every file.
+#
+# LOOP_IO=direct (the default) attaches the images with loop direct I/O, so that the loop devices behave
+# like a disk: one page cache, and writes reach the device when the kernel submits them. LOOP_IO=buffered
+# is the plain `mount -o loop`: the image file's own page cache sits below the loop device, so writeback
+# started during a copy only reaches that second cache, and the data reaches the disk in the final flush
+# (which favours a copy that does not flush, like plain cp, over a durable one).
 #
 #   bench/backup/run.sh [BUILD_DIR]        (default: build; needs root)
-#   ROUNDS=5 SCALE=1.0 REFLINK_FS="btrfs xfs" BENCH_DIR=/var/tmp bench/backup/run.sh build
+#   ROUNDS=5 SCALE=1.0 REFLINK_FS="btrfs xfs" LOOP_IO=direct BENCH_DIR=/var/tmp bench/backup/run.sh build
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -23,6 +30,7 @@ tool="$build/tests/backup/backup-tool"
 rounds="${ROUNDS:-5}"
 scale="${SCALE:-1.0}"
 reflink_fs="${REFLINK_FS:-btrfs xfs}"
+loop_io="${LOOP_IO:-direct}"
 
 fail() {
         echo "bench/backup: $*" >&2
@@ -30,23 +38,31 @@ fail() {
 }
 
 [ -x "$tool" ] || fail "'$tool' is missing: build first (meson compile -C $build)"
+case "$loop_io" in
+direct | buffered) ;;
+*) fail "LOOP_IO='$loop_io': use direct or buffered" ;;
+esac
 [ "$(id -u)" -eq 0 ] || fail "the benchmark mounts loop images: run it as root"
-for t in mkfs.btrfs mkfs.xfs mkfs.ext4 python3 mount umount; do
+for t in mkfs.btrfs mkfs.xfs mkfs.ext4 python3 mount umount losetup find; do
         command -v "$t" >/dev/null || fail "'$t' is missing: install btrfs-progs, xfsprogs, e2fsprogs, util-linux, python3"
 done
 
 work="$(mktemp -d "${BENCH_DIR:-/var/tmp}/bench-backup.XXXXXX")"
 mounts=()
+loops=()
 cleanup() {
         for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
                 umount "${mounts[$i]}" 2>/dev/null || umount -l "${mounts[$i]}" 2>/dev/null || true
+        done
+        for l in "${loops[@]}"; do
+                losetup -d "$l" 2>/dev/null || true
         done
         rm -rf "$work"
 }
 trap cleanup EXIT
 
 mkfs_mount() {
-        local name="$1" type="$2"
+        local name="$1" type="$2" dev
         truncate -s 8G "$work/$name.img"
         case "$type" in
         btrfs) mkfs.btrfs -q -f "$work/$name.img" >/dev/null ;;
@@ -54,7 +70,15 @@ mkfs_mount() {
         ext4) mkfs.ext4 -q -F "$work/$name.img" >/dev/null ;;
         esac
         mkdir -p "$work/$name"
-        mount -o loop "$work/$name.img" "$work/$name"
+        if [ "$loop_io" = direct ]; then
+                dev="$(losetup --find --show --direct-io=on "$work/$name.img")"
+                loops+=("$dev")
+                [ "$(cat "/sys/block/${dev#/dev/}/loop/dio")" = 1 ] ||
+                        fail "'$dev' did not get direct I/O (the file system of '$work' must support O_DIRECT): use LOOP_IO=buffered"
+                mount "$dev" "$work/$name"
+        else
+                mount -o loop "$work/$name.img" "$work/$name"
+        fi
         mounts+=("$work/$name")
 }
 
@@ -86,6 +110,7 @@ run() {
         drop_caches
         t0=$(date +%s%N)
         case "$method" in
+        walk) find "$dir/data" -printf '%s %m %U %T@\n' >/dev/null ;;
         oraivisor) out="$("$tool" copy "$dir/data" "$dir" "$name")" ;;
         cp-full) cp -a --reflink=never "$dir/data" "$dir/copy" ;;
         cp-full-sync) cp -a --reflink=never "$dir/data" "$dir/copy" && sync -f "$dir/copy" ;;
@@ -99,7 +124,7 @@ run() {
                 if [ "$fs" = ext4 ] && [ "$cloning" != 0 ]; then fail "ext4 claims reflinks"; fi
                 if [ "$fs" != ext4 ] && [ "$cloning" != 1 ]; then fail "$fs: the backup did not use reflinks"; fi
                 rm -rf "${dir:?}/$name"
-        else
+        elif [ "$method" != walk ]; then
                 rm -rf "${dir:?}/copy"
         fi
         echo "$fs $method $(((t1 - t0) / 1000000))" >>"$results"
@@ -108,11 +133,11 @@ run() {
 
 for round in $(seq 1 "$rounds"); do
         for fs in $reflink_fs; do
-                for m in oraivisor cp-full cp-full-sync cp; do
+                for m in walk oraivisor cp-full cp-full-sync cp; do
                         run "$fs" "$m" "$round"
                 done
         done
-        for m in oraivisor cp cp-sync; do
+        for m in walk oraivisor cp cp-sync; do
                 run ext4 "$m" "$round"
         done
 done
@@ -132,6 +157,7 @@ ratio() {
 
 label() {
         case "$1" in
+        walk) echo "find -printf (metadata walk)" ;;
         oraivisor) echo "oraivisor backup (incl. syncfs)" ;;
         cp-full) echo "cp -a --reflink=never" ;;
         cp-full-sync) echo "cp -a --reflink=never; sync -f" ;;
@@ -151,16 +177,18 @@ row() {
 echo
 echo "Backup of a $(du -sh --apparent-size "$work/ext4/data" | cut -f1) data folder ($(find "$work/ext4/data" -type f | wc -l) files," \
         "$(du -sh "$work/ext4/data" | cut -f1) allocated), $rounds rounds, $drop_note."
-echo "Load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)."
+echo "Loop devices: $loop_io I/O. Load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)."
 echo
 printf '| %-6s | %-32s | %12s | %12s | %-25s |\n' "fs" "method" "median" "min" "oraivisor / this (median)"
 printf '|%s|%s|%s|%s|%s|\n' "--------" "----------------------------------" "--------------" "--------------" "---------------------------"
 for fs in $reflink_fs; do
+        row "$fs" walk
         row "$fs" oraivisor
         row "$fs" cp-full " (target <= 0.05)"
         row "$fs" cp-full-sync
         row "$fs" cp
 done
+row ext4 walk
 row ext4 oraivisor
 row ext4 cp " (target <= 1.0)"
 row ext4 cp-sync

@@ -29,18 +29,32 @@
 /* copy_file_range() per call: large enough to be cheap, small enough for steady progress. */
 #define BACKUP_CHUNK ((size_t) 8 * 1024 * 1024)
 #define BACKUP_RW_BUFFER ((size_t) 1024 * 1024)
-/* Regular files waiting for a worker thread (each holds two fds), and the most threads. */
-#define BACKUP_QUEUE_MAX 64
+/* Files go to the worker threads in batches, so that a lock and a wake-up are paid per batch, not per
+ * file. A batch ends at this many files, or (when copying) at about one chunk of data, so that a large
+ * file does not hold up the small ones behind it. */
+#define BACKUP_BATCH 16
+/* Batches waiting for a worker thread. Each of their files holds two fds: with the walk's own batch and
+ * the workers' current ones, at most (BACKUP_QUEUE_MAX + 1 + BACKUP_WORKERS_MAX) * BACKUP_BATCH files are
+ * open, far below the usual limit of 1024 fds even with the folder fds of a deep tree. */
+#define BACKUP_QUEUE_MAX 4
 #define BACKUP_WORKERS_MAX 4
+/* Data ranges at least this large are preallocated before they are copied, and their writeback is
+ * started in windows of this size as they are copied (see copy_range()). */
+#define BACKUP_PREALLOCATE_MIN ((uint64_t) 1024 * 1024)
+#define BACKUP_WRITEBACK_WINDOW ((uint64_t) 256 * 1024 * 1024)
 
 #define SPACE_FIX "free space, set DAEMON_DATA_BACKUP_DIR to a larger disk, or UNSAFE_SKIP_BACKUP=true"
 
-/* The walk (one thread) creates every entry in the order it meets them and hands regular files, open on
- * both sides, to a few worker threads which share or copy their data and set their metadata. Cloning is
- * metadata work that scales with the number of files, copying waits on the disk: either way several
- * files in flight keep the machine busier than one. Folders get their metadata from the walk once all
- * their entries exist (writing into a file does not change its folder); the top folder, the flush and the
- * rename come after every worker is done. */
+/* The walk (the calling thread) creates every entry in the order it meets them and hands regular files,
+ * open on both sides, in batches to a few worker threads, which share or copy their data and set their
+ * metadata. Folders get their metadata from the walk once all their entries exist (writing into a file
+ * does not change its folder); the top folder, the flush and the rename come after every worker is done.
+ *
+ * Cloning is metadata work, a handful of system calls per file: the walk runs a batch itself rather than
+ * wait when the workers are behind, and the tree is walked once (the totals are learnt on the way).
+ * Copying waits on the disk: the tree is scanned first (for the free-space check), the walk starts the
+ * reading of each file as it opens it (so that many small reads are in flight at once, not one per
+ * worker), and the workers copy several files at a time. */
 
 typedef struct InodeEntry {
         dev_t dev;
@@ -56,13 +70,21 @@ typedef struct InodeSet {
 
 typedef struct CopyContext CopyContext;
 
-/* One thread's view: the entry it works on (for messages) and its read/write buffer. */
+/* Figures of one thread, added up when the threads are done. */
+typedef struct Account {
+        uint64_t files, dirs, symlinks, hardlinks, specials, skipped;
+        uint64_t cloned, copied, holes;
+        uint64_t done;
+} Account;
+
+/* One thread's view: the entry it works on (for messages), its read/write buffer and its figures. */
 typedef struct Worker {
         CopyContext *c;
         pthread_t thread;
         const char *path; /* relative to the top folder; NULL: the walk's current entry */
         uint64_t job_done;
         uint8_t *buffer;
+        Account acc;
 } Worker;
 
 /* A regular file for a worker: both fds are the job's. */
@@ -72,12 +94,19 @@ typedef struct Job {
         char *path;
 } Job;
 
+typedef struct Batch {
+        size_t n;
+        uint64_t bytes; /* allocated size of its files, when copying */
+        Job jobs[BACKUP_BATCH];
+} Batch;
+
 struct CopyContext {
         int dst_root_fd; /* the partial folder */
         struct stat parent_st; /* the backup root, which must not lie inside the data folder */
         uid_t uid;
         gid_t gid;
         bool clone; /* try FICLONE (set before the workers start) */
+        bool counting; /* the walk adds up the totals (no scan before it) */
         bool cfr; /* try copy_file_range() (atomic) */
         bool failed; /* atomic */
 
@@ -85,37 +114,42 @@ struct CopyContext {
         char *dst_display; /* the backup root's path, for messages */
         char *path; /* the walk's current entry, relative to the top folder ("" at the top) */
         size_t path_len, path_cap;
-        char *probe; /* a regular file with data, to find out whether FICLONE works */
         InodeSet inodes; /* the walk's only */
+        Batch *pending; /* the walk's batch being filled */
+        BackupStats stats; /* the totals: the scan's or the walk's; the rest is added up at the end */
 
         Worker walker;
         Worker *workers;
         unsigned n_workers;
 
+        /* Atomic: progress figures (total 0: not known yet), the time of the next report. */
+        uint64_t done, total;
+        usec_t progress_next;
+
         /* Below: under lock. */
         pthread_mutex_t lock;
         pthread_cond_t work, space;
-        Job queue[BACKUP_QUEUE_MAX];
+        Batch *queue[BACKUP_QUEUE_MAX];
         size_t q_head, q_len;
+        unsigned idle; /* workers waiting for work */
         bool closing;
         bool warned_owner, warned_xattr;
         char *error;
         int error_code;
-        BackupStats stats;
-        uint64_t done;
         void (*progress)(uint64_t, uint64_t, void *);
         void *userdata;
-        usec_t progress_next;
 };
+
+static void batch_free(Batch *b);
 
 static void copy_context_done(CopyContext *c) {
         for (size_t i = 0; i < c->inodes.cap; i++)
                 free(c->inodes.entries[i].path);
         free(c->inodes.entries);
+        batch_free(c->pending);
         free(c->src_display);
         free(c->dst_display);
         free(c->path);
-        free(c->probe);
         free(c->walker.buffer);
         free(c->error);
         pthread_mutex_destroy(&c->lock);
@@ -238,15 +272,17 @@ static int fail_inside(Worker *w) {
                 c->dst_display, c->src_display, c->src_display);
 }
 
-/* Under the lock. */
+/* Under the lock, so that reports come one at a time and never go back: done only grows. */
 static void progress_tick_locked(CopyContext *c, bool force) {
         if (!c->progress)
                 return;
         usec_t t = now(CLOCK_MONOTONIC);
-        if (!force && t < c->progress_next)
+        if (!force && t < __atomic_load_n(&c->progress_next, __ATOMIC_RELAXED))
                 return;
-        c->progress_next = t + BACKUP_PROGRESS_INTERVAL;
-        c->progress(MIN(c->done, c->stats.bytes), c->stats.bytes, c->userdata);
+        __atomic_store_n(&c->progress_next, t + BACKUP_PROGRESS_INTERVAL, __ATOMIC_RELAXED);
+        uint64_t done = __atomic_load_n(&c->done, __ATOMIC_RELAXED),
+                 total = __atomic_load_n(&c->total, __ATOMIC_RELAXED);
+        c->progress(total > 0 ? MIN(done, total) : done, total, c->userdata);
 }
 
 static void progress_tick(CopyContext *c, bool force) {
@@ -255,29 +291,38 @@ static void progress_tick(CopyContext *c, bool force) {
         pthread_mutex_unlock(&c->lock);
 }
 
-typedef struct Account {
-        uint64_t files, dirs, symlinks, hardlinks, specials, skipped;
-        uint64_t cloned, copied, holes;
-        uint64_t done;
-} Account;
-
-/* Adds to the figures (and to the current job's share of the progress). */
+/* Adds to the thread's figures (and to the current job's share of the progress), and reports progress
+ * when it is time: a clock read, not a lock, per call. */
 static void account(Worker *w, const Account *a) {
         CopyContext *c = w->c;
-        pthread_mutex_lock(&c->lock);
-        c->stats.files += a->files;
-        c->stats.dirs += a->dirs;
-        c->stats.symlinks += a->symlinks;
-        c->stats.hardlinks += a->hardlinks;
-        c->stats.specials += a->specials;
-        c->stats.skipped += a->skipped;
-        c->stats.cloned_bytes += a->cloned;
-        c->stats.copied_bytes += a->copied;
-        c->stats.hole_bytes += a->holes;
-        c->done += a->done;
+        w->acc.files += a->files;
+        w->acc.dirs += a->dirs;
+        w->acc.symlinks += a->symlinks;
+        w->acc.hardlinks += a->hardlinks;
+        w->acc.specials += a->specials;
+        w->acc.skipped += a->skipped;
+        w->acc.cloned += a->cloned;
+        w->acc.copied += a->copied;
+        w->acc.holes += a->holes;
+        if (a->done == 0)
+                return;
+        __atomic_add_fetch(&c->done, a->done, __ATOMIC_RELAXED);
         w->job_done += a->done;
-        progress_tick_locked(c, false);
-        pthread_mutex_unlock(&c->lock);
+        if (c->progress && now(CLOCK_MONOTONIC) >= __atomic_load_n(&c->progress_next, __ATOMIC_RELAXED))
+                progress_tick(c, false);
+}
+
+/* Once the thread is done. */
+static void account_merge(BackupStats *s, const Account *a) {
+        s->files += a->files;
+        s->dirs += a->dirs;
+        s->symlinks += a->symlinks;
+        s->hardlinks += a->hardlinks;
+        s->specials += a->specials;
+        s->skipped += a->skipped;
+        s->cloned_bytes += a->cloned;
+        s->copied_bytes += a->copied;
+        s->hole_bytes += a->holes;
 }
 
 /* Whether *flag was still false (and sets it): for warnings given once. */
@@ -317,8 +362,8 @@ static bool same_inode(const struct stat *a, const struct stat *b) {
         return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/* First pass: totals for progress and for the free-space check, a file to probe FICLONE with, and the
- * check that the backup root is not inside the data folder. */
+/* The first pass when copying: totals for progress and for the free-space check (and the check that the
+ * backup root is not inside the data folder). */
 static int scan_dir(CopyContext *c, int fd, unsigned depth) {
         Worker *w = &c->walker;
         int r;
@@ -363,14 +408,8 @@ static int scan_dir(CopyContext *c, int fd, unsigned depth) {
                 }
                 if (count) {
                         c->stats.needed_bytes += (uint64_t) st.st_blocks * 512;
-                        if (S_ISREG(st.st_mode)) {
+                        if (S_ISREG(st.st_mode))
                                 c->stats.bytes += (uint64_t) st.st_size;
-                                if (!c->probe && st.st_size > 0) {
-                                        c->probe = strdup(c->path);
-                                        if (!c->probe)
-                                                return -ENOMEM;
-                                }
-                        }
                 }
 
                 if (S_ISDIR(st.st_mode)) {
@@ -414,58 +453,68 @@ static bool xattr_unsupported(int e) {
         return e == EOPNOTSUPP || e == ENOSYS || e == EPERM || e == EACCES || e == EINVAL;
 }
 
-static int copy_xattrs(Worker *w, int src, int dst) {
-        CopyContext *c = w->c;
-        ssize_t n = flistxattr(src, NULL, 0);
-        if (n < 0)
-                return xattr_unsupported(errno) ? 0
-                                                : copy_fail(w, -errno, "Failed to list the attributes of");
-        if (n == 0)
-                return 0;
-
-        _cleanup_free_ char *names = NULL;
-        for (;;) {
-                free(names);
-                names = malloc((size_t) n + 1);
-                if (!names)
-                        return -ENOMEM;
-                ssize_t m = flistxattr(src, names, (size_t) n);
-                if (m >= 0) {
-                        n = m;
-                        break;
-                }
-                if (errno != ERANGE)
-                        return copy_fail(w, -errno, "Failed to list the attributes of");
+/* The attribute names of src into buf (of size *size, on the stack), or into a *ret_heap buffer when they
+ * do not fit. Returns the length of the list (0: none, the usual case, in one call). */
+static ssize_t list_xattrs(int src, char *buf, size_t size, char **ret_heap) {
+        ssize_t n = flistxattr(src, buf, size);
+        while (n < 0 && errno == ERANGE) {
                 n = flistxattr(src, NULL, 0);
                 if (n < 0)
-                        return copy_fail(w, -errno, "Failed to list the attributes of");
-        }
-
-        for (const char *k = names; k < names + n; k += strlen(k) + 1) {
-                _cleanup_free_ void *v = NULL;
-                ssize_t vl = fgetxattr(src, k, NULL, 0);
-                for (;;) {
-                        if (vl < 0) {
-                                if (errno == ENODATA)
-                                        break;
-                                return copy_fail(w, -errno, "Failed to read an attribute of");
-                        }
-                        free(v);
-                        v = malloc((size_t) vl + 1);
-                        if (!v)
-                                return -ENOMEM;
-                        ssize_t m = fgetxattr(src, k, v, (size_t) vl);
-                        if (m >= 0) {
-                                vl = m;
-                                break;
-                        }
-                        if (errno != ERANGE)
-                                return copy_fail(w, -errno, "Failed to read an attribute of");
-                        vl = fgetxattr(src, k, NULL, 0);
+                        break;
+                free(*ret_heap);
+                *ret_heap = malloc((size_t) n + 1);
+                if (!*ret_heap) {
+                        errno = ENOMEM;
+                        return -1;
                 }
-                if (vl < 0)
-                        continue;
-                if (fsetxattr(dst, k, v, (size_t) vl, 0) < 0) {
+                n = flistxattr(src, *ret_heap, (size_t) n);
+        }
+        return n;
+}
+
+/* The value of the attribute k of src, as list_xattrs() does the names. -1 with errno ENODATA: gone. */
+static ssize_t get_xattr(int src, const char *k, void *buf, size_t size, void **ret_heap) {
+        ssize_t n = fgetxattr(src, k, buf, size);
+        while (n < 0 && errno == ERANGE) {
+                n = fgetxattr(src, k, NULL, 0);
+                if (n < 0)
+                        break;
+                free(*ret_heap);
+                *ret_heap = malloc((size_t) n + 1);
+                if (!*ret_heap) {
+                        errno = ENOMEM;
+                        return -1;
+                }
+                n = fgetxattr(src, k, *ret_heap, (size_t) n);
+        }
+        return n;
+}
+
+static int copy_xattrs(Worker *w, int src, int dst) {
+        CopyContext *c = w->c;
+        char names_buf[512];
+        _cleanup_free_ char *names_heap = NULL;
+
+        ssize_t n = list_xattrs(src, names_buf, sizeof(names_buf), &names_heap);
+        if (n < 0) {
+                if (errno == ENOMEM)
+                        return -ENOMEM;
+                return xattr_unsupported(errno) ? 0
+                                                : copy_fail(w, -errno, "Failed to list the attributes of");
+        }
+        const char *names = names_heap ?: names_buf;
+        for (const char *k = names; k < names + n; k += strlen(k) + 1) {
+                char value_buf[1024];
+                _cleanup_free_ void *value_heap = NULL;
+                ssize_t vl = get_xattr(src, k, value_buf, sizeof(value_buf), &value_heap);
+                if (vl < 0) {
+                        if (errno == ENODATA)
+                                continue;
+                        if (errno == ENOMEM)
+                                return -ENOMEM;
+                        return copy_fail(w, -errno, "Failed to read an attribute of");
+                }
+                if (fsetxattr(dst, k, value_heap ?: value_buf, (size_t) vl, 0) < 0) {
                         if (errno == ENOSPC || errno == EDQUOT)
                                 return copy_fail(w, -errno, "Failed to copy an attribute of");
                         int e = errno;
@@ -534,11 +583,19 @@ static int copy_range_rw(Worker *w, int src, int dst, off_t off, uint64_t len) {
 /* Copies [off, off+len) to the same offset of dst. */
 static int copy_range(Worker *w, int src, int dst, off_t off, uint64_t len) {
         CopyContext *c = w->c;
-        off_t end = off + (off_t) len;
+        off_t end = off + (off_t) len, written = off;
+        bool large = len >= BACKUP_PREALLOCATE_MIN;
+
+        /* Reserve a large range in one piece first: files copied side by side by several workers would
+         * otherwise get their blocks interleaved, a fragmented copy that is slower to write and to read
+         * back (and on ext4 takes extent tree blocks beyond its source's size). Not all file systems can. */
+        if (large && fallocate(dst, FALLOC_FL_KEEP_SIZE, off, (off_t) len) < 0 &&
+                (errno == ENOSPC || errno == EDQUOT))
+                return copy_fail(w, -errno, "Failed to copy");
         while (len > 0 && __atomic_load_n(&c->cfr, __ATOMIC_RELAXED)) {
                 size_t want = (size_t) MIN(len, (uint64_t) BACKUP_CHUNK);
                 /* Keep the disk busy: ask for the next chunks while this one is copied (readahead alone
-                 * reads a few hundred KiB at a time) ... */
+                 * reads a few hundred KiB at a time). */
                 if (off + (off_t) want < end)
                         (void) posix_fadvise(src, off + (off_t) want, 2 * BACKUP_CHUNK, POSIX_FADV_WILLNEED);
                 loff_t in = off, out = off;
@@ -556,17 +613,24 @@ static int copy_range(Worker *w, int src, int dst, off_t off, uint64_t len) {
                         return copy_fail(w, -errno, "Failed to copy");
                 }
                 if (n == 0)
-                        return 0; /* shrank under us; the size is set at the end */
-                /* ... and start writing this chunk out now rather than all at the final syncfs(), so that
-                 * writing overlaps with reading. Only starts the writeback; durability is syncfs()'s job. */
-                (void) sync_file_range(dst, off, n, SYNC_FILE_RANGE_WRITE);
+                        break; /* shrank under us; the size is set at the end */
                 off += n;
                 len -= (uint64_t) n;
                 account(w, &(Account){.copied = (uint64_t) n, .done = (uint64_t) n});
                 if (copy_failed(c))
                         return c->error_code ?: -ECANCELED;
+                /* Start writing a large range out now rather than all at the final syncfs(), so that
+                 * writing overlaps with reading the next files. Only starts the writeback (durability is
+                 * syncfs()'s job), and in large windows: a window written at once fills its preallocated
+                 * extents whole, while many small writebacks would split them (each costing a journal
+                 * handle on ext4). Small files are left to syncfs(), which writes them together. */
+                if (large && (len == 0 || off - written >= (off_t) BACKUP_WRITEBACK_WINDOW)) {
+                        (void) sync_file_range(dst, written, off - written, SYNC_FILE_RANGE_WRITE);
+                        written = off;
+                }
         }
-        return len > 0 ? copy_range_rw(w, src, dst, off, len) : 0;
+        return len > 0 && !__atomic_load_n(&c->cfr, __ATOMIC_RELAXED) ? copy_range_rw(w, src, dst, off, len)
+                                                                      : 0;
 }
 
 static int copy_data(Worker *w, int src, int dst, const struct stat *st) {
@@ -661,11 +725,48 @@ finish:
          * the walk stops. */
         if (r < 0 && !copy_failed(c))
                 (void) copy_fail(w, r, "Failed to copy");
-        safe_close(j->src);
-        safe_close(j->dst);
-        free(j->path);
+        j->src = safe_close(j->src);
+        j->dst = safe_close(j->dst);
+        j->path = mfree(j->path);
         w->path = NULL;
         return r;
+}
+
+/* Closes what a batch holds (after a failure, its jobs are not run) and frees it. NULL-safe. */
+static void batch_free(Batch *b) {
+        if (!b)
+                return;
+        for (size_t i = 0; i < b->n; i++) {
+                safe_close(b->jobs[i].src);
+                safe_close(b->jobs[i].dst);
+                free(b->jobs[i].path);
+        }
+        free(b);
+}
+
+/* Runs every job of the batch (after a failure they only close their fds), frees it, and returns the
+ * first error. */
+static int batch_run(Worker *w, Batch *b) {
+        int ret = 0;
+        for (size_t i = 0; i < b->n; i++) {
+                int r = job_run(w, &b->jobs[i]);
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        b->n = 0;
+        batch_free(b);
+        return ret;
+}
+
+/* Under the lock: the oldest waiting batch, or NULL. */
+static Batch *queue_pop_locked(CopyContext *c) {
+        if (c->q_len == 0)
+                return NULL;
+        Batch *b = c->queue[c->q_head];
+        c->q_head = (c->q_head + 1) % BACKUP_QUEUE_MAX;
+        c->q_len--;
+        pthread_cond_signal(&c->space);
+        return b;
 }
 
 static void *worker_main(void *userdata) {
@@ -674,16 +775,17 @@ static void *worker_main(void *userdata) {
 
         pthread_mutex_lock(&c->lock);
         for (;;) {
-                while (c->q_len == 0 && !c->closing)
+                Batch *b = queue_pop_locked(c);
+                if (!b) {
+                        if (c->closing)
+                                break;
+                        c->idle++;
                         pthread_cond_wait(&c->work, &c->lock);
-                if (c->q_len == 0)
-                        break; /* closing, and nothing left */
-                Job j = c->queue[c->q_head];
-                c->q_head = (c->q_head + 1) % BACKUP_QUEUE_MAX;
-                c->q_len--;
-                pthread_cond_signal(&c->space);
+                        c->idle--;
+                        continue;
+                }
                 pthread_mutex_unlock(&c->lock);
-                (void) job_run(w, &j); /* a failure is recorded in c */
+                (void) batch_run(w, b); /* a failure is recorded in c */
                 pthread_mutex_lock(&c->lock);
         }
         pthread_mutex_unlock(&c->lock);
@@ -692,9 +794,14 @@ static void *worker_main(void *userdata) {
         return NULL;
 }
 
-static unsigned workers_wanted(void) {
+/* Cloning keeps a CPU busy with system calls, and the walk is one more thread that does its share (it
+ * runs batches itself when the workers are behind): one worker per further CPU. Copying waits on the
+ * disk, where more files in flight help: more workers than CPUs. */
+static unsigned workers_wanted(const CopyContext *c) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        return (unsigned) MIN(MAX(n, 2L), (long) BACKUP_WORKERS_MAX);
+        if (c->clone)
+                return (unsigned) MIN(MAX(n - 1, 1L), (long) BACKUP_WORKERS_MAX);
+        return BACKUP_WORKERS_MAX;
 }
 
 /* Starts up to n worker threads (none: the walk runs the jobs itself). All signals stay blocked in them:
@@ -716,49 +823,99 @@ static void workers_start(CopyContext *c, unsigned n) {
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
 }
 
-/* Lets the workers finish the queue (or skip it, after a failure) and joins them. */
+/* The walk is over: it helps to finish the queue (or skip it, after a failure), joins the workers and
+ * adds up everybody's figures. */
 static void workers_stop(CopyContext *c) {
         pthread_mutex_lock(&c->lock);
         c->closing = true;
         pthread_cond_broadcast(&c->work);
+        for (;;) {
+                Batch *b = queue_pop_locked(c);
+                if (!b)
+                        break;
+                pthread_mutex_unlock(&c->lock);
+                (void) batch_run(&c->walker, b);
+                pthread_mutex_lock(&c->lock);
+        }
         pthread_mutex_unlock(&c->lock);
-        for (unsigned i = 0; i < c->n_workers; i++)
+        for (unsigned i = 0; i < c->n_workers; i++) {
                 (void) pthread_join(c->workers[i].thread, NULL);
+                account_merge(&c->stats, &c->workers[i].acc);
+        }
+        account_merge(&c->stats, &c->walker.acc);
+        c->walker.acc = (Account){};
         c->n_workers = 0;
         c->workers = mfree(c->workers);
 }
 
-static int job_submit(CopyContext *c, Job *j) {
+/* Hands the walk's batch to the workers. When they are behind: while cloning, the walk runs it itself
+ * (the work is CPU-bound, and waiting would leave a CPU idle); while copying, it waits for room (the
+ * work waits on the disk, and a large file would hold up the walk). */
+static int batch_submit(CopyContext *c) {
+        Batch *b = TAKE_PTR(c->pending);
+        if (!b)
+                return 0;
         if (c->n_workers == 0)
-                return job_run(&c->walker, j);
+                return batch_run(&c->walker, b);
 
         pthread_mutex_lock(&c->lock);
-        while (c->q_len == BACKUP_QUEUE_MAX && !copy_failed(c))
+        while (c->q_len == BACKUP_QUEUE_MAX && !copy_failed(c) && !c->clone)
                 pthread_cond_wait(&c->space, &c->lock);
         if (copy_failed(c)) {
                 int r = c->error_code ?: -ECANCELED;
                 pthread_mutex_unlock(&c->lock);
-                safe_close(j->src);
-                safe_close(j->dst);
-                free(j->path);
+                batch_free(b);
                 return r;
         }
-        c->queue[(c->q_head + c->q_len) % BACKUP_QUEUE_MAX] = *j;
+        if (c->q_len == BACKUP_QUEUE_MAX) {
+                pthread_mutex_unlock(&c->lock);
+                return batch_run(&c->walker, b);
+        }
+        c->queue[(c->q_head + c->q_len) % BACKUP_QUEUE_MAX] = b;
         c->q_len++;
-        pthread_cond_signal(&c->work);
+        if (c->idle > 0)
+                pthread_cond_signal(&c->work);
         pthread_mutex_unlock(&c->lock);
         return 0;
+}
+
+/* Adds a file to the walk's batch (taking its fds and path, also on failure), which is handed over when
+ * it is full. */
+static int job_add(CopyContext *c, Job *j) {
+        if (!c->pending) {
+                c->pending = new0(Batch, 1);
+                if (!c->pending) {
+                        safe_close(j->src);
+                        safe_close(j->dst);
+                        free(j->path);
+                        return -ENOMEM;
+                }
+        }
+        Batch *b = c->pending;
+        b->jobs[b->n++] = *j;
+        if (!c->clone)
+                b->bytes += (uint64_t) j->st.st_blocks * 512;
+        if (b->n == BACKUP_BATCH || b->bytes >= BACKUP_CHUNK)
+                return batch_submit(c);
+        return 0;
+}
+
+/* Opens an entry of the data folder for reading, without following a symlink. Returns the fd, or -1 with
+ * errno set. */
+static int open_source_at(int dirfd, const char *name) {
+        /* O_NOATIME: reading the data folder should not change it (allowed for the owner and root).
+         * O_NONBLOCK: should the entry have become a FIFO, do not wait for a writer. */
+        int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOATIME);
+        if (fd < 0 && errno == EPERM)
+                fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        return fd;
 }
 
 /* Opens a regular file of the data folder and returns its fd and (fstat) metadata. known, when the caller
  * has already looked at the entry, must still describe it. */
 static int open_source_file(
         Worker *w, int dirfd, const char *name, const struct stat *known, struct stat *ret_st) {
-        /* O_NOATIME: reading the data folder should not change it (allowed for the owner and root).
-         * O_NONBLOCK: should the entry have become a FIFO, do not wait for a writer. */
-        int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOATIME);
-        if (fd < 0 && errno == EPERM)
-                fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        int fd = open_source_at(dirfd, name);
         if (fd < 0)
                 return errno == ENOENT || errno == ELOOP ? copy_fail_changed(w)
                                                          : copy_fail(w, -errno, "Failed to open");
@@ -814,6 +971,11 @@ static int copy_regular(
                         return link_hardlink(w, dst_dirfd, name, hl->path);
         }
 
+        if (c->counting) {
+                c->stats.bytes += (uint64_t) st.st_size;
+                c->stats.needed_bytes += (uint64_t) st.st_blocks * 512;
+        }
+
         /* Created with its final permission bits (the umask is 0 during the copy; nobody else can reach
          * into the partial folder, which is 0700 until the end), so that only the setuid/setgid/sticky
          * bits need a chmod, after the chown. */
@@ -827,6 +989,11 @@ static int copy_regular(
                 if (!hl->path)
                         return -ENOMEM;
         }
+        if (!c->clone && st.st_size > 0)
+                /* Start reading it now: the disk then works on the files of several batches at once, not
+                 * on one small read per worker at a time. */
+                (void) posix_fadvise(src, 0, (off_t) MIN((uint64_t) st.st_size, (uint64_t) BACKUP_CHUNK),
+                        POSIX_FADV_WILLNEED);
 
         Job j = {.src = TAKE_FD(src), .dst = TAKE_FD(dst), .st = st, .path = strdup(c->path)};
         if (!j.path) {
@@ -834,7 +1001,7 @@ static int copy_regular(
                 safe_close(j.dst);
                 return -ENOMEM;
         }
-        return job_submit(c, &j);
+        return job_add(c, &j);
 }
 
 static int copy_symlink(CopyContext *c, int dirfd, int dst_dirfd, const char *name, const struct stat *st) {
@@ -906,17 +1073,26 @@ static int copy_special(CopyContext *c, int dst_dirfd, const char *name, const s
         return 0;
 }
 
-static int copy_dir(CopyContext *c, int src, int dst, unsigned depth);
+static int copy_dir(CopyContext *c, DIR *d, int dst, unsigned depth);
 
 /* known: as for copy_regular(). */
-static int copy_subdir(CopyContext *c, int dirfd, int dst_dirfd, const char *name, const struct stat *known,
-        unsigned depth) {
+static int copy_subdir(CopyContext *c, int parent_fd, int dst_dirfd, const char *name,
+        const struct stat *known, unsigned depth) {
         Worker *w = &c->walker;
-        _cleanup_close_ int src = open_dir_at(dirfd, name);
-        if (src < 0)
-                return src == -ENOENT || src == -ELOOP || src == -ENOTDIR
-                        ? copy_fail_changed(w)
-                        : copy_fail(w, src, "Failed to open");
+        int r;
+
+        int fd = open_dir_at(parent_fd, name);
+        if (fd < 0)
+                return fd == -ENOENT || fd == -ELOOP || fd == -ENOTDIR ? copy_fail_changed(w)
+                                                                       : copy_fail(w, fd, "Failed to open");
+        /* Listed through the same fd: nothing else reads it. */
+        _cleanup_closedir_ DIR *d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                safe_close(fd);
+                return copy_fail(w, r, "Failed to read the folder");
+        }
+        int src = dirfd(d);
         struct stat st;
         if (fstat(src, &st) < 0)
                 return copy_fail(w, -errno, "Failed to look at");
@@ -924,6 +1100,8 @@ static int copy_subdir(CopyContext *c, int dirfd, int dst_dirfd, const char *nam
                 return copy_fail_changed(w);
         if (same_inode(&st, &c->parent_st))
                 return fail_inside(w);
+        if (c->counting)
+                c->stats.needed_bytes += (uint64_t) st.st_blocks * 512;
 
         /* Private while it fills; its own mode, owner and times come last. */
         if (mkdirat(dst_dirfd, name, 0700) < 0)
@@ -932,7 +1110,7 @@ static int copy_subdir(CopyContext *c, int dirfd, int dst_dirfd, const char *nam
         if (dst < 0)
                 return copy_fail(w, dst, "Failed to open the copy of");
 
-        int r = copy_dir(c, src, dst, depth + 1);
+        r = copy_dir(c, d, dst, depth + 1);
         if (r < 0)
                 return r;
         r = copy_metadata(w, src, dst, &st, true);
@@ -952,27 +1130,21 @@ static int copy_entry(CopyContext *c, int src, int dst, const char *name, unsign
         switch (st.st_mode & S_IFMT) {
         case S_IFDIR: return copy_subdir(c, src, dst, name, &st, depth);
         case S_IFREG: return copy_regular(c, src, dst, name, &st);
-        case S_IFLNK: return copy_symlink(c, src, dst, name, &st);
-        default: return copy_special(c, dst, name, &st);
         }
+        if (c->counting)
+                c->stats.needed_bytes += (uint64_t) st.st_blocks * 512;
+        if (S_ISLNK(st.st_mode))
+                return copy_symlink(c, src, dst, name, &st);
+        return copy_special(c, dst, name, &st);
 }
 
-/* Copies the entries of src into dst (both borrowed). */
-static int copy_dir(CopyContext *c, int src, int dst, unsigned depth) {
+/* Copies the entries of the folder d into dst (both borrowed). */
+static int copy_dir(CopyContext *c, DIR *d, int dst, unsigned depth) {
         Worker *w = &c->walker;
-        int r;
+        int src = dirfd(d), r;
 
         if (depth > BACKUP_MAX_DEPTH)
                 return copy_fail(w, -ELOOP, "Too many nested folders below");
-        int dfd = dir_reopen(src);
-        if (dfd < 0)
-                return copy_fail(w, dfd, "Failed to read the folder");
-        _cleanup_closedir_ DIR *d = fdopendir(dfd);
-        if (!d) {
-                r = -errno;
-                safe_close(dfd);
-                return copy_fail(w, r, "Failed to read the folder");
-        }
         for (;;) {
                 if (copy_failed(c))
                         return c->error_code ?: -ECANCELED;
@@ -1004,18 +1176,69 @@ static int copy_dir(CopyContext *c, int src, int dst, unsigned depth) {
         return 0;
 }
 
-/* Tries FICLONE from the probe file into an unnamed file in the partial folder. */
-static void probe_clone(CopyContext *c, int src_dirfd) {
-        if (!c->probe)
-                return;
-        _cleanup_close_ int src =
-                open_beneath(src_dirfd, c->probe, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0, true);
-        if (src < 0)
-                return; /* copied (or reported) in the main pass */
-        _cleanup_close_ int tmp = openat(c->dst_root_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-        if (tmp < 0)
-                return;
-        c->clone = ioctl(tmp, FICLONE, src) >= 0;
+/* Whether FICLONE works from the data folder into the partial folder: tried with the first regular file
+ * with data, looked for depth first (usually in the first folder). Returns false when there is none.
+ * Problems are left to the copy, which meets the same entries. */
+static bool probe_clone(CopyContext *c, int fd, unsigned depth) {
+        if (depth > BACKUP_MAX_DEPTH)
+                return false;
+        int dfd = dir_reopen(fd);
+        if (dfd < 0)
+                return false;
+        _cleanup_closedir_ DIR *d = fdopendir(dfd);
+        if (!d) {
+                safe_close(dfd);
+                return false;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                unsigned char type = de->d_type;
+                struct stat st;
+                if (type == DT_UNKNOWN) {
+                        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                                continue;
+                        type = IFTODT(st.st_mode);
+                }
+                if (type == DT_DIR) {
+                        _cleanup_close_ int sub = open_dir_at(fd, de->d_name);
+                        if (sub >= 0 && probe_clone(c, sub, depth + 1))
+                                return true;
+                        continue;
+                }
+                if (type != DT_REG)
+                        continue;
+                _cleanup_close_ int src = open_source_at(fd, de->d_name);
+                if (src < 0 || fstat(src, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+                        continue;
+                _cleanup_close_ int tmp =
+                        openat(c->dst_root_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+                c->clone = tmp >= 0 && ioctl(tmp, FICLONE, src) >= 0;
+                return true;
+        }
+        return false;
+}
+
+/* Refuses a backup root that is the data folder or lies below it, looking up from the root through "..":
+ * the copy would contain itself. (The walk checks every folder it enters too, for bind mounts.) */
+static int check_outside(CopyContext *c, int dst_parent_fd, const struct stat *src_st) {
+        _cleanup_close_ int fd = fcntl(dst_parent_fd, F_DUPFD_CLOEXEC, 3);
+        struct stat st = c->parent_st;
+        for (unsigned i = 0; fd >= 0 && i < 4096; i++) {
+                if (same_inode(&st, src_st))
+                        return fail_inside(&c->walker);
+                int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (up < 0)
+                        return 0; /* not allowed to look further up; the walk checks again */
+                safe_close(fd);
+                fd = up;
+                struct stat ust;
+                if (fstat(fd, &ust) < 0 || same_inode(&ust, &st))
+                        return 0; /* at the top */
+                st = ust;
+        }
+        return 0;
 }
 
 static int check_space(CopyContext *c) {
@@ -1049,11 +1272,9 @@ static int copy_tree_in(CopyContext *c, int src_dirfd, int dst_parent_fd, const 
         Worker *w = &c->walker;
         int r;
 
-        r = scan_dir(c, src_dirfd, 0);
+        r = check_outside(c, dst_parent_fd, src_st);
         if (r < 0)
                 return r;
-        /* The inode table stays: the copy pass records in it where each hard-linked file went. */
-        path_pop(c, 0);
 
         if (mkdirat(dst_parent_fd, partial, 0700) < 0)
                 return copy_fail_fmt(
@@ -1068,20 +1289,45 @@ static int copy_tree_in(CopyContext *c, int src_dirfd, int dst_parent_fd, const 
                 return copy_fail_fmt(
                         w, -errno, "Failed to prepare the folder '%s/%s': %m.", c->dst_display, partial);
 
-        probe_clone(c, src_dirfd);
+        (void) probe_clone(c, src_dirfd, 0);
         c->stats.cloning = c->clone;
-        if (!c->clone) {
+        if (c->clone)
+                /* No space to check: the walk learns the totals on its way, and progress reports a total
+                 * of 0 (not known yet) until it has seen everything. */
+                c->counting = true;
+        else {
+                /* Totals first, for the free-space check and the progress. */
+                r = scan_dir(c, src_dirfd, 0);
+                if (r < 0)
+                        return r;
+                /* The inode table stays: the copy records in it where each hard-linked file went. */
+                path_pop(c, 0);
+                __atomic_store_n(&c->total, c->stats.bytes, __ATOMIC_RELAXED);
                 r = check_space(c);
                 if (r < 0)
                         return r;
         }
         progress_tick(c, true);
 
-        workers_start(c, workers_wanted());
-        r = copy_dir(c, src_dirfd, c->dst_root_fd, 0);
+        workers_start(c, workers_wanted(c));
+        int dfd = dir_reopen(src_dirfd);
+        if (dfd < 0)
+                r = copy_fail(w, dfd, "Failed to read the folder");
+        else {
+                _cleanup_closedir_ DIR *d = fdopendir(dfd);
+                if (!d) {
+                        r = copy_fail(w, -errno, "Failed to read the folder");
+                        safe_close(dfd);
+                } else
+                        r = copy_dir(c, d, c->dst_root_fd, 0);
+        }
+        if (r >= 0)
+                r = batch_submit(c);
         if (r < 0)
                 /* Whatever the walk failed on, the workers skip the rest of the queue. */
                 __atomic_store_n(&c->failed, true, __ATOMIC_RELEASE);
+        else if (c->counting)
+                __atomic_store_n(&c->total, c->stats.bytes, __ATOMIC_RELAXED);
         workers_stop(c);
         if (r >= 0 && copy_failed(c))
                 r = c->error_code ?: -ECANCELED;
@@ -1110,10 +1356,9 @@ static int copy_tree_in(CopyContext *c, int src_dirfd, int dst_parent_fd, const 
                 /* The backup is complete under either name; only its name may not survive a crash, and a
                  * partial is cleaned up at the next start. Not worth failing the upgrade for. */
                 log_warning_errno(errno, "Failed to flush the folder '%s', ignoring: %m", c->dst_display);
-        pthread_mutex_lock(&c->lock);
-        c->done = c->stats.bytes;
-        progress_tick_locked(c, true);
-        pthread_mutex_unlock(&c->lock);
+        __atomic_store_n(&c->total, c->stats.bytes, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->done, c->stats.bytes, __ATOMIC_RELAXED);
+        progress_tick(c, true);
         return 0;
 }
 

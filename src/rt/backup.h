@@ -7,9 +7,11 @@
  * modes (with setuid/setgid/sticky), owners, nanosecond timestamps (a folder's after its content), extended
  * attributes (so also ACLs and file capabilities), holes of sparse files, and hard links inside the tree.
  * Sockets are skipped with a warning. Regular files are cloned with FICLONE when source and target share a
- * file system that supports reflinks (btrfs, xfs with reflink=1): the backup then costs about one walk of
- * the metadata. Otherwise data is copied with copy_file_range() (read/write when the kernel refuses), only
- * over the data segments (SEEK_DATA/SEEK_HOLE), after checking that the target has room for it.
+ * file system that supports reflinks (btrfs, xfs with reflink=1): the tree is then walked once, and the
+ * backup costs a few system calls per entry. Otherwise data is copied with copy_file_range() (read/write
+ * when the kernel refuses), only over the data segments (SEEK_DATA/SEEK_HOLE), after a first walk that
+ * checks that the target has room for it; large files are preallocated (so that files copied side by side
+ * do not fragment each other) and their writeback is started while the next files are read.
  *
  * Crash safety without an fsync per file: the copy is built as "<root>/.partial-<name>", then the target
  * file system is flushed once (syncfs), and only then the folder is renamed to "<root>/<name>"
@@ -60,6 +62,7 @@ typedef struct BackupSpec {
  * room; -ETIME: timed out; -ECANCELED: the worker was killed). message: one line, a full sentence naming
  * the thing and the fix on failure, a summary on success. The callback may call backup_free(). */
 typedef void (*BackupDone)(Backup *b, int error, const char *message, void *userdata);
+/* total_bytes is 0 while it is not known yet: a reflink backup learns it on its only walk of the tree. */
 typedef void (*BackupProgress)(Backup *b, uint64_t done_bytes, uint64_t total_bytes, void *userdata);
 
 /* Runs the copy in a worker child process (child_spawn() with .func) watched by the event loop; progress
@@ -88,11 +91,13 @@ int backup_prune(const char *backup_root, const char *upgrade_folder_or_NULL, un
 
 /* The synchronous copy itself, used by the worker and by tests and benchmarks: copies the folder src_dirfd
  * to dst_parent_fd/dst_name through dst_parent_fd/.partial-<dst_name>, as described above. progress (may
- * be NULL) is called at the start, at most every 100 ms, and at the end. On failure returns a negative
- * errno, removes the partial folder, and sets *ret_error (if not NULL) to a one-line sentence naming the
- * path and the fix. Logs only warnings (skipped sockets, attributes the target cannot store). Runs the
- * data copies on 2–4 threads of its own (joined before it returns; progress may be called from any of
- * them, one call at a time) and sets the process's umask to 0 while it runs (restored before it returns),
- * so it is meant for a process of its own (the worker), a test or a benchmark, not for a threaded caller. */
+ * be NULL) is called at the start, at most every 100 ms, and at the end, with done never going back and
+ * total 0 until it is known (when cloning, until the walk has seen every entry; at the end done == total).
+ * On failure returns a negative errno, removes the partial folder, and sets *ret_error (if not NULL) to a
+ * one-line sentence naming the path and the fix. Logs only warnings (skipped sockets, attributes the
+ * target cannot store). Shares the work with threads of its own (one per further CPU when cloning, at
+ * most 4; 4 when copying), joined before it returns; progress may be called from any of them, one call at
+ * a time. Sets the process's umask to 0 while it runs (restored before it returns), so it is meant for a
+ * process of its own (the worker), a test or a benchmark, not for a threaded caller. */
 int backup_copy_tree(int src_dirfd, int dst_parent_fd, const char *dst_name, BackupStats *ret_stats,
         void (*progress)(uint64_t done, uint64_t total, void *), void *userdata, char **ret_error);

@@ -206,14 +206,16 @@ static void compare_trees(const char *a, const char *b) {
 typedef struct Progress {
         unsigned calls;
         uint64_t first_done, last_done, last_total;
-        bool monotonic;
+        bool monotonic; /* done never went back, and the total once known never changed */
 } Progress;
 
 static void on_progress(uint64_t done, uint64_t total, void *userdata) {
         Progress *p = userdata;
         if (p->calls == 0)
                 p->first_done = done;
-        else if (done < p->last_done)
+        else if (done < p->last_done || (p->last_total > 0 && total != p->last_total))
+                p->monotonic = false;
+        if (total > 0 && done > total)
                 p->monotonic = false;
         p->calls++;
         p->last_done = done;
@@ -508,6 +510,67 @@ Test(backup, refuses_a_backup_root_inside_the_data_folder) {
         cr_assert_eq(backup_copy_tree(s, s, NAME, NULL, NULL, NULL, &err), -ELOOP);
         cr_assert(strstr(err, "lies inside the data folder"), "%s", err);
         cr_assert(!exists(at(data, PARTIAL)));
+}
+
+Test(backup, refuses_a_backup_root_deep_inside_the_data_folder) {
+        /* Found before anything is made: no partial folder appears inside the data folder. */
+        put_text("a", "a", 0644);
+        cr_assert_eq(mkdir(at(data, "x"), 0755), 0);
+        cr_assert_eq(mkdir(at(data, "x/y"), 0755), 0);
+        cr_assert_eq(mkdir(at(data, "x/y/backups"), 0755), 0);
+        _cleanup_close_ int s = open_dir(data), r = open_dir(at(data, "x/y/backups"));
+        _cleanup_free_ char *err = NULL;
+        cr_assert_eq(backup_copy_tree(s, r, NAME, NULL, NULL, NULL, &err), -ELOOP);
+        cr_assert(strstr(err, "lies inside the data folder"), "%s", err);
+        cr_assert(strstr(err, "set DAEMON_DATA_BACKUP_DIR to a folder outside"), "%s", err);
+        cr_assert_null(strchr(err, '\n'));
+        cr_assert_eq(count_entries(at(data, "x/y/backups")), 0);
+        cr_assert_eq(count_entries(data), 2);
+}
+
+Test(backup, many_files_with_hard_links_and_attributes_across_batches) {
+        /* More files than go to the workers at once, in several folders: hard links whose first name is
+         * copied long before the others, attributes, odd modes and owners here and there. */
+        char content[64];
+        cr_assert_eq(mkdir(at(data, "a"), 0755), 0);
+        cr_assert_eq(mkdir(at(data, "b"), 0711), 0);
+        cr_assert_eq(mkdir(at(data, "b/c"), 0755), 0);
+        const char *dirs[] = {"a", "b", "b/c"};
+        for (unsigned i = 0; i < 600; i++) {
+                char rel[64];
+                snprintf(rel, sizeof(rel), "%s/%06u.ldb", dirs[i % 3], i);
+                int n = snprintf(content, sizeof(content), "table %u", i);
+                put(rel, content, (size_t) n * (i % 7), i % 50 == 0 ? 0600 : 0644);
+                if (i % 97 == 0)
+                        cr_assert_eq(setxattr(at(data, rel), "user.table", content, (size_t) n, 0), 0);
+                if (i % 113 == 0)
+                        cr_assert_eq(chown(at(data, rel), 1234, 5678), 0);
+        }
+        put_text("a/first", "linked", 0640);
+        cr_assert_eq(link(at(data, "a/first"), at(data, "b/c/zzz-last")), 0);
+        cr_assert_eq(link(at(data, "a/first"), at(data, "b/zzz-middle")), 0);
+        set_times(at(data, "a/first"), 1600000000, 1, 1500000000, 2);
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                set_times(at(data, dirs[i]), 1600001000, 3, 1500001000, 4);
+
+        BackupStats st = {};
+        _cleanup_free_ char *err = NULL;
+        Progress p = {.monotonic = true};
+        cr_assert_eq(copy(NAME, &st, &err, &p), 0, "%s", strna(err));
+        compare_trees(data, at(root, NAME));
+        cr_assert_eq(st.files, 601);
+        cr_assert_eq(st.hardlinks, 2);
+        cr_assert_eq(st.dirs, 3);
+        struct stat h0, h1, h2;
+        cr_assert_eq(lstat(at(at(root, NAME), "a/first"), &h0), 0);
+        cr_assert_eq(lstat(at(at(root, NAME), "b/c/zzz-last"), &h1), 0);
+        cr_assert_eq(lstat(at(at(root, NAME), "b/zzz-middle"), &h2), 0);
+        cr_assert_eq(h0.st_ino, h1.st_ino);
+        cr_assert_eq(h0.st_ino, h2.st_ino);
+        cr_assert_eq(h0.st_nlink, 3);
+        cr_assert(p.monotonic);
+        cr_assert_eq(p.last_done, st.bytes);
+        cr_assert_eq(p.last_total, st.bytes);
 }
 
 Test(backup, empty_data_folder) {
