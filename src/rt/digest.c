@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include "digest.h"
+#include "dlopen-libs.h"
 #include "string-util.h"
 
 struct Digest {
@@ -13,10 +14,10 @@ struct Digest {
 
 static const EVP_MD *md_for(ChecksumType t) {
         switch (t) {
-        case CHECKSUM_MD5: return EVP_md5();
-        case CHECKSUM_SHA1: return EVP_sha1();
-        case CHECKSUM_SHA256: return EVP_sha256();
-        case CHECKSUM_SHA512: return EVP_sha512();
+        case CHECKSUM_MD5: return sym_EVP_md5();
+        case CHECKSUM_SHA1: return sym_EVP_sha1();
+        case CHECKSUM_SHA256: return sym_EVP_sha256();
+        case CHECKSUM_SHA512: return sym_EVP_sha512();
         default: return NULL;
         }
 }
@@ -24,11 +25,17 @@ static const EVP_MD *md_for(ChecksumType t) {
 Digest *digest_free(Digest *d) {
         if (!d)
                 return NULL;
-        EVP_MD_CTX_free(d->ctx);
+        sym_EVP_MD_CTX_free(d->ctx);
         return mfree(d);
 }
 
 int digest_new(ChecksumType type, Digest **ret) {
+        if (type < 0 || type >= _CHECKSUM_TYPE_MAX)
+                return -EOPNOTSUPP;
+        /* libcrypto is loaded the first time, and stays loaded. */
+        int r = dlopen_crypto();
+        if (r < 0)
+                return r;
         const EVP_MD *md = md_for(type);
         if (!md)
                 return -EOPNOTSUPP;
@@ -38,10 +45,10 @@ int digest_new(ChecksumType type, Digest **ret) {
                 return -ENOMEM;
         d->type = type;
         d->md = md;
-        d->ctx = EVP_MD_CTX_new();
+        d->ctx = sym_EVP_MD_CTX_new();
         if (!d->ctx)
                 return -ENOMEM;
-        if (EVP_DigestInit_ex(d->ctx, md, NULL) != 1)
+        if (sym_EVP_DigestInit_ex(d->ctx, md, NULL) != 1)
                 return -EOPNOTSUPP; /* e.g. md5 refused by a FIPS provider */
         *ret = TAKE_PTR(d);
         return 0;
@@ -54,21 +61,21 @@ ChecksumType digest_type(const Digest *d) {
 int digest_update(Digest *d, const void *p, size_t n) {
         if (n == 0)
                 return 0;
-        return EVP_DigestUpdate(d->ctx, p, n) == 1 ? 0 : -EIO;
+        return sym_EVP_DigestUpdate(d->ctx, p, n) == 1 ? 0 : -EIO;
 }
 
 int digest_reset(Digest *d) {
-        return EVP_DigestInit_ex(d->ctx, d->md, NULL) == 1 ? 0 : -EIO;
+        return sym_EVP_DigestInit_ex(d->ctx, d->md, NULL) == 1 ? 0 : -EIO;
 }
 
 int digest_hex(Digest *d, char **ret) {
-        EVP_MD_CTX *copy = EVP_MD_CTX_new();
+        EVP_MD_CTX *copy = sym_EVP_MD_CTX_new();
         if (!copy)
                 return -ENOMEM;
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned len = 0;
-        int ok = EVP_MD_CTX_copy_ex(copy, d->ctx) == 1 && EVP_DigestFinal_ex(copy, md, &len) == 1;
-        EVP_MD_CTX_free(copy);
+        int ok = sym_EVP_MD_CTX_copy_ex(copy, d->ctx) == 1 && sym_EVP_DigestFinal_ex(copy, md, &len) == 1;
+        sym_EVP_MD_CTX_free(copy);
         if (!ok)
                 return -EIO;
         char *h = hexmem(md, len);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/epoll.h>
 
+#include "dlopen-libs.h"
 #include "fetch.h"
 #include "log.h"
 #include "string-util.h"
@@ -53,8 +54,8 @@ struct Fetch {
 static void fetch_easy_drop(Fetch *f) {
         if (!f->easy)
                 return;
-        (void) curl_multi_remove_handle(f->multi, f->easy);
-        curl_easy_cleanup(f->easy);
+        (void) sym_curl_multi_remove_handle(f->multi, f->easy);
+        sym_curl_easy_cleanup(f->easy);
         f->easy = NULL;
 }
 
@@ -64,7 +65,7 @@ Fetch *fetch_free(Fetch *f) {
         fetch_easy_drop(f);
         /* The socket callback (CURL_POLL_REMOVE) still runs during cleanup and needs f. */
         if (f->multi)
-                curl_multi_cleanup(f->multi);
+                sym_curl_multi_cleanup(f->multi);
         sd_event_source_disable_unref(f->curl_timer);
         sd_event_source_disable_unref(f->retry_timer);
         sd_event_unref(f->event);
@@ -132,7 +133,7 @@ static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userda
         if (revents & EPOLLERR)
                 action |= CURL_CSELECT_ERR;
 
-        (void) curl_multi_socket_action(f->multi, fd, action, &running);
+        (void) sym_curl_multi_socket_action(f->multi, fd, action, &running);
         fetch_check_done(f);
         return 0;
 }
@@ -145,7 +146,7 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
         if (what == CURL_POLL_REMOVE) {
                 if (io) {
                         sd_event_source_disable_unref(io);
-                        (void) curl_multi_assign(f->multi, fd, NULL);
+                        (void) sym_curl_multi_assign(f->multi, fd, NULL);
                 }
                 return 0;
         }
@@ -159,7 +160,7 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
                 r = sd_event_add_io(f->event, &io, fd, events, on_curl_io, f);
                 if (r >= 0) {
                         (void) sd_event_source_set_description(io, "curl-io");
-                        if (curl_multi_assign(f->multi, fd, io) != CURLM_OK) {
+                        if (sym_curl_multi_assign(f->multi, fd, io) != CURLM_OK) {
                                 sd_event_source_disable_unref(io);
                                 r = -EIO;
                         }
@@ -176,7 +177,7 @@ static int on_curl_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Fetch *f = userdata;
         int running;
 
-        (void) curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        (void) sym_curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         fetch_check_done(f);
         return 0;
 }
@@ -243,7 +244,7 @@ static int curl_xferinfo_cb(
 }
 
 static int fetch_attempt_begin(Fetch *f) {
-        CURL *c = curl_easy_init();
+        CURL *c = sym_curl_easy_init();
         if (!c)
                 return -ENOMEM;
 
@@ -251,48 +252,50 @@ static int fetch_attempt_begin(Fetch *f) {
         f->paused = false;
         f->attempt_offset = f->received;
 
-        bool ok = curl_easy_setopt(c, CURLOPT_URL, f->url) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR,
+        bool ok = sym_curl_easy_setopt(c, CURLOPT_URL, f->url) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR,
                         f->allow_file ? "http,https,file" : "http,https") == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRECTS) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_USERAGENT, "oraivisor/" PACKAGE_VERSION) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_ERRORBUFFER, f->errbuf) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_BUFFERSIZE, FETCH_BUFFER_SIZE) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_write_cb) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_WRITEDATA, f) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, curl_xferinfo_cb) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_XFERINFODATA, f) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
-                curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+                sym_curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRECTS) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_USERAGENT, "oraivisor/" PACKAGE_VERSION) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_ERRORBUFFER, f->errbuf) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_BUFFERSIZE, FETCH_BUFFER_SIZE) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_write_cb) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_WRITEDATA, f) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, curl_xferinfo_cb) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_XFERINFODATA, f) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
 
         if (ok && f->connect_timeout > 0)
-                ok = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                ok = sym_curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                              (long) MAX(f->connect_timeout / USEC_PER_MSEC, (usec_t) 1)) == CURLE_OK;
         if (ok && f->stall_timeout > 0 && f->stall_timeout != USEC_INFINITY)
                 /* Less than one byte per second for this long: the server or the path stalled. */
-                ok = curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) == CURLE_OK &&
-                        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                ok = sym_curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) == CURLE_OK &&
+                        sym_curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
                                 (long) DIV_ROUND_UP(f->stall_timeout, USEC_PER_SEC)) == CURLE_OK;
         if (ok && f->max_size > 0)
-                ok = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) f->max_size) == CURLE_OK;
+                ok = sym_curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) f->max_size) ==
+                        CURLE_OK;
         if (ok && f->ca_file)
-                ok = curl_easy_setopt(c, CURLOPT_CAINFO, f->ca_file) == CURLE_OK &&
-                        curl_easy_setopt(c, CURLOPT_CAPATH, NULL) == CURLE_OK;
+                ok = sym_curl_easy_setopt(c, CURLOPT_CAINFO, f->ca_file) == CURLE_OK &&
+                        sym_curl_easy_setopt(c, CURLOPT_CAPATH, NULL) == CURLE_OK;
         if (ok && f->received > 0)
-                ok = curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t) f->received) == CURLE_OK;
+                ok = sym_curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t) f->received) ==
+                        CURLE_OK;
         if (!ok) {
-                curl_easy_cleanup(c);
+                sym_curl_easy_cleanup(c);
                 return -EIO;
         }
 
-        if (curl_multi_add_handle(f->multi, c) != CURLM_OK) {
-                curl_easy_cleanup(c);
+        if (sym_curl_multi_add_handle(f->multi, c) != CURLM_OK) {
+                sym_curl_easy_cleanup(c);
                 return -EIO;
         }
         f->easy = c;
@@ -352,7 +355,8 @@ static char *describe_failure(Fetch *f, CURLcode c, long status) {
         if (c == CURLE_HTTP_RETURNED_ERROR)
                 (void) asprintf(&m, "HTTP %ld", status);
         else
-                (void) asprintf(&m, "%s%s%s", curl_easy_strerror(c), f->errbuf[0] ? ": " : "", f->errbuf);
+                (void) asprintf(
+                        &m, "%s%s%s", sym_curl_easy_strerror(c), f->errbuf[0] ? ": " : "", f->errbuf);
         if (m)
                 strip_trailing_whitespace(m);
         return m;
@@ -393,7 +397,7 @@ static void fetch_attempt_finished(Fetch *f, CURLcode code) {
         long status = 0;
         int r;
 
-        (void) curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &status);
+        (void) sym_curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &status);
         bool was_resume = f->attempt_offset > 0;
         fetch_easy_drop(f);
 
@@ -477,7 +481,7 @@ static void fetch_check_done(Fetch *f) {
         CURLMsg *msg;
         int left;
 
-        while (!f->done && (msg = curl_multi_info_read(f->multi, &left)))
+        while (!f->done && (msg = sym_curl_multi_info_read(f->multi, &left)))
                 if (msg->msg == CURLMSG_DONE && msg->easy_handle == f->easy)
                         /* May call on_done, which may free f: nothing after this. */
                         return fetch_attempt_finished(f, msg->data.result);
@@ -488,7 +492,7 @@ int fetch_unpause(Fetch *f) {
                 return 0;
         f->paused = false;
         /* May call the write callback right away (which may pause again). */
-        if (curl_easy_pause(f->easy, CURLPAUSE_CONT) != CURLE_OK)
+        if (sym_curl_easy_pause(f->easy, CURLPAUSE_CONT) != CURLE_OK)
                 return -EIO;
         return 0;
 }
@@ -500,9 +504,13 @@ int fetch_start(sd_event *e, const FetchOptions *o, const FetchCallbacks *cb, vo
         assert(o && o->url);
         assert(cb && cb->on_data && cb->on_done);
 
+        /* libcurl is loaded the first time, and stays loaded. */
+        r = dlopen_curl();
+        if (r < 0)
+                return r;
         static bool curl_initialized = false;
         if (!curl_initialized) {
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                if (sym_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                         return -EIO;
                 curl_initialized = true;
         }
@@ -530,13 +538,13 @@ int fetch_start(sd_event *e, const FetchOptions *o, const FetchCallbacks *cb, vo
         f->stall_timeout = o->stall_timeout;
         f->retry_delay = o->retry_delay > 0 ? o->retry_delay : FETCH_RETRY_DELAY_DEFAULT;
 
-        f->multi = curl_multi_init();
+        f->multi = sym_curl_multi_init();
         if (!f->multi)
                 return -ENOMEM;
-        if (curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
-                curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f) != CURLM_OK ||
-                curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
-                curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f) != CURLM_OK)
+        if (sym_curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
+                sym_curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f) != CURLM_OK ||
+                sym_curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
+                sym_curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f) != CURLM_OK)
                 return -EIO;
 
         r = fetch_attempt_begin(f);

@@ -9,6 +9,7 @@
 
 #include "checksum.h"
 #include "digest.h"
+#include "dlopen-libs.h"
 #include "fd-util.h"
 #include "fetch.h"
 #include "fs-util.h"
@@ -642,6 +643,35 @@ static int obtain_check_existing(Obtain *o) {
         return -EEXIST;
 }
 
+/* A download needs libcurl, libcrypto and libarchive: they are loaded here (the first time; they stay
+ * loaded), before anything is fetched or a staging folder made, so that a missing one is one clear error
+ * naming it and its package. 0, or < 0 with the Obtain finished. */
+static int obtain_load_libraries(Obtain *o) {
+        static const struct {
+                DlopenLibrary library;
+                const char *verb;
+        } needed[] = {
+                { DLOPEN_LIBCURL, "download" },
+                { DLOPEN_LIBCRYPTO, "verify" },
+                { DLOPEN_LIBARCHIVE, "unpack" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(needed); i++) {
+                _cleanup_free_ char *what = NULL, *m = NULL;
+                if (asprintf(&what, "to %s the binary of upgrade %s", needed[i].verb, o->plan_name) < 0) {
+                        obtain_finish(o, -ENOMEM, "Out of memory.");
+                        return -ENOMEM;
+                }
+                int r = dlopen_library_message(needed[i].library, what, &m);
+                if (r < 0) {
+                        obtain_failf(o, r, "%s, or install '%s/%s/bin/%s' by hand (chmod +x).",
+                                m ?: "Out of memory", o->upgrades_path, o->folder, o->daemon_name);
+                        return r;
+                }
+        }
+        return 0;
+}
+
 int obtain_start(sd_event *e, const ObtainSpec *spec, ObtainDone done, ObtainProgress progress,
         void *userdata, Obtain **ret) {
         int r;
@@ -701,10 +731,12 @@ int obtain_start(sd_event *e, const ObtainSpec *spec, ObtainDone done, ObtainPro
                                 "'%s/%s/bin/%s' by hand.",
                                 o->plan_name, reason ?: strerror(-r), o->upgrades_path, o->folder,
                                 o->daemon_name);
-                else if (r == PLAN_INFO_URL)
-                        obtain_start_target(o, TARGET_MANIFEST, url);
-                else
-                        obtain_choose_binary(o, m, "plan's info");
+                else if (obtain_load_libraries(o) >= 0) { /* else finished, with the message */
+                        if (r == PLAN_INFO_URL)
+                                obtain_start_target(o, TARGET_MANIFEST, url);
+                        else
+                                obtain_choose_binary(o, m, "plan's info");
+                }
         }
 
         *ret = TAKE_PTR(o);

@@ -15,6 +15,7 @@
 
 #include "archive-path.h"
 #include "child.h"
+#include "dlopen-libs.h"
 #include "fd-util.h"
 #include "fs-util.h"
 #include "log.h"
@@ -252,13 +253,13 @@ static int worker_regular(Worker *w, struct archive *a, struct archive_entry *e,
                 const void *buf;
                 size_t size;
                 la_int64_t offset;
-                r = archive_read_data_block(a, &buf, &size, &offset);
+                r = sym_archive_read_data_block(a, &buf, &size, &offset);
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r < ARCHIVE_WARN) {
                         _cleanup_free_ char *q = quote(path);
                         return worker_fail(w, -EBADMSG, "the archive is damaged at entry '%s': %s", strna(q),
-                                archive_error_string(a) ?: "read error");
+                                sym_archive_error_string(a) ?: "read error");
                 }
                 if (offset < 0)
                         offset = (la_int64_t) end;
@@ -274,16 +275,16 @@ static int worker_regular(Worker *w, struct archive *a, struct archive_entry *e,
                         return worker_write_error(w, r, path);
                 kick_writeback(fd, &flushed, end);
         }
-        if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&
-                (uint64_t) archive_entry_size(e) > end) {
+        if (sym_archive_entry_size_is_set(e) && sym_archive_entry_size(e) > 0 &&
+                (uint64_t) sym_archive_entry_size(e) > end) {
                 /* A sparse file's hole at its end. */
-                r = worker_check_size(w, (uint64_t) archive_entry_size(e) - end, path);
+                r = worker_check_size(w, (uint64_t) sym_archive_entry_size(e) - end, path);
                 if (r < 0)
                         return r;
-                if (ftruncate(fd, (off_t) archive_entry_size(e)) < 0)
+                if (ftruncate(fd, (off_t) sym_archive_entry_size(e)) < 0)
                         return worker_write_error(w, -errno, path);
         }
-        return worker_finish_file(w, fd, archive_entry_perm(e), path);
+        return worker_finish_file(w, fd, sym_archive_entry_perm(e), path);
 }
 
 static int worker_directory(Worker *w, struct archive_entry *e, const char *path) {
@@ -291,13 +292,13 @@ static int worker_directory(Worker *w, struct archive_entry *e, const char *path
         int r = worker_open_dir(w, path, path, &fd);
         if (r < 0)
                 return r;
-        if (fchmod(fd, (archive_entry_perm(e) & 0777) | 0700) < 0)
+        if (fchmod(fd, (sym_archive_entry_perm(e) & 0777) | 0700) < 0)
                 return worker_write_error(w, -errno, path);
         return 0;
 }
 
 static int worker_symlink(Worker *w, struct archive_entry *e, const char *path) {
-        const char *target = archive_entry_symlink(e);
+        const char *target = sym_archive_entry_symlink(e);
         int r = archive_symlink_target_check(path, target);
         if (r < 0) {
                 _cleanup_free_ char *q = quote(path), *t = quote(strempty(target));
@@ -323,7 +324,7 @@ static int worker_symlink(Worker *w, struct archive_entry *e, const char *path) 
 }
 
 static int worker_hardlink(Worker *w, struct archive_entry *e, const char *path) {
-        const char *target = archive_entry_hardlink(e);
+        const char *target = sym_archive_entry_hardlink(e);
         _cleanup_free_ char *norm = NULL;
         int r = archive_path_normalize(target, &norm);
         if (r != 0) {
@@ -376,7 +377,7 @@ static const char *refused_type(mode_t type) {
 }
 
 static int worker_entry(Worker *w, struct archive *a, struct archive_entry *e) {
-        const char *raw = archive_entry_pathname(e);
+        const char *raw = sym_archive_entry_pathname(e);
         w->entries++;
         if (w->o->max_entries > 0 && w->entries > w->o->max_entries)
                 return worker_fail(w, -E2BIG,
@@ -394,8 +395,8 @@ static int worker_entry(Worker *w, struct archive *a, struct archive_entry *e) {
         if (r > 0) /* the archive's root itself */
                 return 0;
 
-        mode_t type = archive_entry_filetype(e);
-        if (archive_entry_hardlink(e)) {
+        mode_t type = sym_archive_entry_filetype(e);
+        if (sym_archive_entry_hardlink(e)) {
                 remember_top_level(w, path, false);
                 return worker_hardlink(w, e, path);
         }
@@ -420,7 +421,7 @@ static la_ssize_t worker_read(struct archive *a, void *userdata, const void **bu
         }
         ssize_t n = read_some(w->in_fd, w->buf, UNPACK_READ_SIZE);
         if (n < 0) {
-                archive_set_error(a, (int) -n, "reading the download failed: %s", strerror((int) -n));
+                sym_archive_set_error(a, (int) -n, "reading the download failed: %s", strerror((int) -n));
                 return -1;
         }
         *buffer = w->buf;
@@ -475,7 +476,7 @@ static int worker_plain_executable(Worker *w) {
 
 /* A single compressed file (libarchive's "raw" format behind a filter): its contents are the binary. */
 static int worker_raw(Worker *w, struct archive *a) {
-        if (archive_filter_count(a) <= 1) {
+        if (sym_archive_filter_count(a) <= 1) {
                 _cleanup_free_ char *head =
                         string_escape_for_log((const char *) w->buf, MIN(w->sniff_len, (size_t) 32), 32);
                 return worker_fail(w, -EBADMSG,
@@ -494,12 +495,12 @@ static int worker_raw(Worker *w, struct archive *a) {
                 const void *buf;
                 size_t size;
                 la_int64_t offset;
-                int r = archive_read_data_block(a, &buf, &size, &offset);
+                int r = sym_archive_read_data_block(a, &buf, &size, &offset);
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r < ARCHIVE_WARN)
                         return worker_fail(w, -EBADMSG, "the %s-compressed download is damaged: %s",
-                                archive_filter_name(a, 0), archive_error_string(a) ?: "read error");
+                                sym_archive_filter_name(a, 0), sym_archive_error_string(a) ?: "read error");
                 if (size == 0)
                         continue;
                 if (fd < 0) {
@@ -507,7 +508,7 @@ static int worker_raw(Worker *w, struct archive *a) {
                                 return worker_fail(w, -EBADMSG,
                                         "the %s-compressed download is neither a tar archive nor an "
                                         "executable (ELF or script)",
-                                        archive_filter_name(a, 0));
+                                        sym_archive_filter_name(a, 0));
                         fd = worker_create_binary(w);
                         if (fd < 0)
                                 return fd;
@@ -523,40 +524,49 @@ static int worker_raw(Worker *w, struct archive *a) {
         }
         if (fd < 0)
                 return worker_fail(
-                        w, -EBADMSG, "the %s-compressed download is empty", archive_filter_name(a, 0));
+                        w, -EBADMSG, "the %s-compressed download is empty", sym_archive_filter_name(a, 0));
         return worker_finish_file(w, fd, 0755, entry);
 }
 
 static void archive_read_freep(struct archive **a) {
         if (*a)
-                archive_read_free(*a);
+                sym_archive_read_free(*a);
 }
 
 static int worker_archive(Worker *w) {
-        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
+        /* unpack_start() loaded libarchive before forking the worker; this is for unpack_stream()'s callers
+         * that run the worker in-process. */
+        _cleanup_free_ char *m = NULL;
+        int k = dlopen_library_message(DLOPEN_LIBARCHIVE, "to unpack the download", &m);
+        if (k == -ELIBACC)
+                return worker_fail(w, k, "%s", m);
+        if (k < 0)
+                return worker_fail(w, k, "out of memory");
+
+        _cleanup_(archive_read_freep) struct archive *a = sym_archive_read_new();
         if (!a)
                 return worker_fail(w, ENOMEM, "out of memory");
 
         /* Only filters built into libarchive: never one that runs an external program. */
-        (void) archive_read_support_filter_gzip(a);
-        (void) archive_read_support_filter_bzip2(a);
-        (void) archive_read_support_filter_xz(a);
-        (void) archive_read_support_filter_lzma(a);
-        (void) archive_read_support_filter_zstd(a);
-        (void) archive_read_support_filter_lz4(a);
-        (void) archive_read_support_format_tar(a);
-        (void) archive_read_support_format_gnutar(a);
-        (void) archive_read_support_format_zip_streamable(a);
-        (void) archive_read_support_format_raw(a);
+        (void) sym_archive_read_support_filter_gzip(a);
+        (void) sym_archive_read_support_filter_bzip2(a);
+        (void) sym_archive_read_support_filter_xz(a);
+        (void) sym_archive_read_support_filter_lzma(a);
+        (void) sym_archive_read_support_filter_zstd(a);
+        (void) sym_archive_read_support_filter_lz4(a);
+        (void) sym_archive_read_support_format_tar(a);
+        (void) sym_archive_read_support_format_gnutar(a);
+        (void) sym_archive_read_support_format_zip_streamable(a);
+        (void) sym_archive_read_support_format_raw(a);
 
         w->sniff_pending = true;
-        if (archive_read_open(a, w, NULL, worker_read, NULL) != ARCHIVE_OK)
+        if (sym_archive_read_open(a, w, NULL, worker_read, NULL) != ARCHIVE_OK)
                 return worker_fail(w, -EBADMSG, "the download is damaged or not a readable archive: %s",
-                        archive_error_string(a) ?: "unknown format");
+                        sym_archive_error_string(a) ?: "unknown format");
 
         for (bool first = true;; first = false) {
                 struct archive_entry *e;
-                int r = archive_read_next_header(a, &e);
+                int r = sym_archive_read_next_header(a, &e);
                 if (r == ARCHIVE_EOF) {
                         if (first)
                                 return worker_fail(w, -EBADMSG, "the archive is empty");
@@ -565,8 +575,8 @@ static int worker_archive(Worker *w) {
                 if (r < ARCHIVE_WARN)
                         return worker_fail(w, -EBADMSG,
                                 "the archive is damaged or of an unsupported kind: %s",
-                                archive_error_string(a) ?: "read error");
-                if (first && archive_format(a) == ARCHIVE_FORMAT_RAW)
+                                sym_archive_error_string(a) ?: "read error");
+                if (first && sym_archive_format(a) == ARCHIVE_FORMAT_RAW)
                         return worker_raw(w, a);
                 r = worker_entry(w, a, e);
                 if (r < 0)
@@ -919,6 +929,12 @@ int unpack_start(sd_event *e, const UnpackOptions *o, UnpackDone done, UnpackRea
 
         assert(e && o && done);
         assert(o->dir_fd >= 0 && o->daemon_name);
+
+        /* Loaded here, on the loop, the first time (and kept): the forked worker inherits it and never has
+         * to dlopen() itself. */
+        r = dlopen_archive();
+        if (r < 0)
+                return r;
 
         _cleanup_(unpack_freep) Unpack *u = new0(Unpack, 1);
         if (!u)
