@@ -616,7 +616,7 @@ int journal_lookup_unit_exit(const char *unit, const char *invocation, int *ret_
 
         bool success = false;
         SD_JOURNAL_FOREACH_BACKWARDS(j) {
-                _cleanup_free_ char *id = NULL, *code = NULL, *status = NULL, *command = NULL;
+                _cleanup_free_ char *id = NULL, *code = NULL, *status = NULL;
                 if (get_field(j, "MESSAGE_ID", &id) < 0)
                         continue;
                 if (streq(id, MESSAGE_ID_UNIT_SUCCESS)) {
