@@ -54,7 +54,15 @@
  * wait when the workers are behind, and the tree is walked once (the totals are learnt on the way).
  * Copying waits on the disk: the tree is scanned first (for the free-space check), the walk starts the
  * reading of each file as it opens it (so that many small reads are in flight at once, not one per
- * worker), and the workers copy several files at a time. */
+ * worker), and the workers copy several files at a time.
+ *
+ * Measured (bench/backup, 8,000 files, 2 CPUs): a clone costs 8 system calls per file (open, fstat,
+ * create, FICLONE, flistxattr, futimens, 2 closes), all needed for the guarantees, and the time is kernel
+ * CPU in the file system (inode creation and the remap each take about a fifth of it, btrfs serialises
+ * both on its tree locks), not waiting for the disk; syncfs, rename and fsync are about a tenth. Tried
+ * and dropped, as no faster or slower: no worker thread (xfs 1.45x slower), two workers, creating the
+ * files in the workers rather than in the walk, a thread that stats the tree ahead of the walk (all or
+ * every 16th entry) to take the cold reads off the walk. */
 
 typedef struct InodeEntry {
         dev_t dev;
