@@ -379,6 +379,13 @@ static const char *hint_for(CURLcode c, long status) {
         case CURLE_TOO_MANY_REDIRECTS: return "the URL redirects more than 10 times";
         case CURLE_UNSUPPORTED_PROTOCOL:
                 return "only http and https are fetched (file:// needs ORAIVISOR_ALLOW_FILE_URLS=true)";
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_CONNECT:
+                /* The shipped unit has no network (PrivateNetwork=yes): the likeliest cause under systemd. */
+                if (getenv("INVOCATION_ID"))
+                        return "check that the server is reachable; under oraivisor@.service, downloads need the "
+                               "network drop-in of the \"Downloads\" section of systemd.md";
+                return "check that the server is reachable, or raise ORAIVISOR_DOWNLOAD_RETRIES";
         default: return "check that the server is reachable, or raise ORAIVISOR_DOWNLOAD_RETRIES";
         }
 }

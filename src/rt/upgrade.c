@@ -382,7 +382,23 @@ static void step_backup(Upgrade *u) {
                         return step_next(u);
                 }
         } else {
-                r = backup_name_make(u->record->folder, now(CLOCK_REALTIME), &u->record->backup_name);
+                /* A backup of the same upgrade may already bear this second's name (an attempt that failed
+                 * after its backup, retried at once): never merge into it nor replace it, take the first
+                 * free second after it instead, so that the name stays a plain, sortable time stamp. */
+                usec_t t = now(CLOCK_REALTIME);
+                for (unsigned i = 0; i < 3600; i++, t += USEC_PER_SEC) {
+                        _cleanup_free_ char *final = NULL;
+                        u->record->backup_name = mfree(u->record->backup_name);
+                        r = backup_name_make(u->record->folder, t, &u->record->backup_name);
+                        if (r < 0)
+                                break;
+                        if (asprintf(&final, "%s/%s", root, u->record->backup_name) < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        if (access(final, F_OK) < 0 && errno == ENOENT)
+                                break;
+                }
                 if (r == -ENOMEM)
                         return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
                 if (r == -ENAMETOOLONG)

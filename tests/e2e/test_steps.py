@@ -228,6 +228,34 @@ class TestResume(StepsTestCase):
         self.assertEqual(self.home.current(), "upgrades/v2")
 
 
+class TestBackupName(StepsTestCase):
+    def test_existing_backup_of_this_second_is_never_reused(self):
+        # A retry right after an attempt that failed after its backup finds data-backup-v2-<this second>:
+        # the new backup takes the next free second, and the old ones are untouched.
+        import datetime
+        os.makedirs(self.home.data(), exist_ok=True)
+        with open(self.home.data("state.db"), "w") as f:
+            f.write("state\n")
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        taken = []
+        for i in range(-1, 6):
+            name = "data-backup-v2-" + (now + datetime.timedelta(seconds=i)).strftime("%Y%m%dT%H%M%SZ")
+            os.makedirs(os.path.join(self.home.path, name))
+            with open(os.path.join(self.home.path, name, "marker"), "w") as f:
+                f.write(name)
+            taken.append(name)
+        rc, r = run_once(self.home, env=self.env(UNSAFE_SKIP_BACKUP="false"))
+        self.assertEqual(rc, 0, r.text())
+        for name in taken:
+            self.assertEqual(os.listdir(os.path.join(self.home.path, name)), ["marker"], name)
+        new = sorted(n for n in os.listdir(self.home.path) if n.startswith("data-backup-") and n not in taken)
+        self.assertEqual(len(new), 1, new)
+        self.assertGreater(new[0], taken[-1])
+        with open(os.path.join(self.home.path, new[0], "state.db")) as f:
+            self.assertEqual(f.read(), "state\n")
+        self.assertEqual(self.home.current(), "upgrades/v2")
+
+
 @unittest.skipUnless(os.geteuid() == 0, "switching to DAEMON_USER needs root (make check runs as root in CI)")
 class TestDaemonUser(StepsTestCase):
     """DAEMON_USER/DAEMON_GROUP: the daemon and the hooks run as the node's user, so that what the new
