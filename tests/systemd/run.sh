@@ -12,11 +12,14 @@
 #   oraivisor-* the installed oraivisor@.service (upgrade through the log and through upgrade-info.json,
 #               SIGKILL and adoption, a plan that became due while oraivisor was stopped, systemctl stop,
 #               bad or missing configuration, the burst, the bait Description, DAEMON_USER and
-#               LD_LIBRARY_PATH, a restart of D-Bus under a running oraivisor).
+#               LD_LIBRARY_PATH, a restart of D-Bus under a running oraivisor; downloads from a loopback
+#               mirror through the drop-in of docs/systemd.md, a bad checksum, and no drop-in at all);
+#   torture_unit tests/torture/torture.py with the unit launcher (TORTURE_UNIT_RUNS runs, default 10).
 # It fails (never skips) when the container cannot boot.
 #
 #   ORAIVISOR_BUILD_ROOT=build tests/systemd/run.sh [SCENARIO-GLOB...]
 # Environment: SYSTEMD_TEST_KEEP_LOGS=1 keeps the per-scenario logs (their folder is printed);
+# TORTURE_UNIT_RUNS=N (default 10) and TORTURE_SEED=S for torture_unit;
 # ORAIVISOR_TEST_BINARY=PATH installs that oraivisor binary over the one from `meson install` (to try a
 # variant build without reconfiguring).
 
@@ -370,6 +373,8 @@ upgrade_scenario() { # upgrade_scenario INSTANCE ANNOUNCE
         expect "LD_LIBRARY_PATH starts with upgrades/v2/lib" \
                 bash -c 'grep -q "fakechaind v2 starting (.*ld_library_path=$2" <<<"$1"' _ "$(dj $i)" "$h/oraivisor/upgrades/v2/lib"
         expect "v2 runs as DAEMON_USER too" bash -c 'grep -q "fakechaind v2 starting (.*user=chainuser" <<<"$1"' _ "$(dj $i)"
+        expect "the new binary's pre-upgrade ran as DAEMON_USER (its file in data/ is chainuser's)" \
+                test "$(sbx stat -c %U $h/data/pre-upgrade.count)" = chainuser
         expect "upgrade-finished message with its fields in the journal" \
                 bash -c 'nsenter -t $1 -a journalctl -q -o cat MESSAGE_ID=79952004deb14f5b91e6f3f4c5252a11 ORAIVISOR_UPGRADE_NAME=v2 DAEMON_NAME=fakechaind _SYSTEMD_UNIT=oraivisor@$2.service | grep -q .' _ "$SBX_PID1" "$i"
         expect "one upgrade only" test "$(sbx journalctl -q -o cat MESSAGE_ID=a4bd8e18025146e5918dab27c0b3e302 _SYSTEMD_UNIT=oraivisor@$i.service | wc -l)" -eq 1
@@ -505,6 +510,214 @@ t_oraivisor_dbus_restart() {
         expect "... and the node's unit is gone" prop_is oraivisor-daemon@$i.service LoadState not-found
 }
 
+# ---- downloads under oraivisor@.service ------------------------------------------------------------------
+
+# A home with genesis only (fakechaind v1): upgrades/ holds nothing, v2 must be downloaded.
+make_genesis_home() { # make_genesis_home HOME OWNER
+        sbx mkdir -p "$1/oraivisor/genesis/bin" "$1/data"
+        sbx cp "$FK/fakechaind-v1" "$1/oraivisor/genesis/bin/fakechaind"
+        sbx chown -R "$2:" "$1"
+}
+
+# mirror_start NAME ROOT: tests/http/server.py serving ROOT as a transient unit of the container; its port
+# (printed by the server as "PORT n") in $MIRROR_PORT.
+MIRROR_PORT=
+mirror_start() {
+        local unit="oraivisor-test-mirror-$1.service" i
+        MIRROR_PORT=
+        sbx systemd-run -q --unit="$unit" -p Type=exec -p "Description=test mirror $1" \
+                python3 "$SRC/tests/http/server.py" --root "$2" || return 1
+        for i in $(seq 1 100); do
+                MIRROR_PORT=$(sbx journalctl -q -o cat --no-pager "_SYSTEMD_UNIT=$unit" | sed -n 's/^PORT \([0-9]*\)$/\1/p' | head -n1)
+                [ -n "$MIRROR_PORT" ] && return 0
+                sleep 0.1
+        done
+        return 1
+}
+mirror_stop() { sbx systemctl stop "oraivisor-test-mirror-$1.service" 2>/dev/null; }
+
+# mirror_archive ROOT FILE TAR-FLAG: FILE (in ROOT) is an archive of fakechaind v2 as bin/fakechaind with a
+# library beside it in lib/, as a release would ship it.
+mirror_archive() {
+        local st="$1/.stage"
+        sbx mkdir -p "$st/bin" "$st/lib"
+        sbx install -m 0755 "$FK/fakechaind-v2" "$st/bin/fakechaind"
+        printf '\177ELF not really a library\n' | sbx tee "$st/lib/libwasmvm.x86_64.so" >/dev/null
+        sbx tar -C "$st" "$3" -cf "$1/$2" bin lib && sbx rm -rf "$st"
+}
+sha256_in() { sbx sha256sum "$1" | cut -d' ' -f1; }
+
+# docs_download_dropin INSTANCE: runs the shell block of docs/systemd.md's "Downloads" section, as an
+# operator would paste it, for this instance.
+docs_download_dropin() {
+        local i="$1" block
+        block=$(awk '/^## Downloads$/ { s = 1; next } s && /^## / { exit } s && /^```sh$/ { b = 1; next }
+                     b && /^```$/ { exit } b { print }' "$SRC/docs/systemd.md")
+        block=${block//oraivisor@oraid./oraivisor@$i.}
+        if ! grep -qF "/etc/systemd/system/oraivisor@$i.service.d/download.conf" <<<"$block"; then
+                fail "docs/systemd.md (Downloads) has no sh block writing oraivisor@oraid.service.d/download.conf"
+                return 1
+        fi
+        sbx sh -ec "$block"
+}
+
+# download_setup INSTANCE BINARY-CHECKSUM SLOW-RATE: home, mirror (v2.tar.zst, its manifest) and
+# /etc/oraivisor/INSTANCE.conf with downloads on and checksums required. Sets DL_URL (the binary's URL as
+# in the manifest, without its checksum), DL_SUM (the archive's real sha256), DL_INFO (the plan info: the
+# manifest's URL with its checksum).
+DL_URL= DL_SUM= DL_INFO=
+download_setup() {
+        local i="$1" sum="$2" rate="$3" h=/var/lib/$1 m=/srv/mirror-$1
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        make_genesis_home $h chainuser
+        sbx mkdir -p $m
+        mirror_archive $m v2.tar.zst --zstd
+        DL_SUM=$(sha256_in $m/v2.tar.zst)
+        mirror_start $i $m || { fail "the loopback mirror did not start"; return 1; }
+        local base="http://127.0.0.1:$MIRROR_PORT"
+        DL_URL="$base${rate:+/slow/$rate}/v2.tar.zst"
+        local entry="$DL_URL?checksum=sha256:${sum:-$DL_SUM}"
+        # This machine's entry, and a broken one for another platform, which must be ignored.
+        printf '{"binaries": {"linux/amd64": "%s", "linux/arm64": "%s", "darwin/arm64": "%s/status/404/x?checksum=md5:00"}}\n' \
+                "$entry" "$entry" "$base" | sbx tee $m/manifest.json >/dev/null
+        DL_INFO="$base/manifest.json?checksum=sha256:$(sha256_in $m/manifest.json)"
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_USER=chainuser DAEMON_RESTART_AFTER_UPGRADE=true \
+                UNSAFE_SKIP_BACKUP=true DAEMON_ALLOW_DOWNLOAD_BINARIES=true DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM=true \
+                DAEMON_SHUTDOWN_GRACE=5s ORAIVISOR_DOWNLOAD_RETRIES=1 "DAEMON_ARGS=start --home $h" \
+                FAKECHAIN_PLANS=v2@20 FAKECHAIN_BLOCK_INTERVAL=100 "FAKECHAIN_PLAN_INFO=$DL_INFO"
+}
+
+exposure() { # exposure UNIT: systemd-analyze security's overall figure
+        sbx systemd-analyze security --no-pager "$1" 2>/dev/null | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p'
+}
+at_most() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && b != "" && a + 0 <= b + 0) }'; }
+
+no_staging_left() { # no_staging_left HOME: nothing but finished upgrades in upgrades/
+        [ -z "$(sbx find "$1/oraivisor/upgrades" -mindepth 1 -maxdepth 1 -name '.*' 2>/dev/null)" ]
+}
+
+t_oraivisor_download() {
+        local i=s10 h=/var/lib/s10 u=oraivisor@s10.service
+        download_setup $i "" 24000 || return
+        # docs/systemd.md gives the exposure score without and with the drop-in: "from X to Y".
+        local doc before after
+        doc=$(sed -n '/^## Downloads$/,/^## Hardening/p' "$SRC/docs/systemd.md" | tr '\n' ' ' |
+                sed -n 's/.*exposure score (`systemd-analyze security`) from \([0-9.]*\) to \([0-9.]*\)\..*/\1 \2/p')
+        before=$(exposure $u)
+        docs_download_dropin $i || return
+        after=$(exposure $u)
+        expect "the documented drop-in is in effect: PrivateNetwork=no" prop_is $u PrivateNetwork no
+        expect "... and AF_INET allowed" bash -c '[[ " $1 " == *" AF_INET "* ]]' _ "$(prop $u RestrictAddressFamilies)"
+        expect "exposure without the drop-in ($before) is at most the documented ${doc% *}" at_most "$before" "${doc% *}"
+        expect "exposure with the drop-in ($after) is at most the documented ${doc#* }" at_most "$after" "${doc#* }"
+        expect "no upgrades/v2 before the upgrade" sbx test ! -e $h/oraivisor/upgrades/v2
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "genesis runs" wait_for 10 dj_has $i "fakechaind v1 starting"
+        # The download takes about 3 s (a throttled mirror): STATUS= must follow it.
+        local seen="$OUT/$i.status" st last= end=$((SECONDS + 60))
+        : >"$seen"
+        while [ $SECONDS -lt $end ]; do
+                st=$(status_text $i)
+                [ "$st" != "$last" ] && { echo "$st" >>"$seen"; last=$st; }
+                dj_has $i "fakechaind v2 starting" && break
+                sleep 0.05
+        done
+        expect "v2 runs (its version line in the daemon unit's journal)" dj_has $i "fakechaind v2 starting"
+        expect "STATUS said the download started" grep -q "^upgrade v2: downloading" "$seen"
+        expect "STATUS showed its progress" grep -Eq "^upgrade v2: downloading [0-9]+/[0-9]+ (bytes|KiB) \([0-9]+%\)$" "$seen"
+        expect "STATUS: v2 running" wait_for 5 status_has $i "fakechaind (upgrade v2) running; watching for upgrade plans"
+        expect "current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+        expect "the downloaded binary is bin/fakechaind, executable" sbx test -x $h/oraivisor/upgrades/v2/bin/fakechaind
+        expect "... byte for byte fakechaind v2" sbx cmp -s $h/oraivisor/upgrades/v2/bin/fakechaind "$FK/fakechaind-v2"
+        expect "the archive's lib/ file is there" sbx grep -q "not really a library" $h/oraivisor/upgrades/v2/lib/libwasmvm.x86_64.so
+        expect "v2 runs as DAEMON_USER with upgrades/v2/lib first on LD_LIBRARY_PATH" \
+                bash -c 'grep -q "fakechaind v2 starting (.*user=chainuser.*ld_library_path=$2" <<<"$1"' _ "$(dj $i)" "$h/oraivisor/upgrades/v2/lib"
+        expect "no staging folder left" no_staging_left $h
+        local j="$OUT/$i.journal"
+        sbx journalctl -q -o cat --no-pager _SYSTEMD_UNIT=$u >"$j"
+        expect "journal: the manifest's entry for this machine was chosen" grep -Eq "^Upgrade v2: using the manifest's entry 'linux/(amd64|arm64)'" "$j"
+        expect "journal: the download from the mirror is named" contains "$j" "Upgrade v2: downloading '$DL_URL'"
+        expect "journal: its progress to 100%" grep -q "^Upgrade v2: downloaded .* (100%) from '$DL_URL'" "$j"
+        expect "journal: the checksum matched" contains "$j" "Upgrade v2: the download matches its checksum sha256:$DL_SUM"
+        expect "journal: installed" contains "$j" "Upgrade v2: installed '$h/oraivisor/upgrades/v2/bin/fakechaind' from '$DL_URL'"
+        expect "one upgrade-finished message" \
+                test "$(sbx journalctl -q -o cat MESSAGE_ID=79952004deb14f5b91e6f3f4c5252a11 _SYSTEMD_UNIT=$u | wc -l)" -eq 1
+        sbx systemctl stop oraivisor@$i
+        expect "stopped cleanly" prop_is $u Result success
+        mirror_stop $i
+}
+
+# A download that cannot be installed: status 81, no restart loop, current unchanged, the reason in
+# `systemctl status`. $1: instance; $2: "checksum" (a wrong checksum) or "nodropin" (no drop-in: no network).
+download_failure_scenario() {
+        local i="$1" kind="$2" h=/var/lib/$1 u=oraivisor@$1.service
+        if [ "$kind" = checksum ]; then
+                download_setup $i "$(printf '0%.0s' $(seq 1 64))" "" || return
+                docs_download_dropin $i || return
+        else
+                download_setup $i "" "" || return
+                expect "the shipped unit has no network" prop_is $u PrivateNetwork yes
+        fi
+        sbx systemctl start oraivisor@$i 2>/dev/null
+        expect "genesis ran up to the upgrade" wait_for 15 dj_has $i "fakechaind v1 starting"
+        expect "the unit failed" wait_for 30 prop_is $u ActiveState failed
+        expect "with status 81 (an upgrade step failed)" test "$(prop $u ExecMainStatus)" = 81
+        sleep 7 # past RestartSec=5s
+        expect "no restart loop" test "$(prop $u NRestarts)" = 0
+        expect "current unchanged (genesis)" test "$(sbx readlink $h/oraivisor/current)" = genesis
+        expect "no upgrades/v2" sbx test ! -e $h/oraivisor/upgrades/v2
+        expect "no staging folder left" no_staging_left $h
+        expect "the node is stopped, its unit gone" prop_is oraivisor-daemon@$i.service LoadState not-found
+        local st="$OUT/$i.status"
+        sbx systemctl status --no-pager -l -n 30 $u >"$st" 2>&1
+        expect "systemctl status: the failed upgrade and its step" grep -q "Upgrade 'v2' failed at step obtain: " "$st"
+        if [ "$kind" = checksum ]; then
+                expect "... the URL, the expected and the actual checksum" contains "$st" \
+                        "The binary downloaded from '$DL_URL' does not match its checksum: expected sha256:$(printf '0%.0s' $(seq 1 64)), got sha256:$DL_SUM"
+        else
+                expect "... the manifest's URL and why" bash -c 'grep -F "Upgrade '"'v2'"' failed at step obtain: " "$1" |
+                        grep -F "$2" | grep -qF "Couldn'"'"'t connect to server"' _ "$st" "Failed to download the manifest from '${DL_INFO%%\?*}'"
+                expect "... and the fix: the drop-in of systemd.md" bash -c 'grep -F "Upgrade '"'v2'"' failed at step obtain: " "$1" |
+                        grep -qF "downloads need the network drop-in of the \"Downloads\" section of systemd.md"' _ "$st"
+        fi
+        expect "... and that current is unchanged" contains "$st" "'$h/oraivisor/current' is unchanged."
+        expect "the upgrade-failed message names the step" \
+                bash -c 'nsenter -t $1 -a journalctl -q -o cat MESSAGE_ID=18a6ab75951b4dfb81314adffdf42168 ORAIVISOR_UPGRADE_STEP=obtain _SYSTEMD_UNIT=$2 | grep -q "v2"' _ "$SBX_PID1" "$u"
+        sbx systemctl reset-failed $u
+        if [ "$kind" = nodropin ]; then
+                # The operator's fix, as docs/systemd.md says: the drop-in, then start again: the pending upgrade
+                # (data/upgrade-info.json) is carried out before the node starts.
+                docs_download_dropin $i || return
+                expect "after the drop-in, systemctl start succeeds" sbx timeout 30 systemctl start oraivisor@$i
+                expect "... v2 was downloaded and runs" wait_for 20 dj_has $i "fakechaind v2 starting"
+                expect "... v1 was not started again" test "$(dj $i | grep -c "fakechaind v1 starting")" -eq 1
+                expect "... current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+                expect "... no staging folder left" no_staging_left $h
+                sbx systemctl stop oraivisor@$i
+        fi
+        mirror_stop $i
+}
+t_oraivisor_download_bad_checksum() { download_failure_scenario s11 checksum; }
+t_oraivisor_download_no_network() { download_failure_scenario s12 nodropin; }
+
+# ---- the torture test of the upgrade engine with the unit launcher --------------------------------------
+
+# tests/torture/torture.py --launcher unit inside the container: the daemon runs as a transient unit, and
+# oraivisor (killed with SIGKILL at random instants of slow upgrades) must adopt it when restarted.
+# TORTURE_UNIT_RUNS (default 10; 200 for the full count of issue 5: about 4 s a run, so run it alone, or give
+# meson test --timeout-multiplier 2 for the whole suite), TORTURE_SEED.
+t_torture_unit() {
+        local n=${TORTURE_UNIT_RUNS:-10} seed=${TORTURE_SEED:-$(date +%s)} o="$OUT/torture-unit.out"
+        sbx env ORAIVISOR_SOURCE_ROOT="$SRC" ORAIVISOR_BUILD_ROOT="$BUILD" PYTHONUNBUFFERED=1 \
+                timeout $((n * 60 + 300)) python3 "$SRC/tests/torture/torture.py" --launcher unit --runs "$n" \
+                --seed "$seed" --oraivisor /usr/local/bin/oraivisor 2>&1 |
+                tee "$o" | sed -u -n 's/^\(torture\|run [0-9]*: FAILED\|run [0-9]*: FIXME\|  [0-9]*\/\)/    &/p'
+        local rc=${PIPESTATUS[0]}
+        expect "torture.py --launcher unit: $n runs, exit status $rc" test "$rc" -eq 0
+        expect "... its summary reports no failure" grep -q "^torture summary: .* failures=0$" "$o"
+        expect "no daemon unit left behind" test -z "$(sbx systemctl list-units --all --plain --no-legend 'oraivisor-daemon@*')"
+}
+
 # ---- main -----------------------------------------------------------------------------------------------
 
 SCENARIOS=(
@@ -513,6 +726,8 @@ SCENARIOS=(
         launcher_stale_units launcher_echo_reload
         oraivisor_upgrade_log oraivisor_upgrade_file oraivisor_sigkill_adopt oraivisor_due_while_stopped
         oraivisor_stop oraivisor_bad_config oraivisor_burst oraivisor_bait_description oraivisor_dbus_restart
+        oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network
+        torture_unit
 )
 
 selected() { # selected SCENARIO [GLOB...]: true when no glob is given or one matches
