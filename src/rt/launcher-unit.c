@@ -689,7 +689,7 @@ static int on_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
                 }
                 if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists")) {
                         start_failed(u, -EEXIST,
-                                "The daemon unit '%s' already exists: an earlier daemon still runs (stop it with 'systemctl stop %s'), or a unit file of that name shadows it (remove it, or set ORAIVISOR_DAEMON_UNIT to another name).",
+                                "The daemon unit '%s' already exists: an earlier daemon still runs, or systemd kept its stopped unit loaded ('systemctl stop %s' clears either), or a unit file of that name shadows it (remove it, or set ORAIVISOR_DAEMON_UNIT to another name).",
                                 u->unit, u->unit);
                         return 0;
                 }
