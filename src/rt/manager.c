@@ -25,21 +25,9 @@
 #include "upgrade.h"
 #include "upgrade-name.h"
 
-/* Switched on as each module is integrated. */
-#define HAVE_UNIT_LAUNCHER 1
-#if HAVE_UNIT_LAUNCHER
 #include "launcher-unit.h"
-#endif
-/* Switched on as each module is integrated. */
-#define HAVE_OBTAIN 1
-#if HAVE_OBTAIN
 #include "obtain.h"
-#endif
-/* Switched on as each module is integrated. */
-#define HAVE_BACKUP 1
-#if HAVE_BACKUP
 #include "backup.h"
-#endif
 
 /* How often EXTEND_TIMEOUT_USEC= is sent while a long step runs before READY=1 or during a stop, and by
  * how much each time. */
@@ -600,7 +588,6 @@ static int setup_launcher(Manager *m) {
                 k = (getenv("INVOCATION_ID") || getenv("NOTIFY_SOCKET")) ? LAUNCHER_UNIT : LAUNCHER_EXEC;
 
         if (k == LAUNCHER_UNIT) {
-#if HAVE_UNIT_LAUNCHER
                 _cleanup_free_ char *state = NULL;
                 const char *sd = m->config->state_dir ?: getenv("STATE_DIRECTORY");
                 /* STATE_DIRECTORY may list several folders separated by ':'; ours is the first. */
@@ -617,9 +604,6 @@ static int setup_launcher(Manager *m) {
                 };
                 m->unit_mode = true;
                 return launcher_unit_new(m->event, &o, &cb, m, &m->launcher);
-#else
-                return log_error_errno(EOPNOTSUPP, "This build has no systemd unit launcher; set ORAIVISOR_LAUNCHER=exec.");
-#endif
         }
         int r = launcher_exec_new(m->event, &cb, m, m->lock_fd, &m->launcher);
         if (r < 0)
@@ -646,16 +630,12 @@ static int setup_signals(Manager *m) {
 
 static int cleanup_leftovers(Manager *m) {
         (void) layout_cleanup_stale(m->layout);
-#if HAVE_OBTAIN
         _cleanup_close_ int ufd = openat(m->layout->root_fd, "upgrades", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         _cleanup_free_ char *upath = NULL;
         if (ufd >= 0 && asprintf(&upath, "%s/upgrades", m->layout->root) >= 0)
                 (void) obtain_cleanup_stale(ufd, upath);
-#endif
-#if HAVE_BACKUP
         if (!m->config->unsafe_skip_backup)
                 (void) backup_cleanup_partial(m->config->backup_dir ?: m->config->home);
-#endif
         return 0;
 }
 

@@ -18,17 +18,9 @@
 #include "strv.h"
 #include "upgrade.h"
 
-/* Switched on as each module is integrated. */
-#define HAVE_BACKUP 1
-#if HAVE_BACKUP
 #include "backup-name.h"
 #include "backup.h"
-#endif
-/* Switched on as each module is integrated. */
-#define HAVE_OBTAIN 1
-#if HAVE_OBTAIN
 #include "obtain.h"
-#endif
 
 #define RECORD_FILE "upgrade-in-progress.json"
 #define RECORD_MAX (1U << 20)
@@ -53,12 +45,8 @@ struct Upgrade {
         Child *child;
         unsigned hook_index;
         unsigned preupgrade_attempt;
-#if HAVE_BACKUP
         Backup *backup;
-#endif
-#if HAVE_OBTAIN
         Obtain *obtain;
-#endif
         UpgradeDone done;
         void *userdata;
 };
@@ -72,12 +60,8 @@ Upgrade *upgrade_free(Upgrade *u) {
         sd_event_source_disable_unref(u->delay);
         sd_event_source_disable_unref(u->defer);
         child_free(u->child);
-#if HAVE_BACKUP
         backup_free(u->backup);
-#endif
-#if HAVE_OBTAIN
         obtain_free(u->obtain);
-#endif
         upgrade_record_free(u->record);
         sd_event_unref(u->event);
         free(u->label);
@@ -336,7 +320,6 @@ static void preupgrade_run(Upgrade *u) {
 
 /* ---- backup ------------------------------------------------------------------------------------------- */
 
-#if HAVE_BACKUP
 static void on_backup_progress(Backup *b, uint64_t done, uint64_t total, void *userdata) {
         Upgrade *u = userdata;
         if (total > 0)
@@ -354,14 +337,12 @@ static void on_backup_done(Backup *b, int error, const char *message, void *user
                 u->record->backup_name);
         step_next(u);
 }
-#endif
 
 static void step_backup(Upgrade *u) {
         if (u->config->unsafe_skip_backup) {
                 log_notice("UNSAFE_SKIP_BACKUP=true: not backing up '%s/data'.", u->layout->home);
                 return step_next(u);
         }
-#if HAVE_BACKUP
         const char *root = u->config->backup_dir ?: u->layout->home;
         _cleanup_free_ char *data = NULL;
         int r;
@@ -425,10 +406,6 @@ static void step_backup(Upgrade *u) {
         r = backup_start(u->event, &spec, on_backup_done, on_backup_progress, u, &u->backup);
         if (r < 0)
                 return finish(u, r, EXIT_UPGRADE_FAILED, "the backup could not be started: %s.", strerror(-r));
-#else
-        return finish(u, -EOPNOTSUPP, EXIT_UPGRADE_FAILED,
-                "this build cannot back up the data folder; set UNSAFE_SKIP_BACKUP=true to upgrade without a backup.");
-#endif
 }
 
 /* ---- obtain ------------------------------------------------------------------------------------------- */
@@ -441,7 +418,6 @@ static int check_binary(Upgrade *u) {
         return r;
 }
 
-#if HAVE_OBTAIN
 static void on_obtain_progress(Obtain *o, const char *line, void *userdata) {
         notify_status("%s", line);
 }
@@ -460,12 +436,10 @@ static void on_obtain_done(Obtain *o, int error, const char *message, void *user
         log_info("Downloaded and verified '%s'.", u->binary);
         step_next(u);
 }
-#endif
 
 static void step_obtain(Upgrade *u) {
         if (check_binary(u) >= 0)
                 return step_next(u);
-#if HAVE_OBTAIN
         _cleanup_close_ int ufd = open_or_create_dir_at(u->layout->root_fd, "upgrades", 0755);
         if (ufd < 0)
                 return finish(u, ufd, EXIT_UPGRADE_FAILED, "'%s/upgrades' cannot be opened: %s.", u->layout->root,
@@ -485,9 +459,6 @@ static void step_obtain(Upgrade *u) {
         int r = obtain_start(u->event, &spec, on_obtain_done, on_obtain_progress, u, &u->obtain);
         if (r < 0)
                 return finish(u, r, EXIT_UPGRADE_FAILED, "the download could not be started: %s.", strerror(-r));
-#else
-        return finish(u, -EOPNOTSUPP, EXIT_UPGRADE_MISSING, "this build cannot download binaries; install '%s'.", u->binary);
-#endif
 }
 
 /* ---- switch ------------------------------------------------------------------------------------------- */
@@ -507,10 +478,8 @@ static void step_switch(Upgrade *u) {
         if (r < 0)
                 log_warning_errno(r, "Failed to remove the upgrade record, ignoring: %m");
 
-#if HAVE_BACKUP
         if (!u->config->unsafe_skip_backup && u->config->backup_keep > 0)
                 (void) backup_prune(u->config->backup_dir ?: u->layout->home, NULL, u->config->backup_keep);
-#endif
         log_event(EVENT_UPGRADE_FINISHED, LOG_NOTICE, 0, u->layout->daemon_name, u->record->plan, NULL,
                 "Upgrade '%s' installed: '%s/current' now points to %s.", u->record->plan->name, u->layout->root,
                 u->version_dir);
