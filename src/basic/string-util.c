@@ -174,3 +174,27 @@ int unhexmem(const char *s, size_t l, void **ret, size_t *ret_len) {
         *ret = TAKE_PTR(r);
         return 0;
 }
+
+const char *path_startswith_dir(const char *path, const char *dir) {
+        if (!path || !dir || path[0] != '/' || dir[0] != '/')
+                return NULL;
+        for (;;) {
+                path += strspn(path, "/");
+                dir += strspn(dir, "/");
+                if (*dir == 0)
+                        break;
+                size_t a = strcspn(path, "/"), b = strcspn(dir, "/");
+                if (a != b || memcmp(path, dir, a) != 0)
+                        return NULL;
+                path += a;
+                dir += b;
+        }
+        for (const char *p = path; *p; ) {
+                size_t n = strcspn(p, "/");
+                if (n == 2 && p[0] == '.' && p[1] == '.')
+                        return NULL;
+                p += n;
+                p += strspn(p, "/");
+        }
+        return path;
+}

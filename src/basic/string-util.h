@@ -8,6 +8,10 @@
 /* Returns a pointer behind the prefix, or NULL. */
 char *startswith(const char *s, const char *prefix) _pure_;
 char *endswith(const char *s, const char *suffix) _pure_;
+/* If the absolute path is the absolute folder dir or lies below it, the rest of path after dir (and its
+ * slashes), else NULL. Repeated slashes count as one; a ".." in the rest, which could lead out of dir,
+ * counts as not below. No symlinks are resolved. */
+const char *path_startswith_dir(const char *path, const char *dir) _pure_;
 /* Finds needle in a buffer that is not NUL-terminated. */
 const char *memmem_str(const char *haystack, size_t len, const char *needle) _pure_;
 

@@ -14,7 +14,8 @@ void unit_state_done(UnitState *s) {
         free(s->sub_state);
         free(s->result);
         free(s->job);
-        *s = (UnitState) {};
+        free(s->exec_path);
+        *s = (UnitState) UNIT_STATE_INIT;
 }
 
 static int read_string_into(sd_bus_message *m, char **field) {
@@ -51,6 +52,46 @@ static int read_invocation(sd_bus_message *m, UnitState *s) {
                         s->invocation[0] = 0;
         } else
                 s->invocation[0] = 0;
+        return sd_bus_message_exit_container(m);
+}
+
+/* ExecStart is a(sasbttttuii): the first entry's path is the binary the unit runs. */
+static int read_exec_path(sd_bus_message *m, UnitState *s) {
+        bool first = true;
+        int r = sd_bus_message_enter_container(m, 'v', "a(sasbttttuii)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "(sasbttttuii)");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *path;
+                r = sd_bus_message_enter_container(m, 'r', "sasbttttuii");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(m, "s", &path);
+                if (r < 0)
+                        return r;
+                if (first) {
+                        char *c = strdup(path);
+                        if (!c)
+                                return -ENOMEM;
+                        free(s->exec_path);
+                        s->exec_path = c;
+                        first = false;
+                }
+                r = sd_bus_message_skip(m, "asbttttuii");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
         return sd_bus_message_exit_container(m);
 }
 
@@ -109,6 +150,12 @@ int unit_state_read_properties(sd_bus_message *m, UnitState *s) {
                         s->have_exec_main = true;
                 } else if (streq(name, "TimeoutStopUSec"))
                         r = sd_bus_message_read(m, "v", "t", &s->timeout_stop_usec);
+                else if (streq(name, "Transient")) {
+                        int b;
+                        r = sd_bus_message_read(m, "v", "b", &b);
+                        s->transient = r >= 0 ? !!b : -1;
+                } else if (streq(name, "ExecStart"))
+                        r = read_exec_path(m, s);
                 else
                         r = sd_bus_message_skip(m, "v");
                 if (r < 0)

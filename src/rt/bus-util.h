@@ -33,7 +33,11 @@ typedef struct UnitState {
         int exec_main_status;
         uint64_t timeout_stop_usec;
         bool have_exec_main;    /* ExecMainCode/Status were part of what was read */
+        int transient;          /* Unit.Transient: 1, 0, or -1 when not read */
+        char *exec_path;        /* the binary of the first ExecStart= entry, NULL when not read or none */
 } UnitState;
+
+#define UNIT_STATE_INIT { .transient = -1 }
 
 void unit_state_done(UnitState *s);
 /* Reads an a{sv} at the message's current position into s; properties we do not need are skipped. */

@@ -25,6 +25,10 @@
 #define DRAIN_MAX (2 * USEC_PER_SEC)
 #define RECONNECT_FIRST (500 * USEC_PER_MSEC)
 #define RECONNECT_MAX (10 * USEC_PER_SEC)
+/* A stopped unit that systemd kept loaded blocks its name: how often, and how far apart, we clear it and
+ * start again before giving up. */
+#define START_TRIES_MAX 20
+#define START_RETRY_DELAY (100 * USEC_PER_MSEC)
 
 typedef enum Phase {
         PHASE_IDLE,      /* nothing of ours runs */
@@ -57,7 +61,9 @@ typedef struct UnitLauncher {
         sd_bus_slot *call_start;
         sd_bus_slot *call_stop;
         sd_bus_slot *call_get;
+        sd_bus_slot *call_exists;      /* the state of a unit that blocked our start */
         sd_event_source *reconnect_timer;
+        sd_event_source *retry_timer;  /* the next StartTransientUnit after clearing a blocking unit */
         sd_event_source *kill_timer;   /* a stop's grace, when shorter than the unit's TimeoutStopUSec */
         int pidfd;                     /* the main process, watched while stopping without the bus */
         sd_event_source *pidfd_source;
@@ -65,6 +71,11 @@ typedef struct UnitLauncher {
         bool disconnect_logged;
 
         Phase phase;
+        /* What the current start asked for, kept until systemd took it, so that it can be sent again. */
+        char *req_binary, *req_working_directory, *req_version;
+        char **req_argv, **req_env;
+        unsigned start_tries;
+        bool clearing;                 /* a blocking unit of our name is being cleared out of the way */
         char *start_job;
         char *start_job_result;
         char *stop_job;
@@ -86,6 +97,24 @@ static void unit_disconnect(UnitLauncher *u);
 static void unit_request_state(UnitLauncher *u);
 static int issue_stop(UnitLauncher *u);
 static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata);
+static int send_start(UnitLauncher *u);
+
+/* Copies src (NULL stays NULL) into *dst. */
+static int strdup_to(char **dst, const char *src) {
+        *dst = src ? strdup(src) : NULL;
+        return src && !*dst ? -ENOMEM : 0;
+}
+
+static void start_request_done(UnitLauncher *u) {
+        u->req_binary = mfree(u->req_binary);
+        u->req_working_directory = mfree(u->req_working_directory);
+        u->req_version = mfree(u->req_version);
+        u->req_argv = strv_free(u->req_argv);
+        u->req_env = strv_free(u->req_env);
+        u->call_exists = sd_bus_slot_unref(u->call_exists);
+        u->retry_timer = sd_event_source_disable_unref(u->retry_timer);
+        u->clearing = false;
+}
 
 /* ---- small helpers ------------------------------------------------------------------------------------ */
 
@@ -200,6 +229,7 @@ static void start_failed(UnitLauncher *u, int error, const char *format, ...) {
                 msg = NULL;
         va_end(ap);
 
+        start_request_done(u);
         (void) call_forget(u, "UnrefUnit", "UnrefUnit", "s", u->unit);
         (void) call_forget(u, "ResetFailedUnit", "ResetFailedUnit", "s", u->unit);
         if (u->journal)
@@ -298,8 +328,8 @@ static void unit_evaluate(UnitLauncher *u) {
 
         switch (u->phase) {
         case PHASE_STARTING:
-                if (u->start_job)
-                        return; /* JobRemoved comes first */
+                if (u->start_job || u->clearing)
+                        return; /* JobRemoved comes first; a blocking unit's states are not ours */
                 if (!ended && unit_active_state_is_running(s->active_state) && (s->main_pid > 0 || s->exec_main_pid > 0) &&
                         invocation_id_is_valid(s->invocation)) {
                         became_running(u);
@@ -375,7 +405,7 @@ static int on_get_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                 return 0;
         }
 
-        UnitState fresh = {};
+        UnitState fresh = UNIT_STATE_INIT;
         int r = unit_state_read_properties(m, &fresh);
         if (r < 0) {
                 unit_state_done(&fresh);
@@ -443,7 +473,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                         unit_request_state(u);
                 break;
         case PHASE_STARTING:
-                if (!u->start_job && !u->call_start)
+                if (!u->start_job && !u->call_start && !u->clearing)
                         unit_request_state(u);
                 break;
         default:
@@ -499,6 +529,13 @@ static int on_reconnect_timer(sd_event_source *s, uint64_t usec, void *userdata)
         /* Signals and replies from the gap are lost: the jobs we waited for are over or unknowable. */
         u->start_job = mfree(u->start_job);
         u->stop_job = mfree(u->stop_job);
+        if (u->phase == PHASE_STARTING && u->clearing) {
+                /* Clearing a blocking unit was cut short: look at it again through a new start. */
+                if (!u->retry_timer || sd_event_source_set_time_relative(u->retry_timer, 0) < 0 ||
+                        sd_event_source_set_enabled(u->retry_timer, SD_EVENT_ONESHOT) < 0)
+                        (void) send_start(u);
+                return 0;
+        }
         if (u->phase == PHASE_STARTING && u->call_start == NULL && !u->state.active_state) {
                 /* The start request itself may have been lost with the connection. */
                 unit_request_state(u);
@@ -588,6 +625,7 @@ static void unit_disconnect(UnitLauncher *u) {
         u->call_start = sd_bus_slot_unref(u->call_start);
         u->call_stop = sd_bus_slot_unref(u->call_stop);
         u->call_get = sd_bus_slot_unref(u->call_get);
+        u->call_exists = sd_bus_slot_unref(u->call_exists);
         if (u->bus) {
                 (void) sd_bus_detach_event(u->bus);
                 u->bus = sd_bus_flush_close_unref(u->bus);
@@ -672,6 +710,106 @@ static void defer_callback(UnitLauncher *u, Deferred what) {
 
 /* ---- the launcher operations -------------------------------------------------------------------------- */
 
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        UnitLauncher *u = userdata;
+        u->retry_timer = sd_event_source_disable_unref(u->retry_timer);
+        if (u->phase != PHASE_STARTING || !u->clearing)
+                return 0;
+        if (u->stop_requested) {
+                /* Stopped while we were clearing the way: nothing of ours ran. */
+                start_request_done(u);
+                u->kill_timer = sd_event_source_disable_unref(u->kill_timer);
+                u->stop_job = mfree(u->stop_job);
+                u->exit = (DaemonExit) {};
+                set_phase(u, PHASE_DRAINING);
+                defer_callback(u, DEFER_EXITED);
+                return 0;
+        }
+        if (!bus_usable(u))
+                return 0; /* the reconnect starts again */
+        int r = send_start(u);
+        if (r < 0)
+                start_failed(u, r, "Failed to send StartTransientUnit for '%s' again: %s", u->unit, strerror(-r));
+        return 0;
+}
+
+static void schedule_start_retry(UnitLauncher *u, usec_t delay) {
+        u->retry_timer = sd_event_source_disable_unref(u->retry_timer);
+        int r = sd_event_add_time_relative(u->base.event, &u->retry_timer, CLOCK_MONOTONIC, delay, 0,
+                on_retry_timer, u);
+        if (r < 0)
+                start_failed(u, r, "Failed to schedule starting the daemon unit '%s' again: %s", u->unit, strerror(-r));
+}
+
+static void start_failed_exists(UnitLauncher *u) {
+        start_failed(u, -EEXIST,
+                "The daemon unit '%s' already exists: an earlier daemon still runs, or systemd kept its stopped unit loaded ('systemctl stop %s' clears either), or a unit file of that name shadows it (remove it, or set ORAIVISOR_DAEMON_UNIT to another name).",
+                u->unit, u->unit);
+}
+
+/* What is the unit that blocked StartTransientUnit? A stopped one that systemd kept loaded (systemd 252
+ * now and then does not collect an inactive transient unit although nothing references it) is stopped
+ * once more, which gets it collected, and the start is sent again. Anything else is an error. */
+static int on_exists_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitLauncher *u = userdata;
+        u->call_exists = sd_bus_slot_unref(u->call_exists);
+        if (u->phase != PHASE_STARTING || !u->clearing)
+                return 0;
+
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                if (reply_is_disconnect(u, m))
+                        return 0; /* the reconnect starts again */
+                const sd_bus_error *e = sd_bus_message_get_error(m);
+                int r = sd_bus_message_get_errno(m);
+                if (sd_bus_error_has_names(e, "org.freedesktop.systemd1.NoSuchUnit",
+                            "org.freedesktop.DBus.Error.UnknownObject")) {
+                        /* Collected meanwhile: the name is free. */
+                        schedule_start_retry(u, 0);
+                        return 0;
+                }
+                start_failed(u, -abs(r), "The daemon unit '%s' already exists and its state cannot be read: %s", u->unit,
+                        bus_error_text(e, r));
+                return 0;
+        }
+
+        _cleanup_(unit_state_done) UnitState s = UNIT_STATE_INIT;
+        int r = unit_state_read_properties(m, &s);
+        if (r < 0) {
+                start_failed(u, r, "The daemon unit '%s' already exists and its state cannot be parsed: %s", u->unit,
+                        strerror(-r));
+                return 0;
+        }
+        if (streq_ptr(s.load_state, "not-found") || !s.active_state) {
+                schedule_start_retry(u, 0);
+                return 0;
+        }
+        if (s.transient == 0) {
+                start_failed(u, -EEXIST,
+                        "A unit file named '%s' shadows the daemon unit oraivisor creates: remove that file (and run 'systemctl daemon-reload'), or set ORAIVISOR_DAEMON_UNIT to another name.",
+                        u->unit);
+                return 0;
+        }
+        if (!unit_active_state_is_ended(s.active_state)) {
+                start_failed(u, -EEXIST,
+                        "The daemon unit '%s' already runs (%s, pid %u, '%s'), started outside this oraivisor: stop it with 'systemctl stop %s', or set ORAIVISOR_DAEMON_UNIT to another name.",
+                        u->unit, s.active_state, s.main_pid, strna(s.exec_path), u->unit);
+                return 0;
+        }
+        if (u->start_tries >= START_TRIES_MAX)
+                return start_failed_exists(u), 0;
+
+        if (u->start_tries == 1)
+                log_notice("systemd kept the stopped daemon unit '%s' loaded (%s, %s); stopping it once more so that it is collected, then starting the daemon.",
+                        u->unit, s.active_state, strna(s.sub_state));
+        bool job_pending = s.job && !streq(s.job, "/");
+        if (!job_pending) {
+                (void) call_forget(u, "ResetFailedUnit", "ResetFailedUnit", "s", u->unit);
+                (void) call_forget(u, "StopUnit", "StopUnit", "ss", u->unit, "replace");
+        }
+        schedule_start_retry(u, START_RETRY_DELAY);
+        return 0;
+}
+
 static int on_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         UnitLauncher *u = userdata;
         u->call_start = sd_bus_slot_unref(u->call_start);
@@ -688,15 +826,24 @@ static int on_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
                         return 0;
                 }
                 if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists")) {
-                        start_failed(u, -EEXIST,
-                                "The daemon unit '%s' already exists: an earlier daemon still runs, or systemd kept its stopped unit loaded ('systemctl stop %s' clears either), or a unit file of that name shadows it (remove it, or set ORAIVISOR_DAEMON_UNIT to another name).",
-                                u->unit, u->unit);
+                        if (u->start_tries >= START_TRIES_MAX || !bus_usable(u))
+                                return start_failed_exists(u), 0;
+                        u->clearing = true;
+                        u->call_exists = sd_bus_slot_unref(u->call_exists);
+                        r = sd_bus_call_method_async(u->bus, &u->call_exists, SYSTEMD_DESTINATION, u->unit_path,
+                                "org.freedesktop.DBus.Properties", "GetAll", on_exists_state, u, "s", "");
+                        if (r < 0)
+                                start_failed_exists(u);
                         return 0;
                 }
                 start_failed(u, -abs(r), "systemd refused to start the daemon unit '%s': %s", u->unit,
                         bus_error_text(e, r));
                 return 0;
         }
+
+        if (u->clearing)
+                log_info("Cleared the stopped daemon unit '%s' that systemd had kept; the daemon starts.", u->unit);
+        start_request_done(u);
 
         const char *job;
         int r = sd_bus_message_read(m, "o", &job);
@@ -713,31 +860,23 @@ static int on_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         return 0;
 }
 
-static int unit_start(Launcher *l, const LaunchSpec *spec) {
-        UnitLauncher *u = (UnitLauncher *) l;
+/* Sends StartTransientUnit for the request kept in u (again, after clearing a blocking unit). */
+static int send_start(UnitLauncher *u) {
         _cleanup_(daemon_unit_spec_done) DaemonUnitSpec ds = {};
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        size_t n_invalid = 0;
         int r;
 
-        if (u->phase != PHASE_IDLE)
-                return -EBUSY;
-        if (!bus_usable(u))
-                return log_error_errno(ENOTCONN, "Cannot start the daemon unit '%s': not connected to the system bus (reconnecting).",
-                        u->unit);
-
-        r = daemon_unit_spec_build(u->unit, u->config->name, spec->version, spec->binary, spec->argv, spec->env,
-                spec->working_directory, u->config->daemon_user, u->config->daemon_group, u->config->shutdown_grace,
+        r = daemon_unit_spec_build(u->unit, u->config->name, u->req_version, u->req_binary, u->req_argv, u->req_env,
+                u->req_working_directory, u->config->daemon_user, u->config->daemon_group, u->config->shutdown_grace,
                 u->config->limit_nofile, u->config->memory_max, &ds);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0)
                 return log_error_errno(r, "Cannot start the daemon unit '%s': the binary '%s' is not an absolute path.",
-                        u->unit, strna(spec->binary));
-        n_invalid = ds.n_invalid_env;
-        if (n_invalid > 0)
+                        u->unit, strna(u->req_binary));
+        if (ds.n_invalid_env > 0 && u->start_tries == 0)
                 log_notice("%zu environment variable%s not valid for systemd (name or value) and %s not passed to the daemon.",
-                        n_invalid, n_invalid == 1 ? " is" : "s are", n_invalid == 1 ? "is" : "are");
+                        ds.n_invalid_env, ds.n_invalid_env == 1 ? " is" : "s are", ds.n_invalid_env == 1 ? "is" : "are");
 
         r = sd_bus_message_new_method_call(u->bus, &m, SYSTEMD_DESTINATION, SYSTEMD_PATH, SYSTEMD_MANAGER_INTERFACE,
                 "StartTransientUnit");
@@ -754,9 +893,38 @@ static int unit_start(Launcher *l, const LaunchSpec *spec) {
          * handles our messages in order). */
         (void) call_forget(u, "ResetFailedUnit", "ResetFailedUnit", "s", u->unit);
 
+        u->call_start = sd_bus_slot_unref(u->call_start);
         r = sd_bus_call_async(u->bus, &u->call_start, m, on_start_reply, u, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to send StartTransientUnit for '%s': %m", u->unit);
+        u->start_tries++;
+        return 0;
+}
+
+static int unit_start(Launcher *l, const LaunchSpec *spec) {
+        UnitLauncher *u = (UnitLauncher *) l;
+        int r;
+
+        if (u->phase != PHASE_IDLE)
+                return -EBUSY;
+        if (!bus_usable(u))
+                return log_error_errno(ENOTCONN, "Cannot start the daemon unit '%s': not connected to the system bus (reconnecting).",
+                        u->unit);
+
+        start_request_done(u);
+        u->start_tries = 0;
+        if (strdup_to(&u->req_binary, spec->binary) < 0 ||
+                strdup_to(&u->req_working_directory, spec->working_directory) < 0 ||
+                strdup_to(&u->req_version, spec->version) < 0 ||
+                !(u->req_argv = strv_copy(spec->argv)) || !(u->req_env = strv_copy(spec->env))) {
+                start_request_done(u);
+                return log_oom();
+        }
+        r = send_start(u);
+        if (r < 0) {
+                start_request_done(u);
+                return r;
+        }
 
         unit_state_done(&u->state);
         u->invocation[0] = 0;
@@ -904,6 +1072,20 @@ static int call_sync(UnitLauncher *u, const char *path, const char *iface, const
         return sd_bus_call(u->bus, m, ADOPT_CALL_TIMEOUT, error, reply);
 }
 
+/* Whether the binary a running unit was started with is one of this DAEMON_HOME's versions (by path as
+ * given, or once symlinks are resolved: DAEMON_HOME may be reached through a link). */
+static bool unit_runs_below_home(UnitLauncher *u, const char *exec_path) {
+        _cleanup_free_ char *root = NULL, *real_root = NULL, *real_exec = NULL;
+
+        if (!exec_path || !u->config->home || asprintf(&root, "%s/oraivisor", u->config->home) < 0)
+                return false;
+        if (path_startswith_dir(exec_path, root))
+                return true;
+        real_root = realpath(root, NULL);
+        real_exec = realpath(exec_path, NULL);
+        return real_root && real_exec && path_startswith_dir(real_exec, real_root);
+}
+
 static int unit_adopt(Launcher *l) {
         UnitLauncher *u = (UnitLauncher *) l;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -929,7 +1111,7 @@ static int unit_adopt(Launcher *l) {
         if (r < 0)
                 return log_error_errno(r, "Failed to read the state of the daemon unit '%s': %s", u->unit,
                         bus_error_text(&error, r));
-        UnitState s = {};
+        UnitState s = UNIT_STATE_INIT;
         r = unit_state_read_properties(reply, &s);
         if (r < 0) {
                 unit_state_done(&s);
@@ -945,6 +1127,17 @@ static int unit_adopt(Launcher *l) {
                         strna(s.active_state));
                 unit_state_done(&u->state);
                 return 0;
+        }
+
+        /* Only a daemon of this DAEMON_HOME is ours: another home's oraivisor may use the same unit name
+         * (ORAIVISOR_DAEMON_UNIT, or DAEMON_NAME as the instance outside oraivisor@.service), and
+         * adopting its node would mean upgrading the wrong one. */
+        if (!unit_runs_below_home(u, s.exec_path)) {
+                _cleanup_free_ char *exec_path = s.exec_path ? strdup(s.exec_path) : NULL;
+                unit_state_done(&u->state);
+                return log_error_errno(EADDRINUSE,
+                        "The daemon unit '%s' runs '%s', which is not below DAEMON_HOME='%s/oraivisor': it belongs to another node. Stop it ('systemctl stop %s') if it is a leftover of this node's old DAEMON_HOME, else set ORAIVISOR_DAEMON_UNIT to a name of this node's own.",
+                        u->unit, strna(exec_path), strna(u->config->home), u->unit);
         }
 
         /* Pin it like AddRef does at creation, so that its exit status can be read when it ends. */
@@ -967,6 +1160,7 @@ static void unit_free(Launcher *l) {
         UnitLauncher *u = (UnitLauncher *) l;
         journal_follow_free(u->journal);
         unit_disconnect(u);
+        start_request_done(u);
         sd_event_source_disable_unref(u->reconnect_timer);
         sd_event_source_disable_unref(u->kill_timer);
         sd_event_source_disable_unref(u->pidfd_source);

@@ -61,7 +61,8 @@ typedef struct LauncherVTable {
         /* Forwards a signal to the daemon's main process. */
         int (*kill)(Launcher *l, int sig);
         /* Looks for a daemon left running by an earlier oraivisor and takes it over. Returns 1 when one was
-         * adopted (on_started follows, with its pid), 0 when there is none. */
+         * adopted (on_started follows, with its pid), 0 when there is none, -EADDRINUSE (logged) when the
+         * one running is not a daemon of this DAEMON_HOME. */
         int (*adopt)(Launcher *l);
         bool (*is_running)(Launcher *l);
         void (*free)(Launcher *l);

@@ -676,6 +676,8 @@ static int manager_startup(Manager *m) {
 
         /* A daemon left running by an earlier oraivisor (unit mode): adopt it, or stop it before upgrading. */
         r = launcher_adopt(m->launcher);
+        if (r == -EADDRINUSE)
+                return EXIT_CONFIG; /* another node's daemon has our unit name: restarting cannot help */
         if (r < 0)
                 return EXIT_SYSTEM;
         bool adopted = r > 0;

@@ -24,6 +24,28 @@ Test(string_util, prefixes_and_suffixes) {
         cr_expect_null(memmem_str(buf, 3, "cd"));
 }
 
+Test(string_util, path_startswith_dir) {
+        const char *p = "/var/lib/oraid/oraivisor/upgrades/v2/bin/oraid";
+        cr_expect_str_eq(path_startswith_dir(p, "/var/lib/oraid/oraivisor"), "upgrades/v2/bin/oraid");
+        cr_expect_str_eq(path_startswith_dir(p, "/var/lib/oraid/oraivisor/"), "upgrades/v2/bin/oraid");
+        cr_expect_str_eq(path_startswith_dir("//var//lib/oraid/oraivisor//genesis/bin/oraid", "/var/lib/oraid/oraivisor"),
+                "genesis/bin/oraid");
+        cr_expect_str_eq(path_startswith_dir("/var/lib/oraid/oraivisor", "/var/lib/oraid/oraivisor"), "");
+        cr_expect_str_eq(path_startswith_dir(p, "/"), "var/lib/oraid/oraivisor/upgrades/v2/bin/oraid");
+        /* a sibling whose name only starts like dir */
+        cr_expect_null(path_startswith_dir("/var/lib/oraid/oraivisor2/genesis/bin/oraid", "/var/lib/oraid/oraivisor"));
+        cr_expect_null(path_startswith_dir("/var/lib/oraid2/oraivisor/genesis/bin/oraid", "/var/lib/oraid/oraivisor"));
+        cr_expect_null(path_startswith_dir("/var/lib/oraid", "/var/lib/oraid/oraivisor"));
+        /* ".." could lead out; "..." and ".x" are names */
+        cr_expect_null(path_startswith_dir("/var/lib/oraid/oraivisor/../../other/bin/oraid", "/var/lib/oraid/oraivisor"));
+        cr_expect_null(path_startswith_dir("/var/lib/oraid/oraivisor/upgrades/..", "/var/lib/oraid/oraivisor"));
+        cr_expect_str_eq(path_startswith_dir("/h/oraivisor/.../..x", "/h/oraivisor"), ".../..x");
+        /* relative paths are never below */
+        cr_expect_null(path_startswith_dir("var/lib/oraid/oraivisor/genesis", "/var/lib/oraid/oraivisor"));
+        cr_expect_null(path_startswith_dir(p, "var/lib"));
+        cr_expect_null(path_startswith_dir(NULL, "/"));
+}
+
 Test(string_util, case_and_ascii) {
         char s[] = "MiXeD-123_É";
         cr_expect_str_eq(ascii_strlower(s), "mixed-123_É");
