@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,6 +17,7 @@
 #include "journal-follow.h"
 #include "log.h"
 #include "parse-util.h"
+#include "proc-maps.h"
 #include "string-util.h"
 #include "unit-spec.h"
 
@@ -23,6 +26,8 @@
 /* sd_journal_process() this often during a long drain, so that rotated files are let go. */
 #define PROCESS_EVERY 1000
 #define SAVE_INTERVAL (1 * USEC_PER_SEC)
+/* At most this often, journal pages are dropped from our page tables (see release_journal_pages()). */
+#define RELEASE_INTERVAL (1 * USEC_PER_SEC)
 /* Without Synchronize: the journal counts as drained after this long without a new line. journald tells
  * readers about new data up to 250 ms after it was written. */
 #define QUIET_USEC (600 * USEC_PER_MSEC)
@@ -50,6 +55,7 @@ struct JournalFollow {
         bool deliver_current;          /* resumed onto an entry that was not delivered yet */
         bool dirty;                    /* delivered entries since the position was saved */
         usec_t last_save;
+        usec_t last_release;
 
         JournalFollowLine cb;
         void *userdata;
@@ -103,9 +109,43 @@ static int follow_save(JournalFollow *f) {
         return 0;
 }
 
+/* sd-journal maps the journal files it reads, and every page it touched stays in our resident set until
+ * it unmaps that window, though the pages are journald's page cache: following a busy journal would make
+ * oraivisor look megabytes bigger than it is. MADV_DONTNEED on a read-only shared file mapping loses
+ * nothing (the next access maps the page again from the page cache) and shrinks our page tables back to
+ * what we own. Only such mappings of *.journal files are touched, never anything private or writable. */
+static void release_journal_pages(JournalFollow *f) {
+        f->last_release = now(CLOCK_MONOTONIC);
+        _cleanup_fclose_ FILE *maps = fopen("/proc/self/maps", "re");
+        if (!maps)
+                return;
+        char line[PATH_MAX + 256];
+        bool partial = false;
+        while (fgets(line, sizeof(line), maps)) {
+                bool whole = strchr(line, '\n') || feof(maps);
+                bool skip = partial; /* the rest of a line too long for the buffer */
+                partial = !whole;
+                if (skip || !whole)
+                        continue;
+                ProcMapsEntry e;
+                if (proc_maps_parse_line(line, &e) < 0 || !proc_maps_entry_is_journal_file(&e))
+                        continue;
+                if (madvise((void *) e.start, e.end - e.start, MADV_DONTNEED) < 0)
+                        log_debug_errno(errno, "Failed to release the journal pages at %#lx, ignoring: %m",
+                                (unsigned long) e.start);
+        }
+}
+
+static void maybe_release_journal_pages(JournalFollow *f) {
+        if (now(CLOCK_MONOTONIC) >= f->last_release + RELEASE_INTERVAL)
+                release_journal_pages(f);
+}
+
 static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         JournalFollow *f = userdata;
         (void) follow_save(f);
+        /* The lines have settled: a good moment to let go of the pages they were read from. */
+        release_journal_pages(f);
         return 0;
 }
 
@@ -149,6 +189,7 @@ static int on_more(sd_event_source *s, void *userdata);
 /* Delivers up to max entries (0: all there are). Returns how many. */
 static size_t follow_drain(JournalFollow *f, size_t max) {
         size_t n = 0;
+        bool at_end = false;
 
         if (!f->active)
                 return 0;
@@ -166,8 +207,10 @@ static size_t follow_drain(JournalFollow *f, size_t max) {
                                 f->unit);
                         break;
                 }
-                if (r == 0)
+                if (r == 0) {
+                        at_end = true;
                         break;
+                }
                 deliver_current_entry(f);
                 n++;
         }
@@ -185,6 +228,8 @@ static size_t follow_drain(JournalFollow *f, size_t max) {
                 else if (sd_event_add_defer(f->event, &f->more, on_more, f) >= 0)
                         (void) sd_event_source_set_enabled(f->more, SD_EVENT_ONESHOT);
         }
+        if (at_end)
+                maybe_release_journal_pages(f);
         return n;
 }
 

@@ -545,6 +545,25 @@ t_oraivisor_burst() {
         sbx systemctl stop oraivisor@$i
 }
 
+# After reading a burst, oraivisor lets go of the journal pages sd-journal mapped (they are journald's
+# page cache): its resident set stays what it owns.
+t_oraivisor_journal_pages() {
+        local i=s14 h=/var/lib/s14
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind "DAEMON_ARGS=start" FAKECHAIN_BLOCK_INTERVAL=3600000 \
+                FAKECHAIN_BURST=30000
+        sbx systemctl start oraivisor@$i
+        expect "the node printed its burst" wait_for 60 dj_has $i "burst 30000/30000"
+        sleep 3 # the cursor is saved (and the pages let go) a second after the last line
+        local pid; pid=$(prop oraivisor@$i.service MainPID)
+        local jr rss
+        jr=$(sbx awk '/^[0-9a-f]/ { j = ($6 ~ /\.journal(~)?$/) } /^Rss:/ && j { n += $2 } END { print n + 0 }' /proc/$pid/smaps)
+        rss=$(sbx awk '/^VmRSS/ { print $2 }' /proc/$pid/status)
+        expect "journal pages resident in oraivisor after 30,000 lines: $jr KiB (of VmRSS $rss KiB), at most 256" test "$jr" -le 256
+        expect "oraivisor still active" test "$(prop oraivisor@$i.service ActiveState)" = active
+        sbx systemctl stop oraivisor@$i
+}
+
 t_oraivisor_bait_description() {
         local i=s8 h=/var/lib/s8 name='UPGRADE "x" NEEDED at height: 2: bait'
         sbx mkdir -p "$h/oraivisor/genesis/bin" "$h/data"
@@ -792,7 +811,7 @@ SCENARIOS=(
         launcher_bait_description launcher_daemon_user launcher_exec_failure launcher_grace_kill launcher_kill
         launcher_stale_units launcher_lingering_unit launcher_echo_reload
         oraivisor_upgrade_log oraivisor_upgrade_file oraivisor_sigkill_adopt oraivisor_due_while_stopped
-        oraivisor_stop oraivisor_bad_config oraivisor_foreign_unit oraivisor_burst oraivisor_bait_description oraivisor_dbus_restart
+        oraivisor_stop oraivisor_bad_config oraivisor_foreign_unit oraivisor_burst oraivisor_journal_pages oraivisor_bait_description oraivisor_dbus_restart
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network
         torture_unit
 )
