@@ -165,6 +165,21 @@ int url_split_checksum(const char *url, char **ret_url, char **ret_checksum, con
         return found ? 1 : 0;
 }
 
+/* Query parameters whose values are credentials in the URLs people publish binaries at: presigned S3
+ * and GCS URLs (X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token, X-Goog-Signature), Azure SAS
+ * (sig), tokens and API keys. Matched case-insensitively anywhere in the name. */
+static bool query_name_is_secret(const char *name, size_t len) {
+        static const char *const words[] = { "token", "secret", "sig", "pass", "credential", "key", "auth",
+                "session" };
+        for (size_t w = 0; w < ELEMENTSOF(words); w++) {
+                size_t n = strlen(words[w]);
+                for (size_t i = 0; i + n <= len; i++)
+                        if (strncasecmp(name + i, words[w], n) == 0)
+                                return true;
+        }
+        return false;
+}
+
 char *url_redact(const char *url) {
         size_t n = scheme_length(url);
         if (n == 0)
@@ -175,12 +190,46 @@ char *url_redact(const char *url) {
         for (const char *p = auth; p < auth + host; p++)
                 if (*p == '@')
                         at = p;
-        if (!at)
-                return strdup(url);
-        char *r = NULL;
-        if (asprintf(&r, "%.*s***%s", (int) (auth - url), url, at) < 0)
+
+        _cleanup_free_ char *r = NULL;
+        if (at) {
+                if (asprintf(&r, "%.*s***", (int) (auth - url), url) < 0)
+                        return NULL;
+        }
+        const char *rest = at ?: url;
+        /* The query: secret values become "***", the names stay (they say what was hidden). */
+        const char *q = rest + strcspn(rest, "?#");
+        if (strextendf(&r, "%.*s", (int) (q - rest), rest) < 0)
                 return NULL;
-        return r;
+        if (*q == '?') {
+                const char *p = q + 1, *fragment = p + strcspn(p, "#");
+                if (strextendf(&r, "?") < 0)
+                        return NULL;
+                while (p < fragment) {
+                        size_t len = strcspn(p, "&#");
+                        if (p + len > fragment)
+                                len = fragment - p;
+                        const char *eq = memchr(p, '=', len);
+                        size_t name_len = eq ? (size_t) (eq - p) : len;
+                        int k;
+                        if (eq && query_name_is_secret(p, name_len))
+                                k = strextendf(&r, "%.*s=***", (int) name_len, p);
+                        else
+                                k = strextendf(&r, "%.*s", (int) len, p);
+                        if (k < 0)
+                                return NULL;
+                        p += len;
+                        if (p < fragment && *p == '&') {
+                                if (strextendf(&r, "&") < 0)
+                                        return NULL;
+                                p++;
+                        }
+                }
+                q = fragment;
+        }
+        if (strextendf(&r, "%s", q) < 0)
+                return NULL;
+        return TAKE_PTR(r);
 }
 
 int url_file_name(const char *url, char **ret) {

@@ -30,7 +30,9 @@ int url_check(const char *s, bool allow_file, UrlScheme *ret, const char **ret_r
  * twice or badly encoded, -ENOMEM. A fragment (#…) is dropped: it is never sent to a server. */
 int url_split_checksum(const char *url, char **ret_url, char **ret_checksum, const char **ret_reason);
 
-/* The URL for messages and logs: "user:password@" becomes "***@". Never NULL unless out of memory. */
+/* The URL for messages and logs: "user:password@" becomes "***@", and the values of query parameters
+ * that carry credentials (token, signature, key, X-Amz-Credential, sig, …) become "***"; checksum= and
+ * the rest stay. Never NULL unless out of memory. */
 char *url_redact(const char *url);
 
 /* The last path segment, percent-decoded ("oraid-linux-amd64.tar.gz"). -EINVAL when the path is empty or

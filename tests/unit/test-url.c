@@ -98,6 +98,15 @@ Test(url, redact) {
                 {"https://host/x@y", "https://host/x@y"},
                 {"https://a@b@host/x", "https://***@host/x"},
                 {"not a url", "not a url"},
+                /* credentials in the query: presigned S3/GCS, Azure SAS, tokens, API keys */
+                {"https://b.s3.amazonaws.com/oraid.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F2026&X-Amz-Date=20261129T000000Z&X-Amz-Expires=3600&X-Amz-Security-Token=FQo&X-Amz-Signature=ab12&checksum=sha256:00ff",
+                 "https://b.s3.amazonaws.com/oraid.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=***&X-Amz-Date=20261129T000000Z&X-Amz-Expires=3600&X-Amz-Security-Token=***&X-Amz-Signature=***&checksum=sha256:00ff"},
+                {"https://a.blob.core.windows.net/c/oraid?sv=2022&se=2026&sp=r&sig=Zm9v%3D", "https://a.blob.core.windows.net/c/oraid?sv=2022&se=2026&sp=r&sig=***"},
+                {"https://h/x?access_token=t0k&api_key=k&x=1#frag?token=kept", "https://h/x?access_token=***&api_key=***&x=1#frag?token=kept"},
+                {"https://u:p@h/x?TOKEN=abc", "https://***@h/x?TOKEN=***"},
+                {"https://h/x?token&=v&&password=", "https://h/x?token&=v&&password=***"},
+                {"https://h/x?", "https://h/x?"},
+                {"https://h/x?a=1&", "https://h/x?a=1&"},
         };
         for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
                 char *r = url_redact(t[i][0]);
