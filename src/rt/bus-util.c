@@ -18,17 +18,22 @@ void unit_state_done(UnitState *s) {
         *s = (UnitState) UNIT_STATE_INIT;
 }
 
-static int read_string_into(sd_bus_message *m, char **field) {
-        const char *v;
-        int r = sd_bus_message_read(m, "v", "s", &v);
-        if (r < 0)
-                return r;
+/* Replaces *field with a copy of v. */
+static int set_string(char **field, const char *v) {
         char *c = strdup(v);
         if (!c)
                 return -ENOMEM;
         free(*field);
         *field = c;
         return 0;
+}
+
+static int read_string_into(sd_bus_message *m, char **field) {
+        const char *v;
+        int r = sd_bus_message_read(m, "v", "s", &v);
+        if (r < 0)
+                return r;
+        return set_string(field, v);
 }
 
 static int read_invocation(sd_bus_message *m, UnitState *s) {
@@ -75,11 +80,9 @@ static int read_exec_path(sd_bus_message *m, UnitState *s) {
                 if (r < 0)
                         return r;
                 if (first) {
-                        char *c = strdup(path);
-                        if (!c)
-                                return -ENOMEM;
-                        free(s->exec_path);
-                        s->exec_path = c;
+                        r = set_string(&s->exec_path, path);
+                        if (r < 0)
+                                return r;
                         first = false;
                 }
                 r = sd_bus_message_skip(m, "asbttttuii");
@@ -101,12 +104,7 @@ static int read_job(sd_bus_message *m, UnitState *s) {
         int r = sd_bus_message_read(m, "v", "(uo)", &id, &path);
         if (r < 0)
                 return r;
-        char *c = strdup(path);
-        if (!c)
-                return -ENOMEM;
-        free(s->job);
-        s->job = c;
-        return 0;
+        return set_string(&s->job, path);
 }
 
 int unit_state_read_properties(sd_bus_message *m, UnitState *s) {
