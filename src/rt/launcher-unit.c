@@ -98,6 +98,7 @@ static void unit_request_state(UnitLauncher *u);
 static int issue_stop(UnitLauncher *u);
 static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata);
 static int send_start(UnitLauncher *u);
+static void schedule_start_retry(UnitLauncher *u, usec_t delay);
 
 /* Copies src (NULL stays NULL) into *dst. */
 static int strdup_to(char **dst, const char *src) {
@@ -396,7 +397,7 @@ static int on_get_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                         return 0;
                 const sd_bus_error *e = sd_bus_message_get_error(m);
                 int r = sd_bus_message_get_errno(m);
-                if (u->phase == PHASE_STARTING && !u->start_job)
+                if (u->phase == PHASE_STARTING && !u->start_job && !u->clearing)
                         start_failed(u, -abs(r), "Failed to read the state of the daemon unit '%s': %s", u->unit,
                                 bus_error_text(e, r));
                 else
@@ -530,10 +531,9 @@ static int on_reconnect_timer(sd_event_source *s, uint64_t usec, void *userdata)
         u->start_job = mfree(u->start_job);
         u->stop_job = mfree(u->stop_job);
         if (u->phase == PHASE_STARTING && u->clearing) {
-                /* Clearing a blocking unit was cut short: look at it again through a new start. */
-                if (!u->retry_timer || sd_event_source_set_time_relative(u->retry_timer, 0) < 0 ||
-                        sd_event_source_set_enabled(u->retry_timer, SD_EVENT_ONESHOT) < 0)
-                        (void) send_start(u);
+                /* Clearing a blocking unit was cut short: look at it again through a new start (or end,
+                 * if a stop came meanwhile). */
+                schedule_start_retry(u, 0);
                 return 0;
         }
         if (u->phase == PHASE_STARTING && u->call_start == NULL && !u->state.active_state) {

@@ -343,6 +343,15 @@ t_launcher_lingering_unit() {
                 -- $h/oraivisor/genesis/bin/fk start >"$o" 2>&1
         expect "held for good: the start gives up with the fix" grep -q "^failed error=-17 .*already exists.*systemctl stop $u" "$o"
         expect "... after clearing it was tried" contains "$o" "systemd kept the stopped daemon unit '$u' loaded"
+        # A stop while the way is being cleared: nothing starts, the stop completes.
+        o="$OUT/l12s.out"
+        driver_bg "$o" DAEMON_HOME=$h DAEMON_NAME=l12 FAKECHAIN_BLOCK_INTERVAL=100 -- --state-dir /run/l12 \
+                -- $h/oraivisor/genesis/bin/fk start
+        expect "(stop case) the start meets the kept unit" wait_for 10 contains "$o" "systemd kept the stopped daemon unit '$u' loaded"
+        sbx kill -TERM "$(driver_pid "$o")"
+        expect "... a stop then ends it without starting the daemon" wait_for 10 grep -q "^exited " "$o"
+        expect "... (no start)" lacks "$o" "started pid="
+        expect "... the kept unit is still stopped" test "$(prop $u ActiveState)" = inactive
         o="$OUT/l12c.out"
         driver_bg "$o" DAEMON_HOME=$h DAEMON_NAME=l12 FAKECHAIN_BLOCK_INTERVAL=100 -- --state-dir /run/l12 --stop-after 500 \
                 -- $h/oraivisor/genesis/bin/fk start
