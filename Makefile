@@ -4,7 +4,7 @@
 #
 #   make build     build into build/
 #   make check     every test suite: unit, fuzz corpora, end-to-end (installed binary), downloads,
-#                  backups, the systemd sandbox; then the unit tests again under ASan+UBSan
+#                  backups, the systemd sandbox; then unit, fuzz, e2e and the sandbox again under ASan+UBSan
 #   make demo      a real upgrade end to end on the fake chain daemon, under systemd (throw-away container)
 #   make demo-exec the same upgrade with the exec launcher, no systemd
 #   make install   install into the system (meson's prefix, /usr/local by default)
@@ -50,13 +50,15 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
 
 # The unit tests, fuzz corpora and end-to-end suites again, with oraivisor built with ASan+UBSan (a
-# sanitizer report changes the exit status, which every test checks).
+# sanitizer report changes the exit status, which every test checks), then the systemd sandbox suite
+# with that build installed in the container (5 torture runs there).
 check-asan: deps-test $(ASAN_BUILD)/build.ninja
 	meson compile -C $(ASAN_BUILD)
 	rm -rf $(CURDIR)/$(ASAN_BUILD)/destdir
 	meson install -C $(ASAN_BUILD) --destdir $(CURDIR)/$(ASAN_BUILD)/destdir --quiet
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C $(ASAN_BUILD) --suite unit --suite fuzz --suite e2e $(MESON_TEST_ARGS)
+	ORAIVISOR_BUILD_ROOT=$(CURDIR)/$(ASAN_BUILD) TORTURE_UNIT_RUNS=5 tests/systemd/run.sh
 
 demo: install-test
 	@tools/install-deps.sh demo

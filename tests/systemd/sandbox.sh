@@ -20,6 +20,8 @@ SBX_PID1=
 SBX_DIR=
 SBX_NAME=
 SBX_LOG=
+# Extra VAR=value for every command run in the container (a sanitizer build sets its options here).
+SBX_ENV=()
 
 sbx_fail() {
         echo "sandbox: $*" >&2
@@ -28,7 +30,7 @@ sbx_fail() {
 
 sbx() {
         nsenter -t "$SBX_PID1" -a env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-                HOME=/root LANG=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
+                HOME=/root LANG=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0 "${SBX_ENV[@]}" "$@"
 }
 
 sbx_boot() {

@@ -92,9 +92,19 @@ def tree_digest(path, skip=VOLATILE):
 DAEMON_UNIT = "oraivisor-daemon@fakechaind.service"
 
 
+def parent_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def scan_daemons(base):
-    """Processes running a binary of any home under base: [(pid, DAEMON_HOME, exe, argv)]."""
-    out = []
+    """Processes running a binary of any home under base: [(pid, DAEMON_HOME, exe, argv)]. A child of such a
+    process running the same binary is the daemon's own (LeakSanitizer's tracer at exit, in a sanitizer build,
+    shares its memory), not a second daemon: left out."""
+    found = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -109,7 +119,13 @@ def scan_daemons(base):
         except OSError:
             continue
         dh = next((e[len(b"DAEMON_HOME="):].decode() for e in env if e.startswith(b"DAEMON_HOME=")), None)
-        out.append((int(pid), dh, exe, argv))
+        found[int(pid)] = (int(pid), dh, exe, argv)
+    out = []
+    for pid, p in found.items():
+        parent = found.get(parent_of(pid))
+        if parent and parent[2] == p[2]:
+            continue
+        out.append(p)
     return out
 
 
