@@ -171,7 +171,7 @@ static int exit_status_for_launch_error(int r) {
         case -ENOENT: case -EACCES: case -ENOEXEC: case -ENOLINK: case -ELIBBAD: case -EISDIR:
                 return EXIT_LAYOUT;
         case -ESRCH:   /* DAEMON_USER/DAEMON_GROUP does not exist */
-        case -EEXIST:  /* a unit file shadows the daemon unit's name */
+        case -EEXIST:  /* the daemon unit's name is taken: a unit file, a unit running outside us, one systemd keeps */
                 return EXIT_CONFIG;
         case -ENOMEM:
                 return EXIT_INTERNAL;
