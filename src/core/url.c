@@ -206,9 +206,7 @@ char *url_redact(const char *url) {
                 if (strextendf(&r, "?") < 0)
                         return NULL;
                 while (p < fragment) {
-                        size_t len = strcspn(p, "&#");
-                        if (p + len > fragment)
-                                len = fragment - p;
+                        size_t len = strcspn(p, "&#"); /* ends at '&' or at the fragment's '#' */
                         const char *eq = memchr(p, '=', len);
                         size_t name_len = eq ? (size_t) (eq - p) : len;
                         int k;

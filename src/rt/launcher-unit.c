@@ -795,8 +795,10 @@ static int on_exists_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_
                         u->unit, s.active_state, s.main_pid, strna(s.exec_path), u->unit);
                 return 0;
         }
-        if (u->start_tries >= START_TRIES_MAX)
-                return start_failed_exists(u), 0;
+        if (u->start_tries >= START_TRIES_MAX) {
+                start_failed_exists(u);
+                return 0;
+        }
 
         if (u->start_tries == 1)
                 log_notice("systemd kept the stopped daemon unit '%s' loaded (%s, %s); stopping it once more so that it is collected, then starting the daemon.",
@@ -826,8 +828,10 @@ static int on_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
                         return 0;
                 }
                 if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists")) {
-                        if (u->start_tries >= START_TRIES_MAX || !bus_usable(u))
-                                return start_failed_exists(u), 0;
+                        if (u->start_tries >= START_TRIES_MAX || !bus_usable(u)) {
+                                start_failed_exists(u);
+                                return 0;
+                        }
                         u->clearing = true;
                         u->call_exists = sd_bus_slot_unref(u->call_exists);
                         r = sd_bus_call_method_async(u->bus, &u->call_exists, SYSTEMD_DESTINATION, u->unit_path,
