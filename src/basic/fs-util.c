@@ -237,6 +237,16 @@ int open_or_create_dir_at(int dirfd, const char *name, mode_t mode) {
         return fd < 0 ? -errno : fd;
 }
 
+int open_dir_noatime_at(int dirfd, const char *name) {
+        /* O_NONBLOCK: should the entry have become a FIFO meanwhile, O_DIRECTORY refuses it without waiting
+         * for a writer. */
+        int fd = openat(
+                dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOATIME);
+        if (fd < 0 && errno == EPERM)
+                fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        return fd < 0 ? -errno : fd;
+}
+
 int fd_free_bytes(int fd, uint64_t *ret) {
         struct statvfs sv;
         if (fstatvfs(fd, &sv) < 0)

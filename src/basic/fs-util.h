@@ -38,5 +38,9 @@ int mkdirat_idempotent(int dirfd, const char *name, mode_t mode);
 /* Opens (creating if needed) a folder below dirfd, refusing symlinks. Returns the fd. */
 int open_or_create_dir_at(int dirfd, const char *name, mode_t mode);
 
+/* Opens a folder below dirfd for listing, without following a symlink or changing its access time
+ * (O_NOATIME where allowed: for the owner and root). Returns the fd or -errno. */
+int open_dir_noatime_at(int dirfd, const char *name);
+
 /* Free bytes for unprivileged users on the file system holding fd. */
 int fd_free_bytes(int fd, uint64_t *ret);

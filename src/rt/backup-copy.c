@@ -22,6 +22,7 @@
 #include "fs-util.h"
 #include "log.h"
 #include "string-util.h"
+#include "tree-prefetch.h"
 
 /* Deep enough for any node's data folder; each level holds two fds while it is copied. */
 #define BACKUP_MAX_DEPTH 128
@@ -43,6 +44,12 @@
 #define BACKUP_PREALLOCATE_MIN ((uint64_t) 1024 * 1024)
 #define BACKUP_WRITEBACK_WINDOW ((uint64_t) 256 * 1024 * 1024)
 
+/* Threads that read the metadata ahead of a cloning walk, and every how many entries they look at one.
+ * Measured (btrfs, 8,000 files, cold cache): the backup 392 -> 340 ms (median of 6; every entry, or two
+ * threads: less gain); no change warm or on xfs, whose walk waits less on reads. */
+#define BACKUP_PREFETCH_THREADS 3
+#define BACKUP_PREFETCH_STRIDE 16
+
 #define SPACE_FIX "free space, set DAEMON_DATA_BACKUP_DIR to a larger disk, or UNSAFE_SKIP_BACKUP=true"
 
 /* The walk (the calling thread) creates every entry in the order it meets them and hands regular files,
@@ -59,10 +66,13 @@
  * Measured (bench/backup, 8,000 files, 2 CPUs): a clone costs 8 system calls per file (open, fstat,
  * create, FICLONE, flistxattr, futimens, 2 closes), all needed for the guarantees, and the time is kernel
  * CPU in the file system (inode creation and the remap each take about a fifth of it, btrfs serialises
- * both on its tree locks), not waiting for the disk; syncfs, rename and fsync are about a tenth. Tried
- * and dropped, as no faster or slower: no worker thread (xfs 1.45x slower), two workers, creating the
- * files in the workers rather than in the walk, a thread that stats the tree ahead of the walk (all or
- * every 16th entry) to take the cold reads off the walk. */
+ * both on its tree locks), not waiting for the disk; syncfs, rename and fsync are about a tenth. On a
+ * cold cache the walk also waits for metadata reads, one at a time: a few prefetch threads read it ahead
+ * (tree-prefetch.h). Tried and dropped, as no faster or slower: no worker thread (xfs 1.45x slower), two
+ * workers, creating the files in the workers rather than in the walk, a single thread that stats the
+ * tree ahead of the walk (all or every 16th entry: its reads are as serial as the walk's), the backup
+ * as a btrfs subvolume of its own (no contention on the tree's root lock with the reads of the data
+ * folder: 0.27 -> 0.25 s warm, not worth a folder that snapshots and quotas treat differently). */
 
 typedef struct InodeEntry {
         dev_t dev;
@@ -352,18 +362,9 @@ static char *fd_display_path(int fd, const char *fallback) {
         return strdup(buf);
 }
 
-static int open_dir_at(int dirfd, const char *name) {
-        /* O_NOATIME: listing the data folder should not change it (allowed for the owner and root). */
-        int fd = openat(
-                dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOATIME);
-        if (fd < 0 && errno == EPERM)
-                fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-        return fd < 0 ? -errno : fd;
-}
-
 /* A new open file description of the folder fd, with its own read position, for one listing. */
 static int dir_reopen(int fd) {
-        return open_dir_at(fd, ".");
+        return open_dir_noatime_at(fd, ".");
 }
 
 static bool same_inode(const struct stat *a, const struct stat *b) {
@@ -423,7 +424,7 @@ static int scan_dir(CopyContext *c, int fd, unsigned depth) {
                 if (S_ISDIR(st.st_mode)) {
                         if (same_inode(&st, &c->parent_st))
                                 return fail_inside(w);
-                        _cleanup_close_ int sub = open_dir_at(fd, de->d_name);
+                        _cleanup_close_ int sub = open_dir_noatime_at(fd, de->d_name);
                         if (sub < 0)
                                 return sub == -ENOENT ? copy_fail_changed(w)
                                                       : copy_fail(w, sub, "Failed to open");
@@ -1089,7 +1090,7 @@ static int copy_subdir(CopyContext *c, int parent_fd, int dst_dirfd, const char 
         Worker *w = &c->walker;
         int r;
 
-        int fd = open_dir_at(parent_fd, name);
+        int fd = open_dir_noatime_at(parent_fd, name);
         if (fd < 0)
                 return fd == -ENOENT || fd == -ELOOP || fd == -ENOTDIR ? copy_fail_changed(w)
                                                                        : copy_fail(w, fd, "Failed to open");
@@ -1114,7 +1115,7 @@ static int copy_subdir(CopyContext *c, int parent_fd, int dst_dirfd, const char 
         /* Private while it fills; its own mode, owner and times come last. */
         if (mkdirat(dst_dirfd, name, 0700) < 0)
                 return copy_fail(w, -errno, "Failed to create the copy of");
-        _cleanup_close_ int dst = open_dir_at(dst_dirfd, name);
+        _cleanup_close_ int dst = open_dir_noatime_at(dst_dirfd, name);
         if (dst < 0)
                 return copy_fail(w, dst, "Failed to open the copy of");
 
@@ -1210,7 +1211,7 @@ static bool probe_clone(CopyContext *c, int fd, unsigned depth) {
                         type = IFTODT(st.st_mode);
                 }
                 if (type == DT_DIR) {
-                        _cleanup_close_ int sub = open_dir_at(fd, de->d_name);
+                        _cleanup_close_ int sub = open_dir_noatime_at(fd, de->d_name);
                         if (sub >= 0 && probe_clone(c, sub, depth + 1))
                                 return true;
                         continue;
@@ -1317,6 +1318,9 @@ static int copy_tree_in(CopyContext *c, int src_dirfd, int dst_parent_fd, const 
         }
         progress_tick(c, true);
 
+        /* Cloning is metadata work: read the tree's metadata ahead of the walk (see tree-prefetch.h). */
+        TreePrefetch *prefetch =
+                c->clone ? tree_prefetch_start(src_dirfd, BACKUP_PREFETCH_THREADS, BACKUP_PREFETCH_STRIDE) : NULL;
         workers_start(c, workers_wanted(c));
         int dfd = dir_reopen(src_dirfd);
         if (dfd < 0)
@@ -1337,6 +1341,7 @@ static int copy_tree_in(CopyContext *c, int src_dirfd, int dst_parent_fd, const 
         else if (c->counting)
                 __atomic_store_n(&c->total, c->stats.bytes, __ATOMIC_RELAXED);
         workers_stop(c);
+        (void) tree_prefetch_stop(prefetch, false);
         if (r >= 0 && copy_failed(c))
                 r = c->error_code ?: -ECANCELED;
         if (r < 0)
