@@ -13,6 +13,8 @@
 # oraivisor's time always includes its syncfs() of the target (the backup is durable when it returns);
 # plain cp leaves its data in the page cache, hence the "+ sync" columns. The "find -printf" rows walk the
 # same tree and look at every entry (cold caches too): the floor of any backup that must visit every file.
+# Ratios are given three ways: of the medians, of the minimums, and paired (the median over the rounds of
+# the ratio within each round, the two runs seconds apart: the steadiest on a shared machine).
 #
 # LOOP_IO=direct (the default) attaches the images with loop direct I/O, so that the loop devices behave
 # like a disk: one page cache, and writes reach the device when the kernel submits them. LOOP_IO=buffered
@@ -127,7 +129,7 @@ run() {
         elif [ "$method" != walk ]; then
                 rm -rf "${dir:?}/copy"
         fi
-        echo "$fs $method $(((t1 - t0) / 1000000))" >>"$results"
+        echo "$fs $method $(((t1 - t0) / 1000000)) $round" >>"$results"
         printf '  round %d  %-6s %-13s %7d ms\n' "$round" "$fs" "$method" $(((t1 - t0) / 1000000))
 }
 
@@ -151,6 +153,14 @@ minimum() {
         awk -v fs="$1" -v m="$2" '$1 == fs && $2 == m { print $3 }' "$results" | sort -n | head -1
 }
 
+# The median over the rounds of oraivisor's time over the method's in the same round: both ran within
+# seconds of each other, so a slow phase of the shared disk or CPUs weighs on both sides of each ratio.
+paired() {
+        awk -v fs="$1" -v m="$2" '$1 == fs && $2 == "oraivisor" { o[$4] = $3 } $1 == fs && $2 == m { t[$4] = $3 }
+                END { for (r in o) if ((r in t) && t[r] > 0) print o[r] / t[r] }' "$results" | sort -g |
+                awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else printf "%.3fx", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
 ratio() {
         awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3fx", a / b; else print "n/a" }'
 }
@@ -169,7 +179,7 @@ label() {
 # The ratio of the minimums next to that of the medians: on a shared machine, other load only ever adds
 # time, so the minimums are the steadier estimate of what each method costs by itself.
 row() {
-        local fs="$1" m="$2" target="${3:-}" o om med mn r="" rm=""
+        local fs="$1" m="$2" target="${3:-}" o om med mn r="" rm="" rp=""
         o="$(median "$fs" oraivisor)"
         om="$(minimum "$fs" oraivisor)"
         med="$(median "$fs" "$m")"
@@ -177,8 +187,9 @@ row() {
         if [ "$m" != oraivisor ]; then
                 r="$(ratio "$o" "$med")$target"
                 rm="$(ratio "$om" "$mn")"
+                rp="$(paired "$fs" "$m")"
         fi
-        printf '| %-6s | %-32s | %9s ms | %9s ms | %-25s | %-9s |\n' "$fs" "$(label "$m")" "$med" "$mn" "$r" "$rm"
+        printf '| %-6s | %-32s | %9s ms | %9s ms | %-25s | %-9s | %-9s |\n' "$fs" "$(label "$m")" "$med" "$mn" "$r" "$rm" "$rp"
 }
 
 echo
@@ -186,8 +197,8 @@ echo "Backup of a $(du -sh --apparent-size "$work/ext4/data" | cut -f1) data fol
         "$(du -sh "$work/ext4/data" | cut -f1) allocated), $rounds rounds, $drop_note."
 echo "Loop devices: $loop_io I/O. Load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)."
 echo
-printf '| %-6s | %-32s | %12s | %12s | %-25s | %-9s |\n' "fs" "method" "median" "min" "oraivisor / this (median)" "(min)"
-printf '|%s|%s|%s|%s|%s|%s|\n' "--------" "----------------------------------" "--------------" "--------------" "---------------------------" "-----------"
+printf '| %-6s | %-32s | %12s | %12s | %-25s | %-9s | %-9s |\n' "fs" "method" "median" "min" "oraivisor / this (median)" "(min)" "(paired)"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "--------" "----------------------------------" "--------------" "--------------" "---------------------------" "-----------" "-----------"
 for fs in $reflink_fs; do
         row "$fs" walk
         row "$fs" oraivisor
