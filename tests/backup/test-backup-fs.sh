@@ -126,6 +126,17 @@ expect_no_leftovers() {
         [ ! -e "$root/.partial-$name" ] || fail "'$root/.partial-$name' was left behind"
 }
 
+wait_for_partial() {
+        local p="$1"
+        for _ in $(seq 1 500); do
+                if [ -d "$p" ] && [ -n "$(ls -A "$p" 2>/dev/null)" ]; then
+                        return 0
+                fi
+                sleep 0.01
+        done
+        return 1
+}
+
 passed=0
 ok() {
         passed=$((passed + 1))
@@ -174,6 +185,35 @@ reflink_case() {
         grep -q "already exists" <<<"$out" || fail "$fs: unclear error for an existing backup: $out"
         [ ! -e "$home/.partial-$name" ] || fail "$fs: partial left after refusing to merge"
         ok "$fs: an existing backup is never merged into"
+
+        # The worker killed in the middle of a clone (with its metadata prefetch threads running):
+        # reported, partial removed; the next attempt is complete.
+        local many="$work/$fs/many" name3 run_pid worker
+        python3 -c 'import os,sys
+for d in range(3):
+    p = os.path.join(sys.argv[1], "db%d" % d)
+    os.makedirs(p)
+    for i in range(4000):
+        with open(os.path.join(p, "%06d.ldb" % i), "wb") as f:
+            f.write(os.urandom(4096 + i % 512))' "$many"
+        name3="$("$tool" name v3.0.0 1726857296)"
+        "$tool" run "$many" "$home" "$name3" >"$work/run-$fs.out" 2>&1 &
+        run_pid=$!
+        pids+=("$run_pid")
+        wait_for_partial "$home/.partial-$name3" || fail "$fs: the clone never started"
+        worker="$(value pid "$(cat "$work/run-$fs.out")")"
+        [ -n "$worker" ] || fail "$fs: no worker pid"
+        kill -9 "$worker"
+        if wait "$run_pid"; then
+                fail "$fs: the backup succeeded although its worker was killed mid-clone"
+        fi
+        grep -q "The backup worker (pid $worker) was killed by signal SIGKILL, no backup was made" \
+                "$work/run-$fs.out" || fail "$fs: unclear report of a killed worker: $(cat "$work/run-$fs.out")"
+        expect_no_leftovers "$home" "$name3"
+        out="$("$tool" run "$many" "$home" "$name3")" || fail "$fs: the clone after the kill failed: $out"
+        "${compare[@]}" "$many" "$home/$name3" >/dev/null || fail "$fs: the clone after the kill differs"
+        rm -rf "${home:?}/$name3" "$many"
+        ok "$fs: SIGKILL of the worker mid-clone: reported, partial removed, the next clone complete"
 }
 
 reflink_case btrfs
@@ -257,17 +297,6 @@ for i in $(seq 1 5000); do
         echo "$i" >"$slow/application.db/s$i"
 done
 sync
-
-wait_for_partial() {
-        local p="$1"
-        for _ in $(seq 1 500); do
-                if [ -d "$p" ] && [ -n "$(ls -A "$p" 2>/dev/null)" ]; then
-                        return 0
-                fi
-                sleep 0.01
-        done
-        return 1
-}
 
 # oraivisor itself killed: the worker dies with it (PR_SET_PDEATHSIG), only the partial remains.
 name="data-backup-slow-20240920T123456Z"
