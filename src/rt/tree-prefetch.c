@@ -37,8 +37,6 @@ struct TreePrefetch {
  * entered by every thread (their listing is what the others need too). */
 static void prefetch_dir(Prefetcher *t, int fd, unsigned depth) {
         TreePrefetch *p = t->p;
-        if (depth > TREE_PREFETCH_MAX_DEPTH)
-                return;
         _cleanup_closedir_ DIR *d = fdopendir(fd);
         if (!d) {
                 safe_close(fd);
@@ -49,7 +47,8 @@ static void prefetch_dir(Prefetcher *t, int fd, unsigned depth) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
                 if (de->d_type == DT_DIR) {
-                        int sub = open_dir_noatime_at(dirfd(d), de->d_name);
+                        int sub = depth < TREE_PREFETCH_MAX_DEPTH ? open_dir_noatime_at(dirfd(d), de->d_name)
+                                                                  : -ELOOP;
                         if (sub >= 0)
                                 prefetch_dir(t, sub, depth + 1);
                         continue;

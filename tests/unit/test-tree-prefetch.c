@@ -4,10 +4,12 @@
  * stop ends it early. */
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,4 +124,30 @@ Test(tree_prefetch, unreadable_subfolder_only_ends_that_share) {
         /* a/b's 20 files are not listed; everything else still is. */
         cr_expect_eq(run(2, 1), entries - 20);
         cr_assert_eq(chmod(p, 0755), 0);
+}
+
+static unsigned count_fds(void) {
+        unsigned n = 0;
+        DIR *d = opendir("/proc/self/fd");
+        cr_assert_not_null(d);
+        while (readdir(d))
+                n++;
+        closedir(d);
+        return n;
+}
+
+Test(tree_prefetch, stops_at_depth_32_and_closes_every_folder) {
+        /* A file at every level of a chain of 40 nested folders: levels 0 (the top) to 32 are listed. */
+        char rel[PATH_MAX] = "";
+        make_file("f");
+        for (unsigned level = 1; level <= 40; level++) {
+                strcat(rel, level > 1 ? "/d" : "d");
+                make_dir(rel);
+                char file[PATH_MAX + 8];
+                snprintf(file, sizeof file, "%s/f", rel);
+                make_file(file);
+        }
+        unsigned before = count_fds();
+        cr_expect_eq(run(2, 1), 33u);
+        cr_expect_eq(count_fds(), before, "the prefetch left folders open");
 }
