@@ -137,6 +137,25 @@ wait_for_partial() {
         return 1
 }
 
+# kill_worker_mid_backup DATA ROOT NAME WHAT: starts a backup, kills its worker with SIGKILL once the
+# partial folder has an entry, and checks that the failure is reported and nothing is left behind.
+kill_worker_mid_backup() {
+        local data="$1" root="$2" name="$3" what="$4" out="$work/run.out" run_pid worker
+        "$tool" run "$data" "$root" "$name" >"$out" 2>&1 &
+        run_pid=$!
+        pids+=("$run_pid")
+        wait_for_partial "$root/.partial-$name" || fail "$what: the backup never started"
+        worker="$(value pid "$(cat "$out")")"
+        [ -n "$worker" ] || fail "$what: no worker pid"
+        kill -9 "$worker"
+        if wait "$run_pid"; then
+                fail "$what: the backup succeeded although its worker was killed"
+        fi
+        grep -q "The backup worker (pid $worker) was killed by signal SIGKILL, no backup was made" "$out" ||
+                fail "$what: unclear report of a killed worker: $(cat "$out")"
+        expect_no_leftovers "$root" "$name"
+}
+
 passed=0
 ok() {
         passed=$((passed + 1))
@@ -188,7 +207,7 @@ reflink_case() {
 
         # The worker killed in the middle of a clone (with its metadata prefetch threads running):
         # reported, partial removed; the next attempt is complete.
-        local many="$work/$fs/many" name3 run_pid worker
+        local many="$work/$fs/many" name3
         python3 -c 'import os,sys
 for d in range(3):
     p = os.path.join(sys.argv[1], "db%d" % d)
@@ -197,19 +216,7 @@ for d in range(3):
         with open(os.path.join(p, "%06d.ldb" % i), "wb") as f:
             f.write(os.urandom(4096 + i % 512))' "$many"
         name3="$("$tool" name v3.0.0 1726857296)"
-        "$tool" run "$many" "$home" "$name3" >"$work/run-$fs.out" 2>&1 &
-        run_pid=$!
-        pids+=("$run_pid")
-        wait_for_partial "$home/.partial-$name3" || fail "$fs: the clone never started"
-        worker="$(value pid "$(cat "$work/run-$fs.out")")"
-        [ -n "$worker" ] || fail "$fs: no worker pid"
-        kill -9 "$worker"
-        if wait "$run_pid"; then
-                fail "$fs: the backup succeeded although its worker was killed mid-clone"
-        fi
-        grep -q "The backup worker (pid $worker) was killed by signal SIGKILL, no backup was made" \
-                "$work/run-$fs.out" || fail "$fs: unclear report of a killed worker: $(cat "$work/run-$fs.out")"
-        expect_no_leftovers "$home" "$name3"
+        kill_worker_mid_backup "$many" "$home" "$name3" "$fs, mid-clone"
         out="$("$tool" run "$many" "$home" "$name3")" || fail "$fs: the clone after the kill failed: $out"
         "${compare[@]}" "$many" "$home/$name3" >/dev/null || fail "$fs: the clone after the kill differs"
         rm -rf "${home:?}/$name3" "$many"
@@ -317,19 +324,7 @@ expect_no_leftovers "$home" "$name"
 ok "SIGKILL of oraivisor mid-copy leaves only a partial, which cleanup removes"
 
 # The worker alone killed: oraivisor reports it and removes the partial.
-"$tool" run "$slow" "$home" "$name" >"$work/run.out" 2>&1 &
-tool_pid=$!
-pids+=("$tool_pid")
-wait_for_partial "$home/.partial-$name" || fail "the backup never started copying"
-worker="$(value pid "$(cat "$work/run.out")")"
-[ -n "$worker" ] || fail "no worker pid"
-kill -9 "$worker"
-if wait "$tool_pid"; then
-        fail "the backup succeeded although its worker was killed"
-fi
-grep -q "The backup worker (pid $worker) was killed by signal SIGKILL, no backup was made" "$work/run.out" ||
-        fail "unclear report of a killed worker: $(cat "$work/run.out")"
-expect_no_leftovers "$home" "$name"
+kill_worker_mid_backup "$slow" "$home" "$name" "mid-copy"
 ok "SIGKILL of the worker mid-copy: reported, partial removed"
 
 # Timeout (ORAIVISOR_HOOK_TIMEOUT): 50 ms for a copy that takes seconds.
