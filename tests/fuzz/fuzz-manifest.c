@@ -3,6 +3,9 @@
 /* Plan info and manifest JSON: plan_info_parse() on the input as a string, manifest_parse() on the raw
  * bytes, and manifest_find() on whatever parsed. */
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "manifest.h"
 #include "url.h"
 
@@ -25,11 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 manifest_free(m);
         }
 
-        char *s = malloc(size + 1);
+        /* The parsers take C strings: whatever follows a NUL in the input is never seen anyway. */
+        char *s = strndup((const char *) data, size);
         if (!s)
                 return 0;
-        memcpy(s, data, size);
-        s[size] = 0;
         char *url = NULL;
         m = NULL;
         int r = plan_info_parse(s, &url, &m, &reason);
