@@ -357,7 +357,7 @@ int layout_record_plan(Layout *l, const char *folder, const UpgradePlan *plan) {
         return 0;
 }
 
-int layout_read_plan_file(Layout *l, UpgradePlan **ret) {
+int layout_read_plan_file(Layout *l, UpgradePlan **ret, const char **ret_reason) {
         _cleanup_free_ char *buf = NULL;
         size_t len;
         _cleanup_close_ int dfd = openat(l->home_fd, "data", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -372,7 +372,10 @@ int layout_read_plan_file(Layout *l, UpgradePlan **ret) {
         r = plan_parse_json(buf, len, ret, &reason);
         if (r == -ENOMEM)
                 return log_oom();
-        if (r < 0)
-                return log_error_errno(r, "'%s/data/" PLAN_FILE "' is not a valid upgrade plan: %s.", l->home, reason);
+        if (r < 0) {
+                if (ret_reason)
+                        *ret_reason = reason;
+                return -EBADMSG;
+        }
         return 1;
 }

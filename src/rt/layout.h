@@ -72,6 +72,7 @@ int layout_switch(Layout *l, const char *target, LayoutFaultHook fault, void *us
 /* Records the plan that activated upgrades/<folder> in its upgrade-info.json (atomic write). */
 int layout_record_plan(Layout *l, const char *folder, const UpgradePlan *plan);
 
-/* Reads data/upgrade-info.json. Returns 1 and the plan, 0 when there is none, or a negative errno (a
- * malformed file is logged with the reason and returns -EBADMSG). */
-int layout_read_plan_file(Layout *l, UpgradePlan **ret);
+/* Reads data/upgrade-info.json. Returns 1 and the plan, 0 when there is none, or a negative errno. A
+ * malformed (or empty, or half-written) file returns -EBADMSG and *ret_reason without logging: the node
+ * may be rewriting it, and only the caller knows whether that is an error yet. I/O errors are logged. */
+int layout_read_plan_file(Layout *l, UpgradePlan **ret, const char **ret_reason);

@@ -33,8 +33,11 @@
  * how much each time. */
 #define EXTEND_INTERVAL (5 * USEC_PER_SEC)
 #define EXTEND_BY (30 * USEC_PER_SEC)
-/* How long an announcement seen in the daemon's output waits for upgrade-info.json to confirm it when the
- * file exists but names another plan or cannot be parsed (the node may be rewriting it). */
+/* How long an announcement seen in the daemon's output waits for upgrade-info.json to confirm it, or for
+ * the node to exit, before it is acted on (no file) or ignored (a file naming another plan). SDK v0.44+
+ * writes the file before it logs the line, so there is nothing to wait for; v0.40-v0.43 log the line,
+ * then write the file, then panic: stopping the node at the line may kill it before it writes the file
+ * that the new binary's store migrations read. */
 #define LOG_PLAN_CONFIRM_USEC (3 * USEC_PER_SEC)
 
 typedef enum ManagerState {
@@ -295,14 +298,25 @@ static bool plan_is_due(Manager *m, const UpgradePlan *p, PlanSource source) {
         return false;
 }
 
+/* SDK v0.40-v0.43 write the file without the plan's info (name and height only); the line has it. */
+static int plan_take_missing_info(UpgradePlan *p, const UpgradePlan *line) {
+        if (!isempty(p->info) || !line || isempty(line->info) || !upgrade_plan_same(p, line))
+                return 0;
+        char *info = strdup(line->info);
+        if (!info)
+                return -ENOMEM;
+        free_and_replace(p->info, info);
+        return 0;
+}
+
 static void manager_act_on_plan(Manager *m, const UpgradePlan *p, PlanSource source) {
-        m->unconfirmed = upgrade_plan_free(m->unconfirmed);
         m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
 
-        if (upgrade_plan_dup(p, &m->acting) < 0) {
+        if (upgrade_plan_dup(p, &m->acting) < 0 || plan_take_missing_info(m->acting, m->unconfirmed) < 0) {
                 log_oom();
                 return manager_exit(m, EXIT_INTERNAL);
         }
+        m->unconfirmed = upgrade_plan_free(m->unconfirmed);
         log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, p, NULL,
                 "Upgrade plan '%s' detected (from %s)%s%s.", p->name, plan_source_to_string(source),
                 isempty(p->info) ? "" : ", info: ", strempty(p->info));
@@ -319,30 +333,40 @@ static void manager_act_on_plan(Manager *m, const UpgradePlan *p, PlanSource sou
         }
 }
 
-/* An announcement in the output not confirmed by upgrade-info.json in time. The node writes the file
- * before it logs the line, so a chain that writes the file at all (it holds an earlier plan) and did not
- * write this one did not announce it: the text came from elsewhere (a logged transaction, a contract's
- * debug output). Without any file, the chain may predate the file (SDK < v0.44) or run with a --home that
- * is not DAEMON_HOME: the line is all there is. */
+/* An announcement in the output that neither upgrade-info.json confirmed nor the node's exit followed in
+ * time. The node writes the file around the line (before it from SDK v0.44 on, just after it before), so a
+ * chain that writes the file at all (it holds an earlier plan) and did not write this one did not announce
+ * it: the text came from elsewhere (a logged transaction, a contract's debug output). Without any file, the
+ * chain may predate the file (SDK < v0.40) or run with a --home that is not DAEMON_HOME, and its consensus
+ * halted without the process exiting: the line is all there is. */
 static void confirm_timeout(Manager *m) {
-        _cleanup_(upgrade_plan_freep) UpgradePlan *p = TAKE_PTR(m->unconfirmed), *f = NULL;
+        _cleanup_(upgrade_plan_freep) UpgradePlan *f = NULL;
         m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
-        if (!p || m->acting || (m->state != STATE_RUNNING && m->state != STATE_LAUNCHING))
+        if (!m->unconfirmed || m->acting || (m->state != STATE_RUNNING && m->state != STATE_LAUNCHING))
                 return;
 
-        int r = layout_read_plan_file(m->layout, &f);
+        const UpgradePlan *p = m->unconfirmed;
+        const char *reason = NULL;
+        int r = layout_read_plan_file(m->layout, &f, &reason);
         if (r > 0 && upgrade_plan_same(f, p))
                 return manager_act_on_plan(m, f, PLAN_SOURCE_FILE);
         if (r > 0) {
                 log_warning("Ignoring the announcement of upgrade '%s' in %s's output: %s/data/upgrade-info.json names '%s' instead, so the node did not announce it (the text may come from a logged transaction).",
                         p->name, m->config->name, m->config->home, f->name);
                 m->last_ignored = upgrade_plan_free(m->last_ignored);
-                m->last_ignored = TAKE_PTR(p);
+                m->last_ignored = TAKE_PTR(m->unconfirmed);
                 return;
         }
-        log_notice("No %s/data/upgrade-info.json confirms upgrade '%s' (an SDK older than v0.44, or the node's --home is not DAEMON_HOME): acting on the log line.",
-                m->config->home, p->name);
-        manager_act_on_plan(m, p, PLAN_SOURCE_LOG);
+        _cleanup_(upgrade_plan_freep) UpgradePlan *line = TAKE_PTR(m->unconfirmed);
+        char buf[FORMAT_TIMESPAN_MAX];
+        if (r == -EBADMSG)
+                log_warning("%s/data/upgrade-info.json is still not a valid plan (%s) %s after %s announced upgrade '%s': acting on the log line.",
+                        m->config->home, reason, format_timespan(buf, sizeof(buf), LOG_PLAN_CONFIRM_USEC),
+                        m->config->name, line->name);
+        else
+                log_notice("No %s/data/upgrade-info.json confirms upgrade '%s' and %s still runs (an SDK older than v0.40, or the node's --home is not DAEMON_HOME): acting on the log line.",
+                        m->config->home, line->name, m->config->name);
+        manager_act_on_plan(m, line, PLAN_SOURCE_LOG);
 }
 
 static int on_confirm_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -358,9 +382,11 @@ static void manager_handle_plan(Manager *m, const UpgradePlan *p, PlanSource sou
                                 plan_source_to_string(source), m->acting->name);
                         m->last_ignored = upgrade_plan_free(m->last_ignored);
                         (void) upgrade_plan_dup(p, &m->last_ignored);
-                } else if (upgrade_plan_same(m->acting, p) && source == PLAN_SOURCE_FILE &&
-                           !streq(m->acting->info, p->info) && m->state == STATE_STOPPING) {
-                        /* The file holds the info exactly as the chain wrote it; a log line may have been cut. */
+                } else if (upgrade_plan_same(m->acting, p) && !isempty(p->info) && m->state == STATE_STOPPING &&
+                           !streq(m->acting->info, p->info) && (source == PLAN_SOURCE_FILE || isempty(m->acting->info))) {
+                        /* The file holds the info exactly as the chain wrote it (a log line may have been cut);
+                         * SDK v0.40-v0.43 write none, and the line that the journal delivers after the file is
+                         * the only source of it. */
                         char *info = strdup(p->info);
                         if (info)
                                 free_and_replace(m->acting->info, info);
@@ -377,19 +403,18 @@ static void manager_handle_plan(Manager *m, const UpgradePlan *p, PlanSource sou
         if (source == PLAN_SOURCE_LOG) {
                 /* Trust the file the node writes, not text in its output: confirm first. */
                 _cleanup_(upgrade_plan_freep) UpgradePlan *f = NULL;
-                int r = layout_read_plan_file(m->layout, &f);
-                if (r > 0 && upgrade_plan_same(f, p))
+                int r = layout_read_plan_file(m->layout, &f, NULL);
+                if (r > 0 && upgrade_plan_same(f, p)) {
+                        if (plan_take_missing_info(f, p) < 0) {
+                                log_oom();
+                                return manager_exit(m, EXIT_INTERNAL);
+                        }
                         return manager_act_on_plan(m, f, PLAN_SOURCE_LOG);
-                if (r == 0) {
-                        /* No file at all: the node writes it before it logs the line, so none will come
-                         * (an SDK older than v0.44, or --home is not DAEMON_HOME). Waiting would only delay
-                         * the upgrade: the line is all there is. */
-                        log_notice("No %s/data/upgrade-info.json confirms upgrade '%s' (an SDK older than v0.44, or the node's --home is not DAEMON_HOME): acting on the log line.",
-                                m->config->home, p->name);
-                        return manager_act_on_plan(m, p, PLAN_SOURCE_LOG);
                 }
-                /* A file naming another plan, or one being rewritten (the SDK does not write it atomically):
-                 * give the node a moment to finish writing it. */
+                /* No file yet, one naming another plan, or one being rewritten (the SDK does not write it
+                 * atomically): the node writes it right after the line (SDK v0.40-v0.43) and halts. Wait
+                 * for the file (on_plan_file) or the node's exit (on_exited), at most LOG_PLAN_CONFIRM_USEC;
+                 * stopping it now could kill it before it writes the file. */
                 if (upgrade_plan_same(m->unconfirmed, p))
                         return;
                 upgrade_plan_free(m->unconfirmed);
@@ -397,8 +422,8 @@ static void manager_handle_plan(Manager *m, const UpgradePlan *p, PlanSource sou
                         log_oom();
                         return manager_exit(m, EXIT_INTERNAL);
                 }
-                log_info("%s announced upgrade '%s' in its output; waiting for %s/data/upgrade-info.json to confirm it.",
-                        m->config->name, p->name, m->config->home);
+                log_info("%s announced upgrade '%s' in its output; waiting for %s/data/upgrade-info.json to confirm it or for %s to halt.",
+                        m->config->name, p->name, m->config->home, m->config->name);
                 m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
                 if (sd_event_add_time_relative(m->event, &m->confirm_timer, CLOCK_MONOTONIC, LOG_PLAN_CONFIRM_USEC, 0,
                             on_confirm_timer, m) < 0)
@@ -472,9 +497,20 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
         case STATE_RUNNING: {
                 /* It ended by itself. It may have halted at an upgrade height: look once. */
                 _cleanup_(upgrade_plan_freep) UpgradePlan *p = NULL;
-                if (layout_read_plan_file(m->layout, &p) > 0 && plan_is_due(m, p, PLAN_SOURCE_FILE)) {
+                const char *reason = NULL;
+                int r = layout_read_plan_file(m->layout, &p, &reason);
+                if (r == -EBADMSG)
+                        log_warning("%s %s, and %s/data/upgrade-info.json is not a valid plan (%s): not reading a plan from it.",
+                                m->config->name, daemon_exit_describe(e, buf, sizeof(buf)), m->config->home, reason);
+                if (r > 0 && plan_is_due(m, p, PLAN_SOURCE_FILE)) {
                         log_info("%s %s at the height of upgrade '%s'.", m->config->name,
                                 daemon_exit_describe(e, buf, sizeof(buf)), p->name);
+                        if (plan_take_missing_info(p, m->unconfirmed) < 0) {
+                                log_oom();
+                                return manager_exit(m, EXIT_INTERNAL);
+                        }
+                        m->unconfirmed = upgrade_plan_free(m->unconfirmed);
+                        m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
                         m->acting = TAKE_PTR(p);
                         log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->acting, NULL,
                                 "Upgrade plan '%s' detected (from %s).", m->acting->name,
@@ -658,7 +694,11 @@ static int manager_startup(Manager *m) {
 
                 /* The node may have halted at an upgrade height while we were down. */
                 _cleanup_(upgrade_plan_freep) UpgradePlan *p = NULL;
-                r = layout_read_plan_file(m->layout, &p);
+                const char *reason = NULL;
+                r = layout_read_plan_file(m->layout, &p, &reason);
+                if (r == -EBADMSG)
+                        log_warning("%s/data/upgrade-info.json is not a valid upgrade plan (%s), ignoring it at start-up.",
+                                m->config->home, reason);
                 if (r > 0 && plan_is_due(m, p, PLAN_SOURCE_STARTUP)) {
                         log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, p, NULL,
                                 "Upgrade plan '%s' is pending (%s names it, '%s/current' runs %s): upgrading before the daemon starts.",

@@ -156,6 +156,8 @@ class TestIdentity(FakeTestCase):
             (("start",), {"FAKECHAIN_PLANS": "v2@20 v3@10"}, "plan 'v3@10' is not above the previous plan's height 20"),
             (("start",), {"FAKECHAIN_PLANS": "v2@1 v2@2"}, "plan 'v2' is listed twice"),
             (("start",), {"FAKECHAIN_HALT": "stop"}, "FAKECHAIN_HALT='stop' is not valid: expected 'hang' or 'exit'"),
+            (("start",), {"FAKECHAIN_ANNOUNCE_ORDER": "random"},
+             "FAKECHAIN_ANNOUNCE_ORDER='random' is not valid: expected 'file-first' or 'log-first'"),
             (("start",), {"FAKECHAIN_COLOR": "blue"}, "FAKECHAIN_COLOR='blue' is not a boolean"),
             (("start",), {"FAKECHAIN_TERM_EXIT": "300"}, "FAKECHAIN_TERM_EXIT='300' is not valid"),
             (("start",), {"FAKECHAIN_STOP_AT": "3", "FAKECHAIN_CRASH_SIGNAL": "CHLD"},
@@ -305,6 +307,27 @@ class TestAnnouncement(FakeTestCase):
         r = self.run_fake("v1", FAKECHAIN_PLANS="v2@3", FAKECHAIN_HALT="exit", FAKECHAIN_ANNOUNCE="log")
         self.assertIn(b'UPGRADE "v2" NEEDED at height: 3:', r.stderr)
         self.assertFalse(os.path.exists(self.data("upgrade-info.json")))
+
+    def test_announce_log_first(self):
+        # SDK v0.40-v0.43: the line, then the file without the info, then the CONSENSUS FAILURE line.
+        p = self.spawn("v1", FAKECHAIN_PLANS="v2@3", FAKECHAIN_PLAN_INFO="x", FAKECHAIN_ANNOUNCE_ORDER="log-first",
+                       FAKECHAIN_ANNOUNCE_FILE_DELAY="300")
+        self.assertTrue(self.wait_for(p, 'UPGRADE "v2" NEEDED at height: 3: x'), self.output(p))
+        self.assertFalse(os.path.exists(self.data("upgrade-info.json")), "the file comes after the line")
+        self.assertTrue(self.wait_for(p, "CONSENSUS FAILURE"), self.output(p))
+        with open(self.data("upgrade-info.json")) as f:
+            self.assertEqual(json.load(f), {"name": "v2", "time": "0001-01-01T00:00:00Z", "height": 3})
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(10), 0)
+
+    def test_announce_log_first_killed_before_the_file(self):
+        p = self.spawn("v1", FAKECHAIN_PLANS="v2@3", FAKECHAIN_ANNOUNCE_ORDER="log-first",
+                       FAKECHAIN_ANNOUNCE_FILE_DELAY="60000")
+        self.assertTrue(self.wait_for(p, 'UPGRADE "v2" NEEDED'), self.output(p))
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(10), 0)
+        self.assertFalse(os.path.exists(self.data("upgrade-info.json")))
+        self.assertNotIn("CONSENSUS FAILURE", self.output(p))
 
     def test_no_final_newline(self):
         r = self.run_fake("v1", FAKECHAIN_PLANS="v2@3", FAKECHAIN_HALT="exit", FAKECHAIN_NO_FINAL_NEWLINE="1",

@@ -36,6 +36,11 @@
  *   `ERR CONSENSUS FAILURE!!! err="UPGRADE \"v2\" NEEDED at height: 20: <info>" module=consensus …`, then
  *   halts. The last committed height stays plan height - 1.
  *     FAKECHAIN_ANNOUNCE=file|log|both (default both): which of the file and the two log lines appear.
+ *     FAKECHAIN_ANNOUNCE_ORDER=file-first|log-first (default file-first, as SDK >= v0.44). log-first is SDK
+ *     v0.40-v0.43: the x/upgrade line, then the file (name and height only, no info), then the CONSENSUS
+ *     FAILURE line. FAKECHAIN_ANNOUNCE_FILE_DELAY=<ms> (log-first only, default 0) pauses between the line
+ *     and the file, handling signals meanwhile: a SIGTERM then stops it before the file is written, as it
+ *     would a real node killed in that instant.
  *     FAKECHAIN_HALT=hang|exit (default hang: alive and silent, like a node whose consensus halted);
  *     FAKECHAIN_HALT_EXIT: the status for exit (default 1).
  *     FAKECHAIN_NO_FINAL_NEWLINE=1: the halting line is the last output and has no final newline (the
@@ -139,6 +144,8 @@ typedef struct Fake {
         size_t n_plans;
         size_t n_known; /* this version knows plans[0 .. n_known-1] */
         Announce announce;
+        bool log_first;
+        uint64_t announce_file_delay_ms;
         bool halt_exit;
         uint64_t halt_exit_status;
         bool strict;
@@ -594,6 +601,7 @@ static int parse_env(Fake *f) {
         static const char *const streams[] = {"stderr", "stdout"};
         static const char *const halts[] = {"hang", "exit"};
         static const char *const announces[] = {"both", "file", "log"};
+        static const char *const orders[] = {"file-first", "log-first"};
         int r, k;
 
         if (f->log_format_arg && !streq(f->log_format_arg, "plain") && !streq(f->log_format_arg, "json"))
@@ -622,8 +630,15 @@ static int parse_env(Fake *f) {
                 return k;
         f->announce = (Announce[]){ANNOUNCE_BOTH, ANNOUNCE_FILE, ANNOUNCE_LOG}[k];
 
+        k = env_choice("FAKECHAIN_ANNOUNCE_ORDER", orders, ELEMENTSOF(orders), "'file-first' or 'log-first'");
+        if (k < 0)
+                return k;
+        f->log_first = k == 1;
+
         if ((r = env_uint("FAKECHAIN_BLOCK_INTERVAL", 100, 24 * 3600 * 1000,
                      "milliseconds between blocks, e.g. 100", &f->block_interval_ms)) < 0 ||
+                (r = env_uint("FAKECHAIN_ANNOUNCE_FILE_DELAY", 0, 3600 * 1000, "milliseconds, e.g. 50",
+                         &f->announce_file_delay_ms)) < 0 ||
                 (r = env_uint("FAKECHAIN_HALT_EXIT", 1, 255, "an exit status 0..255",
                          &f->halt_exit_status)) < 0 ||
                 (r = env_uint("FAKECHAIN_STOP_AT", 0, UINT64_MAX, "a block height, e.g. 5", &f->stop_at)) <
@@ -730,7 +745,7 @@ static int height_persist(Fake *f) {
         return counter_write(f, "height", f->height);
 }
 
-static int upgrade_info_write(Fake *f, const Plan *p) {
+static int upgrade_info_write(Fake *f, const Plan *p, bool with_info) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0;
         FILE *m = open_memstream(&buf, &size);
@@ -739,9 +754,13 @@ static int upgrade_info_write(Fake *f, const Plan *p) {
                 return -ENOMEM;
         fputs("{\"name\":\"", m);
         json_escape(m, p->name);
-        fprintf(m, "\",\"time\":\"0001-01-01T00:00:00Z\",\"height\":%" PRIu64 ",\"info\":\"", p->height);
-        json_escape(m, p->info);
-        fputs("\"}", m);
+        fprintf(m, "\",\"time\":\"0001-01-01T00:00:00Z\",\"height\":%" PRIu64, p->height);
+        if (with_info) {
+                fputs(",\"info\":\"", m);
+                json_escape(m, p->info);
+                fputc('"', m);
+        }
+        fputc('}', m);
         if (fclose(m) != 0)
                 return -ENOMEM;
         int r = write_file_atomic_at(f->data_fd, "upgrade-info.json", buf, size, 0600);
@@ -881,11 +900,18 @@ _noreturn_ static void announce(Fake *f, const Plan *p) {
                 0)
                 exit(EXIT_FAILURE);
 
-        /* The SDK writes the file first, then logs, then panics; CometBFT catches the panic and halts. */
-        if (f->announce & ANNOUNCE_FILE && upgrade_info_write(f, p) < 0)
+        /* SDK >= v0.44 writes the file first, then logs, then panics; CometBFT catches the panic (the
+         * CONSENSUS FAILURE line) and halts. v0.40-v0.43 log first, then write the file without the info. */
+        if (f->announce & ANNOUNCE_FILE && !f->log_first && upgrade_info_write(f, p, true) < 0)
                 exit(EXIT_FAILURE);
-        if (f->announce & ANNOUNCE_LOG) {
+        if (f->announce & ANNOUNCE_LOG)
                 emit(f, LEVEL_ERROR, "x/upgrade", NULL, 0, nl, "%s", msg);
+        if (f->announce & ANNOUNCE_FILE && f->log_first) {
+                wait_until(f, now(CLOCK_MONOTONIC) + f->announce_file_delay_ms * USEC_PER_MSEC);
+                if (upgrade_info_write(f, p, false) < 0)
+                        exit(EXIT_FAILURE);
+        }
+        if (f->announce & ANNOUNCE_LOG) {
                 if (nl) {
                         Field fields[] = {
                                 {"err", msg, false},

@@ -430,6 +430,48 @@ upgrade_scenario() { # upgrade_scenario INSTANCE ANNOUNCE
 t_oraivisor_upgrade_log() { upgrade_scenario s1 log; }
 t_oraivisor_upgrade_file() { upgrade_scenario s2 file; }
 
+# The order of the announcement line and upgrade-info.json as each SDK generation writes them, raced in a
+# loop of runs under the unit launcher (tests/e2e/test_order.py is the exec-mode twin): every run upgrades
+# once, with the plan's info, and a node that writes the file must have written it before it was stopped.
+order_run() { # order_run INSTANCE EXPECT_FILE FAKECHAIN_VAR=...
+        local i="$1" want_file="$2" h=/var/lib/$1 fails=$T_FAILS; shift 2
+        local info="https://example.com/v2.json"
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_RESTART_AFTER_UPGRADE=true UNSAFE_SKIP_BACKUP=true \
+                DAEMON_SHUTDOWN_GRACE=5s "DAEMON_ARGS=start" FAKECHAIN_PLANS=v2@8 FAKECHAIN_BLOCK_INTERVAL=20 \
+                "FAKECHAIN_PLAN_INFO=$info" "$@"
+        sbx systemctl start oraivisor@$i
+        if ! wait_for 30 dj_has $i "fakechaind v2 starting"; then
+                fail "$i ($*): v2 did not start"
+                sbx systemctl stop oraivisor@$i
+                return
+        fi
+        [ "$(sbx readlink $h/oraivisor/current)" = upgrades/v2 ] || fail "$i ($*): current is not upgrades/v2"
+        local n
+        n=$(sbx journalctl -q -o cat MESSAGE_ID=a4bd8e18025146e5918dab27c0b3e302 _SYSTEMD_UNIT=oraivisor@$i.service | wc -l)
+        [ "$n" -eq 1 ] || fail "$i ($*): $n plan detections, not 1"
+        sbx grep -qF "\"info\":\"$info\"" $h/oraivisor/upgrades/v2/upgrade-info.json ||
+                fail "$i ($*): the recorded plan lacks the info: $(sbx cat $h/oraivisor/upgrades/v2/upgrade-info.json)"
+        if [ "$want_file" = yes ]; then
+                sbx grep -qF '"name":"v2"' $h/data/upgrade-info.json 2>/dev/null ||
+                        fail "$i ($*): the node was stopped before it wrote data/upgrade-info.json"
+        fi
+        sbx systemctl stop oraivisor@$i
+        [ "$T_FAILS" -ne "$fails" ] || ok "$i: $*"
+}
+
+t_oraivisor_announce_order() {
+        local k delays=(0 0 1 5 20 100 400) runs=${ORDER_UNIT_RUNS:-6}
+        for k in $(seq 1 "$runs"); do
+                order_run o$k yes FAKECHAIN_ANNOUNCE_ORDER=log-first FAKECHAIN_ANNOUNCE_FILE_DELAY=${delays[$((k % 7))]}
+                order_run oe$k yes FAKECHAIN_ANNOUNCE_ORDER=log-first FAKECHAIN_ANNOUNCE_FILE_DELAY=${delays[$(((k + 3) % 7))]} \
+                        FAKECHAIN_HALT=exit
+        done
+        order_run of1 yes FAKECHAIN_ANNOUNCE=both
+        order_run ol1 no FAKECHAIN_ANNOUNCE=log FAKECHAIN_HALT=exit
+        order_run ol2 no FAKECHAIN_ANNOUNCE=log FAKECHAIN_HALT=exit
+}
+
 t_oraivisor_sigkill_adopt() {
         local i=s3 h=/var/lib/s3
         make_home $h fakechaind
@@ -819,7 +861,7 @@ SCENARIOS=(
         launcher_start_properties launcher_exit_status launcher_adopt_cursor launcher_burst
         launcher_bait_description launcher_daemon_user launcher_exec_failure launcher_grace_kill launcher_kill
         launcher_stale_units launcher_lingering_unit launcher_echo_reload
-        oraivisor_upgrade_log oraivisor_upgrade_file oraivisor_sigkill_adopt oraivisor_due_while_stopped
+        oraivisor_upgrade_log oraivisor_upgrade_file oraivisor_announce_order oraivisor_sigkill_adopt oraivisor_due_while_stopped
         oraivisor_stop oraivisor_bad_config oraivisor_foreign_unit oraivisor_burst oraivisor_journal_pages oraivisor_bait_description oraivisor_dbus_restart
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network
         torture_unit

@@ -238,12 +238,19 @@ Test(layout, record_plan_and_read_back) {
 Test(layout, plan_file) {
         _cleanup_(layout_freep) Layout *l = open_layout();
         UpgradePlan *p = NULL;
-        cr_assert_eq(layout_read_plan_file(l, &p), 0);
+        cr_assert_eq(layout_read_plan_file(l, &p, NULL), 0);
         put("data/upgrade-info.json", "{\"name\":\"v2\",\"time\":\"0001-01-01T00:00:00Z\",\"height\":42,\"info\":\"\"}", 0600);
-        cr_assert_eq(layout_read_plan_file(l, &p), 1);
+        cr_assert_eq(layout_read_plan_file(l, &p, NULL), 1);
         cr_assert_str_eq(p->name, "v2");
         cr_assert_eq(p->height, 42);
         upgrade_plan_free(p);
         put("data/upgrade-info.json", "{\"name\":", 0600);
-        cr_assert_eq(layout_read_plan_file(l, &p), -EBADMSG);
+        const char *reason = NULL;
+        cr_assert_eq(layout_read_plan_file(l, &p, &reason), -EBADMSG);
+        cr_assert_not_null(reason);
+        /* Caught between the truncate and the write of a rewrite: empty is malformed, not "none". */
+        put("data/upgrade-info.json", "", 0600);
+        reason = NULL;
+        cr_assert_eq(layout_read_plan_file(l, &p, &reason), -EBADMSG);
+        cr_assert_not_null(reason);
 }
