@@ -329,8 +329,8 @@ static void unit_evaluate(UnitLauncher *u) {
 
         switch (u->phase) {
         case PHASE_STARTING:
-                if (u->start_job || u->clearing)
-                        return; /* JobRemoved comes first; a blocking unit's states are not ours */
+                if (u->call_start || u->start_job || u->clearing)
+                        return; /* the reply and JobRemoved come first; a blocking unit's states are not ours */
                 if (!ended && unit_active_state_is_running(s->active_state) && (s->main_pid > 0 || s->exec_main_pid > 0) &&
                         invocation_id_is_valid(s->invocation)) {
                         became_running(u);
@@ -397,7 +397,7 @@ static int on_get_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                         return 0;
                 const sd_bus_error *e = sd_bus_message_get_error(m);
                 int r = sd_bus_message_get_errno(m);
-                if (u->phase == PHASE_STARTING && !u->start_job && !u->clearing)
+                if (u->phase == PHASE_STARTING && !u->call_start && !u->start_job && !u->clearing)
                         start_failed(u, -abs(r), "Failed to read the state of the daemon unit '%s': %s", u->unit,
                                 bus_error_text(e, r));
                 else
@@ -897,6 +897,8 @@ static int send_start(UnitLauncher *u) {
          * handles our messages in order). */
         (void) call_forget(u, "ResetFailedUnit", "ResetFailedUnit", "s", u->unit);
 
+        /* A state asked for before this start (the previous run's end) says nothing about this one. */
+        u->call_get = sd_bus_slot_unref(u->call_get);
         u->call_start = sd_bus_slot_unref(u->call_start);
         r = sd_bus_call_async(u->bus, &u->call_start, m, on_start_reply, u, 0);
         if (r < 0)

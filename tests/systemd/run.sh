@@ -447,6 +447,8 @@ order_run() { # order_run INSTANCE EXPECT_FILE FAKECHAIN_VAR=...
                 return
         fi
         [ "$(sbx readlink $h/oraivisor/current)" = upgrades/v2 ] || fail "$i ($*): current is not upgrades/v2"
+        wait_for 10 status_has $i "fakechaind (upgrade v2) running" ||
+                fail "$i ($*): oraivisor does not report v2 running: $(prop oraivisor@$i.service ActiveState) '$(status_text $i)'"
         local n
         n=$(sbx journalctl -q -o cat MESSAGE_ID=a4bd8e18025146e5918dab27c0b3e302 _SYSTEMD_UNIT=oraivisor@$i.service | wc -l)
         [ "$n" -eq 1 ] || fail "$i ($*): $n plan detections, not 1"
@@ -457,6 +459,8 @@ order_run() { # order_run INSTANCE EXPECT_FILE FAKECHAIN_VAR=...
                         fail "$i ($*): the node was stopped before it wrote data/upgrade-info.json"
         fi
         sbx systemctl stop oraivisor@$i
+        [ "$(prop oraivisor-daemon@$i.service ActiveState)" != active ] ||
+                fail "$i ($*): the node's unit still runs after systemctl stop oraivisor@$i"
         [ "$T_FAILS" -ne "$fails" ] || ok "$i: $*"
 }
 
@@ -598,6 +602,10 @@ t_oraivisor_burst() {
 
 # After reading a burst, oraivisor lets go of the journal pages sd-journal mapped (they are journald's
 # page cache): its resident set stays what it owns.
+# Resident KiB of the journal files sd-journal mapped into process $1.
+journal_kib() { sbx awk '/^[0-9a-f]/ { j = ($6 ~ /\.journal(~)?$/) } /^Rss:/ && j { n += $2 } END { print n + 0 }' "/proc/$1/smaps"; }
+journal_kib_at_most() { [ "$(journal_kib "$1")" -le "$2" ]; }
+
 t_oraivisor_journal_pages() {
         local i=s14 h=/var/lib/s14
         make_home $h fakechaind
@@ -605,10 +613,12 @@ t_oraivisor_journal_pages() {
                 FAKECHAIN_BURST=30000
         sbx systemctl start oraivisor@$i
         expect "the node printed its burst" wait_for 60 dj_has $i "burst 30000/30000"
-        sleep 3 # the cursor is saved (and the pages let go) a second after the last line
+        # The cursor is saved (and the pages let go) a second after the last line the loop reads: wait for
+        # that, with a generous bound for a loaded machine.
         local pid; pid=$(prop oraivisor@$i.service MainPID)
         local jr rss
-        jr=$(sbx awk '/^[0-9a-f]/ { j = ($6 ~ /\.journal(~)?$/) } /^Rss:/ && j { n += $2 } END { print n + 0 }' /proc/$pid/smaps)
+        wait_for 30 journal_kib_at_most "$pid" 256
+        jr=$(journal_kib "$pid")
         rss=$(sbx awk '/^VmRSS/ { print $2 }' /proc/$pid/status)
         expect "journal pages resident in oraivisor after 30,000 lines: $jr KiB (of VmRSS $rss KiB), at most 256" test "$jr" -le 256
         expect "oraivisor still active" test "$(prop oraivisor@$i.service ActiveState)" = active
