@@ -19,6 +19,7 @@
 #include "log.h"
 #include "manager.h"
 #include "notify.h"
+#include "plan-arbiter.h"
 #include "plan-watch.h"
 #include "string-util.h"
 #include "strv.h"
@@ -63,10 +64,9 @@ struct Manager {
         PlanWatch *plan_watch;
         Upgrade *upgrade;
         UpgradeRecord *resume;        /* an interrupted upgrade to resume once the daemon is stopped */
-        UpgradePlan *acting;          /* the plan being acted on (stopping for it, or upgrading to it) */
-        UpgradePlan *last_ignored;    /* to say "ignoring" once per plan, not per line */
-        UpgradePlan *unconfirmed;     /* announced in the output, not (yet) confirmed by upgrade-info.json */
-        sd_event_source *confirm_timer;
+        PlanArbiter *arbiter;         /* when a plan is acted on (core/plan-arbiter.c) */
+        UpgradePlan *file_plan;       /* the last reading of upgrade-info.json made for the arbiter */
+        sd_event_source *confirm_timer; /* runs while the arbiter waits for a line's confirmation */
         CurrentVersion current;
         char *version_label;          /* "genesis" or the upgrade's name */
         int64_t *skip_heights;
@@ -101,9 +101,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->shutdown_kill_timer);
         sd_event_unref(m->event);
         upgrade_record_free(m->resume);
-        upgrade_plan_free(m->acting);
-        upgrade_plan_free(m->last_ignored);
-        upgrade_plan_free(m->unconfirmed);
+        plan_arbiter_free(m->arbiter);
+        upgrade_plan_free(m->file_plan);
         sd_event_source_disable_unref(m->confirm_timer);
         current_version_done(&m->current);
         free(m->version_label);
@@ -231,7 +230,7 @@ static void set_running_status(Manager *m) {
 static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userdata);
 
 static void start_upgrade(Manager *m, const UpgradeRecord *resume) {
-        const UpgradePlan *plan = resume ? resume->plan : m->acting;
+        const UpgradePlan *plan = resume ? resume->plan : plan_arbiter_acting(m->arbiter);
         m->state = STATE_UPGRADING;
         if (!m->ready_sent)
                 extend_timeout(m, true);
@@ -256,69 +255,121 @@ static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userda
                 return manager_exit(m, 0);
 
         if (!m->config->restart_after_upgrade) {
+                const UpgradePlan *acting = plan_arbiter_acting(m->arbiter);
                 log_notice("Upgrade '%s' is installed. DAEMON_RESTART_AFTER_UPGRADE is false: start oraivisor again to run the new binary.",
-                        m->acting ? m->acting->name : "");
-                notify_status("upgrade %s installed; start oraivisor again to run it", m->acting ? m->acting->name : "");
+                        acting ? acting->name : "");
+                notify_status("upgrade %s installed; start oraivisor again to run it", acting ? acting->name : "");
                 return manager_exit(m, EXIT_UPGRADE_INSTALLED);
         }
-        m->acting = upgrade_plan_free(m->acting);
+        plan_arbiter_done(m->arbiter);
         (void) manager_launch(m);
 }
 
-/* Whether a plan still has to be carried out, judged against what `current` runs. Logs why not, once per
- * plan. */
-static bool plan_is_due(Manager *m, const UpgradePlan *p, PlanSource source) {
+/* ---- plans: the facts the arbiter needs, and carrying out its decisions ------------------------------ */
+
+/* Whether a plan still has to be carried out, judged against what `current` runs. */
+static PlanVerdict judge_plan(const UpgradePlan *p, void *userdata) {
+        Manager *m = userdata;
         _cleanup_free_ char *folder = NULL;
-        const char *why = NULL;
-        bool skipped = false;
 
-        int r = layout_find_upgrade(m->layout, p->name, &folder);
-        if (r < 0)
-                return true; /* a name that cannot be a folder: the upgrade fails loudly, never silently */
+        if (layout_find_upgrade(m->layout, p->name, &folder) < 0)
+                return PLAN_VERDICT_DUE; /* a name that cannot be a folder: the upgrade fails loudly, never silently */
         if (m->current.folder && streq(folder, m->current.folder))
-                return false; /* the version running is this plan's */
+                return PLAN_VERDICT_RUNNING;
         if (m->current.plan && p->height > 0 && m->current.plan->height >= p->height)
-                why = "it is not newer than the plan of the version running";
-        else if (p->height > 0 && skip_heights_contain(m->skip_heights, m->n_skip_heights, p->height)) {
-                why = "its height is listed in --unsafe-skip-upgrades";
-                skipped = true;
-        }
-        if (!why)
-                return true;
-
-        if (!upgrade_plan_same(m->last_ignored, p)) {
-                m->last_ignored = upgrade_plan_free(m->last_ignored);
-                (void) upgrade_plan_dup(p, &m->last_ignored);
-                if (skipped)
-                        log_event(EVENT_UPGRADE_SKIPPED, LOG_NOTICE, 0, m->config->name, p, NULL,
-                                "Not upgrading to '%s' (from %s): %s.", p->name, plan_source_to_string(source), why);
-                else
-                        log_notice("Ignoring plan '%s' (from %s): %s.", p->name, plan_source_to_string(source), why);
-        }
-        return false;
+                return PLAN_VERDICT_NOT_NEWER;
+        if (p->height > 0 && skip_heights_contain(m->skip_heights, m->n_skip_heights, p->height))
+                return PLAN_VERDICT_SKIPPED;
+        return PLAN_VERDICT_DUE;
 }
 
-/* SDK v0.40-v0.43 write the file without the plan's info (name and height only); the line has it. */
-static int plan_take_missing_info(UpgradePlan *p, const UpgradePlan *line) {
-        if (!isempty(p->info) || !line || isempty(line->info) || !upgrade_plan_same(p, line))
-                return 0;
-        char *info = strdup(line->info);
-        if (!info)
-                return -ENOMEM;
-        free_and_replace(p->info, info);
+static int read_plan_file(PlanFile *ret, void *userdata) {
+        Manager *m = userdata;
+        const char *reason = NULL;
+
+        m->file_plan = upgrade_plan_free(m->file_plan);
+        int r = layout_read_plan_file(m->layout, &m->file_plan, &reason);
+        if (r == -ENOMEM)
+                return r;
+        *ret = (PlanFile) { .r = r, .plan = r > 0 ? m->file_plan : NULL, .reason = reason };
         return 0;
 }
 
-static void manager_act_on_plan(Manager *m, const UpgradePlan *p, PlanSource source) {
-        m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
+static DaemonPhase daemon_phase(const Manager *m) {
+        switch (m->state) {
+        case STATE_RUNNING:
+        case STATE_LAUNCHING:
+                return DAEMON_PHASE_UP;
+        case STATE_STOPPING:
+                return DAEMON_PHASE_STOPPING;
+        default:
+                return DAEMON_PHASE_OTHER;
+        }
+}
 
-        if (upgrade_plan_dup(p, &m->acting) < 0 || plan_take_missing_info(m->acting, m->unconfirmed) < 0) {
+static const PlanFacts *plan_facts(Manager *m) {
+        static PlanFacts facts = { .judge = judge_plan, .read_file = read_plan_file };
+        facts.userdata = m;
+        return &facts;
+}
+
+static int on_confirm_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* Says what the arbiter noted about a decision. */
+static void log_notes(Manager *m, const PlanDecision *d) {
+        const char *from = plan_source_to_string(d->source), *name = d->plan ? d->plan->name : "";
+        char buf[FORMAT_TIMESPAN_MAX];
+
+        if (d->notes & PLAN_NOTE_IGNORED_BUSY)
+                log_warning("Ignoring plan '%s' (from %s) while upgrade '%s' is under way.", name, from, d->other->name);
+        if (d->notes & PLAN_NOTE_NOT_NEWER)
+                log_notice("Ignoring plan '%s' (from %s): it is not newer than the plan of the version running.", name, from);
+        if (d->notes & PLAN_NOTE_SKIPPED)
+                log_event(EVENT_UPGRADE_SKIPPED, LOG_NOTICE, 0, m->config->name, d->plan, NULL,
+                        "Not upgrading to '%s' (from %s): its height is listed in --unsafe-skip-upgrades.", name, from);
+        if (d->notes & PLAN_NOTE_WAITING)
+                log_info("%s announced upgrade '%s' in its output; waiting for %s/data/upgrade-info.json to confirm it or for %s to halt.",
+                        m->config->name, name, m->config->home, m->config->name);
+        if (d->notes & PLAN_NOTE_UNANNOUNCED)
+                log_warning("Ignoring the announcement of upgrade '%s' in %s's output: %s/data/upgrade-info.json names '%s' instead, so the node did not announce it (the text may come from a logged transaction).",
+                        name, m->config->name, m->config->home, d->other->name);
+        if (d->notes & PLAN_NOTE_LINE_BAD_FILE)
+                log_warning("%s/data/upgrade-info.json is still not a valid plan (%s) %s after %s announced upgrade '%s': acting on the log line.",
+                        m->config->home, d->reason, format_timespan(buf, sizeof(buf), LOG_PLAN_CONFIRM_USEC),
+                        m->config->name, name);
+        if (d->notes & PLAN_NOTE_LINE_NO_FILE)
+                log_notice("No %s/data/upgrade-info.json confirms upgrade '%s' and %s still runs (an SDK older than v0.40, or the node's --home is not DAEMON_HOME): acting on the log line.",
+                        m->config->home, name, m->config->name);
+        if (d->notes & PLAN_NOTE_BAD_FILE)
+                log_warning("%s/data/upgrade-info.json is not a valid upgrade plan (%s), ignoring it.", m->config->home, d->reason);
+        if (d->notes & PLAN_NOTE_INFO_UPDATED)
+                log_debug("Plan '%s' info: %s", name, d->plan->info);
+}
+
+/* Carries out a decision taken while the daemon runs (STOP, ARM_TIMER or NONE), and keeps the confirmation
+ * timer running exactly while the arbiter waits. */
+static void apply_decision(Manager *m, int r, const PlanDecision *d) {
+        if (r < 0) {
                 log_oom();
                 return manager_exit(m, EXIT_INTERNAL);
         }
-        m->unconfirmed = upgrade_plan_free(m->unconfirmed);
+        log_notes(m, d);
+        if (!plan_arbiter_waiting(m->arbiter))
+                m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
+
+        if (d->action == PLAN_ACTION_ARM_TIMER) {
+                m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
+                if (sd_event_add_time_relative(m->event, &m->confirm_timer, CLOCK_MONOTONIC, LOG_PLAN_CONFIRM_USEC, 0,
+                            on_confirm_timer, m) < 0)
+                        (void) on_confirm_timer(NULL, 0, m);
+                return;
+        }
+        if (d->action != PLAN_ACTION_STOP)
+                return;
+
+        const UpgradePlan *p = d->plan;
         log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, p, NULL,
-                "Upgrade plan '%s' detected (from %s)%s%s.", p->name, plan_source_to_string(source),
+                "Upgrade plan '%s' detected (from %s)%s%s.", p->name, plan_source_to_string(d->source),
                 isempty(p->info) ? "" : ", info: ", strempty(p->info));
 
         char buf[FORMAT_TIMESPAN_MAX];
@@ -326,111 +377,27 @@ static void manager_act_on_plan(Manager *m, const UpgradePlan *p, PlanSource sou
                 format_timespan(buf, sizeof(buf), m->config->shutdown_grace));
         notify_status("upgrade %s: stopping %s", p->name, m->config->name);
         m->state = STATE_STOPPING;
-        int r = launcher_stop(m->launcher, m->config->shutdown_grace);
+        r = launcher_stop(m->launcher, m->config->shutdown_grace);
         if (r < 0) {
                 log_error_errno(r, "Failed to stop the daemon for the upgrade: %m");
                 manager_exit(m, EXIT_SYSTEM);
         }
 }
 
-/* An announcement in the output that neither upgrade-info.json confirmed nor the node's exit followed in
- * time. The node writes the file around the line (before it from SDK v0.44 on, just after it before), so a
- * chain that writes the file at all (it holds an earlier plan) and did not write this one did not announce
- * it: the text came from elsewhere (a logged transaction, a contract's debug output). Without any file, the
- * chain may predate the file (SDK < v0.40) or run with a --home that is not DAEMON_HOME, and its consensus
- * halted without the process exiting: the line is all there is. */
-static void confirm_timeout(Manager *m) {
-        _cleanup_(upgrade_plan_freep) UpgradePlan *f = NULL;
-        m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
-        if (!m->unconfirmed || m->acting || (m->state != STATE_RUNNING && m->state != STATE_LAUNCHING))
-                return;
-
-        const UpgradePlan *p = m->unconfirmed;
-        const char *reason = NULL;
-        int r = layout_read_plan_file(m->layout, &f, &reason);
-        if (r > 0 && upgrade_plan_same(f, p))
-                return manager_act_on_plan(m, f, PLAN_SOURCE_FILE);
-        if (r > 0) {
-                log_warning("Ignoring the announcement of upgrade '%s' in %s's output: %s/data/upgrade-info.json names '%s' instead, so the node did not announce it (the text may come from a logged transaction).",
-                        p->name, m->config->name, m->config->home, f->name);
-                m->last_ignored = upgrade_plan_free(m->last_ignored);
-                m->last_ignored = TAKE_PTR(m->unconfirmed);
-                return;
-        }
-        _cleanup_(upgrade_plan_freep) UpgradePlan *line = TAKE_PTR(m->unconfirmed);
-        char buf[FORMAT_TIMESPAN_MAX];
-        if (r == -EBADMSG)
-                log_warning("%s/data/upgrade-info.json is still not a valid plan (%s) %s after %s announced upgrade '%s': acting on the log line.",
-                        m->config->home, reason, format_timespan(buf, sizeof(buf), LOG_PLAN_CONFIRM_USEC),
-                        m->config->name, line->name);
-        else
-                log_notice("No %s/data/upgrade-info.json confirms upgrade '%s' and %s still runs (an SDK older than v0.40, or the node's --home is not DAEMON_HOME): acting on the log line.",
-                        m->config->home, line->name, m->config->name);
-        manager_act_on_plan(m, line, PLAN_SOURCE_LOG);
-}
-
 static int on_confirm_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        confirm_timeout(userdata);
+        Manager *m = userdata;
+        PlanDecision d;
+        m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
+        int r = plan_arbiter_timeout(m->arbiter, plan_facts(m), daemon_phase(m), &d);
+        apply_decision(m, r, &d);
         return 0;
 }
 
-/* The one entry point of every plan source. Idempotent: the same plan seen again is ignored. */
+/* The one entry point of every plan source while the daemon runs. */
 static void manager_handle_plan(Manager *m, const UpgradePlan *p, PlanSource source) {
-        if (m->acting) {
-                if (!upgrade_plan_same(m->acting, p) && !upgrade_plan_same(m->last_ignored, p)) {
-                        log_warning("Ignoring plan '%s' (from %s) while upgrade '%s' is under way.", p->name,
-                                plan_source_to_string(source), m->acting->name);
-                        m->last_ignored = upgrade_plan_free(m->last_ignored);
-                        (void) upgrade_plan_dup(p, &m->last_ignored);
-                } else if (upgrade_plan_same(m->acting, p) && !isempty(p->info) && m->state == STATE_STOPPING &&
-                           !streq(m->acting->info, p->info) && (source == PLAN_SOURCE_FILE || isempty(m->acting->info))) {
-                        /* The file holds the info exactly as the chain wrote it (a log line may have been cut);
-                         * SDK v0.40-v0.43 write none, and the line that the journal delivers after the file is
-                         * the only source of it. */
-                        char *info = strdup(p->info);
-                        if (info)
-                                free_and_replace(m->acting->info, info);
-                }
-                return;
-        }
-        if (m->state != STATE_RUNNING && m->state != STATE_LAUNCHING)
-                return;
-        if (upgrade_plan_same(m->last_ignored, p))
-                return;
-        if (!plan_is_due(m, p, source))
-                return;
-
-        if (source == PLAN_SOURCE_LOG) {
-                /* Trust the file the node writes, not text in its output: confirm first. */
-                _cleanup_(upgrade_plan_freep) UpgradePlan *f = NULL;
-                int r = layout_read_plan_file(m->layout, &f, NULL);
-                if (r > 0 && upgrade_plan_same(f, p)) {
-                        if (plan_take_missing_info(f, p) < 0) {
-                                log_oom();
-                                return manager_exit(m, EXIT_INTERNAL);
-                        }
-                        return manager_act_on_plan(m, f, PLAN_SOURCE_LOG);
-                }
-                /* No file yet, one naming another plan, or one being rewritten (the SDK does not write it
-                 * atomically): the node writes it right after the line (SDK v0.40-v0.43) and halts. Wait
-                 * for the file (on_plan_file) or the node's exit (on_exited), at most LOG_PLAN_CONFIRM_USEC;
-                 * stopping it now could kill it before it writes the file. */
-                if (upgrade_plan_same(m->unconfirmed, p))
-                        return;
-                upgrade_plan_free(m->unconfirmed);
-                if (upgrade_plan_dup(p, &m->unconfirmed) < 0) {
-                        log_oom();
-                        return manager_exit(m, EXIT_INTERNAL);
-                }
-                log_info("%s announced upgrade '%s' in its output; waiting for %s/data/upgrade-info.json to confirm it or for %s to halt.",
-                        m->config->name, p->name, m->config->home, m->config->name);
-                m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
-                if (sd_event_add_time_relative(m->event, &m->confirm_timer, CLOCK_MONOTONIC, LOG_PLAN_CONFIRM_USEC, 0,
-                            on_confirm_timer, m) < 0)
-                        confirm_timeout(m);
-                return;
-        }
-        manager_act_on_plan(m, p, source);
+        PlanDecision d;
+        int r = plan_arbiter_seen(m->arbiter, plan_facts(m), daemon_phase(m), source, p, &d);
+        apply_decision(m, r, &d);
 }
 
 static void on_plan_file(PlanWatch *w, const UpgradePlan *p, void *userdata) {
@@ -495,34 +462,27 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
 
         case STATE_LAUNCHING:
         case STATE_RUNNING: {
-                /* It ended by itself. It may have halted at an upgrade height: look once. */
-                _cleanup_(upgrade_plan_freep) UpgradePlan *p = NULL;
-                const char *reason = NULL;
-                int r = layout_read_plan_file(m->layout, &p, &reason);
-                if (r == -EBADMSG)
-                        log_warning("%s %s, and %s/data/upgrade-info.json is not a valid plan (%s): not reading a plan from it.",
-                                m->config->name, daemon_exit_describe(e, buf, sizeof(buf)), m->config->home, reason);
-                if (r > 0 && plan_is_due(m, p, PLAN_SOURCE_FILE)) {
+                /* It ended by itself: it may have halted at an upgrade height. */
+                PlanDecision d;
+                int r = plan_arbiter_daemon_exited(m->arbiter, plan_facts(m), &d);
+                if (r < 0) {
+                        log_oom();
+                        return manager_exit(m, EXIT_INTERNAL);
+                }
+                log_notes(m, &d);
+                m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
+                if (d.action == PLAN_ACTION_UPGRADE && d.source == PLAN_SOURCE_FILE) {
                         log_info("%s %s at the height of upgrade '%s'.", m->config->name,
-                                daemon_exit_describe(e, buf, sizeof(buf)), p->name);
-                        if (plan_take_missing_info(p, m->unconfirmed) < 0) {
-                                log_oom();
-                                return manager_exit(m, EXIT_INTERNAL);
-                        }
-                        m->unconfirmed = upgrade_plan_free(m->unconfirmed);
-                        m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
-                        m->acting = TAKE_PTR(p);
-                        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->acting, NULL,
-                                "Upgrade plan '%s' detected (from %s).", m->acting->name,
+                                daemon_exit_describe(e, buf, sizeof(buf)), d.plan->name);
+                        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, d.plan, NULL,
+                                "Upgrade plan '%s' detected (from %s).", d.plan->name,
                                 plan_source_to_string(PLAN_SOURCE_FILE));
                         return start_upgrade(m, NULL);
                 }
-                if (m->unconfirmed) {
+                if (d.action == PLAN_ACTION_UPGRADE) {
                         /* It announced a plan and then ended: the announcement was the node's own. */
-                        m->acting = TAKE_PTR(m->unconfirmed);
-                        m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
-                        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->acting, NULL,
-                                "Upgrade plan '%s' detected (from %s, and %s %s after it).", m->acting->name,
+                        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, d.plan, NULL,
+                                "Upgrade plan '%s' detected (from %s, and %s %s after it).", d.plan->name,
                                 plan_source_to_string(PLAN_SOURCE_LOG), m->config->name,
                                 daemon_exit_describe(e, buf, sizeof(buf)));
                         return start_upgrade(m, NULL);
@@ -693,22 +653,19 @@ static int manager_startup(Manager *m) {
                         return r == -ENOMEM ? EXIT_INTERNAL : EXIT_LAYOUT;
 
                 /* The node may have halted at an upgrade height while we were down. */
-                _cleanup_(upgrade_plan_freep) UpgradePlan *p = NULL;
-                const char *reason = NULL;
-                r = layout_read_plan_file(m->layout, &p, &reason);
-                if (r == -EBADMSG)
-                        log_warning("%s/data/upgrade-info.json is not a valid upgrade plan (%s), ignoring it at start-up.",
-                                m->config->home, reason);
-                if (r > 0 && plan_is_due(m, p, PLAN_SOURCE_STARTUP)) {
-                        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, p, NULL,
-                                "Upgrade plan '%s' is pending (%s names it, '%s/current' runs %s): upgrading before the daemon starts.",
-                                p->name, "data/upgrade-info.json", m->layout->root, m->version_label);
-                        m->acting = TAKE_PTR(p);
-                }
-        } else {
-                r = upgrade_plan_dup(m->resume->plan, &m->acting);
+                PlanDecision d;
+                r = plan_arbiter_startup(m->arbiter, plan_facts(m), &d);
                 if (r < 0)
-                        return EXIT_INTERNAL;
+                        return log_oom(), EXIT_INTERNAL;
+                log_notes(m, &d);
+                if (d.action == PLAN_ACTION_UPGRADE)
+                        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, d.plan, NULL,
+                                "Upgrade plan '%s' is pending (%s names it, '%s/current' runs %s): upgrading before the daemon starts.",
+                                d.plan->name, "data/upgrade-info.json", m->layout->root, m->version_label);
+        } else {
+                r = plan_arbiter_resume(m->arbiter, m->resume->plan);
+                if (r < 0)
+                        return log_oom(), EXIT_INTERNAL;
                 /* current is read again once the upgrade is through; a broken one must not stop the resume. */
                 if (layout_read_current(m->layout, &m->current) >= 0)
                         m->version_label = current_version_label(&m->current);
@@ -722,9 +679,10 @@ static int manager_startup(Manager *m) {
                 return EXIT_SYSTEM;
         bool adopted = r > 0;
 
-        if (m->acting) {
+        const UpgradePlan *acting = plan_arbiter_acting(m->arbiter);
+        if (acting) {
                 if (adopted) {
-                        log_info("Stopping the running %s before upgrade '%s'.", m->config->name, m->acting->name);
+                        log_info("Stopping the running %s before upgrade '%s'.", m->config->name, acting->name);
                         m->state = STATE_PREPARING;
                         extend_timeout(m, true);
                         /* on_started of the adoption is ignored in this state; on_exited starts the upgrade. */
@@ -751,7 +709,7 @@ int manager_new(const Config *config, char *const *args, Manager **ret) {
         m->config = config;
         m->lock_fd = -EBADF;
         m->args = strv_copy(args ?: STRV_MAKE(NULL));
-        if (!m->args)
+        if (!m->args || plan_arbiter_new(&m->arbiter) < 0)
                 return log_oom();
 
         const char *bad = NULL;

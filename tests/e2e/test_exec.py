@@ -209,6 +209,20 @@ class TestLogTrust(ExecTestCase):
         self.assertEqual(self.home.current(), "upgrades/v1")
         self.assertNotIn("Stopping", r.text())
 
+    def test_file_trusted_after_an_ignored_line(self):
+        # A memo quotes the name and height of a real plan before the chain reaches it: the line is ignored,
+        # and when the node then writes that plan into upgrade-info.json at the height, it is acted on.
+        self.script_daemon("echo 'INF received tx memo=\"UPGRADE \\\"v2\\\" NEEDED at height: 50: x\" module=app'; echo ready")
+        r = Run(self.home, env=self.env())
+        self.assertTrue(r.wait_for("did not announce it", timeout=10), r.text())
+        tmp = self.home.data("upgrade-info.json.tmp")
+        with open(tmp, "w") as f:
+            json.dump({"name": "v2", "height": 50, "info": "x"}, f)
+        os.rename(tmp, self.home.data("upgrade-info.json"))
+        self.assertEqual(r.wait(timeout=30), 0, r.text())
+        self.assertIn("Upgrade plan 'v2' detected (from upgrade-info.json)", r.text())
+        self.assertSwitched("v2")
+
     def test_announcement_without_file_support(self):
         # No upgrade-info.json at all and the node keeps running (an SDK before v0.40, or --home elsewhere):
         # nothing confirms the line; after the wait for a file or an exit, it is acted on.
