@@ -634,8 +634,11 @@ static int cleanup_leftovers(Manager *m) {
         _cleanup_free_ char *upath = NULL;
         if (ufd >= 0 && asprintf(&upath, "%s/upgrades", m->layout->root) >= 0)
                 (void) obtain_cleanup_stale(ufd, upath);
-        if (!m->config->unsafe_skip_backup)
-                (void) backup_cleanup_partial(m->config->backup_dir ?: m->config->home);
+        if (!m->config->unsafe_skip_backup) {
+                _cleanup_(backup_owner_done) BackupOwner owner = {};
+                if (backup_owner_get(m->config->name, m->config->home, m->config->backup_dir, &owner) >= 0)
+                        (void) backup_cleanup_partial(m->config->backup_dir ?: m->config->home, &owner);
+        }
         return 0;
 }
 

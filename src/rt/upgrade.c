@@ -345,6 +345,7 @@ static void step_backup(Upgrade *u) {
         }
         const char *root = u->config->backup_dir ?: u->layout->home;
         _cleanup_free_ char *data = NULL;
+        _cleanup_(backup_owner_done) BackupOwner owner = {};
         int r;
 
         if (asprintf(&data, "%s/data", u->layout->home) < 0)
@@ -363,6 +364,12 @@ static void step_backup(Upgrade *u) {
                         return step_next(u);
                 }
         } else {
+                r = backup_owner_get(u->layout->daemon_name, u->layout->home, u->config->backup_dir, &owner);
+                if (r == -ENOMEM)
+                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+                if (r < 0)
+                        return finish(u, r, EXIT_UPGRADE_FAILED, "no backup name can be made for DAEMON_NAME='%s': %s.",
+                                u->layout->daemon_name, strerror(-r));
                 /* A backup of the same upgrade may already bear this second's name (an attempt that failed
                  * after its backup, retried at once): never merge into it nor replace it, take the first
                  * free second after it instead, so that the name stays a plain, sortable time stamp. */
@@ -370,7 +377,7 @@ static void step_backup(Upgrade *u) {
                 for (unsigned i = 0; i < 3600; i++, t += USEC_PER_SEC) {
                         _cleanup_free_ char *final = NULL;
                         u->record->backup_name = mfree(u->record->backup_name);
-                        r = backup_name_make(u->record->folder, t, &u->record->backup_name);
+                        r = backup_name_make(owner.node, u->record->folder, t, &u->record->backup_name);
                         if (r < 0)
                                 break;
                         if (asprintf(&final, "%s/%s", root, u->record->backup_name) < 0) {
@@ -393,12 +400,21 @@ static void step_backup(Upgrade *u) {
                 if (r < 0)
                         return finish(u, r, EXIT_UPGRADE_FAILED, "the upgrade record could not be written.");
         }
-        (void) backup_cleanup_partial(root);
+        if (!owner.node) {
+                r = backup_owner_get(u->layout->daemon_name, u->layout->home, u->config->backup_dir, &owner);
+                if (r == -ENOMEM)
+                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+        }
+        if (owner.node)
+                (void) backup_cleanup_partial(root, &owner);
 
         BackupSpec spec = {
                 .data_path = data,
                 .backup_root = root,
                 .name = u->record->backup_name,
+                /* No limit: ORAIVISOR_HOOK_TIMEOUT is for hooks that may hang; a copy of a big data/ on a
+                 * file system without reflinks legitimately takes hours, shows its progress in STATUS=,
+                 * and is stopped by SIGTERM like every step. */
                 .timeout = 0,
         };
         log_info("Backing up '%s' to '%s/%s'.", data, root, u->record->backup_name);
@@ -478,8 +494,12 @@ static void step_switch(Upgrade *u) {
         if (r < 0)
                 log_warning_errno(r, "Failed to remove the upgrade record, ignoring: %m");
 
-        if (!u->config->unsafe_skip_backup && u->config->backup_keep > 0)
-                (void) backup_prune(u->config->backup_dir ?: u->layout->home, NULL, u->config->backup_keep);
+        if (!u->config->unsafe_skip_backup && u->config->backup_keep > 0) {
+                _cleanup_(backup_owner_done) BackupOwner owner = {};
+                if (backup_owner_get(u->layout->daemon_name, u->layout->home, u->config->backup_dir, &owner) >= 0)
+                        (void) backup_prune(u->config->backup_dir ?: u->layout->home, &owner, NULL,
+                                u->config->backup_keep);
+        }
         log_event(EVENT_UPGRADE_FINISHED, LOG_NOTICE, 0, u->layout->daemon_name, u->record->plan, NULL,
                 "Upgrade '%s' installed: '%s/current' now points to %s.", u->record->plan->name, u->layout->root,
                 u->version_dir);
