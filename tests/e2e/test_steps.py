@@ -236,6 +236,54 @@ def node_tag(home):
     return f"{home.name}@{h:08x}"
 
 
+class TestStopDuringUpgrade(StepsTestCase):
+    """SIGTERM to oraivisor while a hook runs: the hook (a migration may be writing data/) gets SIGTERM and
+    DAEMON_SHUTDOWN_GRACE to finish, SIGKILL only after; the record says what happened."""
+
+    def record(self):
+        with open(os.path.join(self.home.root, "upgrade-in-progress.json")) as f:
+            return json.load(f)
+
+    def test_preupgrade_gets_term_and_its_grace(self):
+        r = Run(self.home, env=self.env(FAKECHAIN_PREUPGRADE_SLEEP="60000", FAKECHAIN_PREUPGRADE_TERM_DELAY="1500",
+                                        DAEMON_SHUTDOWN_GRACE="30s"))
+        self.assertTrue(r.wait_for("pre-upgrade call 1"), r.text())
+        r.signal(signal.SIGTERM)
+        self.assertEqual(r.wait(), 0, r.text())
+        # The hook got TERM first, and its 1.5 s of cleaning up were not cut short.
+        self.assertEqual(self.preupgrade_log()[1:], ["v2 pre-upgrade got SIGTERM", "v2 pre-upgrade cleaned up"], r.text())
+        self.assertIn("Sending SIGTERM to the pre-upgrade command", r.text())
+        self.assertNotIn("killing it", r.text())
+        rec = self.record()
+        self.assertEqual(rec["step"], "pre-upgrade")
+        self.assertEqual(rec["interrupted"]["by"], "SIGTERM")
+        self.assertEqual(rec["interrupted"]["step"], "pre-upgrade")
+        self.assertFalse(rec["interrupted"]["killed"])
+        self.assertIn("the pre-upgrade command got SIGTERM and exited with status 143", rec["interrupted"]["outcome"])
+        self.assertEqual(self.home.current(), "genesis")
+        # The next start redoes the step and finishes.
+        rc, r2 = run_once(self.home, env=self.env())
+        self.assertEqual(rc, 0, r2.text())
+        self.assertIn("The last attempt was stopped by SIGTERM at step pre-upgrade", r2.text())
+        self.assertEqual(self.home.current(), "upgrades/v2")
+        self.assertFalse(os.path.exists(os.path.join(self.home.root, "upgrade-in-progress.json")))
+
+    def test_preupgrade_killed_after_the_grace(self):
+        r = Run(self.home, env=self.env(FAKECHAIN_PREUPGRADE_SLEEP="60000", FAKECHAIN_PREUPGRADE_TERM_DELAY="60000",
+                                        DAEMON_SHUTDOWN_GRACE="1s"))
+        self.assertTrue(r.wait_for("pre-upgrade call 1"), r.text())
+        r.signal(signal.SIGTERM)
+        self.assertEqual(r.wait(), 0, r.text())
+        # TERM first (it started cleaning up), then KILL: the cleanup never finished.
+        self.assertEqual(self.preupgrade_log()[1:], ["v2 pre-upgrade got SIGTERM"], r.text())
+        self.assertIn("did not exit within DAEMON_SHUTDOWN_GRACE=1s after SIGTERM, killing it", r.text())
+        rec = self.record()
+        self.assertEqual(rec["step"], "pre-upgrade")
+        self.assertTrue(rec["interrupted"]["killed"])
+        self.assertIn("was killed", rec["interrupted"]["outcome"])
+        self.assertEqual(self.home.current(), "genesis")
+
+
 class TestBackupName(StepsTestCase):
     def test_existing_backup_of_this_second_is_never_reused(self):
         # A retry right after an attempt that failed after its backup finds data-backup-<node>-v2-<this
