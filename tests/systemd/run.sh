@@ -605,6 +605,47 @@ t_oraivisor_dbus_restart() {
         expect "... and the node's unit is gone" prop_is oraivisor-daemon@$i.service LoadState not-found
 }
 
+# The bus goes away, the node's main process dies, and its pid is given to another process: the stop
+# without the bus must signal the node through the pidfd taken when its pid was learned, never whatever
+# process now has that number.
+t_oraivisor_nobus_recycled_pid() {
+        local i=s15 h=/var/lib/s15
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_SHUTDOWN_GRACE=5s "DAEMON_ARGS=start" \
+                FAKECHAIN_BLOCK_INTERVAL=100
+        sbx systemctl start oraivisor@$i
+        expect "running" wait_for 10 dj_has $i "height=5 "
+        local dpid; dpid=$(prop oraivisor-daemon@$i.service MainPID)
+        sbx systemctl stop dbus.socket dbus.service
+        expect "oraivisor lost the bus" wait_for 15 ov_journal_has $i "Lost the connection to the system bus"
+        sbx kill -KILL "$dpid"
+        expect "the node's main process is gone" wait_for 10 bash -c '! nsenter -t "$1" -a kill -0 "$2" 2>/dev/null' _ "$SBX_PID1" "$dpid"
+        # A decoy with the node's old pid: the next pid after ns_last_pid is dpid (retried when another
+        # fork of the container takes it first). The container's /proc/sys is read-only: only its pid
+        # namespace is entered, so that the machine's /proc/sys is written, which acts on the pid
+        # namespace of the writer.
+        local decoy= n
+        for n in $(seq 1 50); do
+                decoy=$(nsenter -t "$SBX_PID1" --pid sh -c 'echo $(($1 - 1)) >/proc/sys/kernel/ns_last_pid; setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $!' _ "$dpid")
+                [ "$decoy" = "$dpid" ] && break
+                [ -n "$decoy" ] && sbx kill "$decoy" 2>/dev/null
+                decoy=
+        done
+        if [ -z "$decoy" ]; then
+                fail "no process could be given the node's old pid $dpid"
+        else
+                sbx systemctl stop --no-block oraivisor@$i
+                expect "oraivisor's stop finished without the bus" wait_for 30 prop_is oraivisor@$i.service ActiveState inactive
+                expect "the process that has the node's old pid was not signalled" sbx kill -0 "$decoy"
+                expect "... and it is still the decoy" test "$(sbx cat /proc/$decoy/comm)" = sleep
+                sbx kill "$decoy" 2>/dev/null
+        fi
+        sbx systemctl start dbus.socket dbus.service
+        sbx systemctl stop oraivisor-daemon@$i.service 2>/dev/null
+        sbx systemctl reset-failed oraivisor-daemon@$i.service oraivisor@$i.service 2>/dev/null
+        true
+}
+
 # ---- downloads under oraivisor@.service ------------------------------------------------------------------
 
 # A home with genesis only (fakechaind v1): upgrades/ holds nothing, v2 must be downloaded.
@@ -821,6 +862,7 @@ SCENARIOS=(
         launcher_stale_units launcher_lingering_unit launcher_echo_reload
         oraivisor_upgrade_log oraivisor_upgrade_file oraivisor_sigkill_adopt oraivisor_due_while_stopped
         oraivisor_stop oraivisor_bad_config oraivisor_foreign_unit oraivisor_burst oraivisor_journal_pages oraivisor_bait_description oraivisor_dbus_restart
+        oraivisor_nobus_recycled_pid
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network
         torture_unit
 )
