@@ -88,8 +88,24 @@ static inline void freep(void *p) {
                         func(*p);                                                                         \
         }
 
-#define new(t, n) ((t *) malloc(sizeof(t) * (n)))
-#define new0(t, n) ((t *) calloc((n) ?: 1, sizeof(t)))
+/* n objects of size, or NULL (errno ENOMEM) when size * n does not fit in a size_t: a count from outside
+ * input must never wrap around into a small buffer. */
+static inline void *malloc_multiply(size_t size, size_t n) {
+        if (size > 0 && n > SIZE_MAX / size) {
+                errno = ENOMEM;
+                return NULL;
+        }
+        return malloc(size * n);
+}
+static inline void *calloc_multiply(size_t size, size_t n) {
+        if (size > 0 && n > SIZE_MAX / size) {
+                errno = ENOMEM;
+                return NULL;
+        }
+        return calloc(n ?: 1, size);
+}
+#define new(t, n) ((t *) malloc_multiply(sizeof(t), (n)))
+#define new0(t, n) ((t *) calloc_multiply(sizeof(t), (n)))
 
 /* A negative errno from a value that may be positive or negative. */
 static inline int negative_errno(int e) {

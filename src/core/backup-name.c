@@ -70,22 +70,100 @@ static void civil_from_days(uint64_t z, unsigned *ret_y, unsigned *ret_m, unsign
         *ret_d = d;
 }
 
-int backup_name_make(const char *folder, usec_t realtime, char **ret) {
+/* The escaped form of one byte, as upgrade folders have it: unreserved bytes as they are, others %XX. */
+static size_t escape_byte(unsigned char c, char out[static 4]) {
+        if (folder_char_ok((char) c)) {
+                out[0] = (char) c;
+                out[1] = 0;
+                return 1;
+        }
+        out[0] = '%';
+        out[1] = (char) hexchar(c >> 4);
+        out[2] = (char) hexchar(c & 15);
+        out[3] = 0;
+        return 3;
+}
+
+/* FNV-1a, 32 bits: not for secrecy, only to tell a handful of homes apart in a readable tag. */
+static uint32_t hash_home(const char *s) {
+        uint32_t h = 2166136261U;
+        for (; *s; s++) {
+                h ^= (unsigned char) *s;
+                h *= 16777619U;
+        }
+        return h;
+}
+
+int backup_node_make(const char *daemon_name, const char *home, char **ret) {
+        char buf[BACKUP_NODE_MAX + 1];
+        size_t k = 0;
+
+        assert(ret);
+        if (isempty(daemon_name) || !home || home[0] != '/')
+                return -EINVAL;
+        for (const char *p = daemon_name; *p; p++) {
+                char e[4];
+                size_t l = escape_byte((unsigned char) *p, e);
+                if (k + l > BACKUP_NODE_DAEMON_MAX)
+                        break; /* cut, never inside an escape */
+                memcpy(buf + k, e, l);
+                k += l;
+        }
+        snprintf(buf + k, sizeof(buf) - k, "@%08x", (unsigned) hash_home(home));
+        char *n = strdup(buf);
+        if (!n)
+                return -ENOMEM;
+        *ret = n;
+        return 0;
+}
+
+static bool node_is_valid(const char *s, size_t len) {
+        const char *at = memchr(s, '@', len);
+        if (!at || len != (size_t) (at - s) + 1 + BACKUP_NODE_HASH_LEN)
+                return false;
+        size_t d = (size_t) (at - s);
+        if (d == 0 || d > BACKUP_NODE_DAEMON_MAX)
+                return false;
+        for (size_t i = 0; i < d; i++) {
+                if (s[i] == '%') {
+                        if (i + 2 >= d)
+                                return false;
+                        int a = unhexchar(s[i + 1]), b = unhexchar(s[i + 2]);
+                        if (a < 0 || b < 0 || (a == 0 && b == 0))
+                                return false;
+                        i += 2;
+                } else if (!folder_char_ok(s[i]))
+                        return false;
+        }
+        for (size_t i = 0; i < BACKUP_NODE_HASH_LEN; i++)
+                if (!((at[1 + i] >= '0' && at[1 + i] <= '9') || (at[1 + i] >= 'a' && at[1 + i] <= 'f')))
+                        return false;
+        return true;
+}
+
+bool backup_node_is_valid(const char *node) {
+        return node && node_is_valid(node, strlen(node));
+}
+
+int backup_name_make(const char *node, const char *folder, usec_t realtime, char **ret) {
         assert(ret);
 
+        if (!backup_node_is_valid(node))
+                return -EINVAL;
         if (!folder || !folder_is_valid(folder, strlen(folder)))
                 return -EINVAL;
         uint64_t sec = realtime / USEC_PER_SEC;
         if (sec > BACKUP_TIME_MAX_SEC)
                 return -ERANGE;
-        if (STRLEN(BACKUP_NAME_PREFIX) + strlen(folder) + BACKUP_NAME_STAMP_LEN > BACKUP_NAME_MAX)
+        if (STRLEN(BACKUP_NAME_PREFIX) + strlen(node) + 1 + strlen(folder) + BACKUP_NAME_STAMP_LEN >
+                BACKUP_NAME_MAX)
                 return -ENAMETOOLONG;
 
         unsigned y, mo, d;
         civil_from_days(sec / SEC_PER_DAY, &y, &mo, &d);
         uint64_t s = sec % SEC_PER_DAY;
         char *n = NULL;
-        if (asprintf(&n, BACKUP_NAME_PREFIX "%s-%04u%02u%02uT%02u%02u%02uZ", folder, y, mo, d,
+        if (asprintf(&n, BACKUP_NAME_PREFIX "%s-%s-%04u%02u%02uT%02u%02u%02uZ", node, folder, y, mo, d,
                     (unsigned) (s / 3600), (unsigned) (s / 60 % 60), (unsigned) (s % 60)) < 0)
                 return -ENOMEM;
         *ret = n;
@@ -120,7 +198,7 @@ static int parse_stamp(const char *p, uint64_t *ret) {
         return 0;
 }
 
-int backup_name_parse(const char *name, char **ret_folder, usec_t *ret_time) {
+int backup_name_parse_full(const char *name, char **ret_node, char **ret_folder, usec_t *ret_time) {
         if (!name)
                 return -EINVAL;
         const char *f = startswith(name, BACKUP_NAME_PREFIX);
@@ -133,18 +211,51 @@ int backup_name_parse(const char *name, char **ret_folder, usec_t *ret_time) {
         uint64_t sec;
         if (parse_stamp(stamp, &sec) < 0)
                 return -EINVAL;
+
+        /* Tagged: "<daemon>@<hash>-<folder>". A folder never holds an '@' (it would be %40), so a name with
+         * one is tagged or nothing. */
+        const char *node = NULL;
+        size_t node_len = 0;
+        const char *at = memchr(f, '@', (size_t) (stamp - f));
+        if (at) {
+                const char *dash = at + 1 + BACKUP_NODE_HASH_LEN;
+                if (dash >= stamp || *dash != '-' || !node_is_valid(f, (size_t) (dash - f)))
+                        return -EINVAL;
+                node = f;
+                node_len = (size_t) (dash - f);
+                f = dash + 1;
+        }
         if (!folder_is_valid(f, (size_t) (stamp - f)))
                 return -EINVAL;
 
+        _cleanup_free_ char *n = NULL;
+        if (ret_node && node) {
+                n = strndup(node, node_len);
+                if (!n)
+                        return -ENOMEM;
+        }
         if (ret_folder) {
                 char *folder = strndup(f, (size_t) (stamp - f));
                 if (!folder)
                         return -ENOMEM;
                 *ret_folder = folder;
         }
+        if (ret_node)
+                *ret_node = TAKE_PTR(n);
         if (ret_time)
                 *ret_time = sec * USEC_PER_SEC;
         return 0;
+}
+
+int backup_name_parse(const char *name, char **ret_folder, usec_t *ret_time) {
+        return backup_name_parse_full(name, NULL, ret_folder, ret_time);
+}
+
+bool backup_name_is_ours(const char *name, const char *node, bool legacy_ours) {
+        _cleanup_free_ char *n = NULL;
+        if (backup_name_parse_full(name, &n, NULL, NULL) < 0)
+                return false;
+        return n ? node && streq(n, node) : legacy_ours;
 }
 
 bool backup_name_is_valid(const char *name) {
@@ -179,7 +290,8 @@ static int candidate_cmp(const void *a, const void *b) {
         return strcmp(x->name, y->name);
 }
 
-int backup_prune_select(char *const *names, size_t n, const char *folder, unsigned keep, char ***ret) {
+int backup_prune_select(char *const *names, size_t n, const char *node, bool legacy_ours, const char *folder,
+        unsigned keep, char ***ret) {
         assert(names || n == 0);
         assert(ret);
 
@@ -188,12 +300,14 @@ int backup_prune_select(char *const *names, size_t n, const char *folder, unsign
                 return -ENOMEM;
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *f = NULL;
+                _cleanup_free_ char *f = NULL, *o = NULL;
                 usec_t t;
-                int r = backup_name_parse(names[i], &f, &t);
+                int r = backup_name_parse_full(names[i], &o, &f, &t);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
+                        continue;
+                if (o ? !node || !streq(o, node) : !legacy_ours)
                         continue;
                 if (folder && !streq(f, folder))
                         continue;

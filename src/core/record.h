@@ -22,17 +22,33 @@ typedef enum UpgradeStep {
 const char *upgrade_step_to_string(UpgradeStep s) _const_;
 UpgradeStep upgrade_step_from_string(const char *s) _pure_;
 
+/* What a stop request (SIGTERM to oraivisor) did to the step it interrupted; the next start redoes that
+ * step. */
+typedef struct UpgradeInterruption {
+        char *by;               /* "SIGTERM", "SIGINT" */
+        UpgradeStep step;       /* the step that was cut short */
+        char *outcome;          /* one sentence: what the running hook or worker did, e.g. "the pre-upgrade
+                                 * command exited with status 0 within the grace after SIGTERM" */
+        bool killed;            /* it had to be killed (SIGKILL) after the grace */
+        uint64_t usec;          /* CLOCK_REALTIME of the request */
+} UpgradeInterruption;
+
+UpgradeInterruption *upgrade_interruption_free(UpgradeInterruption *i);
+DEFINE_TRIVIAL_CLEANUP_FUNC(UpgradeInterruption *, upgrade_interruption_free);
+
 typedef struct UpgradeRecord {
         UpgradePlan *plan;
         char *folder;           /* the folder under upgrades/ */
         UpgradeStep step;       /* the step running (or about to run) */
         char *backup_name;      /* the backup folder's name once chosen, else NULL */
         uint64_t started_usec;  /* CLOCK_REALTIME when the upgrade began */
+        UpgradeInterruption *interrupted; /* the last stop request that cut a step short, else NULL */
 } UpgradeRecord;
 
 UpgradeRecord *upgrade_record_free(UpgradeRecord *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(UpgradeRecord *, upgrade_record_free);
 
 int upgrade_record_to_json(const UpgradeRecord *r, char **ret);
-/* -EBADMSG with *ret_reason for a damaged record. */
+/* buf holds len bytes (no terminating NUL needed); -EBADMSG with *ret_reason for a damaged record, which
+ * includes a NUL byte inside it or anything after the JSON object but white space. */
 int upgrade_record_from_json(const char *buf, size_t len, UpgradeRecord **ret, const char **ret_reason);

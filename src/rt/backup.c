@@ -281,10 +281,9 @@ static void on_worker_done(Child *child, const ChildResult *res, void *userdata)
                 if (res->timed_out) {
                         error = -ETIME;
                         if (asprintf(&message,
-                                    "The backup of '%s' did not finish within %s: raise "
-                                    "ORAIVISOR_HOOK_TIMEOUT, put DAEMON_DATA_BACKUP_DIR on the data "
-                                    "folder's btrfs or xfs file system for reflink backups, or set "
-                                    "UNSAFE_SKIP_BACKUP=true.",
+                                    "The backup of '%s' did not finish within %s: put "
+                                    "DAEMON_DATA_BACKUP_DIR on the data folder's btrfs or xfs file "
+                                    "system for reflink backups, or set UNSAFE_SKIP_BACKUP=true.",
                                     b->data_path, format_timespan(span, sizeof(span), b->timeout)) < 0)
                                 message = NULL;
                 } else if (b->reported && b->report_error < 0) {
@@ -382,8 +381,35 @@ int backup_start(sd_event *e, const BackupSpec *spec, BackupDone done, BackupPro
 
 /* ---- cleanup and pruning --------------------------------------------------------------------------- */
 
+int backup_owner_get(const char *daemon_name, const char *home, const char *backup_root, BackupOwner *ret) {
+        assert(daemon_name);
+        assert(home);
+        assert(ret);
+
+        _cleanup_free_ char *canonical = realpath(home, NULL);
+        _cleanup_free_ char *node = NULL;
+        int r = backup_node_make(daemon_name, canonical ?: home, &node);
+        if (r < 0)
+                return r;
+        bool legacy = true;
+        if (backup_root) {
+                /* The same folder, however spelled; an unreadable one is not ours to prune in. */
+                struct stat a, b;
+                legacy = stat(home, &a) >= 0 && stat(backup_root, &b) >= 0 && a.st_dev == b.st_dev &&
+                        a.st_ino == b.st_ino;
+        }
+        *ret = (BackupOwner){.node = TAKE_PTR(node), .legacy_ours = legacy};
+        return 0;
+}
+
+void backup_owner_done(BackupOwner *o) {
+        if (o)
+                o->node = mfree(o->node);
+}
+
 /* The names of the folders (not symlinks) in fd for which keep() holds. */
-static int list_folders(int fd, bool (*keep)(const char *), char ***ret) {
+static int list_folders(int fd, bool (*keep)(const char *, const BackupOwner *), const BackupOwner *owner,
+        char ***ret) {
         int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (dfd < 0)
                 return -errno;
@@ -403,7 +429,7 @@ static int list_folders(int fd, bool (*keep)(const char *), char ***ret) {
                                 return -errno;
                         break;
                 }
-                if (!keep(de->d_name))
+                if (!keep(de->d_name, owner))
                         continue;
                 struct stat st;
                 if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
@@ -416,15 +442,17 @@ static int list_folders(int fd, bool (*keep)(const char *), char ***ret) {
         return 0;
 }
 
-static bool is_partial_name(const char *n) {
-        return backup_name_from_partial(n) != NULL;
+static bool is_partial_name(const char *n, const BackupOwner *owner) {
+        const char *f = backup_name_from_partial(n);
+        return f && backup_name_is_ours(f, owner->node, owner->legacy_ours);
 }
 
-int backup_cleanup_partial(const char *backup_root) {
+int backup_cleanup_partial(const char *backup_root, const BackupOwner *owner) {
         _cleanup_strv_free_ char **names = NULL;
         int r, ret = 0, n = 0;
 
         assert(backup_root);
+        assert(owner);
         _cleanup_close_ int fd = open(backup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
                 if (errno == ENOENT)
@@ -433,7 +461,7 @@ int backup_cleanup_partial(const char *backup_root) {
                         "Failed to open the backup folder '%s' to remove unfinished backups, ignoring: %m",
                         backup_root);
         }
-        r = list_folders(fd, is_partial_name, &names);
+        r = list_folders(fd, is_partial_name, owner, &names);
         if (r < 0)
                 return log_warning_errno(r,
                         "Failed to read the backup folder '%s' to remove unfinished backups, ignoring: %m",
@@ -455,15 +483,16 @@ int backup_cleanup_partial(const char *backup_root) {
         return ret < 0 ? ret : n;
 }
 
-static bool is_backup_name(const char *n) {
-        return backup_name_is_valid(n);
+static bool is_backup_name(const char *n, const BackupOwner *owner) {
+        return backup_name_is_ours(n, owner->node, owner->legacy_ours);
 }
 
-int backup_prune(const char *backup_root, const char *upgrade_folder_or_NULL, unsigned keep) {
+int backup_prune(const char *backup_root, const BackupOwner *owner, const char *upgrade_folder_or_NULL, unsigned keep) {
         _cleanup_strv_free_ char **names = NULL, **doomed = NULL;
         int r, ret = 0, n = 0;
 
         assert(backup_root);
+        assert(owner);
         if (keep == 0)
                 return 0;
         _cleanup_close_ int fd = open(backup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -471,12 +500,13 @@ int backup_prune(const char *backup_root, const char *upgrade_folder_or_NULL, un
                 return log_warning_errno(errno,
                         "Failed to open the backup folder '%s' to remove old backups, ignoring: %m",
                         backup_root);
-        r = list_folders(fd, is_backup_name, &names);
+        r = list_folders(fd, is_backup_name, owner, &names);
         if (r < 0)
                 return log_warning_errno(r,
                         "Failed to read the backup folder '%s' to remove old backups, ignoring: %m",
                         backup_root);
-        r = backup_prune_select(names, strv_length(names), upgrade_folder_or_NULL, keep, &doomed);
+        r = backup_prune_select(
+                names, strv_length(names), owner->node, owner->legacy_ours, upgrade_folder_or_NULL, keep, &doomed);
         if (r < 0)
                 return log_oom();
         STRV_FOREACH (p, doomed) {

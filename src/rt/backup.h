@@ -55,7 +55,7 @@ typedef struct BackupSpec {
         const char *data_path; /* $DAEMON_HOME/data */
         const char *backup_root; /* DAEMON_DATA_BACKUP_DIR (default $DAEMON_HOME) */
         const char *name; /* final folder name from backup_name_make() */
-        usec_t timeout; /* ORAIVISOR_HOOK_TIMEOUT, 0 = none */
+        usec_t timeout; /* 0 = none, as the upgrade runs it: a backup of a big data/ may take hours */
 } BackupSpec;
 
 /* error: 0 on success, else a negative errno (-EEXIST: the final folder exists; -ENOSPC: not enough
@@ -79,15 +79,29 @@ pid_t backup_worker_pid(const Backup *b);
 /* The figures of a finished backup (all zero before). */
 const BackupStats *backup_get_stats(const Backup *b);
 
-/* At start-up: removes every ".partial-data-backup-…" folder (partial forms of valid backup names only,
- * nothing else) in backup_root. Logs what it removes and what fails. Returns the number removed, or the
- * first error. A missing backup_root is not an error. */
-int backup_cleanup_partial(const char *backup_root);
+/* Whose backups are whose: the node tag of this node (backup_node_make() of DAEMON_NAME and the canonical
+ * DAEMON_HOME) and whether untagged backups in the backup folder are ours (the folder is the home itself,
+ * where earlier versions put this node's backups). Other nodes sharing DAEMON_DATA_BACKUP_DIR are never
+ * touched. */
+typedef struct BackupOwner {
+        char *node;
+        bool legacy_ours;
+} BackupOwner;
 
-/* After a successful upgrade: keeps the newest keep backups (of upgrade_folder only, when not NULL) in
- * backup_root and removes the older ones; only folders whose names are valid backup names are touched.
+/* Fills ret for the node daemon_name at home backing up into backup_root (NULL: the home). The home is
+ * resolved with realpath() (as given when that fails), so that two spellings of one home are one node. */
+int backup_owner_get(const char *daemon_name, const char *home, const char *backup_root, BackupOwner *ret);
+void backup_owner_done(BackupOwner *o);
+
+/* At start-up: removes every ".partial-data-backup-…" folder of owner (partial forms of owner's backup
+ * names only, nothing else) in backup_root. Logs what it removes and what fails. Returns the number
+ * removed, or the first error. A missing backup_root is not an error. */
+int backup_cleanup_partial(const char *backup_root, const BackupOwner *owner);
+
+/* After a successful upgrade: keeps owner's newest keep backups (of upgrade_folder only, when not NULL) in
+ * backup_root and removes its older ones; only folders whose names are owner's backup names are touched.
  * keep == 0 keeps all. Logs each removal and failure. Returns the number removed, or the first error. */
-int backup_prune(const char *backup_root, const char *upgrade_folder_or_NULL, unsigned keep);
+int backup_prune(const char *backup_root, const BackupOwner *owner, const char *upgrade_folder_or_NULL, unsigned keep);
 
 /* The synchronous copy itself, used by the worker and by tests and benchmarks: copies the folder src_dirfd
  * to dst_parent_fd/dst_name through dst_parent_fd/.partial-<dst_name>, as described above. progress (may

@@ -24,6 +24,7 @@ DLSYM_DEFINE(curl_multi_init);
 DLSYM_DEFINE(curl_multi_remove_handle);
 DLSYM_DEFINE(curl_multi_setopt);
 DLSYM_DEFINE(curl_multi_socket_action);
+DLSYM_DEFINE(curl_version_info);
 
 DLSYM_DEFINE(archive_entry_filetype);
 DLSYM_DEFINE(archive_entry_hardlink);
@@ -88,6 +89,7 @@ static const DlopenSymbol curl_symbols[] = {
         DLSYM(curl_multi_remove_handle),
         DLSYM(curl_multi_setopt),
         DLSYM(curl_multi_socket_action),
+        DLSYM(curl_version_info),
 };
 
 static const DlopenSymbol archive_symbols[] = {
@@ -211,6 +213,16 @@ static bool test_missing(DlopenLibrary l) {
         return false;
 }
 
+/* "x.y.z" → 0xXXYYZZ as curl_version_info() gives it; -EINVAL when malformed. */
+static int curl_version_parse(const char *s, unsigned *ret) {
+        unsigned v[3];
+        char end;
+        if (!s || sscanf(s, "%u.%u.%u%c", &v[0], &v[1], &v[2], &end) != 3 || v[0] > 255 || v[1] > 255 || v[2] > 255)
+                return -EINVAL;
+        *ret = v[0] << 16 | v[1] << 8 | v[2];
+        return 0;
+}
+
 static int fail(char **ret_reason, const char *format, ...) _printf_(2, 3);
 static int fail(char **ret_reason, const char *format, ...) {
         if (!ret_reason)
@@ -259,6 +271,27 @@ int dlopen_library(DlopenLibrary l, char **ret_reason) {
                         *t->symbols[j].ptr = NULL;
                 (void) dlclose(h);
                 return fail(ret_reason, "it has no function %s(), it is too old", t->symbols[i].name);
+        }
+
+        if (l == DLOPEN_LIBCURL) {
+                /* The SONAME stays libcurl.so.4 across releases: only the version tells whether
+                 * CURLOPT_PROTOCOLS_STR and friends exist (an older one would fail every download with
+                 * "An unknown option was passed in to libcurl"). */
+                const curl_version_info_data *info = sym_curl_version_info(CURLVERSION_NOW);
+                unsigned num = info ? info->version_num : 0, fake;
+                const char *version = info && info->version ? info->version : "unknown";
+                if (curl_version_parse(secure_getenv(DLOPEN_TEST_CURL_VERSION_ENV), &fake) >= 0 && fake < num) {
+                        num = fake;
+                        version = secure_getenv(DLOPEN_TEST_CURL_VERSION_ENV);
+                }
+                if (num < LIBCURL_MIN_VERSION_NUM) {
+                        _cleanup_free_ char *v = strdup(version);
+                        for (size_t j = 0; j < t->n_symbols; j++)
+                                *t->symbols[j].ptr = NULL;
+                        (void) dlclose(h);
+                        return fail(ret_reason, "it is version %s, older than " LIBCURL_MIN_VERSION " which oraivisor needs",
+                                strna(v));
+                }
         }
 
         handles[l] = h;

@@ -17,7 +17,12 @@
  * For tests: _ORAIVISOR_TEST_DLOPEN_MISSING=<names> (comma or space separated: libcurl, libarchive,
  * libcrypto) makes those loads ask for a file name that does not exist, so that the real dlopen()
  * failure path runs; it can only make loading fail, never load anything else. (Not an ORAIVISOR_*
- * name: those are configuration, checked by config.c.) */
+ * name: those are configuration, checked by config.c.)
+ *
+ * libcurl older than LIBCURL_MIN_VERSION (curl_version_info() at load; the SONAME has not changed since
+ * 7.16) is refused like a missing one: "it is version 7.74.0, older than 7.85.0". For tests,
+ * _ORAIVISOR_TEST_DLOPEN_CURL_VERSION=<x.y.z> makes the loaded libcurl look that old; a version newer
+ * than the real one is ignored, so this too can only make loading fail. */
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -27,6 +32,7 @@
 #include "macro.h"
 
 #define DLOPEN_TEST_MISSING_ENV "_ORAIVISOR_TEST_DLOPEN_MISSING"
+#define DLOPEN_TEST_CURL_VERSION_ENV "_ORAIVISOR_TEST_DLOPEN_CURL_VERSION"
 
 typedef enum DlopenLibrary {
         DLOPEN_LIBCURL,
@@ -82,6 +88,7 @@ DLSYM_DECLARE(curl_multi_init);
 DLSYM_DECLARE(curl_multi_remove_handle);
 DLSYM_DECLARE(curl_multi_setopt);
 DLSYM_DECLARE(curl_multi_socket_action);
+DLSYM_DECLARE(curl_version_info);
 
 /* libarchive */
 DLSYM_DECLARE(archive_entry_filetype);

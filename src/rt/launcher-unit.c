@@ -65,7 +65,8 @@ typedef struct UnitLauncher {
         sd_event_source *reconnect_timer;
         sd_event_source *retry_timer;  /* the next StartTransientUnit after clearing a blocking unit */
         sd_event_source *kill_timer;   /* a stop's grace, when shorter than the unit's TimeoutStopUSec */
-        int pidfd;                     /* the main process, watched while stopping without the bus */
+        int pidfd;                     /* the main process, opened when its pid is learned (a pid read later
+                                        * may have been reused); watched while stopping without the bus */
         sd_event_source *pidfd_source;
         usec_t reconnect_delay;
         bool disconnect_logged;
@@ -180,6 +181,23 @@ static void on_drained(JournalFollow *f, void *userdata) {
                 u->base.cb.on_exited(&u->base, &e, u->base.userdata);
 }
 
+/* Records the daemon's main pid and takes a pidfd on it right away: every later signal goes through that
+ * fd, never through the number, which the kernel may give to another process once the daemon is gone
+ * (PID 1's word on it is out of reach while the bus is). pid 0: forget it. */
+static void set_main_pid(UnitLauncher *u, pid_t pid) {
+        if (pid == u->main_pid)
+                return; /* never re-opened by number: a closed pidfd stays closed */
+        u->pidfd_source = sd_event_source_disable_unref(u->pidfd_source);
+        u->pidfd = safe_close(u->pidfd);
+        u->main_pid = pid > 0 ? pid : 0;
+        if (pid <= 0)
+                return;
+        u->pidfd = pidfd_open(pid, 0);
+        if (u->pidfd < 0)
+                /* Gone already (PropertiesChanged will say so), or no pidfd support: no direct signals. */
+                log_debug_errno(errno, "Cannot open a pidfd on the daemon's main process %d: %m", (int) pid);
+}
+
 /* The unit ended (u->state says how, as far as PID 1 still knows): deliver the last lines, then
  * on_exited. */
 static void unit_end(UnitLauncher *u) {
@@ -213,10 +231,8 @@ static void unit_end(UnitLauncher *u) {
         (void) call_forget(u, "ResetFailedUnit", "ResetFailedUnit", "s", u->unit);
 
         set_phase(u, PHASE_DRAINING);
-        u->main_pid = 0;
+        set_main_pid(u, 0);
         u->kill_timer = sd_event_source_disable_unref(u->kill_timer);
-        u->pidfd_source = sd_event_source_disable_unref(u->pidfd_source);
-        u->pidfd = safe_close(u->pidfd);
         if (!u->journal || journal_follow_finish(u->journal, DRAIN_MAX, on_drained) < 0)
                 defer_callback(u, DEFER_EXITED);
 }
@@ -312,7 +328,7 @@ static void became_running(UnitLauncher *u) {
         UnitState *s = &u->state;
 
         (void) follow_invocation(u, s->invocation, false);
-        u->main_pid = (pid_t) (s->main_pid ?: s->exec_main_pid);
+        set_main_pid(u, (pid_t) (s->main_pid ?: s->exec_main_pid));
         set_phase(u, u->stop_requested ? PHASE_STOPPING : PHASE_RUNNING);
         log_debug("Daemon unit '%s' is %s, main pid %d, invocation %s.", u->unit, strna(s->active_state),
                 (int) u->main_pid, u->invocation);
@@ -370,7 +386,7 @@ static void unit_evaluate(UnitLauncher *u) {
                         log_notice("The daemon unit '%s' was restarted outside oraivisor (invocation %s); following the new run.",
                                 u->unit, s->invocation);
                         (void) follow_invocation(u, s->invocation, false);
-                        u->main_pid = (pid_t) s->main_pid;
+                        set_main_pid(u, (pid_t) s->main_pid);
                         return;
                 }
                 if (ended && job_pending && !u->stop_requested)
@@ -378,7 +394,7 @@ static void unit_evaluate(UnitLauncher *u) {
                 if (ended)
                         return unit_end(u);
                 if (s->main_pid > 0)
-                        u->main_pid = (pid_t) s->main_pid;
+                        set_main_pid(u, (pid_t) s->main_pid);
                 return;
 
         default:
@@ -570,17 +586,16 @@ static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata
  * of waiting for a bus that may never come back. Signalling a DAEMON_USER process needs CAP_KILL, which
  * the shipped unit does not grant; then PID 1's own stop (at shutdown) or a reconnect ends it. */
 static void stop_without_bus(UnitLauncher *u) {
-        if (u->main_pid <= 0 || u->pidfd >= 0)
+        if (u->main_pid <= 0 || u->pidfd_source)
                 return;
-        u->pidfd = pidfd_open(u->main_pid, 0);
         if (u->pidfd < 0) {
-                log_debug_errno(errno, "Cannot watch the daemon's main process %d: %m", (int) u->main_pid);
+                /* Never a pidfd_open() now on a pid learned earlier: it may be another process by now. */
+                log_notice("The system bus is away and there is no handle on the daemon's main process %d: waiting for the bus to return to stop it.",
+                        (int) u->main_pid);
                 return;
         }
-        if (sd_event_add_io(u->base.event, &u->pidfd_source, u->pidfd, EPOLLIN, on_pidfd, u) < 0) {
-                u->pidfd = safe_close(u->pidfd);
+        if (sd_event_add_io(u->base.event, &u->pidfd_source, u->pidfd, EPOLLIN, on_pidfd, u) < 0)
                 return;
-        }
         int sig = u->stop_grace == 0 ? SIGKILL : SIGTERM;
         if (pidfd_send_signal(u->pidfd, sig, NULL, 0) < 0)
                 log_warning_errno(errno, "The system bus is away and signalling the daemon (pid %d) directly failed: %m. Waiting for it to end or for the bus to return.",
@@ -934,7 +949,7 @@ static int unit_start(Launcher *l, const LaunchSpec *spec) {
 
         unit_state_done(&u->state);
         u->invocation[0] = 0;
-        u->main_pid = 0;
+        set_main_pid(u, 0);
         u->exit = (DaemonExit) {};
         u->start_job = mfree(u->start_job);
         u->start_job_result = mfree(u->start_job_result);
@@ -1150,7 +1165,7 @@ static int unit_adopt(Launcher *l) {
         (void) call_forget(u, "RefUnit", "RefUnit", "s", u->unit);
 
         memcpy(u->invocation, s.invocation, sizeof(u->invocation));
-        u->main_pid = (pid_t) s.main_pid;
+        set_main_pid(u, (pid_t) s.main_pid);
         u->exit = (DaemonExit) {};
         u->stop_requested = u->stop_pending = false;
         set_phase(u, streq(s.active_state, "deactivating") ? PHASE_STOPPING : PHASE_RUNNING);

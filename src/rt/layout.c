@@ -115,7 +115,9 @@ int layout_check_binary(Layout *l, const char *version_dir_rel, char **ret_path)
                 return -EISDIR;
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
-        if (faccessat(l->root_fd, rel, X_OK, AT_EACCESS) < 0 || (st.st_mode & 0111) == 0)
+        /* The file opened above, not whatever the path names by now (a rename in between would make
+         * us judge one file and run another). */
+        if (faccessat(fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 || (st.st_mode & 0111) == 0)
                 return -EACCES;
         return 0;
 }

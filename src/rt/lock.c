@@ -8,15 +8,21 @@
 #include "fd-util.h"
 #include "lock.h"
 #include "log.h"
+#include "notify.h"
 
 #define LOCK_FILE ".lock"
+/* While waiting under systemd, EXTEND_TIMEOUT_USEC= is sent this often, for the rest of the wait and this
+ * much more: the start-up wait (DAEMON_SHUTDOWN_GRACE + 15 s) may be longer than the unit's
+ * TimeoutStartSec=. */
+#define LOCK_EXTEND_INTERVAL (5 * USEC_PER_SEC)
+#define LOCK_EXTEND_MARGIN (10 * USEC_PER_SEC)
 
 int lock_acquire(int root_fd, const char *root_path, usec_t timeout) {
         _cleanup_close_ int fd = openat(root_fd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return log_error_errno(errno, "Failed to open the lock file '%s/" LOCK_FILE "': %m", root_path);
 
-        usec_t start = now(CLOCK_MONOTONIC);
+        usec_t start = now(CLOCK_MONOTONIC), extended = 0;
         bool told = false;
         for (;;) {
                 if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
@@ -34,6 +40,11 @@ int lock_acquire(int root_fd, const char *root_path, usec_t timeout) {
                         log_notice("Waiting for the previous oraivisor or its daemon to exit (it holds '%s/" LOCK_FILE "').",
                                 root_path);
                         told = true;
+                }
+                usec_t n = now(CLOCK_MONOTONIC);
+                if (extended == 0 || n - extended >= LOCK_EXTEND_INTERVAL) {
+                        notify_extend_timeout(timeout - (n - start) + LOCK_EXTEND_MARGIN);
+                        extended = n;
                 }
                 (void) nanosleep(&(struct timespec) { .tv_nsec = 100 * 1000 * 1000 }, NULL);
         }

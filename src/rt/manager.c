@@ -517,6 +517,23 @@ static int on_shutdown_kill(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static void on_upgrade_stopped(Upgrade *u, void *userdata) {
+        Manager *m = userdata;
+        m->upgrade = upgrade_free(m->upgrade);
+        manager_exit(m, 0);
+}
+
+static const char *signal_to_string(int sig) {
+        switch (sig) {
+        case SIGTERM:
+                return "SIGTERM";
+        case SIGINT:
+                return "SIGINT";
+        default:
+                return "a signal";
+        }
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
         int sig = (int) si->ssi_signo;
@@ -530,7 +547,9 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         if (m->shutdown_requested) {
                 /* A second request: pass it on (in a terminal, a second Ctrl-C means "now"). */
-                if (launcher_is_running(m->launcher))
+                if (m->state == STATE_UPGRADING && m->upgrade)
+                        (void) upgrade_stop(m->upgrade, signal_to_string(sig), 0, on_upgrade_stopped);
+                else if (launcher_is_running(m->launcher))
                         (void) launcher_kill(m->launcher, sig);
                 return 0;
         }
@@ -561,8 +580,12 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         case STATE_UPGRADING:
                 log_notice("Interrupting upgrade '%s' at step %s; the next start resumes it.",
                         upgrade_plan(m->upgrade)->name, upgrade_step_to_string(upgrade_current_step(m->upgrade)));
-                m->upgrade = upgrade_free(m->upgrade);
-                manager_exit(m, 0);
+                /* A hook may be writing data/ (a migration): SIGTERM, DAEMON_SHUTDOWN_GRACE, then SIGKILL,
+                 * with EXTEND_TIMEOUT_USEC= sent all along (above). */
+                if (upgrade_stop(m->upgrade, signal_to_string(sig), m->config->shutdown_grace, on_upgrade_stopped) < 0) {
+                        m->upgrade = upgrade_free(m->upgrade);
+                        manager_exit(m, 0);
+                }
                 return 0;
         default:
                 manager_exit(m, 0);
@@ -630,8 +653,11 @@ static int cleanup_leftovers(Manager *m) {
         _cleanup_free_ char *upath = NULL;
         if (ufd >= 0 && asprintf(&upath, "%s/upgrades", m->layout->root) >= 0)
                 (void) obtain_cleanup_stale(ufd, upath);
-        if (!m->config->unsafe_skip_backup)
-                (void) backup_cleanup_partial(m->config->backup_dir ?: m->config->home);
+        if (!m->config->unsafe_skip_backup) {
+                _cleanup_(backup_owner_done) BackupOwner owner = {};
+                if (backup_owner_get(m->config->name, m->config->home, m->config->backup_dir, &owner) >= 0)
+                        (void) backup_cleanup_partial(m->config->backup_dir ?: m->config->home, &owner);
+        }
         return 0;
 }
 

@@ -49,6 +49,14 @@ struct Upgrade {
         Obtain *obtain;
         UpgradeDone done;
         void *userdata;
+        /* upgrade_stop(): */
+        UpgradeStopped stopped;
+        const char *hook_what;  /* the running hook, for the record: "the pre-upgrade command" */
+        sd_event_source *stop_timer;
+        sd_event_source *stop_defer;
+        usec_t stop_grace;
+        usec_t stop_asked;      /* CLOCK_MONOTONIC */
+        bool stop_killed;
 };
 
 static void step_begin(Upgrade *u, UpgradeStep step);
@@ -59,6 +67,8 @@ Upgrade *upgrade_free(Upgrade *u) {
                 return NULL;
         sd_event_source_disable_unref(u->delay);
         sd_event_source_disable_unref(u->defer);
+        sd_event_source_disable_unref(u->stop_timer);
+        sd_event_source_disable_unref(u->stop_defer);
         child_free(u->child);
         backup_free(u->backup);
         obtain_free(u->obtain);
@@ -178,12 +188,136 @@ static int run_hook(Upgrade *u, char *const *argv, const char *description, Chil
         spec.stdout_fd = STDERR_FILENO; /* hook output belongs with our messages, not the daemon's stdout */
         spec.timeout = u->config->hook_timeout;
         spec.description = description;
+        u->hook_what = description;
         return child_spawn(u->event, &spec, done, u, &u->child);
 }
+
+/* ---- stopping ----------------------------------------------------------------------------------------- */
 
 static const char *describe_result(const ChildResult *r, char *buf, size_t len) {
         DaemonExit e = { .code = r->code, .status = r->status };
         return daemon_exit_describe(&e, buf, len);
+}
+
+
+static bool stop_intercept(Upgrade *u, const ChildResult *res);
+
+static int on_stop_defer(sd_event_source *s, void *userdata) {
+        Upgrade *u = userdata;
+        u->stop_defer = sd_event_source_disable_unref(u->stop_defer);
+        /* May free u. */
+        u->stopped(u, u->userdata);
+        return 0;
+}
+
+/* Records what the stop request did and hands over to the owner (through the loop). */
+static void stop_complete(Upgrade *u, char *outcome) {
+        UpgradeInterruption *i = u->record->interrupted;
+        free(i->outcome);
+        i->outcome = outcome;
+        i->killed = u->stop_killed;
+        u->stop_timer = sd_event_source_disable_unref(u->stop_timer);
+        if (record_save(u) >= 0)
+                log_notice("Upgrade '%s' stopped at step %s (%s): %s. The next start resumes it.",
+                        u->record->plan->name, upgrade_step_to_string(i->step), i->by, strna(i->outcome));
+        if (sd_event_add_defer(u->event, &u->stop_defer, on_stop_defer, u) < 0)
+                /* No loop to go through: the owner frees us right after this returns anyway. */
+                u->stopped(u, u->userdata);
+}
+
+static int on_stop_grace(sd_event_source *s, uint64_t usec, void *userdata) {
+        Upgrade *u = userdata;
+        char t[FORMAT_TIMESPAN_MAX];
+        u->stop_timer = sd_event_source_disable_unref(u->stop_timer);
+        if (!u->child)
+                return 0;
+        log_warning("%s (pid %d) did not exit within DAEMON_SHUTDOWN_GRACE=%s after SIGTERM, killing it.",
+                u->hook_what, (int) child_pid(u->child), format_timespan(t, sizeof(t), u->stop_grace));
+        u->stop_killed = true;
+        (void) child_kill(u->child, SIGKILL);
+        return 0;
+}
+
+/* In a hook's done callback: true when a stop request took it over (and u may be gone). */
+static bool stop_intercept(Upgrade *u, const ChildResult *res) {
+        char buf[128], t[FORMAT_TIMESPAN_MAX];
+        if (!u->stopped)
+                return false;
+        char *outcome = NULL;
+        usec_t took = now(CLOCK_MONOTONIC) - u->stop_asked;
+        if (u->stop_killed)
+                (void) asprintf(&outcome, "%s did not exit within DAEMON_SHUTDOWN_GRACE=%s after SIGTERM and was killed",
+                        u->hook_what, format_timespan(t, sizeof(t), u->stop_grace));
+        else
+                (void) asprintf(&outcome, "%s got SIGTERM and %s %s later", u->hook_what,
+                        describe_result(res, buf, sizeof(buf)), format_timespan(t, sizeof(t), took));
+        stop_complete(u, outcome);
+        return true;
+}
+
+int upgrade_stop(Upgrade *u, const char *by, usec_t grace, UpgradeStopped stopped) {
+        char t[FORMAT_TIMESPAN_MAX];
+        assert(u);
+        assert(by);
+        assert(stopped);
+
+        if (u->stopped) {
+                /* Asked again: a hook still in its grace is killed now. */
+                if (u->child && !u->stop_killed) {
+                        log_notice("Asked again to stop: killing %s now.", u->hook_what);
+                        u->stop_killed = true;
+                        (void) child_kill(u->child, SIGKILL);
+                }
+                return 0;
+        }
+
+        _cleanup_(upgrade_interruption_freep) UpgradeInterruption *i = new0(UpgradeInterruption, 1);
+        if (!i)
+                return -ENOMEM;
+        i->by = strdup(by);
+        if (!i->by)
+                return -ENOMEM;
+        i->step = u->record->step;
+        i->usec = now(CLOCK_REALTIME);
+        upgrade_interruption_free(u->record->interrupted);
+        u->record->interrupted = TAKE_PTR(i);
+        u->stopped = stopped;
+        u->stop_grace = grace;
+        u->stop_asked = now(CLOCK_MONOTONIC);
+
+        /* Nothing else starts from here on. */
+        u->delay = sd_event_source_disable_unref(u->delay);
+        u->defer = sd_event_source_disable_unref(u->defer);
+
+        if (u->child) {
+                if (grace == 0) {
+                        u->stop_killed = true;
+                        (void) child_kill(u->child, SIGKILL);
+                        return 0;
+                }
+                log_notice("Sending SIGTERM to %s (pid %d); it gets DAEMON_SHUTDOWN_GRACE=%s to finish.", u->hook_what,
+                        (int) child_pid(u->child), format_timespan(t, sizeof(t), grace));
+                (void) child_kill(u->child, SIGTERM);
+                int r = sd_event_add_time_relative(u->event, &u->stop_timer, CLOCK_MONOTONIC, grace, 0, on_stop_grace, u);
+                if (r < 0) {
+                        u->stop_killed = true;
+                        (void) child_kill(u->child, SIGKILL);
+                }
+                return 0;
+        }
+
+        char *outcome = NULL;
+        if (u->backup) {
+                /* Our own worker: a partial backup is worthless, and is removed. */
+                u->backup = backup_free(u->backup);
+                outcome = strdup("the backup was cancelled and its partial folder removed");
+        } else if (u->obtain) {
+                u->obtain = obtain_free(u->obtain);
+                outcome = strdup("the download was cancelled");
+        } else
+                outcome = strdup("no hook or worker was running");
+        stop_complete(u, outcome);
+        return 0;
 }
 
 static void hooks_run_next(Upgrade *u);
@@ -193,6 +327,8 @@ static void on_hook_done(Child *c, const ChildResult *res, void *userdata) {
         char buf[128], t[FORMAT_TIMESPAN_MAX];
         const char *what = u->hook_index == 0 ? "The custom pre-upgrade script" : "The migration script";
         u->child = child_free(u->child);
+        if (stop_intercept(u, res))
+                return;
 
         if (res->timed_out)
                 return finish(u, -ETIME, EXIT_UPGRADE_FAILED, "%s did not finish within ORAIVISOR_HOOK_TIMEOUT=%s.",
@@ -273,6 +409,8 @@ static void on_preupgrade_done(Child *c, const ChildResult *res, void *userdata)
         Upgrade *u = userdata;
         char buf[128], t[FORMAT_TIMESPAN_MAX];
         u->child = child_free(u->child);
+        if (stop_intercept(u, res))
+                return;
 
         if (res->timed_out)
                 return finish(u, -ETIME, EXIT_UPGRADE_FAILED, "'%s pre-upgrade' did not finish within ORAIVISOR_HOOK_TIMEOUT=%s.",
@@ -345,6 +483,7 @@ static void step_backup(Upgrade *u) {
         }
         const char *root = u->config->backup_dir ?: u->layout->home;
         _cleanup_free_ char *data = NULL;
+        _cleanup_(backup_owner_done) BackupOwner owner = {};
         int r;
 
         if (asprintf(&data, "%s/data", u->layout->home) < 0)
@@ -363,6 +502,12 @@ static void step_backup(Upgrade *u) {
                         return step_next(u);
                 }
         } else {
+                r = backup_owner_get(u->layout->daemon_name, u->layout->home, u->config->backup_dir, &owner);
+                if (r == -ENOMEM)
+                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+                if (r < 0)
+                        return finish(u, r, EXIT_UPGRADE_FAILED, "no backup name can be made for DAEMON_NAME='%s': %s.",
+                                u->layout->daemon_name, strerror(-r));
                 /* A backup of the same upgrade may already bear this second's name (an attempt that failed
                  * after its backup, retried at once): never merge into it nor replace it, take the first
                  * free second after it instead, so that the name stays a plain, sortable time stamp. */
@@ -370,7 +515,7 @@ static void step_backup(Upgrade *u) {
                 for (unsigned i = 0; i < 3600; i++, t += USEC_PER_SEC) {
                         _cleanup_free_ char *final = NULL;
                         u->record->backup_name = mfree(u->record->backup_name);
-                        r = backup_name_make(u->record->folder, t, &u->record->backup_name);
+                        r = backup_name_make(owner.node, u->record->folder, t, &u->record->backup_name);
                         if (r < 0)
                                 break;
                         if (asprintf(&final, "%s/%s", root, u->record->backup_name) < 0) {
@@ -393,12 +538,21 @@ static void step_backup(Upgrade *u) {
                 if (r < 0)
                         return finish(u, r, EXIT_UPGRADE_FAILED, "the upgrade record could not be written.");
         }
-        (void) backup_cleanup_partial(root);
+        if (!owner.node) {
+                r = backup_owner_get(u->layout->daemon_name, u->layout->home, u->config->backup_dir, &owner);
+                if (r == -ENOMEM)
+                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+        }
+        if (owner.node)
+                (void) backup_cleanup_partial(root, &owner);
 
         BackupSpec spec = {
                 .data_path = data,
                 .backup_root = root,
                 .name = u->record->backup_name,
+                /* No limit: ORAIVISOR_HOOK_TIMEOUT is for hooks that may hang; a copy of a big data/ on a
+                 * file system without reflinks legitimately takes hours, shows its progress in STATUS=,
+                 * and is stopped by SIGTERM like every step. */
                 .timeout = 0,
         };
         log_info("Backing up '%s' to '%s/%s'.", data, root, u->record->backup_name);
@@ -478,8 +632,12 @@ static void step_switch(Upgrade *u) {
         if (r < 0)
                 log_warning_errno(r, "Failed to remove the upgrade record, ignoring: %m");
 
-        if (!u->config->unsafe_skip_backup && u->config->backup_keep > 0)
-                (void) backup_prune(u->config->backup_dir ?: u->layout->home, NULL, u->config->backup_keep);
+        if (!u->config->unsafe_skip_backup && u->config->backup_keep > 0) {
+                _cleanup_(backup_owner_done) BackupOwner owner = {};
+                if (backup_owner_get(u->layout->daemon_name, u->layout->home, u->config->backup_dir, &owner) >= 0)
+                        (void) backup_prune(u->config->backup_dir ?: u->layout->home, &owner, NULL,
+                                u->config->backup_keep);
+        }
         log_event(EVENT_UPGRADE_FINISHED, LOG_NOTICE, 0, u->layout->daemon_name, u->record->plan, NULL,
                 "Upgrade '%s' installed: '%s/current' now points to %s.", u->record->plan->name, u->layout->root,
                 u->version_dir);
@@ -606,6 +764,9 @@ int upgrade_start(sd_event *e, const Config *c, Layout *l, const Credentials *ru
         log_event(EVENT_UPGRADE_STARTED, LOG_NOTICE, 0, l->daemon_name, u->record->plan, NULL,
                 resume ? "Resuming the interrupted upgrade '%s' at step %s." : "Starting upgrade '%s'%s.",
                 u->record->plan->name, resume ? upgrade_step_to_string(resume->step) : "");
+        if (resume && resume->interrupted)
+                log_info("The last attempt was stopped by %s at step %s: %s.", resume->interrupted->by,
+                        strna(upgrade_step_to_string(resume->interrupted->step)), strna(resume->interrupted->outcome));
 
         usec_t delay = resume ? 0 : c->restart_delay;
         if (delay > 0) {

@@ -29,6 +29,17 @@ typedef void (*UpgradeDone)(Upgrade *u, int error, int exit_status, void *userda
  * must outlive the upgrade: they touch the node's data as the node would. */
 int upgrade_start(sd_event *e, const Config *c, Layout *l, const Credentials *run_as, const UpgradePlan *plan,
         const UpgradeRecord *resume, UpgradeDone done, void *userdata, Upgrade **ret);
+/* Called once an upgrade asked to stop has nothing running any more; the owner frees it. */
+typedef void (*UpgradeStopped)(Upgrade *u, void *userdata);
+
+/* Asks the upgrade to stop, for a stop request (by: "SIGTERM"). A running hook (custom script, migrate,
+ * pre-upgrade: it may be writing data/) gets SIGTERM, and SIGKILL only when it is still running after grace
+ * (0: at once); a backup or download worker is cancelled at once (its partial output is removed). The step
+ * is not finished even if the hook then exits 0: the record keeps it, with what happened in "interrupted",
+ * and the next start redoes it. stopped is called from the event loop, never from within this call, and
+ * done never after it. A second call (a second signal) kills a hook in its grace at once. */
+int upgrade_stop(Upgrade *u, const char *by, usec_t grace, UpgradeStopped stopped);
+
 /* Cancels: kills workers, removes partial output, keeps the record so the next start resumes. */
 Upgrade *upgrade_free(Upgrade *u);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Upgrade *, upgrade_free);

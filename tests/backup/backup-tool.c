@@ -9,6 +9,9 @@
  *   backup-tool cleanup ROOT                   backup_cleanup_partial()
  *   backup-tool prune ROOT KEEP [FOLDER]       backup_prune()
  *
+ * The node is $BACKUP_NODE (a node tag, default "backup-tool@00000000"); untagged backups count as its
+ * own unless BACKUP_LEGACY_OURS=0.
+ *
  * Failures print the one-line message on stderr and exit with 1. */
 
 #include <fcntl.h>
@@ -21,6 +24,14 @@
 #include "fd-util.h"
 #include "log.h"
 #include "parse-util.h"
+
+static BackupOwner tool_owner(void) {
+        const char *l = getenv("BACKUP_LEGACY_OURS");
+        return (BackupOwner){
+                .node = (char *) (getenv("BACKUP_NODE") ?: "backup-tool@00000000"),
+                .legacy_ours = !l || !streq(l, "0"),
+        };
+}
 
 static void print_stats(const BackupStats *st) {
         printf("files=%" PRIu64 "\ndirs=%" PRIu64 "\nsymlinks=%" PRIu64 "\nhardlinks=%" PRIu64
@@ -128,7 +139,7 @@ int main(int argc, char **argv) {
                         return 2;
                 }
                 _cleanup_free_ char *n = NULL;
-                int k = backup_name_make(argv[2], s * USEC_PER_SEC, &n);
+                int k = backup_name_make(tool_owner().node, argv[2], s * USEC_PER_SEC, &n);
                 if (k < 0) {
                         fprintf(stderr, "Cannot make a backup name for '%s': %s\n", argv[2], strerror(-k));
                         return 1;
@@ -137,7 +148,8 @@ int main(int argc, char **argv) {
                 return 0;
         }
         if (argc == 3 && streq(argv[1], "cleanup")) {
-                int k = backup_cleanup_partial(argv[2]);
+                BackupOwner o = tool_owner();
+                int k = backup_cleanup_partial(argv[2], &o);
                 printf("%d\n", k);
                 return k < 0;
         }
@@ -147,7 +159,8 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "Bad count '%s'.\n", argv[3]);
                         return 2;
                 }
-                int k = backup_prune(argv[2], argc == 5 ? argv[4] : NULL, keep);
+                BackupOwner o = tool_owner();
+                int k = backup_prune(argv[2], &o, argc == 5 ? argv[4] : NULL, keep);
                 printf("%d\n", k);
                 return k < 0;
         }

@@ -173,7 +173,7 @@ reflink_case() {
         make_tree "$home/data"
         local name out
         name="$("$tool" name v1.0.0 1726835696)"
-        [ "$name" = "data-backup-v1.0.0-20240920T123456Z" ] || fail "backup name '$name'"
+        [ "$name" = "data-backup-backup-tool@00000000-v1.0.0-20240920T123456Z" ] || fail "backup name '$name'"
         out="$("$tool" copy "$home/data" "$home" "$name")" || fail "backup on $fs failed"
         [ "$(value cloning "$out")" = 1 ] || fail "$fs: FICLONE was not used: $out"
         [ "$(value cloned_bytes "$out")" = "$(value bytes "$out")" ] || fail "$fs: not everything cloned: $out"
@@ -284,13 +284,19 @@ for t in 1700000000 1710000000 1720000000; do
         "$tool" copy "$b/data" "$b" "$n" >/dev/null
 done
 mkdir "$b/data-backup-2024-9-20" "$b/unrelated"
-# Now: 3 above + 2 from the reflink case = 5 backups.
-[ "$(ls -d "$b"/data-backup-*Z | wc -l)" -eq 5 ] || fail "expected 5 backups before pruning"
+# Another node sharing this backup folder: older backups and a partial of its own, never ours to touch.
+other="data-backup-oraid@0123abcd-v0.1-20231114T221320Z"
+mkdir "$b/$other" "$b/.partial-data-backup-oraid@0123abcd-v0.2-20231114T221320Z"
+# Now: 3 above + 2 from the reflink case = 5 backups of ours.
+[ "$(ls -d "$b"/data-backup-backup-tool@*Z | wc -l)" -eq 5 ] || fail "expected 5 backups before pruning"
 [ "$("$tool" prune "$b" 2)" = 3 ] || fail "prune did not remove 3 backups"
 left="$(cd "$b" && ls -d data-backup-*Z | tr '\n' ' ')"
-[ "$left" = "data-backup-v1.0.0-20240920T123456Z data-backup-v2.0.0-20240920T183456Z " ] || fail "prune kept '$left'"
+[ "$left" = "data-backup-backup-tool@00000000-v1.0.0-20240920T123456Z data-backup-backup-tool@00000000-v2.0.0-20240920T183456Z $other " ] ||
+        fail "prune kept '$left'"
 [ -d "$b/data-backup-2024-9-20" ] && [ -d "$b/unrelated" ] && [ -d "$b/data" ] || fail "prune touched other folders"
-ok "ORAIVISOR_BACKUP_KEEP=2 removes the three oldest, nothing else"
+[ "$("$tool" cleanup "$b")" = 0 ] || fail "cleanup removed another node's partial"
+[ -d "$b/.partial-data-backup-oraid@0123abcd-v0.2-20231114T221320Z" ] || fail "another node's partial is gone"
+ok "ORAIVISOR_BACKUP_KEEP=2 removes our three oldest, nothing else (another node's backups stay)"
 
 # ---- kills and timeouts -----------------------------------------------------------------------------
 
@@ -306,7 +312,7 @@ done
 sync
 
 # oraivisor itself killed: the worker dies with it (PR_SET_PDEATHSIG), only the partial remains.
-name="data-backup-slow-20240920T123456Z"
+name="data-backup-backup-tool@00000000-slow-20240920T123456Z"
 "$tool" run "$slow" "$home" "$name" >"$work/run.out" 2>&1 &
 pids+=($!)
 wait_for_partial "$home/.partial-$name" || fail "the backup never started copying"
@@ -327,11 +333,12 @@ ok "SIGKILL of oraivisor mid-copy leaves only a partial, which cleanup removes"
 kill_worker_mid_backup "$slow" "$home" "$name" "mid-copy"
 ok "SIGKILL of the worker mid-copy: reported, partial removed"
 
-# Timeout (ORAIVISOR_HOOK_TIMEOUT): 50 ms for a copy that takes seconds.
+# A time limit (oraivisor sets none; backup_start() has one for callers that want it): 50 ms for a copy
+# that takes seconds.
 if out="$("$tool" run "$slow" "$home" "$name" 50000 2>&1)"; then
         fail "the backup did not time out"
 fi
-grep -q "The backup of '$slow' did not finish within 50ms: raise ORAIVISOR_HOOK_TIMEOUT" <<<"$out" ||
+grep -q "The backup of '$slow' did not finish within 50ms: put DAEMON_DATA_BACKUP_DIR" <<<"$out" ||
         fail "unclear timeout error: $out"
 expect_no_leftovers "$home" "$name"
 ok "timeout: worker stopped, clear error, partial removed"

@@ -228,10 +228,66 @@ class TestResume(StepsTestCase):
         self.assertEqual(self.home.current(), "upgrades/v2")
 
 
+def node_tag(home):
+    """The node tag oraivisor puts in its backups' names: DAEMON_NAME@<FNV-1a 32 of the canonical home>."""
+    h = 2166136261
+    for c in os.path.realpath(home.path).encode():
+        h = ((h ^ c) * 16777619) & 0xFFFFFFFF
+    return f"{home.name}@{h:08x}"
+
+
+class TestStopDuringUpgrade(StepsTestCase):
+    """SIGTERM to oraivisor while a hook runs: the hook (a migration may be writing data/) gets SIGTERM and
+    DAEMON_SHUTDOWN_GRACE to finish, SIGKILL only after; the record says what happened."""
+
+    def record(self):
+        with open(os.path.join(self.home.root, "upgrade-in-progress.json")) as f:
+            return json.load(f)
+
+    def test_preupgrade_gets_term_and_its_grace(self):
+        r = Run(self.home, env=self.env(FAKECHAIN_PREUPGRADE_SLEEP="60000", FAKECHAIN_PREUPGRADE_TERM_DELAY="1500",
+                                        DAEMON_SHUTDOWN_GRACE="30s"))
+        self.assertTrue(r.wait_for("pre-upgrade call 1"), r.text())
+        r.signal(signal.SIGTERM)
+        self.assertEqual(r.wait(), 0, r.text())
+        # The hook got TERM first, and its 1.5 s of cleaning up were not cut short.
+        self.assertEqual(self.preupgrade_log()[1:], ["v2 pre-upgrade got SIGTERM", "v2 pre-upgrade cleaned up"], r.text())
+        self.assertIn("Sending SIGTERM to the pre-upgrade command", r.text())
+        self.assertNotIn("killing it", r.text())
+        rec = self.record()
+        self.assertEqual(rec["step"], "pre-upgrade")
+        self.assertEqual(rec["interrupted"]["by"], "SIGTERM")
+        self.assertEqual(rec["interrupted"]["step"], "pre-upgrade")
+        self.assertFalse(rec["interrupted"]["killed"])
+        self.assertIn("the pre-upgrade command got SIGTERM and exited with status 143", rec["interrupted"]["outcome"])
+        self.assertEqual(self.home.current(), "genesis")
+        # The next start redoes the step and finishes.
+        rc, r2 = run_once(self.home, env=self.env())
+        self.assertEqual(rc, 0, r2.text())
+        self.assertIn("The last attempt was stopped by SIGTERM at step pre-upgrade", r2.text())
+        self.assertEqual(self.home.current(), "upgrades/v2")
+        self.assertFalse(os.path.exists(os.path.join(self.home.root, "upgrade-in-progress.json")))
+
+    def test_preupgrade_killed_after_the_grace(self):
+        r = Run(self.home, env=self.env(FAKECHAIN_PREUPGRADE_SLEEP="60000", FAKECHAIN_PREUPGRADE_TERM_DELAY="60000",
+                                        DAEMON_SHUTDOWN_GRACE="1s"))
+        self.assertTrue(r.wait_for("pre-upgrade call 1"), r.text())
+        r.signal(signal.SIGTERM)
+        self.assertEqual(r.wait(), 0, r.text())
+        # TERM first (it started cleaning up), then KILL: the cleanup never finished.
+        self.assertEqual(self.preupgrade_log()[1:], ["v2 pre-upgrade got SIGTERM"], r.text())
+        self.assertIn("did not exit within DAEMON_SHUTDOWN_GRACE=1s after SIGTERM, killing it", r.text())
+        rec = self.record()
+        self.assertEqual(rec["step"], "pre-upgrade")
+        self.assertTrue(rec["interrupted"]["killed"])
+        self.assertIn("was killed", rec["interrupted"]["outcome"])
+        self.assertEqual(self.home.current(), "genesis")
+
+
 class TestBackupName(StepsTestCase):
     def test_existing_backup_of_this_second_is_never_reused(self):
-        # A retry right after an attempt that failed after its backup finds data-backup-v2-<this second>:
-        # the new backup takes the next free second, and the old ones are untouched.
+        # A retry right after an attempt that failed after its backup finds data-backup-<node>-v2-<this
+        # second>: the new backup takes the next free second, and the old ones are untouched.
         import datetime
         os.makedirs(self.home.data(), exist_ok=True)
         with open(self.home.data("state.db"), "w") as f:
@@ -239,7 +295,7 @@ class TestBackupName(StepsTestCase):
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
         taken = []
         for i in range(-1, 6):
-            name = "data-backup-v2-" + (now + datetime.timedelta(seconds=i)).strftime("%Y%m%dT%H%M%SZ")
+            name = f"data-backup-{node_tag(self.home)}-v2-" + (now + datetime.timedelta(seconds=i)).strftime("%Y%m%dT%H%M%SZ")
             os.makedirs(os.path.join(self.home.path, name))
             with open(os.path.join(self.home.path, name, "marker"), "w") as f:
                 f.write(name)
@@ -254,6 +310,71 @@ class TestBackupName(StepsTestCase):
         with open(os.path.join(self.home.path, new[0], "state.db")) as f:
             self.assertEqual(f.read(), "state\n")
         self.assertEqual(self.home.current(), "upgrades/v2")
+
+    def test_two_nodes_share_one_backup_dir(self):
+        # Two homes back up into one DAEMON_DATA_BACKUP_DIR with ORAIVISOR_BACKUP_KEEP=1: each start-up
+        # cleanup and each prune touches only that node's own backups.
+        import tempfile
+        shared = tempfile.mkdtemp(prefix="oraivisor-e2e-backups-")
+        other = Home()
+        try:
+            for h in (self.home, other):
+                os.makedirs(h.data(), exist_ok=True)
+                with open(h.data("state.db"), "w") as f:
+                    f.write(h.path + "\n")
+            a, b = node_tag(self.home), node_tag(other)
+            self.assertNotEqual(a, b)
+            # Node b: an older finished backup and an unfinished one (b was killed mid-backup and is not
+            # started yet). An untagged backup from an earlier version in the shared folder is nobody's.
+            b_old = f"data-backup-{b}-v1-20200101T000000Z"
+            b_partial = f".partial-data-backup-{b}-v2-20200102T000000Z"
+            untagged = "data-backup-v1-20190101T000000Z"
+            for n in (b_old, b_partial, untagged):
+                os.makedirs(os.path.join(shared, n))
+            # Node a: an older backup of its own, which KEEP=1 removes.
+            a_old = f"data-backup-{a}-v1-20200101T000000Z"
+            os.makedirs(os.path.join(shared, a_old))
+
+            env = dict(UNSAFE_SKIP_BACKUP="false", DAEMON_DATA_BACKUP_DIR=shared, ORAIVISOR_BACKUP_KEEP="1")
+            rc, r = run_once(self.home, env=self.env(**env))
+            self.assertEqual(rc, 0, r.text())
+            names = set(os.listdir(shared))
+            self.assertNotIn(a_old, names, r.text())
+            for n in (b_old, b_partial, untagged):
+                self.assertIn(n, names, f"node a removed '{n}': {r.text()}")
+            mine = [n for n in names if n.startswith(f"data-backup-{a}-v2-")]
+            self.assertEqual(len(mine), 1, names)
+            with open(os.path.join(shared, mine[0], "state.db")) as f:
+                self.assertEqual(f.read(), self.home.path + "\n")
+
+            # Node b starts: it removes its own partial, and prunes only its own old backup.
+            rc, r = run_once(other, env=base_env(other, FAKECHAIN_PLANS="v2@5", **env))
+            self.assertEqual(rc, 0, r.text())
+            names = set(os.listdir(shared))
+            self.assertNotIn(b_partial, names, r.text())
+            self.assertNotIn(b_old, names, r.text())
+            self.assertIn(mine[0], names, f"node b removed node a's backup: {r.text()}")
+            self.assertIn(untagged, names)
+            theirs = [n for n in names if n.startswith(f"data-backup-{b}-v2-")]
+            self.assertEqual(len(theirs), 1, names)
+            with open(os.path.join(shared, theirs[0], "state.db")) as f:
+                self.assertEqual(f.read(), other.path + "\n")
+        finally:
+            kill_tree_by_home(other)
+            other.cleanup()
+            import shutil
+            shutil.rmtree(shared, ignore_errors=True)
+
+    def test_untagged_backups_in_own_home_are_still_pruned(self):
+        # Backups made by earlier versions in the home itself stay this node's: KEEP counts them.
+        os.makedirs(self.home.data(), exist_ok=True)
+        old = "data-backup-v1-20200101T000000Z"
+        os.makedirs(os.path.join(self.home.path, old))
+        rc, r = run_once(self.home, env=self.env(UNSAFE_SKIP_BACKUP="false", ORAIVISOR_BACKUP_KEEP="1"))
+        self.assertEqual(rc, 0, r.text())
+        names = os.listdir(self.home.path)
+        self.assertNotIn(old, names, r.text())
+        self.assertEqual(len([n for n in names if n.startswith(f"data-backup-{node_tag(self.home)}-v2-")]), 1, names)
 
 
 @unittest.skipUnless(os.geteuid() == 0, "switching to DAEMON_USER needs root (make check runs as root in CI)")

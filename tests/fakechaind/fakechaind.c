@@ -65,6 +65,9 @@
  *   Appends "<version> pre-upgrade <args>" to data/pre-upgrade.log, counts the call in
  *   data/pre-upgrade.count, sleeps FAKECHAIN_PREUPGRADE_SLEEP ms and exits with the call's entry of
  *   FAKECHAIN_PREUPGRADE_EXITS (comma list, e.g. "31,31,0"; the last entry once exhausted; default 0).
+ *   SIGTERM during the sleep (a migration asked to stop): appends "<version> pre-upgrade got SIGTERM" to
+ *   the log, spends FAKECHAIN_PREUPGRADE_TERM_DELAY ms (default 0) cleaning up, appends "<version>
+ *   pre-upgrade cleaned up" and exits 143. A SIGKILL in the cleanup leaves the first line alone.
  *
  * Booleans are 1/0/true/false/yes/no/on/off; an empty variable means its default.
  */
@@ -1123,10 +1126,33 @@ static int run_pre_upgrade(Fake *f) {
         if (r < 0)
                 return r;
 
+        uint64_t term_delay_ms;
+        r = env_uint("FAKECHAIN_PREUPGRADE_TERM_DELAY", 0, 3600 * 1000, "milliseconds, e.g. 500", &term_delay_ms);
+        if (r < 0)
+                return r;
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        _cleanup_close_ int sfd = -EBADF;
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0)
+                return errorf(-errno, "Failed to watch SIGTERM: %m");
+
         printf("fakechaind %s pre-upgrade call %" PRIu64 ": exit status %" PRIu64 "\n", VERSION, count + 1,
                 status);
         fflush(stdout);
-        sleep_msec(sleep_ms);
+        struct pollfd p = {.fd = sfd, .events = POLLIN};
+        int n;
+        while ((n = poll(&p, 1, (int) sleep_ms) /* at most an hour */) < 0 && errno == EINTR)
+                ;
+        if (n > 0) {
+                static const char got[] = VERSION " pre-upgrade got SIGTERM\n", done[] = VERSION " pre-upgrade cleaned up\n";
+                (void) loop_write(fd, got, strlen(got));
+                printf("fakechaind %s pre-upgrade got SIGTERM, cleaning up for %" PRIu64 " ms\n", VERSION, term_delay_ms);
+                fflush(stdout);
+                sleep_msec(term_delay_ms);
+                (void) loop_write(fd, done, strlen(done));
+                return 143;
+        }
         return (int) status;
 }
 

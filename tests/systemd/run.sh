@@ -76,6 +76,7 @@ expect() {
 # contains FILE TEXT / lacks FILE TEXT (fixed strings)
 contains() { grep -qF -- "$2" "$1"; }
 lacks() { ! grep -qF -- "$2" "$1"; }
+not() { ! "$@"; }
 
 # wait_for SECONDS COMMAND...: polls every 0.1 s.
 wait_for() {
@@ -95,6 +96,14 @@ prop() { # prop UNIT PROPERTY
 }
 prop_is() { # prop_is UNIT PROPERTY VALUE
         [ "$(prop "$1" "$2")" = "$3" ]
+}
+# settled_failed UNIT: the unit has come to rest as failed, never restarted. With Restart=, systemd decides
+# when the main process exits: a restart to come shows as ActiveState=activating, SubState=auto-restart for
+# RestartSec=, and only a unit it will not restart is failed/failed. So waiting for this state proves "no
+# restart loop" at once, however slow the machine, where sleeping past RestartSec= proved it only on a
+# fast one.
+settled_failed() {
+        [ "$(prop "$1" ActiveState)/$(prop "$1" SubState)" = failed/failed ] && [ "$(prop "$1" NRestarts)" = 0 ]
 }
 
 # A home with the fake chain: genesis = v1, upgrades/v2 (with lib/), upgrades/v3. Owner: $3 (default root).
@@ -196,9 +205,13 @@ t_launcher_adopt_cursor() {
         local pid inv
         pid=$(prop $u MainPID)
         inv=$(prop $u InvocationID)
+        local before; before=$(daemon_journal $u | grep -c "committed state")
         sbx kill -KILL "$(driver_pid "$o1")"
-        sleep 2 # the node goes on printing while nobody reads
-        expect "the node survives the launcher's SIGKILL" test "$(prop $u ActiveState)" = active
+        # The node goes on printing while nobody reads: 10 more blocks in its journal prove it lived on.
+        expect "the node survives the launcher's SIGKILL (10 more blocks)" wait_for 15 \
+                bash -c '[ "$(nsenter -t "$1" -a journalctl -q -o cat --no-pager "_SYSTEMD_UNIT=$2" _TRANSPORT=stdout | grep -c "committed state")" -ge "$3" ]' \
+                _ "$SBX_PID1" "$u" $((before + 10))
+        expect "... still active" test "$(prop $u ActiveState)" = active
         driver_bg "$o2" "${envs[@]}" -- --adopt-only --state-dir /run/l3 --stop-after 1500
         expect "adopted" wait_for 15 contains "$o2" "adopted"
         expect "same main PID, no restart" wait_for 5 contains "$o2" "started pid=$pid"
@@ -372,13 +385,13 @@ t_launcher_echo_reload() {
         expect "started" wait_for 15 contains "$o" "started pid="
         expect "echo_output copies the daemon's lines to stdout" wait_for 5 grep -q "^[0-9:]*[AP]M INF fakechaind v1 starting" "$o"
         sbx systemctl daemon-reload
-        sleep 0.5
         sbx systemctl daemon-reexec
-        sleep 1
-        expect "still following after daemon-reload and daemon-reexec" test "$(prop $u ActiveState)" = active
+        # systemctl daemon-reexec returns once PID 1 answers again; then 5 more lines prove the launcher
+        # still follows the node.
         local n; n=$(grep -c "^line .*committed state" "$o")
-        sleep 1
-        expect "lines keep coming" test "$(grep -c "^line .*committed state" "$o")" -gt "$n"
+        expect "lines keep coming after daemon-reload and daemon-reexec" wait_for 15 \
+                bash -c '[ "$(grep -c "^line .*committed state" "$1")" -ge "$2" ]' _ "$o" $((n + 5))
+        expect "... and the node is still active" test "$(prop $u ActiveState)" = active
         sbx kill -TERM "$(driver_pid "$o")"
         expect "stop after reexec still reports the exit" wait_for 15 grep -q "^exited code=1 status=0 " "$o"
 }
@@ -534,14 +547,28 @@ t_oraivisor_stop() {
         expect "the daemon's unit is gone" test "$(prop oraivisor-daemon@$i.service LoadState)" = not-found
 }
 
+# The helper that replaced "sleep past RestartSec=" must see a restart that is coming: a unit that will be
+# restarted is never settled_failed, one that will not be is, at once.
+t_oraivisor_settled_failed_sees_restarts() {
+        sbx systemd-run -q --unit=oraivisor-test-restarting -p Restart=on-failure -p RestartSec=1h sh -c 'exit 3'
+        expect "a failing unit with Restart= waits to restart" wait_for 10 prop_is oraivisor-test-restarting.service SubState auto-restart
+        expect "... and is not settled_failed" not settled_failed oraivisor-test-restarting.service
+        sbx systemctl stop oraivisor-test-restarting.service
+        sbx systemctl reset-failed oraivisor-test-restarting.service 2>/dev/null
+        sbx systemd-run -q --unit=oraivisor-test-prevented -p Restart=on-failure -p RestartSec=1h \
+                -p RestartPreventExitStatus=3 sh -c 'exit 3'
+        expect "one whose status prevents the restart is settled_failed" wait_for 10 settled_failed oraivisor-test-prevented.service
+        sbx systemctl reset-failed oraivisor-test-prevented.service 2>/dev/null
+        true
+}
+
 t_oraivisor_bad_config() {
         local i=s6 h=/var/lib/s6
         make_home $h fakechaind
         oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_SHUTDOWN_GRACE=banana
         sbx systemctl start oraivisor@$i 2>/dev/null
-        expect "unit failed" wait_for 10 prop_is oraivisor@$i.service ActiveState failed
+        expect "unit failed, no restart coming" wait_for 10 settled_failed oraivisor@$i.service
         expect "exit status 78" test "$(prop oraivisor@$i.service ExecMainStatus)" = 78
-        sleep 7 # past RestartSec=5s
         expect "no restart loop" test "$(prop oraivisor@$i.service NRestarts)" = 0
         local st="$OUT/s6.status"
         sbx systemctl status --no-pager -l -n 20 oraivisor@$i >"$st" 2>&1
@@ -550,7 +577,7 @@ t_oraivisor_bad_config() {
         sbx systemctl reset-failed oraivisor@$i
         # No configuration file at all: a clear message, no loop either.
         sbx systemctl start oraivisor@s6missing 2>/dev/null
-        sleep 7
+        expect "unit failed, no restart coming" wait_for 10 settled_failed oraivisor@s6missing.service
         sbx systemctl status --no-pager -l -n 20 oraivisor@s6missing >"$st" 2>&1
         expect "a missing /etc/oraivisor/<name>.conf is named" contains "$st" "/etc/oraivisor/s6missing.conf is missing: create it"
         expect "... oraivisor stopped with status 78" test "$(prop oraivisor@s6missing.service ExecMainStatus)" = 78
@@ -577,8 +604,7 @@ t_oraivisor_foreign_unit() {
         expect "the reason and the fix are in systemctl status" \
                 contains "$st" "runs '$h2/oraivisor/genesis/bin/fakechaind', which is not below DAEMON_HOME='$h/oraivisor'"
         expect "the other node is left alone (same main PID)" test "$(prop oraivisor-daemon@$i.service MainPID)" = "$dpid"
-        sleep 6 # past RestartSec=5s
-        expect "no restart loop" test "$(prop oraivisor@$i.service NRestarts)" = 0
+        expect "no restart loop" wait_for 10 settled_failed oraivisor@$i.service
         sbx systemctl stop oraivisor-daemon@$i.service
         sbx systemctl reset-failed oraivisor@$i
         # Once it is gone, this node starts normally.
@@ -655,6 +681,47 @@ t_oraivisor_dbus_restart() {
         sbx systemctl stop oraivisor@$i
         expect "the stop through the new connection completes" prop_is oraivisor@$i.service ActiveState inactive
         expect "... and the node's unit is gone" prop_is oraivisor-daemon@$i.service LoadState not-found
+}
+
+# The bus goes away, the node's main process dies, and its pid is given to another process: the stop
+# without the bus must signal the node through the pidfd taken when its pid was learned, never whatever
+# process now has that number.
+t_oraivisor_nobus_recycled_pid() {
+        local i=s15 h=/var/lib/s15
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_SHUTDOWN_GRACE=5s "DAEMON_ARGS=start" \
+                FAKECHAIN_BLOCK_INTERVAL=100
+        sbx systemctl start oraivisor@$i
+        expect "running" wait_for 10 dj_has $i "height=5 "
+        local dpid; dpid=$(prop oraivisor-daemon@$i.service MainPID)
+        sbx systemctl stop dbus.socket dbus.service
+        expect "oraivisor lost the bus" wait_for 15 ov_journal_has $i "Lost the connection to the system bus"
+        sbx kill -KILL "$dpid"
+        expect "the node's main process is gone" wait_for 10 bash -c '! nsenter -t "$1" -a kill -0 "$2" 2>/dev/null' _ "$SBX_PID1" "$dpid"
+        # A decoy with the node's old pid: the next pid after ns_last_pid is dpid (retried when another
+        # fork of the container takes it first). The container's /proc/sys is read-only: only its pid
+        # namespace is entered, so that the machine's /proc/sys is written, which acts on the pid
+        # namespace of the writer.
+        local decoy= n
+        for n in $(seq 1 50); do
+                decoy=$(nsenter -t "$SBX_PID1" --pid sh -c 'echo $(($1 - 1)) >/proc/sys/kernel/ns_last_pid; setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $!' _ "$dpid")
+                [ "$decoy" = "$dpid" ] && break
+                [ -n "$decoy" ] && sbx kill "$decoy" 2>/dev/null
+                decoy=
+        done
+        if [ -z "$decoy" ]; then
+                fail "no process could be given the node's old pid $dpid"
+        else
+                sbx systemctl stop --no-block oraivisor@$i
+                expect "oraivisor's stop finished without the bus" wait_for 30 prop_is oraivisor@$i.service ActiveState inactive
+                expect "the process that has the node's old pid was not signalled" sbx kill -0 "$decoy"
+                expect "... and it is still the decoy" test "$(sbx cat /proc/$decoy/comm)" = sleep
+                sbx kill "$decoy" 2>/dev/null
+        fi
+        sbx systemctl start dbus.socket dbus.service
+        sbx systemctl stop oraivisor-daemon@$i.service 2>/dev/null
+        sbx systemctl reset-failed oraivisor-daemon@$i.service oraivisor@$i.service 2>/dev/null
+        true
 }
 
 # ---- downloads under oraivisor@.service ------------------------------------------------------------------
@@ -809,8 +876,7 @@ download_failure_scenario() {
         expect "genesis ran up to the upgrade" wait_for 15 dj_has $i "fakechaind v1 starting"
         expect "the unit failed" wait_for 30 prop_is $u ActiveState failed
         expect "with status 81 (an upgrade step failed)" test "$(prop $u ExecMainStatus)" = 81
-        sleep 7 # past RestartSec=5s
-        expect "no restart loop" test "$(prop $u NRestarts)" = 0
+        expect "no restart loop" wait_for 10 settled_failed $u
         expect "current unchanged (genesis)" test "$(sbx readlink $h/oraivisor/current)" = genesis
         expect "no upgrades/v2" sbx test ! -e $h/oraivisor/upgrades/v2
         expect "no staging folder left" no_staging_left $h
@@ -873,6 +939,7 @@ SCENARIOS=(
         launcher_stale_units launcher_lingering_unit launcher_echo_reload
         oraivisor_upgrade_log oraivisor_upgrade_file oraivisor_announce_order oraivisor_sigkill_adopt oraivisor_due_while_stopped
         oraivisor_stop oraivisor_bad_config oraivisor_foreign_unit oraivisor_burst oraivisor_journal_pages oraivisor_bait_description oraivisor_dbus_restart
+        oraivisor_nobus_recycled_pid oraivisor_settled_failed_sees_restarts
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network
         torture_unit
 )

@@ -154,6 +154,49 @@ Test(dlopen_libs, message) {
         cr_assert_null(m);
 }
 
+Test(dlopen_libs, libcurl_older_than_the_floor_is_refused_at_load) {
+        /* This machine's libcurl made to look like Debian 11's. */
+        cr_assert_eq(setenv(DLOPEN_TEST_CURL_VERSION_ENV, "7.74.0", 1), 0);
+        char *reason = NULL;
+        cr_assert_eq(dlopen_library(DLOPEN_LIBCURL, &reason), -ELIBACC);
+        cr_assert_str_eq(reason, "it is version 7.74.0, older than " LIBCURL_MIN_VERSION " which oraivisor needs");
+        free(reason);
+        cr_assert(!dlopen_library_is_loaded(DLOPEN_LIBCURL));
+        cr_assert_null(sym_curl_easy_init);
+        cr_assert_null(sym_curl_version_info);
+
+        char *m = NULL, *want = NULL;
+        cr_assert_eq(dlopen_library_message(DLOPEN_LIBCURL, "to download the binary of upgrade v2", &m), -ELIBACC);
+        const char *package = dlopen_library_package(DLOPEN_LIBCURL);
+        cr_assert_geq(asprintf(&want,
+                              "%s, needed to download the binary of upgrade v2, cannot be loaded (it is version 7.74.0, older than %s which oraivisor needs); install %s%s",
+                              LIBCURL_SONAME, LIBCURL_MIN_VERSION, package ? "the Debian package " : "the package that provides ",
+                              package ?: LIBCURL_SONAME),
+                0);
+        cr_assert_str_eq(m, want);
+        cr_assert_null(strchr(m, '\n'));
+        free(m);
+        free(want);
+
+        /* Just below and at the floor. */
+        cr_assert_eq(setenv(DLOPEN_TEST_CURL_VERSION_ENV, "7.84.99", 1), 0);
+        cr_assert_eq(dlopen_library(DLOPEN_LIBCURL, NULL), -ELIBACC);
+        cr_assert_eq(setenv(DLOPEN_TEST_CURL_VERSION_ENV, LIBCURL_MIN_VERSION, 1), 0);
+        cr_assert_eq(dlopen_library(DLOPEN_LIBCURL, NULL), 0);
+        cr_assert_not_null(sym_curl_easy_init);
+}
+
+Test(dlopen_libs, curl_version_hook_can_only_make_loading_fail) {
+        /* Newer than the real one, or not a version: ignored, the real (recent enough) one counts. */
+        static const char *const ignored[] = {"99.0.0", "7.74", "x", "", "7.74.0.1", "7.74.0 "};
+        for (size_t i = 0; i < ELEMENTSOF(ignored); i++) {
+                cr_assert_eq(setenv(DLOPEN_TEST_CURL_VERSION_ENV, ignored[i], 1), 0);
+                cr_assert_eq(dlopen_library(DLOPEN_LIBCURL, NULL), 0, "'%s'", ignored[i]);
+        }
+        const curl_version_info_data *info = sym_curl_version_info(CURLVERSION_NOW);
+        cr_assert_geq(info->version_num, (unsigned) LIBCURL_MIN_VERSION_NUM);
+}
+
 static int on_data(Fetch *f, const void *p, size_t n, void *userdata) {
         return 0;
 }

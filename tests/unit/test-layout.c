@@ -2,9 +2,20 @@
 
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "fs-util.h"
 #include "layout.h"
@@ -253,4 +264,120 @@ Test(layout, plan_file) {
         reason = NULL;
         cr_assert_eq(layout_read_plan_file(l, &p, &reason), -EBADMSG);
         cr_assert_not_null(reason);
+}
+
+/* ---- the executable check judges the file it opened --------------------------------------------------- */
+
+static int send_fd(int sock, int fd) {
+        char c = 0;
+        struct iovec iov = {.iov_base = &c, .iov_len = 1};
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } u = {};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+        return sendmsg(sock, &mh, 0) == 1 ? 0 : -errno;
+}
+
+static int recv_fd(int sock) {
+        char c;
+        struct iovec iov = {.iov_base = &c, .iov_len = 1};
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } u = {};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+        if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
+                return -errno;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        if (!cm || cm->cmsg_type != SCM_RIGHTS)
+                return -EBADMSG;
+        int fd;
+        memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+        return fd;
+}
+
+/* Stops the calling thread's faccessat()/faccessat2() calls until the listener (the returned fd) lets
+ * them go on: a deterministic window between opening the binary and checking it. */
+static int trap_faccessat(void) {
+        struct sock_filter f[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_faccessat, 2, 0),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_faccessat2, 1, 0),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+        };
+        struct sock_fprog prog = {.len = ELEMENTSOF(f), .filter = f};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return -errno;
+        int fd = (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+        return fd < 0 ? -errno : fd;
+}
+
+Test(layout, binary_check_judges_the_opened_file_not_the_path) {
+        /* As the node's user (nobody): a binary that only root may run, swapped by rename for one that
+         * everybody may run between the open and the executable check, must still be refused: it is the
+         * opened (root-only) file whose mode was read, and the one the check is about. */
+        put("oraivisor/upgrades/v6/bin/oraid", "#!/bin/sh\n", 0744);
+        put("oraivisor/upgrades/v6/bin/oraid.new", "#!/bin/sh\n", 0755);
+        cr_assert_eq(chmod(home, 0755), 0);
+        _cleanup_(layout_freep) Layout *l = open_layout();
+
+        int sv[2];
+        cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                close(sv[0]);
+                if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+                        _exit(90);
+                int listener = trap_faccessat();
+                if (listener < 0 || send_fd(sv[1], listener) < 0)
+                        _exit(91);
+                close(listener);
+                char *path = NULL;
+                int r = layout_check_binary(l, "upgrades/v6", &path);
+                _exit(r == 0 ? 0 : r == -EACCES ? 13 : 92);
+        }
+        close(sv[1]);
+        int listener = recv_fd(sv[0]);
+        cr_assert_geq(listener, 0, "no listener from the child: %d", listener);
+        int pidfd = pidfd_open(pid, 0);
+        cr_assert_geq(pidfd, 0);
+
+        bool swapped = false;
+        for (;;) {
+                struct pollfd p[2] = {{.fd = listener, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+                cr_assert_geq(poll(p, 2, 30 * 1000), 1, "neither a trapped call nor an exit in 30 s");
+                if (p[0].revents & POLLIN) {
+                        struct seccomp_notif req = {};
+                        if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+                                continue; /* the caller went away meanwhile */
+                        if (!swapped) {
+                                char a[PATH_MAX + 64], b[PATH_MAX + 64];
+                                snprintf(a, sizeof(a), "%s/upgrades/v6/bin/oraid.new", root);
+                                snprintf(b, sizeof(b), "%s/upgrades/v6/bin/oraid", root);
+                                cr_assert_eq(rename(a, b), 0);
+                                swapped = true;
+                        }
+                        struct seccomp_notif_resp resp = {.id = req.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
+                        (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+                        continue;
+                }
+                if (p[1].revents & POLLIN)
+                        break;
+        }
+        int status;
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        close(pidfd);
+        close(listener);
+        close(sv[0]);
+        cr_assert(swapped, "the check never called faccessat()");
+        cr_assert(WIFEXITED(status), "status %d", status);
+        cr_assert_eq(WEXITSTATUS(status), 13, "a binary nobody may not run was accepted (exit %d)", WEXITSTATUS(status));
 }

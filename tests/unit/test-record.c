@@ -51,3 +51,62 @@ Test(record, steps_names) {
                 cr_assert_eq(upgrade_step_from_string(upgrade_step_to_string(s)), s);
         cr_assert_eq(upgrade_step_from_string("nope"), _UPGRADE_STEP_INVALID);
 }
+
+#define GOOD "{\"plan\":{\"name\":\"v2\",\"height\":1},\"folder\":\"v2\",\"step\":\"switch\"}"
+
+Test(record, parsed_with_its_length) {
+        UpgradeRecord *r = NULL;
+        const char *reason = NULL;
+        /* Not NUL-terminated: only len bytes count. */
+        char buf[sizeof(GOOD) + 8];
+        memcpy(buf, GOOD, strlen(GOOD));
+        memset(buf + strlen(GOOD), 'x', sizeof(buf) - strlen(GOOD));
+        cr_assert_eq(upgrade_record_from_json(buf, strlen(GOOD), &r, &reason), 0);
+        cr_assert_eq(r->step, UPGRADE_STEP_SWITCH);
+        r = upgrade_record_free(r);
+        /* Trailing white space (an editor's newline) is fine. */
+        static const char nl[] = GOOD "\n \t";
+        cr_assert_eq(upgrade_record_from_json(nl, strlen(nl), &r, &reason), 0);
+        r = upgrade_record_free(r);
+
+        /* A NUL inside, or anything after the object, is a damaged record, not a shorter one. */
+        static const char nul[] = GOOD "\0garbage";
+        cr_assert_eq(upgrade_record_from_json(nul, sizeof(nul) - 1, &r, &reason), -EBADMSG);
+        cr_assert_str_eq(reason, "not a JSON object");
+        cr_assert_null(r);
+        static const char nul_inside[] = "{\"plan\":{\"name\":\"v2\",\"height\":1},\0\"folder\":\"v2\",\"step\":\"switch\"}";
+        cr_assert_eq(upgrade_record_from_json(nul_inside, sizeof(nul_inside) - 1, &r, &reason), -EBADMSG);
+        static const char trailing[] = GOOD "{}";
+        cr_assert_eq(upgrade_record_from_json(trailing, strlen(trailing), &r, &reason), -EBADMSG);
+        static const char trailing2[] = GOOD " x";
+        cr_assert_eq(upgrade_record_from_json(trailing2, strlen(trailing2), &r, &reason), -EBADMSG);
+        /* Cut short by the length. */
+        cr_assert_eq(upgrade_record_from_json(GOOD, strlen(GOOD) - 1, &r, &reason), -EBADMSG);
+        cr_assert_null(r);
+}
+
+Test(record, interruption_round_trip) {
+        UpgradeInterruption i = { .by = (char *) "SIGTERM", .step = UPGRADE_STEP_PREUPGRADE,
+                .outcome = (char *) "the pre-upgrade command exited with status 0 after SIGTERM", .killed = true, .usec = 42 };
+        UpgradeRecord r = { .step = UPGRADE_STEP_PREUPGRADE, .folder = (char *) "v2", .interrupted = &i };
+        cr_assert_eq(upgrade_plan_new("v2", 100, NULL, NULL, &r.plan), 0);
+        char *json = NULL;
+        cr_assert_eq(upgrade_record_to_json(&r, &json), 0);
+        cr_assert(strstr(json, "\"interrupted\":{\"by\":\"SIGTERM\",\"step\":\"pre-upgrade\""), "%s", json);
+        UpgradeRecord *back = NULL;
+        const char *reason = NULL;
+        cr_assert_eq(upgrade_record_from_json(json, strlen(json), &back, &reason), 0, "%s", json);
+        cr_assert_not_null(back->interrupted);
+        cr_assert_str_eq(back->interrupted->by, "SIGTERM");
+        cr_assert_eq(back->interrupted->step, UPGRADE_STEP_PREUPGRADE);
+        cr_assert_str_eq(back->interrupted->outcome, i.outcome);
+        cr_assert(back->interrupted->killed);
+        cr_assert_eq(back->interrupted->usec, 42);
+        upgrade_record_free(back);
+        free(json);
+
+        static const char bad[] = "{\"plan\":{\"name\":\"v2\",\"height\":1},\"folder\":\"v2\",\"step\":\"switch\",\"interrupted\":{\"by\":1}}";
+        cr_assert_eq(upgrade_record_from_json(bad, strlen(bad), &back, &reason), -EBADMSG);
+        cr_assert(strstr(reason, "interrupted"), "%s", reason);
+        upgrade_plan_free(r.plan);
+}
