@@ -64,7 +64,7 @@ int line_buffer_feed(LineBuffer *b, const void *data, size_t n, LineCallback cb,
                 size_t chunk = nl ? (size_t) (nl - p) : (size_t) (end - p);
 
                 if (b->long_line) {
-                        r = long_line_feed(b, p, chunk, nl, cb, userdata);
+                        r = long_line_feed(b, p, chunk, nl != NULL, cb, userdata);
                         if (r < 0 || !nl)
                                 return r;
                         p = nl + 1;
@@ -87,7 +87,7 @@ int line_buffer_feed(LineBuffer *b, const void *data, size_t n, LineCallback cb,
                         int k = long_line_feed(b, b->buf, b->len, false, cb, userdata);
                         b->buf = mfree(b->buf);
                         b->len = b->cap = 0;
-                        r = long_line_feed(b, p, chunk, nl, cb, userdata);
+                        r = long_line_feed(b, p, chunk, nl != NULL, cb, userdata);
                         if (k < 0 || r < 0 || !nl)
                                 return k < 0 ? k : r;
                         p = nl + 1;
