@@ -37,7 +37,8 @@ static int append(LineBuffer *b, const char *p, size_t n) {
 
 /* Bytes of a line over the limit; ends: they are its last. Delivers the announcement's excerpt when the
  * scanner has it. The line ends whatever the callback or the scanner said. */
-static int long_line_feed(LineBuffer *b, const char *p, size_t n, bool ends, LineCallback cb, void *userdata) {
+static int long_line_feed(LineBuffer *b, const char *p, size_t n, bool ends, LineCallback cb,
+        void *userdata) {
         const char *x;
         size_t xl;
 

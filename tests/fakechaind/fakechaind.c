@@ -341,8 +341,8 @@ static int field_compare(const void *a, const void *b) {
 
 /* Formats one log line in the configured format, with the time t. The console format sorts the fields by
  * key, as zerolog's console writer does; JSON puts level and module first and time and message last. */
-static int format_line(Fake *f, time_t t, Level level, const char *module, const Field *fields, size_t n_fields,
-        bool newline, const char *msg, char **ret, size_t *ret_size) {
+static int format_line(Fake *f, time_t t, Level level, const char *module, const Field *fields,
+        size_t n_fields, bool newline, const char *msg, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0;
         FILE *m = open_memstream(&buf, &size);

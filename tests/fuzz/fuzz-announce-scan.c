@@ -15,12 +15,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                          \
-        do {                                                                                              \
-                if (!(x)) {                                                                               \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);             \
-                        abort();                                                                          \
-                }                                                                                         \
+#define CHECK(x)                                                                                            \
+        do {                                                                                                \
+                if (!(x)) {                                                                                 \
+                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);               \
+                        abort();                                                                            \
+                }                                                                                           \
         } while (0)
 
 #define WINDOW 256U
@@ -50,7 +50,9 @@ static UpgradePlan *scan(const char *s, size_t n, size_t piece) {
 
         announce_scan_init(&a, WINDOW, PLAN_MAX);
         for (size_t off = 0; off < n;) {
-                size_t k = piece == 0 ? n : piece == SIZE_MAX ? 1U + (size_t) (unsigned char) s[off] % 31U : piece;
+                size_t k = piece == 0       ? n
+                        : piece == SIZE_MAX ? 1U + (size_t) (unsigned char) s[off] % 31U
+                                            : piece;
                 k = MIN(k, n - off);
                 r = announce_scan_feed(&a, s + off, k, &x, &xl);
                 CHECK(r == 0 || r == 1);
@@ -83,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const char *s = (const char *) data;
 
         _cleanup_(upgrade_plan_freep) UpgradePlan *whole = scan(s, size, 0);
-        static const size_t pieces[] = { 1, 7, SIZE_MAX };
+        static const size_t pieces[] = {1, 7, SIZE_MAX};
         for (size_t i = 0; i < ELEMENTSOF(pieces); i++) {
                 _cleanup_(upgrade_plan_freep) UpgradePlan *p = scan(s, size, pieces[i]);
                 CHECK(plans_equal(p, whole));

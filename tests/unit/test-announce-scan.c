@@ -33,7 +33,9 @@ static char *describe(const UpgradePlan *p) {
         char *s = NULL;
         if (!p)
                 return strdup("(none)");
-        cr_assert_gt(asprintf(&s, "'%s' h=%" PRIi64 " t=%s info='%s'", p->name, p->height, strna(p->time), p->info), 0);
+        cr_assert_gt(asprintf(&s, "'%s' h=%" PRIi64 " t=%s info='%s'", p->name, p->height, strna(p->time),
+                             p->info),
+                0);
         return s;
 }
 
@@ -57,8 +59,8 @@ static void take(UpgradePlan **got, unsigned *n, const char *x, size_t xl, const
 
 /* Feeds data as one line in pieces: cuts[] are the piece boundaries (sorted, may repeat), then ends the
  * line. Returns the plan of the excerpt, or NULL. */
-static UpgradePlan *scan_cuts(const char *data, size_t n, const size_t *cuts, size_t n_cuts, size_t window,
-        size_t plan_max) {
+static UpgradePlan *scan_cuts(
+        const char *data, size_t n, const size_t *cuts, size_t n_cuts, size_t window, size_t plan_max) {
         AnnounceScan s;
         UpgradePlan *got = NULL;
         unsigned excerpts = 0;
@@ -86,7 +88,7 @@ static UpgradePlan *scan_cuts(const char *data, size_t n, const size_t *cuts, si
 
 static UpgradePlan *scan_pieces(const char *data, size_t n, size_t piece, size_t window, size_t plan_max) {
         size_t k = piece ? n / piece : 0;
-        _cleanup_free_ size_t *cuts = new(size_t, k + 1);
+        _cleanup_free_ size_t *cuts = new (size_t, k + 1);
         cr_assert_not_null(cuts);
         for (size_t i = 0; i < k; i++)
                 cuts[i] = (i + 1) * piece;
@@ -94,8 +96,8 @@ static UpgradePlan *scan_pieces(const char *data, size_t n, size_t piece, size_t
 }
 
 /* The same result for the input fed whole, byte by byte, split at every offset, and in random pieces. */
-static void check_every_split(const char *data, size_t n, const UpgradePlan *want, size_t window, size_t plan_max,
-        const char *where) {
+static void check_every_split(const char *data, size_t n, const UpgradePlan *want, size_t window,
+        size_t plan_max, const char *where) {
         _cleanup_free_ char *w = describe(want);
         UpgradePlan *p;
 
@@ -135,7 +137,8 @@ static void check_every_split(const char *data, size_t n, const UpgradePlan *wan
 /* Text a JSON logger might dump before the announcement: no marker, escaped quotes as in a JSON or
  * logfmt string. */
 static char *filler(size_t n) {
-        static const char unit[] = "contract error: {\\\"code\\\":5,\\\"log\\\":\\\"out of gas\\\"} module=wasm; ";
+        static const char unit[] =
+                "contract error: {\\\"code\\\":5,\\\"log\\\":\\\"out of gas\\\"} module=wasm; ";
         char *s = malloc(n + 1);
         cr_assert_not_null(s);
         for (size_t i = 0; i < n; i++)
@@ -160,7 +163,8 @@ static char *filler_with_decoys(size_t n) {
         return s;
 }
 
-/* ---- the real lines ------------------------------------------------------------------------------------ */
+/* ---- the real lines ------------------------------------------------------------------------------------
+ */
 
 static size_t decode_tokens(char *s) {
         char *w = s;
@@ -214,7 +218,8 @@ static char **real_lines(void) {
 }
 
 /* Builds prefix + line[0..at) + insert + line[at..). */
-static char *splice(const char *prefix, const char *line, size_t len, size_t at, const char *insert, size_t *ret_len) {
+static char *splice(
+        const char *prefix, const char *line, size_t len, size_t at, const char *insert, size_t *ret_len) {
         size_t a = strlen(prefix), b = strlen(insert);
         char *s = malloc(a + len + b + 1);
         cr_assert_not_null(s);
@@ -232,7 +237,7 @@ Test(announce_scan, real_lines_behind_long_text) {
         _cleanup_free_ char *plain = filler(2 * WINDOW), *decoys = filler_with_decoys(2 * WINDOW);
         unsigned plans = 0, none = 0;
 
-        STRV_FOREACH(l, lines) {
+        STRV_FOREACH (l, lines) {
                 size_t len = decode_tokens(*l);
                 UpgradePlan *want = parse_whole(*l, len);
                 cr_assert_leq(len, PLAN_MAX, "a real line longer than the test's plan_max");
@@ -260,14 +265,17 @@ Test(announce_scan, real_lines_behind_long_text) {
         strv_free(lines);
 }
 
-/* ---- windows ------------------------------------------------------------------------------------------- */
+/* ---- windows -------------------------------------------------------------------------------------------
+ */
 
 Test(announce_scan, announcement_at_every_position_of_the_windows) {
         /* Decoys every 397 bytes open windows that fill and slide; the announcement comes at every offset
          * over two windows' length, so it starts and ends at every position relative to them. It must come
          * out whole (its info too) from the window that holds it whole. */
         static const char *const forms[] = {
-                "UPGRADE \"v2\" NEEDED at height: 20: {\"binaries\":{\"linux/amd64\":\"https://example.com/v2?checksum=sha256:00\"}} module=x/upgrade",
+                "UPGRADE \"v2\" NEEDED at height: 20: "
+                "{\"binaries\":{\"linux/amd64\":\"https://example.com/v2?checksum=sha256:00\"}} "
+                "module=x/upgrade",
                 "\"message\":\"UPGRADE \\\"v2\\\" NEEDED at height: 20: https://example.com/v2.json\"}",
                 "err=\"UPGRADE \\\"v2\\\" NEEDED at height: 20: \" module=consensus stack=\"goroutine 1\"",
         };
@@ -322,11 +330,13 @@ Test(announce_scan, first_announcement_wins) {
 Test(announce_scan, escapes_straddling_the_pieces) {
         /* A colour sequence and a carriage return in the middle of the marker and of the name are dropped
          * as the parser drops them, wherever the pieces are cut; an OSC sequence with ESC inside it too. */
-        static const char line[] = "xx\x1b[1;31mUPG\x1b[0mRADE \"v\r2\x1b]8;;http://x\x1b" "a\x1b\\\" NEEDED at height: 9: i\x1b" "c";
+        static const char line[] = "xx\x1b[1;31mUPG\x1b[0mRADE \"v\r2\x1b]8;;http://x\x1b"
+                                   "a\x1b\\\" NEEDED at height: 9: i\x1b"
+                                   "c";
         _cleanup_free_ char *text = filler(WINDOW);
         size_t n;
         _cleanup_free_ char *s = splice(text, line, sizeof(line) - 1, 0, "", &n);
-        UpgradePlan want = { .name = (char *) "v2", .height = 9, .info = (char *) "i" };
+        UpgradePlan want = {.name = (char *) "v2", .height = 9, .info = (char *) "i"};
         check_every_split(s, n, &want, WINDOW, PLAN_MAX, "escapes");
 }
 
@@ -373,7 +383,8 @@ Test(announce_scan, found_mid_line_then_rest_ignored) {
         const char *x;
         size_t xl;
         announce_scan_init(&s, WINDOW, PLAN_MAX);
-        static const char head[] = "ERR CONSENSUS FAILURE!!! err=\"UPGRADE \\\"v2\\\" NEEDED at height: 20: \" stack=\"";
+        static const char head[] =
+                "ERR CONSENSUS FAILURE!!! err=\"UPGRADE \\\"v2\\\" NEEDED at height: 20: \" stack=\"";
         cr_expect_eq(announce_scan_feed(&s, head, sizeof(head) - 1, &x, &xl), 0);
         _cleanup_free_ char *more = filler(WINDOW);
         cr_expect_eq(announce_scan_feed(&s, more, WINDOW, &x, &xl), 1);
