@@ -4,12 +4,19 @@
 
 void line_buffer_init(LineBuffer *b, size_t max) {
         *b = (LineBuffer) { .max = max ?: LINE_BUFFER_DEFAULT_MAX };
+        announce_scan_init(&b->scan, 0, 0);
+}
+
+void line_buffer_set_scan_limits(LineBuffer *b, size_t window_max, size_t plan_max) {
+        announce_scan_done(&b->scan);
+        announce_scan_init(&b->scan, window_max, plan_max);
 }
 
 void line_buffer_done(LineBuffer *b) {
         b->buf = mfree(b->buf);
         b->len = b->cap = 0;
-        b->skipping = false;
+        b->long_line = false;
+        announce_scan_done(&b->scan);
 }
 
 static int append(LineBuffer *b, const char *p, size_t n) {
@@ -28,6 +35,27 @@ static int append(LineBuffer *b, const char *p, size_t n) {
         return 0;
 }
 
+/* Bytes of a line over the limit; ends: they are its last. Delivers the announcement's excerpt when the
+ * scanner has it. The line ends whatever the callback or the scanner said. */
+static int long_line_feed(LineBuffer *b, const char *p, size_t n, bool ends, LineCallback cb,
+        void *userdata) {
+        const char *x;
+        size_t xl;
+
+        int r = announce_scan_feed(&b->scan, p, n, &x, &xl);
+        if (r > 0)
+                r = cb(x, xl, true, userdata);
+        if (!ends)
+                return MIN(r, 0);
+        b->long_line = false;
+        int k = announce_scan_end(&b->scan, &x, &xl);
+        if (k > 0)
+                k = cb(x, xl, true, userdata);
+        /* Let go of the window: long lines are rare. */
+        announce_scan_done(&b->scan);
+        return r < 0 ? r : MIN(k, 0);
+}
+
 int line_buffer_feed(LineBuffer *b, const void *data, size_t n, LineCallback cb, void *userdata) {
         const char *p = data, *end = p + n;
         int r;
@@ -36,11 +64,10 @@ int line_buffer_feed(LineBuffer *b, const void *data, size_t n, LineCallback cb,
                 const char *nl = memchr(p, '\n', (size_t) (end - p));
                 size_t chunk = nl ? (size_t) (nl - p) : (size_t) (end - p);
 
-                if (b->skipping) {
-                        /* The head of this line was delivered already; drop the rest up to its end. */
-                        if (!nl)
-                                return 0;
-                        b->skipping = false;
+                if (b->long_line) {
+                        r = long_line_feed(b, p, chunk, nl != NULL, cb, userdata);
+                        if (r < 0 || !nl)
+                                return r;
                         p = nl + 1;
                         continue;
                 }
@@ -54,18 +81,16 @@ int line_buffer_feed(LineBuffer *b, const void *data, size_t n, LineCallback cb,
                         continue;
                 }
 
-                size_t room = b->max - b->len;
-                if (chunk > room) {
-                        /* Over the limit: deliver the head now and skip the rest of the line. */
-                        r = append(b, p, room);
-                        if (r < 0)
-                                return r;
-                        r = cb(b->buf, b->len, true, userdata);
-                        b->len = 0;
-                        /* The rest of this line is dropped whatever the callback said. */
-                        b->skipping = !nl;
-                        if (r < 0 || !nl)
-                                return r < 0 ? r : 0;
+                if (chunk > b->max - b->len) {
+                        /* Over the limit: the line goes through the scanner from its first byte on, and its
+                         * head is let go. */
+                        b->long_line = true;
+                        int k = long_line_feed(b, b->buf, b->len, false, cb, userdata);
+                        b->buf = mfree(b->buf);
+                        b->len = b->cap = 0;
+                        r = long_line_feed(b, p, chunk, nl != NULL, cb, userdata);
+                        if (k < 0 || r < 0 || !nl)
+                                return k < 0 ? k : r;
                         p = nl + 1;
                         continue;
                 }
@@ -85,7 +110,8 @@ int line_buffer_feed(LineBuffer *b, const void *data, size_t n, LineCallback cb,
 }
 
 int line_buffer_flush(LineBuffer *b, LineCallback cb, void *userdata) {
-        b->skipping = false;
+        if (b->long_line)
+                return long_line_feed(b, NULL, 0, true, cb, userdata);
         if (b->len == 0)
                 return 0;
         size_t l = b->len;
@@ -94,6 +120,8 @@ int line_buffer_flush(LineBuffer *b, LineCallback cb, void *userdata) {
 }
 
 const char *line_buffer_pending(const LineBuffer *b, size_t *ret_len) {
-        *ret_len = b->skipping ? 0 : b->len;
+        if (b->long_line)
+                return announce_scan_pending(&b->scan, ret_len);
+        *ret_len = b->len;
         return b->buf;
 }

@@ -249,6 +249,72 @@ class TestLogTrust(ExecTestCase):
         self.assertSwitched("v2")
 
 
+class TestLongLines(ExecTestCase):
+    """The announcement at the end of one long line (FAKECHAIN_LONG_ANNOUNCE), the only one in the output and
+    no upgrade-info.json (FAKECHAIN_ANNOUNCE=log): found in lines of any length, the same plan as from a short
+    line, with oraivisor's memory bounded. 4,194,723 bytes is the line of issue 11 (just over 4 MiB)."""
+
+    INFO = '{"binaries": {"linux/amd64": "https://example.com/oraid v2?checksum=sha256:00"}}'
+    # Peak resident set of oraivisor allowed, whatever the line's length: generous (the scanner's window is
+    # 2 MiB, the line buffer 4 MiB, plus the parser's copies of a window); the figures are printed.
+    VMHWM_MAX_KIB = 64 * 1024
+
+    def long_announce(self, size, fmt):
+        env = self.env(FAKECHAIN_ANNOUNCE="log", FAKECHAIN_HALT="exit", FAKECHAIN_LONG_ANNOUNCE=str(size),
+                       FAKECHAIN_PLAN_INFO=self.INFO, DAEMON_RESTART_AFTER_UPGRADE="true")
+        r = Run(self.home, ("start", "--log_format", fmt), env)
+        started = r.wait_for("fakechaind v2 starting", timeout=120)
+        # VmHWM is the peak so far: read while oraivisor still runs, after the long line went through it.
+        hwm = None
+        try:
+            with open(f"/proc/{r.proc.pid}/status") as f:
+                hwm = int(next(l.split()[1] for l in f if l.startswith("VmHWM:")))
+        except (OSError, StopIteration):
+            pass
+        r.signal(signal.SIGTERM)
+        rc = r.wait(60)
+        text = r.text()
+        # The test's own log, not the daemon's: the line itself is far too long to show.
+        brief = "\n".join(l[:300] for l in text.splitlines())
+        self.assertTrue(started, f"{fmt} line of {size} bytes: the upgrade was not carried out\n{brief}")
+        self.assertEqual(rc, 0, brief)
+        self.assertIn("Upgrade plan 'v2' detected (from log line", text)
+        plan = self.assertSwitched("v2")
+        self.assertEqual((plan["height"], plan["info"]), (20, self.INFO))
+        self.assertIsNotNone(hwm)
+        print(f"\n  {fmt} line of {size} bytes: oraivisor VmHWM {hwm} KiB", file=sys.stderr)
+        self.assertLess(hwm, self.VMHWM_MAX_KIB, f"{fmt} line of {size} bytes")
+        # The line went through whole to our stderr (copied before it is scanned).
+        err = r.stderr()
+        at = err.find(b"NEEDED at height: 20: ")
+        self.assertGreater(at, 0)
+        self.assertEqual(err.find(b"\n", at) - (err.rfind(b"\n", 0, at) + 1), size)
+
+    def test_plain_1mib(self):
+        self.long_announce(1 << 20, "plain")
+
+    def test_plain_4mib(self):
+        self.long_announce(4194723, "plain")
+
+    def test_plain_16mib(self):
+        self.long_announce(16 << 20, "plain")
+
+    def test_plain_64mib(self):
+        self.long_announce(64 << 20, "plain")
+
+    def test_json_1mib(self):
+        self.long_announce(1 << 20, "json")
+
+    def test_json_4mib(self):
+        self.long_announce(4194723, "json")
+
+    def test_json_16mib(self):
+        self.long_announce(16 << 20, "json")
+
+    def test_json_64mib(self):
+        self.long_announce(64 << 20, "json")
+
+
 class TestDaemonExit(ExecTestCase):
     def test_exit_status_propagated(self):
         rc, r = run_once(self.home, env=self.env(FAKECHAIN_PLANS="", FAKECHAIN_STOP_AT="5", FAKECHAIN_STOP_EXIT="7"))

@@ -177,6 +177,7 @@ class TestIdentity(FakeTestCase):
              "FAKECHAIN_ANNOUNCE_ORDER='random' is not valid: expected 'file-first' or 'log-first'"),
             (("start",), {"FAKECHAIN_COLOR": "blue"}, "FAKECHAIN_COLOR='blue' is not a boolean"),
             (("start",), {"FAKECHAIN_TERM_EXIT": "300"}, "FAKECHAIN_TERM_EXIT='300' is not valid"),
+            (("start",), {"FAKECHAIN_LONG_ANNOUNCE": "1G"}, "FAKECHAIN_LONG_ANNOUNCE='1G' is not valid"),
             (("start",), {"FAKECHAIN_STOP_AT": "3", "FAKECHAIN_CRASH_SIGNAL": "CHLD"},
              "FAKECHAIN_CRASH_SIGNAL='CHLD' is not a signal that kills a process"),
             (("pre-upgrade",), {"FAKECHAIN_PREUPGRADE_EXITS": "31,x"}, "'x' is not an exit status"),
@@ -491,6 +492,30 @@ class TestOutputStress(FakeTestCase):
     def test_long_line_size_suffix(self):
         r = self.run_fake("v1", FAKECHAIN_LONG_LINE="64K", FAKECHAIN_STOP_AT="1")
         self.assertIn(b"\n" + b"x" * 65536 + b"\n", r.stderr)
+
+    def test_long_announce(self):
+        # The announcement ends one line of exactly that size, in both formats; the CONSENSUS FAILURE line
+        # (the short announcement) is left out.
+        for fmt, tail in (("plain", b'UPGRADE "v2" NEEDED at height: 3: i module=x/upgrade'),
+                          ("json", b'"message":"wasm contract error: ')):
+            for size in (5000, 4194723):
+                with self.subTest(fmt=fmt, size=size):
+                    shutil.rmtree(os.path.join(self.home, "data"), ignore_errors=True)
+                    r = self.run_fake("v1", ("start", "--log_format", fmt), FAKECHAIN_PLANS="v2@3",
+                                      FAKECHAIN_PLAN_INFO="i", FAKECHAIN_ANNOUNCE="log", FAKECHAIN_HALT="exit",
+                                      FAKECHAIN_LONG_ANNOUNCE=str(size))
+                    self.assertEqual(r.returncode, 1, r.stderr[-500:])
+                    last = r.stderr.split(b"\n")[-2]
+                    self.assertEqual(len(last), size, last[:200])
+                    if fmt == "plain":
+                        self.assertTrue(last.endswith(tail), last[-200:])
+                    else:
+                        self.assertIn(tail, last[:200])
+                        self.assertTrue(last.endswith(b'UPGRADE \\"v2\\" NEEDED at height: 3: i"}'), last[-200:])
+                        self.assertEqual(json.loads(last)["level"], "error")
+                    self.assertIn(b"wasm contract error: out of gas", last)
+                    self.assertEqual(r.stderr.count(b"NEEDED"), 1)
+                    self.assertNotIn(b"CONSENSUS FAILURE", r.stderr)
 
     def test_burst(self):
         r = self.run_fake("v1", FAKECHAIN_BURST="5000", FAKECHAIN_STOP_AT="1", FAKECHAIN_BLOCK_INTERVAL="0")

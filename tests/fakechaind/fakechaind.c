@@ -59,6 +59,12 @@
  *
  * Output stress
  *   FAKECHAIN_LONG_LINE=<bytes> (K/M suffixes allowed): one line of that many 'x' right after starting.
+ *   FAKECHAIN_LONG_ANNOUNCE=<bytes> (K/M suffixes allowed): the announcement comes at the end of one line
+ *   of that many bytes (newline not counted), its message led by a long contract error as a JSON logger
+ *   dumping one prints it: plain `ERR wasm contract error: … UPGRADE "v2" NEEDED at height: 20: <info>
+ *   module=x/upgrade`, json `{"level":"error","module":"x/upgrade",…,"message":"wasm contract error: …
+ *   UPGRADE \"v2\" NEEDED at height: 20: <info>"}`. The CONSENSUS FAILURE line is left out, so that this
+ *   long line is the only announcement in the output.
  *   FAKECHAIN_BURST=<n>: n log lines as fast as possible at start.
  *
  * pre-upgrade [args…]
@@ -161,6 +167,7 @@ typedef struct Fake {
         uint64_t term_exit;
         uint64_t quit_exit;
         uint64_t long_line;
+        uint64_t long_announce;
         uint64_t burst;
 
         /* State. */
@@ -342,25 +349,16 @@ static int field_compare(const void *a, const void *b) {
         return strcmp(((const Field *) a)->key, ((const Field *) b)->key);
 }
 
-/* Writes one log line in the configured format. The console format sorts the fields by key, as zerolog's
- * console writer does; JSON puts level and module first and time and message last. */
-_printf_(7, 8) static void emit(Fake *f, Level level, const char *module, const Field *fields,
-        size_t n_fields, bool newline, const char *format, ...) {
-        _cleanup_free_ char *msg = NULL, *buf = NULL;
+/* Formats one log line in the configured format, with the time t. The console format sorts the fields by
+ * key, as zerolog's console writer does; JSON puts level and module first and time and message last. */
+static int format_line(Fake *f, time_t t, Level level, const char *module, const Field *fields,
+        size_t n_fields, bool newline, const char *msg, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
         size_t size = 0;
-        va_list ap;
-
-        va_start(ap, format);
-        int k = vasprintf(&msg, format, ap);
-        va_end(ap);
-        if (k < 0)
-                return;
-
         FILE *m = open_memstream(&buf, &size);
         if (!m)
-                return;
+                return -ENOMEM;
 
-        time_t t = time(NULL);
         struct tm tm;
         if (f->json) {
                 char ts[32];
@@ -420,8 +418,55 @@ _printf_(7, 8) static void emit(Fake *f, Level level, const char *module, const 
         if (newline)
                 fputc('\n', m);
         if (fclose(m) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(buf);
+        *ret_size = size;
+        return 0;
+}
+
+/* Writes one log line in the configured format, in one write(2). */
+_printf_(7, 8) static void emit(Fake *f, Level level, const char *module, const Field *fields,
+        size_t n_fields, bool newline, const char *format, ...) {
+        _cleanup_free_ char *msg = NULL, *buf = NULL;
+        size_t size = 0;
+        va_list ap;
+
+        va_start(ap, format);
+        int k = vasprintf(&msg, format, ap);
+        va_end(ap);
+        if (k < 0)
+                return;
+        if (format_line(f, time(NULL), level, module, fields, n_fields, newline, msg, &buf, &size) < 0)
                 return;
         write_all(f->log_fd, buf, size);
+}
+
+/* x/upgrade's announcement at the end of one line of f->long_announce bytes (its newline not counted):
+ * the message starts with a long contract error, as a JSON logger dumping one writes it. The text needs
+ * no escaping in either format, so the line has exactly the size asked for (or the announcement alone, if
+ * that is longer). */
+static void emit_long_announce(Fake *f, const char *msg, bool newline) {
+        static const char unit[] = "wasm contract error: out of gas in location: ReadFlat; gasWanted: 20000, "
+                                   "gasUsed: 20417: panic; ";
+        _cleanup_free_ char *line = NULL, *longmsg = NULL;
+        size_t size = 0;
+        time_t t = time(NULL);
+
+        if (format_line(f, t, LEVEL_ERROR, "x/upgrade", NULL, 0, false, msg, &line, &size) < 0)
+                exit(EXIT_FAILURE);
+        size_t fill = f->long_announce > size ? f->long_announce - size : 0, n = strlen(msg);
+        longmsg = malloc(fill + n + 1);
+        if (!longmsg) {
+                errorf(0, "Failed to allocate FAKECHAIN_LONG_ANNOUNCE=%" PRIu64 " bytes.", f->long_announce);
+                exit(EXIT_FAILURE);
+        }
+        for (size_t i = 0; i < fill; i++)
+                longmsg[i] = unit[i % (sizeof(unit) - 1)];
+        memcpy(longmsg + fill, msg, n + 1);
+        line = mfree(line);
+        if (format_line(f, t, LEVEL_ERROR, "x/upgrade", NULL, 0, newline, longmsg, &line, &size) < 0)
+                exit(EXIT_FAILURE);
+        write_all(f->log_fd, line, size);
 }
 
 #define EMIT(f, level, module, fields, format, ...)                                                         \
@@ -676,6 +721,12 @@ static int parse_env(Fake *f) {
                         "FAKECHAIN_LONG_LINE='%s' is not valid: expected a size in bytes up to "
                         "256M, e.g. 1048576 or 1M.",
                         v);
+        v = env_get("FAKECHAIN_LONG_ANNOUNCE");
+        if (v && (parse_size(v, &f->long_announce) < 0 || f->long_announce > LONG_LINE_MAX))
+                return errorf(-EINVAL,
+                        "FAKECHAIN_LONG_ANNOUNCE='%s' is not valid: expected a size in bytes up to "
+                        "256M, e.g. 4194723 or 16M.",
+                        v);
 
         return plans_parse(f);
 }
@@ -907,7 +958,10 @@ _noreturn_ static void announce(Fake *f, const Plan *p) {
          * CONSENSUS FAILURE line) and halts. v0.40-v0.43 log first, then write the file without the info. */
         if (f->announce & ANNOUNCE_FILE && !f->log_first && upgrade_info_write(f, p, true) < 0)
                 exit(EXIT_FAILURE);
-        if (f->announce & ANNOUNCE_LOG)
+        if (f->announce & ANNOUNCE_LOG && f->long_announce > 0)
+                /* The only announcement in the output: no CONSENSUS FAILURE line with the short one. */
+                emit_long_announce(f, msg, nl);
+        else if (f->announce & ANNOUNCE_LOG)
                 emit(f, LEVEL_ERROR, "x/upgrade", NULL, 0, nl, "%s", msg);
         if (f->announce & ANNOUNCE_FILE && f->log_first) {
                 wait_until(f, now(CLOCK_MONOTONIC) + f->announce_file_delay_ms * USEC_PER_MSEC);
@@ -915,7 +969,7 @@ _noreturn_ static void announce(Fake *f, const Plan *p) {
                         exit(EXIT_FAILURE);
         }
         if (f->announce & ANNOUNCE_LOG) {
-                if (nl) {
+                if (nl && f->long_announce == 0) {
                         Field fields[] = {
                                 {"err", msg, false},
                                 {"stack", "goroutine 86 [running]:\nruntime/debug.Stack()\n", false},

@@ -11,9 +11,10 @@
 #               PID 1 reloads);
 #   oraivisor-* the installed oraivisor@.service (upgrade through the log and through upgrade-info.json,
 #               SIGKILL and adoption, a plan that became due while oraivisor was stopped, systemctl stop,
-#               bad or missing configuration, the burst, the bait Description, DAEMON_USER and
-#               LD_LIBRARY_PATH, a restart of D-Bus under a running oraivisor; downloads from a loopback
-#               mirror through the drop-in of docs/systemd.md, a bad checksum, and no drop-in at all);
+#               bad or missing configuration, the burst, the announcement at the end of 1 to 64 MiB lines,
+#               the bait Description, DAEMON_USER and LD_LIBRARY_PATH, a restart of D-Bus under a running
+#               oraivisor; downloads from a loopback mirror through the drop-in of docs/systemd.md, a bad
+#               checksum, and no drop-in at all);
 #   torture_unit tests/torture/torture.py with the unit launcher (TORTURE_UNIT_RUNS runs, default 10).
 # It fails (never skips) when the container cannot boot.
 #
@@ -626,6 +627,40 @@ t_oraivisor_burst() {
         sbx systemctl stop oraivisor@$i
 }
 
+# The announcement at the end of one long line (1 MiB, the 4,194,723 bytes of issue 11, 16 and 64 MiB; plain
+# and JSON), the only announcement in the output and no upgrade-info.json: journald cuts the line into
+# entries of LineMax (48K) and the last one holds the announcement. The upgrade is carried out with the
+# plan of the short line, and oraivisor's peak resident set (VmHWM, journal pages it mapped included) stays
+# bounded; the figures are printed.
+t_oraivisor_long_line() {
+        local info='{"binaries": {"linux/amd64": "https://example.com/oraid v2?checksum=sha256:00"}}'
+        local n=0 fmt size i h pid hwm got
+        for fmt in plain json; do
+                for size in 1M 4194723 16M 64M; do
+                        n=$((n + 1)); i=s15-$n; h=/var/lib/$i
+                        make_home $h fakechaind
+                        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_RESTART_AFTER_UPGRADE=true \
+                                UNSAFE_SKIP_BACKUP=true "DAEMON_ARGS=start --log_format $fmt" FAKECHAIN_PLANS=v2@5 \
+                                FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_ANNOUNCE=log FAKECHAIN_HALT=exit \
+                                FAKECHAIN_LONG_ANNOUNCE=$size "FAKECHAIN_PLAN_INFO='$info'"
+                        sbx systemctl start oraivisor@$i
+                        expect "$fmt, $size-byte line: v2 starts" wait_for 120 dj_has $i "fakechaind v2 starting"
+                        expect "... detected from the log line" ov_journal_has $i "Upgrade plan 'v2' detected (from log line"
+                        expect "... current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+                        expect "... journald cut the line into entries" \
+                                test "$(dj $i | grep -c 'wasm contract error')" -gt 1
+                        got=$(sbx cat $h/oraivisor/upgrades/v2/upgrade-info.json)
+                        expect "... the plan of the short line, info included" \
+                                python3 -c 'import json, sys; p = json.loads(sys.argv[1]); sys.exit(not (p["info"] == sys.argv[2] and p["height"] == 5))' "$got" "$info"
+                        pid=$(prop oraivisor@$i.service MainPID)
+                        hwm=$(sbx awk '/^VmHWM/ { print $2 }' /proc/$pid/status)
+                        expect "... oraivisor VmHWM $hwm KiB, at most 65536" test "${hwm:-999999999}" -le 65536
+                        sbx systemctl stop oraivisor@$i
+                        sbx rm -rf $h
+                done
+        done
+}
+
 # After reading a burst, oraivisor lets go of the journal pages sd-journal mapped (they are journald's
 # page cache): its resident set stays what it owns.
 # Resident KiB of the journal files sd-journal mapped into process $1.
@@ -938,7 +973,7 @@ SCENARIOS=(
         launcher_bait_description launcher_daemon_user launcher_exec_failure launcher_grace_kill launcher_kill
         launcher_stale_units launcher_lingering_unit launcher_echo_reload
         oraivisor_upgrade_log oraivisor_upgrade_file oraivisor_announce_order oraivisor_sigkill_adopt oraivisor_due_while_stopped
-        oraivisor_stop oraivisor_bad_config oraivisor_foreign_unit oraivisor_burst oraivisor_journal_pages oraivisor_bait_description oraivisor_dbus_restart
+        oraivisor_stop oraivisor_bad_config oraivisor_foreign_unit oraivisor_burst oraivisor_long_line oraivisor_journal_pages oraivisor_bait_description oraivisor_dbus_restart
         oraivisor_nobus_recycled_pid oraivisor_settled_failed_sees_restarts
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network
         torture_unit

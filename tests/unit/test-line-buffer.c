@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* The line splitter: the same lines whatever the sizes of the feeds, long lines whole up to the limit,
- * truncated and skipped beyond it, the last line without a newline, the pending partial line. */
+ * beyond it only the excerpt that holds an upgrade announcement (tests/unit/test-announce-scan.c tests the
+ * scanner itself), the last line without a newline, the pending partial line. */
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -109,9 +110,13 @@ Test(line_buffer, one_mib_line_whole) {
 }
 
 Test(line_buffer, over_the_limit) {
-        /* 10 bytes max: a 25-byte line gives its first 10 bytes, truncated, once; the next line is whole. */
-        static const char data[] = "0123456789abcdefghijklmno\nshort\n0123456789\n0123456789A\nend";
-        char *const want[] = { "T:0123456789", "short", "0123456789", "T:0123456789", "end", NULL };
+        /* 10 bytes max: a line over it without an announcement gives nothing; the next line is whole. One
+         * with an announcement gives the excerpt from its marker on, once, wherever the feeds cut it. */
+        static const char data[] = "0123456789abcdefghijklmno\nshort\n0123456789\n0123456789A\n"
+                                   "ERR \x1b[31mUPGRADE \"v2\" NEEDED at height: 7: i\x1b[0m module=x\n"
+                                   "end";
+        char *const want[] = { "short", "0123456789", "T:UPGRADE \"v2\" NEEDED at height: 7: i module=x", "end",
+                               NULL };
         for (size_t piece = 1; piece <= sizeof(data); piece++) {
                 Collected c = {};
                 run(data, sizeof(data) - 1, 10, piece, 0, &c);
@@ -129,15 +134,21 @@ Test(line_buffer, over_the_limit) {
 }
 
 Test(line_buffer, truncated_line_at_eof) {
-        /* A line over the limit without a newline: its head once, and nothing more at the end. */
+        /* A line over the limit without a newline and without an announcement: nothing at the end. */
         Collected c = {};
         run("abcdefghijklmnopqrstuvwxyz", 26, 8, 3, 0, &c);
-        expect_lines(c.lines, STRV_MAKE("T:abcdefgh"), "truncated at eof");
+        expect_lines(c.lines, NULL, "long line at eof");
         collected_done(&c);
 
-        /* After the skipped rest ends, lines are whole again. */
+        /* With its announcement at the end: the excerpt at the flush. */
+        static const char a[] = "abcdefgh UPGRADE \"v\" NEEDED at height: 1: x";
+        run(a, sizeof(a) - 1, 8, 3, 0, &c);
+        expect_lines(c.lines, STRV_MAKE("T:UPGRADE \"v\" NEEDED at height: 1: x"), "excerpt at eof");
+        collected_done(&c);
+
+        /* After the long line ends, lines are whole again. */
         run("abcdefghijklmnop\nqrs\n", 21, 8, 5, 0, &c);
-        expect_lines(c.lines, STRV_MAKE("T:abcdefgh", "qrs"), "after skip");
+        expect_lines(c.lines, STRV_MAKE("qrs"), "after a long line");
         collected_done(&c);
 }
 
@@ -165,21 +176,26 @@ Test(line_buffer, pending_and_flush) {
         cr_assert_eq(line_buffer_flush(&b, collect, &c), 0);
         expect_lines(c.lines, STRV_MAKE("done", "partial"), "flushed once");
 
-        /* While skipping the rest of a long line nothing is pending. */
+        /* Inside a long line without a marker nothing is pending; once a marker came, the scanner's
+         * window is (so that a line that stops arriving is scanned as it is). */
         cr_assert_eq(line_buffer_feed(&b, "0123456789abcdefXYZ", 19, collect, &c), 0);
         (void) line_buffer_pending(&b, &len);
         cr_expect_eq(len, 0);
-        cr_assert_eq(line_buffer_feed(&b, "more\nok", 7, collect, &c), 0);
+        cr_assert_eq(line_buffer_feed(&b, "UPGRADE \"v2\" NEED", 17, collect, &c), 0);
+        p = line_buffer_pending(&b, &len);
+        cr_expect_eq(len, 17);
+        cr_expect_eq(memcmp(p, "UPGRADE \"v2\" NEED", 17), 0);
+        cr_assert_eq(line_buffer_feed(&b, "ED at height: 3: \nok", 20, collect, &c), 0);
         p = line_buffer_pending(&b, &len);
         cr_expect_eq(len, 2);
         cr_expect_eq(memcmp(p, "ok", 2), 0);
-        expect_lines(c.lines, STRV_MAKE("done", "partial", "T:0123456789abcdef"), "skipped");
+        expect_lines(c.lines, STRV_MAKE("done", "partial", "T:UPGRADE \"v2\" NEEDED at height: 3: "), "excerpt");
 
         /* A flush with nothing pending delivers nothing, an empty feed changes nothing. */
         cr_assert_eq(line_buffer_feed(&b, "", 0, collect, &c), 0);
         cr_assert_eq(line_buffer_flush(&b, collect, &c), 0);
         cr_assert_eq(line_buffer_flush(&b, collect, &c), 0);
-        expect_lines(c.lines, STRV_MAKE("done", "partial", "T:0123456789abcdef", "ok"), "end");
+        expect_lines(c.lines, STRV_MAKE("done", "partial", "T:UPGRADE \"v2\" NEEDED at height: 3: ", "ok"), "end");
 
         line_buffer_done(&b);
         line_buffer_done(&b);
@@ -201,11 +217,16 @@ Test(line_buffer, callback_errors_stop_the_feed) {
         collected_done(&c);
         line_buffer_done(&b);
 
-        /* A failing callback on a truncated head still skips the rest of that line. */
+        /* A failing callback on the excerpt of a long line (handed over as soon as the scanner's window is
+         * full) still skips the rest of that line. */
         line_buffer_init(&b, 4);
+        line_buffer_set_scan_limits(&b, 64, 32);
         c = (Collected) { .fail_at = 1 };
-        cr_expect_eq(line_buffer_feed(&b, "abcdefgh", 8, collect, &c), -EIO);
-        cr_expect_eq(line_buffer_feed(&b, "ijk\nnext\n", 9, collect, &c), 0);
+        static const char head[] = "abcdefgh UPGRADE \"v\" NEEDED at height: 1: yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy";
+        cr_expect_eq(line_buffer_feed(&b, head, sizeof(head) - 1, collect, &c), -EIO);
+        cr_expect_eq(c.calls, 1);
+        static const char rest[] = "ijk UPGRADE \"w\" NEEDED at height: 2: \nnext\n";
+        cr_expect_eq(line_buffer_feed(&b, rest, sizeof(rest) - 1, collect, &c), 0);
         expect_lines(c.lines, STRV_MAKE("next"), "rest of the failed line skipped");
         collected_done(&c);
 
@@ -220,17 +241,24 @@ Test(line_buffer, callback_errors_stop_the_feed) {
 }
 
 Test(line_buffer, memory_stays_bounded) {
-        /* 64 MiB of one endless line through a 1 KiB buffer: one truncated head, the buffer never grows. */
+        /* 64 MiB of one endless line through a 1 KiB buffer: nothing delivered, the buffer never grows
+         * (it is let go once the line is over the limit), and without a marker the scanner keeps nothing.
+         * Then its announcement at the very end: the excerpt, as from a short line. */
         LineBuffer b;
         line_buffer_init(&b, 1024);
         Collected c = {};
         char chunk[65536];
         memset(chunk, 'z', sizeof(chunk));
-        for (int i = 0; i < 1024; i++)
+        for (int i = 0; i < 1024; i++) {
                 cr_assert_eq(line_buffer_feed(&b, chunk, sizeof(chunk), collect, &c), 0);
-        cr_expect_leq(b.cap, 1024);
-        cr_expect_eq(strv_length(c.lines), 1);
-        cr_expect_eq(strlen(c.lines[0]), 1026);
+                cr_assert_leq(b.cap, 1024);
+                cr_assert_null(b.scan.buf);
+        }
+        cr_expect_eq(strv_length(c.lines), 0);
+        static const char tail[] = " {\"level\":\"error\",\"message\":\"UPGRADE \\\"v2\\\" NEEDED at height: 9: \"}\nnext\n";
+        cr_assert_eq(line_buffer_feed(&b, tail, sizeof(tail) - 1, collect, &c), 0);
+        expect_lines(c.lines, STRV_MAKE("T:UPGRADE \\\"v2\\\" NEEDED at height: 9: \"}", "next"), "announcement at the end");
+        cr_expect_null(b.scan.buf);
         collected_done(&c);
         line_buffer_done(&b);
 }
