@@ -137,8 +137,8 @@ class WrapperCase(unittest.TestCase):
 class Pid1Case(WrapperCase):
     """oraivisor as PID 1 of a PID namespace of its own, as a container's entrypoint."""
 
-    def start(self, env, args=("start",)):
-        cmd = ["--pid", "--fork", "--mount-proc"]
+    def start(self, env, args=("start",), mount_proc=True):
+        cmd = ["--pid", "--fork"] + (["--mount-proc"] if mount_proc else [])
         if os.geteuid() != 0:
             cmd = ["--user", "--map-root-user"] + cmd
         r = Run(self.home, (*cmd, installed_oraivisor(), *args), env, binary="unshare")
@@ -212,6 +212,22 @@ class TestPid1(Pid1Case):
         self.assertNoZombies(r)
         os.kill(r.pid, signal.SIGTERM)
         self.assertEqual(r.wait(), 3, r.text())
+
+    def test_without_a_proc_of_its_own(self):
+        # /proc still shows the parent namespace: orphans are reaped all the same (waitid needs no /proc),
+        # what the node leaves is found by its process group, and oraivisor says so.
+        n = 10
+        r = self.start(self.env(TEST_ORPHANS=n, TEST_RELEASE=self.release), mount_proc=False)
+        self.assertTrue(r.wait_for("height=2"), r.text())
+        self.assertTrue(wait_until(lambda: len(children(r.pid)) == n + 1), f"{children(r.pid)}\n{r.text()}")
+        with open(self.release, "w"):
+            pass
+        self.assertTrue(wait_until(lambda: [p for p, _ in children(r.pid)] == self.real_pids()),
+                        f"children of oraivisor: {children(r.pid)}\n{r.text()}")
+        self.assertNoZombies(r)
+        os.kill(r.pid, signal.SIGTERM)
+        self.assertEqual(r.wait(), 3, r.text())
+        self.assertIn("/proc does not show this PID namespace", r.text())
 
     def test_sighup_stops_gracefully(self):
         # A PID 1 without a handler would drop SIGHUP; the node gets SIGTERM, its status is ours.
