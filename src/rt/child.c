@@ -9,6 +9,7 @@
 #include "child.h"
 #include "fd-util.h"
 #include "log.h"
+#include "reaper.h"
 #include "strv.h"
 
 #define CHILD_KILL_GRACE (5 * USEC_PER_SEC)
@@ -33,6 +34,8 @@ Child *child_free(Child *c) {
         if (c->child_source)
                 (void) kill(-c->pid, SIGKILL);
         sd_event_source_disable_unref(c->child_source);
+        if (c->pid > 0)
+                reaper_unregister(c->pid); /* reaped by now: by its source, or by the unref above */
         sd_event_source_disable_unref(c->timer_source);
         sd_event_unref(c->event);
         free(c->description);
@@ -60,6 +63,8 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
         };
         c->child_source = sd_event_source_disable_unref(c->child_source);
         c->timer_source = sd_event_source_disable_unref(c->timer_source);
+        /* sd-event reaps it once we return; the reaper runs only from its own sources, after that. */
+        reaper_unregister(c->pid);
         c->done(c, &r, c->userdata);
         return 0;
 }
@@ -175,8 +180,12 @@ int child_spawn(sd_event *e, const ChildSpec *spec, ChildDone done, void *userda
                 child_exec(spec, parent);
 
         c->pid = pid;
-        r = sd_event_add_child(e, &c->child_source, pid, WEXITED, on_child, c);
+        /* Ours from now on: the reaper (PID 1, subreaper) leaves its exit status to the source below. */
+        r = reaper_register(pid);
+        if (r >= 0)
+                r = sd_event_add_child(e, &c->child_source, pid, WEXITED, on_child, c);
         if (r < 0) {
+                reaper_unregister(pid);
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 return r;

@@ -11,12 +11,15 @@
 #include "launcher-exec.h"
 #include "line-buffer.h"
 #include "log.h"
+#include "reaper.h"
 
 /* How long a partial line may wait for its newline before it is scanned as it is: a node that printed
  * its announcement without a newline and then halted must still be seen. */
 #define PARTIAL_LINE_SCAN_USEC (1 * USEC_PER_SEC)
-/* After the daemon exited, how long to wait for its pipes to close (a grandchild may hold them). */
+/* After the daemon exited, how long to wait for its pipes to close (a grandchild may hold them) and for
+ * what it left behind to die of SIGKILL (a process in uninterruptible sleep dies when that ends). */
 #define DRAIN_AFTER_EXIT_USEC (2 * USEC_PER_SEC)
+#define STRAYS_AFTER_EXIT_USEC (5 * USEC_PER_SEC)
 #define READ_CHUNK (64 * 1024)
 
 typedef struct ExecLauncher ExecLauncher;
@@ -39,6 +42,8 @@ struct ExecLauncher {
         pid_t pid;
         bool running;        /* forked, not yet reaped */
         bool exit_pending;   /* reaped, exit not yet reported */
+        bool purging;        /* exited; what it left behind got SIGKILL and is not all gone yet */
+        Reaper *reaper;      /* NULL: neither PID 1 nor a subreaper, the process group is all we find */
         DaemonExit exit;
         ExecStream streams[2];
         sd_event_source *child;
@@ -67,6 +72,10 @@ static void exec_reset(ExecLauncher *x) {
 
 static void exec_free(Launcher *l) {
         ExecLauncher *x = (ExecLauncher *) l;
+        if (x->running)
+                reaper_unregister(x->pid); /* nobody waits for it any more: let the reaper take its exit */
+        if (x->reaper)
+                reaper_set_watch(x->reaper, NULL, NULL);
         exec_reset(x);
         free(x);
 }
@@ -85,8 +94,8 @@ static int deliver_line(const char *line, size_t len, bool truncated, void *user
 static void maybe_report_exit(ExecLauncher *x) {
         if (!x->exit_pending)
                 return;
-        if (!(x->streams[0].eof && x->streams[1].eof) && x->drain_timer)
-                return; /* still draining output */
+        if ((!(x->streams[0].eof && x->streams[1].eof) || x->purging) && x->drain_timer)
+                return; /* still draining output, or what the daemon left is still dying */
         for (size_t i = 0; i < ELEMENTSOF(x->streams); i++) {
                 ExecStream *s = &x->streams[i];
                 (void) line_buffer_flush(&s->lines, deliver_line, s);
@@ -172,11 +181,38 @@ static int on_stream(sd_event_source *src, int fd, uint32_t revents, void *userd
 
 static int on_drain_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
         ExecLauncher *x = userdata;
-        log_debug("The daemon's output did not close after it exited (a child of it may hold it), not waiting longer.");
+        if (x->purging)
+                log_warning("Processes the daemon (pid %d) left behind still run after SIGKILL (stuck in the kernel?), not waiting longer.",
+                        (int) x->pid);
+        else
+                log_debug("The daemon's output did not close after it exited (a child of it may hold it), not waiting longer.");
         x->drain_timer = sd_event_source_disable_unref(x->drain_timer);
         x->streams[0].eof = x->streams[1].eof = true;
+        x->purging = false;
         maybe_report_exit(x);
         return 0;
+}
+
+/* KillMode=mixed: once the main process is gone, SIGKILL to whatever it left behind, its process group and
+ * (as PID 1 or a subreaper) every process below us that is not one of our own: what left the group, or
+ * double-forked, came to us when its parent died. Returns whether any still has to die. */
+static int kill_strays(ExecLauncher *x) {
+        if (!x->reaper)
+                return 0;
+        int n = reaper_signal_strays(x->reaper, SIGKILL);
+        if (n < 0 && n != -EOPNOTSUPP)
+                log_debug_errno(n, "Failed to look for processes the daemon left behind, ignoring: %m");
+        return MAX(n, 0);
+}
+
+static void on_stray_reaped(Reaper *r, void *userdata) {
+        ExecLauncher *x = userdata;
+        if (!x->purging)
+                return;
+        /* One died: its own children came to us meanwhile, look again. */
+        x->purging = kill_strays(x) > 0;
+        if (!x->purging)
+                maybe_report_exit(x);
 }
 
 static int on_child(sd_event_source *src, const siginfo_t *si, void *userdata) {
@@ -187,11 +223,22 @@ static int on_child(sd_event_source *src, const siginfo_t *si, void *userdata) {
         x->exit_pending = true;
         x->exit = (DaemonExit) { .code = si->si_code, .status = si->si_status };
 
-        if (!(x->streams[0].eof && x->streams[1].eof)) {
+        reaper_unregister(x->pid); /* sd-event reaps it once we return */
+        int n = kill_strays(x);
+        /* Still a zombie until we return: its pid, thus its process group's id, is not reused yet. The
+         * group is all we find without a reaper or a /proc of our PID namespace. */
+        (void) kill(-x->pid, SIGKILL);
+        x->purging = n > 0;
+        if (x->purging)
+                log_info("Killed %d process%s the daemon (pid %d) left behind (SIGKILL).", n, n == 1 ? "" : "es",
+                        (int) x->pid);
+
+        if (!(x->streams[0].eof && x->streams[1].eof) || x->purging) {
                 int r = sd_event_add_time_relative(x->base.event, &x->drain_timer, CLOCK_MONOTONIC,
-                        DRAIN_AFTER_EXIT_USEC, 0, on_drain_timeout, x);
+                        x->purging ? STRAYS_AFTER_EXIT_USEC : DRAIN_AFTER_EXIT_USEC, 0, on_drain_timeout, x);
                 if (r >= 0)
                         return 0;
+                x->purging = false;
         }
         maybe_report_exit(x);
         return 0;
@@ -210,8 +257,16 @@ static _noreturn_ void exec_child(const LaunchSpec *spec, int out_w, int err_w, 
         /* The daemon must not outlive us unnoticed: SIGTERM (a graceful stop) if we die. */
         if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
                 _exit(EXIT_FAILURE);
-        /* Own process group: a terminal's Ctrl-C reaches only oraivisor, which forwards it once. */
+        /* Own process group: a terminal's Ctrl-C reaches only oraivisor, which forwards it once; and the
+         * group is what is killed once the daemon exits (KillMode=mixed). A background group that reads
+         * the terminal is stopped (SIGTTIN) with nobody to resume it: a terminal stdin becomes /dev/null,
+         * as under systemd. Output goes through our pipes, never to the terminal itself. */
         (void) setpgid(0, 0);
+        if (isatty(STDIN_FILENO)) {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+                if (null < 0 || dup2(null, STDIN_FILENO) < 0)
+                        _exit(EXIT_FAILURE);
+        }
 
         sigset_t none;
         sigemptyset(&none);
@@ -262,6 +317,8 @@ static int exec_start(Launcher *l, const LaunchSpec *spec) {
         }
         if (pid == 0)
                 exec_child(spec, out[1], err[1], ep[1], x->pass_fd, parent);
+        /* Also here, so that the group exists before we may signal it (fails once it exec'd: then it did). */
+        (void) setpgid(pid, pid);
 
         out[1] = safe_close(out[1]);
         err[1] = safe_close(err[1]);
@@ -280,6 +337,10 @@ static int exec_start(Launcher *l, const LaunchSpec *spec) {
 
         x->pid = pid;
         x->running = true;
+        /* Ours: the reaper (PID 1, subreaper) leaves its exit status to the child source below. */
+        r = reaper_register(pid);
+        if (r < 0)
+                goto fail_running;
         for (size_t i = 0; i < 2; i++) {
                 ExecStream *s = &x->streams[i];
                 *s = (ExecStream) {
@@ -311,6 +372,7 @@ static int exec_start(Launcher *l, const LaunchSpec *spec) {
 fail_running:
         (void) kill(pid, SIGKILL);
         (void) waitpid(pid, NULL, 0);
+        reaper_unregister(pid);
         x->running = false;
         exec_reset(x);
         log_error_errno(r, "Failed to watch the daemon process: %m");
@@ -387,7 +449,8 @@ static const LauncherVTable exec_vtable = {
         .free = exec_free,
 };
 
-int launcher_exec_new(sd_event *e, const LauncherCallbacks *cb, void *userdata, int pass_fd, Launcher **ret) {
+int launcher_exec_new(sd_event *e, const LauncherCallbacks *cb, void *userdata, int pass_fd, Reaper *reaper,
+        Launcher **ret) {
         ExecLauncher *x = new0(ExecLauncher, 1);
         if (!x)
                 return -ENOMEM;
@@ -398,6 +461,9 @@ int launcher_exec_new(sd_event *e, const LauncherCallbacks *cb, void *userdata, 
                 .userdata = userdata,
         };
         x->pass_fd = pass_fd;
+        x->reaper = reaper;
+        if (reaper)
+                reaper_set_watch(reaper, on_stray_reaped, x);
         x->streams[0].fd = x->streams[1].fd = -EBADF;
         *ret = &x->base;
         return 0;

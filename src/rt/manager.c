@@ -21,6 +21,7 @@
 #include "notify.h"
 #include "plan-arbiter.h"
 #include "plan-watch.h"
+#include "reaper.h"
 #include "string-util.h"
 #include "strv.h"
 #include "upgrade.h"
@@ -58,6 +59,7 @@ struct Manager {
         sd_event *event;
         Layout *layout;
         Launcher *launcher;
+        Reaper *reaper;               /* exec mode (a subreaper), or PID 1: reaps orphans */
         bool unit_mode;
         int lock_fd;
         Credentials credentials;      /* DAEMON_USER/GROUP, for the exec daemon and the upgrade hooks */
@@ -75,7 +77,7 @@ struct Manager {
         bool ready_sent;
         bool shutdown_requested;
         int exit_status;
-        sd_event_source *signals[3];
+        sd_event_source *signals[4];
         sd_event_source *extend_timer;
         sd_event_source *shutdown_kill_timer;
 };
@@ -95,6 +97,7 @@ Manager *manager_free(Manager *m) {
         upgrade_free(m->upgrade);
         plan_watch_free(m->plan_watch);
         launcher_free(m->launcher);
+        reaper_free(m->reaper);
         for (size_t i = 0; i < ELEMENTSOF(m->signals); i++)
                 sd_event_source_disable_unref(m->signals[i]);
         sd_event_source_disable_unref(m->extend_timer);
@@ -537,6 +540,9 @@ static const char *signal_to_string(int sig) {
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
         int sig = (int) si->ssi_signo;
+        /* SIGHUP (a closed terminal, or a container's stop) stops the node as SIGTERM does: a Cosmos node
+         * shuts down gracefully on SIGTERM and SIGINT only, SIGHUP would kill it on the spot. */
+        int forward = sig == SIGHUP ? SIGTERM : sig;
 
         if (sig == SIGQUIT) {
                 /* Go dumps its goroutines on SIGQUIT: pass it on, the exit follows as usual. */
@@ -550,7 +556,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 if (m->state == STATE_UPGRADING && m->upgrade)
                         (void) upgrade_stop(m->upgrade, signal_to_string(sig), 0, on_upgrade_stopped);
                 else if (launcher_is_running(m->launcher))
-                        (void) launcher_kill(m->launcher, sig);
+                        (void) launcher_kill(m->launcher, forward);
                 return 0;
         }
         m->shutdown_requested = true;
@@ -567,7 +573,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                         return 0;
                 }
                 /* A terminal user's signal goes to the daemon as it is, with SIGKILL after the grace. */
-                if (launcher_kill(m->launcher, sig) < 0)
+                if (launcher_kill(m->launcher, forward) < 0)
                         (void) launcher_stop(m->launcher, m->config->shutdown_grace);
                 else if (m->config->shutdown_grace > 0)
                         (void) sd_event_add_time_relative(m->event, &m->shutdown_kill_timer, CLOCK_MONOTONIC,
@@ -594,6 +600,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 /* ---- start-up ----------------------------------------------------------------------------------------- */
+
+static int add_signal(Manager *m, size_t slot, int sig);
 
 static int setup_launcher(Manager *m) {
         LauncherCallbacks cb = {
@@ -622,14 +630,41 @@ static int setup_launcher(Manager *m) {
                         .echo_output = !getenv("INVOCATION_ID") && isatty(STDOUT_FILENO),
                 };
                 m->unit_mode = true;
+                /* systemd is there: the node runs in a unit of its own, its leftovers die with the unit. But
+                 * a PID 1 reaps whatever orphan comes to it, whatever runs the node. */
+                if (getpid() == 1) {
+                        int r = reaper_new(m->event, false, &m->reaper);
+                        if (r < 0)
+                                return r;
+                }
                 return launcher_unit_new(m->event, &o, &cb, m, &m->launcher);
         }
-        int r = launcher_exec_new(m->event, &cb, m, m->lock_fd, &m->launcher);
+        /* The node's double-forked helpers stay below us (a subreaper), to be reaped and stopped with it. */
+        int r = reaper_new(m->event, true, &m->reaper);
+        if (r < 0)
+                return r;
+        r = launcher_exec_new(m->event, &cb, m, m->lock_fd, m->reaper, &m->launcher);
         if (r < 0)
                 return log_oom();
+        /* A terminal's hangup, or a container runtime's SIGHUP. Under systemd SIGHUP is left as it was. */
+        return add_signal(m, 3, SIGHUP);
+}
+
+static int add_signal(Manager *m, size_t slot, int sig) {
+        assert(slot < ELEMENTSOF(m->signals));
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, sig);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block SIG%s: %m", sigabbrev_np(sig));
+        int r = sd_event_add_signal(m->event, &m->signals[slot], sig, on_signal, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch SIG%s: %m", sigabbrev_np(sig));
         return 0;
 }
 
+/* As PID 1 (a container's entrypoint) a signal without a handler is dropped rather than fatal: the ones
+ * that matter have handlers here, SIGCHLD is the reaper's. */
 static int setup_signals(Manager *m) {
         static const int sigs[] = { SIGTERM, SIGINT, SIGQUIT };
         sigset_t mask;
@@ -640,9 +675,9 @@ static int setup_signals(Manager *m) {
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
         for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
-                int r = sd_event_add_signal(m->event, &m->signals[i], sigs[i], on_signal, m);
+                int r = add_signal(m, i, sigs[i]);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to watch SIG%s: %m", sigabbrev_np(sigs[i]));
+                        return r;
         }
         return 0;
 }
