@@ -253,9 +253,22 @@ static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userda
                 return manager_exit(m, 0);
 
         if (!m->config->restart_after_upgrade) {
-                log_notice("Upgrade '%s' is installed. DAEMON_RESTART_AFTER_UPGRADE is false: start oraivisor again to run the new binary.",
-                        m->acting ? m->acting->name : "");
-                notify_status("upgrade %s installed; start oraivisor again to run it", m->acting ? m->acting->name : "");
+                const char *name = m->acting ? m->acting->name : "";
+                if (m->config->under_systemd) {
+                        /* systemd is the supervisor, and the shipped unit restarts nothing that exits 0: the
+                         * node stays down, so the unit must not look cleanly stopped. STATUS= outlives us in
+                         * `systemctl status`; 82 is in the unit's RestartPreventExitStatus=. */
+                        notify_status("upgrade %s installed; %s stopped as DAEMON_RESTART_AFTER_UPGRADE=false asks: start this unit to run it",
+                                name, m->config->name);
+                        log_event(EVENT_NODE_LEFT_STOPPED, LOG_WARNING, 0, m->config->name, m->acting, NULL,
+                                "Upgrade '%s' is installed; %s is left stopped because DAEMON_RESTART_AFTER_UPGRADE=false: start this unit again to run the new binary (exit status %d).",
+                                name, m->config->name, EXIT_UPGRADE_INSTALLED_STOPPED);
+                        return manager_exit(m, EXIT_UPGRADE_INSTALLED_STOPPED);
+                }
+                notify_status("upgrade %s installed; start oraivisor again to run it", name);
+                log_event(EVENT_NODE_LEFT_STOPPED, LOG_NOTICE, 0, m->config->name, m->acting, NULL,
+                        "Upgrade '%s' is installed. DAEMON_RESTART_AFTER_UPGRADE is false: start oraivisor again to run the new binary.",
+                        name);
                 return manager_exit(m, EXIT_UPGRADE_INSTALLED);
         }
         m->acting = upgrade_plan_free(m->acting);
