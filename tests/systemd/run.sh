@@ -605,6 +605,75 @@ t_oraivisor_dbus_restart() {
         expect "... and the node's unit is gone" prop_is oraivisor-daemon@$i.service LoadState not-found
 }
 
+# ---- what happens after an upgrade (DAEMON_RESTART_AFTER_UPGRADE under systemd) ----------------------------
+
+# fakechain_dropin INSTANCE VAR=VALUE...: the fake node's own settings (its plans, its pace) in a drop-in of
+# oraivisor@INSTANCE, so that /etc/oraivisor/INSTANCE.conf holds only what the operator configures.
+fakechain_dropin() {
+        local i="$1" d="/run/systemd/system/oraivisor@$1.service.d"; shift
+        sbx mkdir -p "$d"
+        { echo "[Service]"; printf 'Environment=%s\n' "$@"; } | sbx tee "$d/fakechain.conf" >/dev/null
+        sbx systemctl daemon-reload
+}
+MESSAGE_ID_NODE_LEFT_STOPPED=0bb123fe9f46448dad191a9825116888
+left_stopped_events() { # left_stopped_events INSTANCE: the "node left stopped" messages of oraivisor@INSTANCE
+        sbx journalctl -q -o cat --no-pager MESSAGE_ID=$MESSAGE_ID_NODE_LEFT_STOPPED "_SYSTEMD_UNIT=oraivisor@$1.service"
+}
+
+# The least configuration: DAEMON_HOME only (DAEMON_NAME is the instance name, DAEMON_ARGS `start`). The
+# upgrade ends with v2 running, started by oraivisor itself: the unit restarts nothing that exits 0.
+t_oraivisor_upgrade_least_config() {
+        local i=s15 h=/var/lib/s15 u=oraivisor@s15.service
+        make_home $h s15
+        oraivisor_conf $i DAEMON_HOME=$h
+        fakechain_dropin $i FAKECHAIN_PLANS=v2@20 FAKECHAIN_BLOCK_INTERVAL=100
+        expect "/etc/oraivisor/$i.conf holds DAEMON_HOME only" test "$(sbx cat /etc/oraivisor/$i.conf)" = "DAEMON_HOME=$h"
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "genesis runs" wait_for 10 dj_has $i "fakechaind v1 starting"
+        expect "v2 runs after the upgrade" wait_for 60 dj_has $i "fakechaind v2 starting"
+        expect "current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+        expect "STATUS: v2 running" wait_for 5 status_has $i "s15 (upgrade v2) running; watching for upgrade plans"
+        expect "v2 goes on past the upgrade height" wait_for 10 dj_has $i "height=21 "
+        expect "oraivisor is still active: it started v2 itself" prop_is $u ActiveState active
+        expect "... systemd did not have to restart it" prop_is $u NRestarts 0
+        expect "the node's unit is active" prop_is oraivisor-daemon@$i.service ActiveState active
+        expect "no node-left-stopped message" test -z "$(left_stopped_events $i)"
+        sbx systemctl stop oraivisor@$i
+}
+
+# DAEMON_RESTART_AFTER_UPGRADE=false said explicitly: v2 installed, the node stopped, and the unit says so
+# (failed with status 82 and a status text, a structured message), never a clean stop. The next start runs v2.
+t_oraivisor_upgrade_stay_down() {
+        local i=s16 h=/var/lib/s16 u=oraivisor@s16.service
+        make_home $h s16
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_RESTART_AFTER_UPGRADE=false
+        fakechain_dropin $i FAKECHAIN_PLANS=v2@20 FAKECHAIN_BLOCK_INTERVAL=100
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "genesis runs" wait_for 10 dj_has $i "fakechaind v1 starting"
+        expect "the unit ends failed" wait_for 60 prop_is $u ActiveState failed
+        expect "... with status 82" test "$(prop $u ExecMainStatus)" = 82
+        expect "... Result=exit-code, not success" test "$(prop $u Result)" = exit-code
+        expect "v2 is installed: current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+        expect "the node is stopped, its unit gone" prop_is oraivisor-daemon@$i.service LoadState not-found
+        expect "v2 never ran" bash -c '! grep -q "fakechaind v2 starting" <<<"$1"' _ "$(dj $i)"
+        local want="upgrade v2 installed; s16 stopped as DAEMON_RESTART_AFTER_UPGRADE=false asks: start this unit to run it"
+        expect "StatusText says so" test "$(status_text $i)" = "$want"
+        local st="$OUT/$i.status"
+        sbx systemctl status --no-pager -l -n 20 $u >"$st" 2>&1
+        expect "systemctl status: failed, status 82" grep -Eq "Active: failed \(Result: exit-code\)" "$st"
+        expect "systemctl status: the status text" contains "$st" "Status: \"$want\""
+        expect "one node-left-stopped message, with the upgrade's fields" bash -c '[ "$(nsenter -t $1 -a journalctl -q -o cat \
+                MESSAGE_ID=$2 ORAIVISOR_UPGRADE_NAME=v2 DAEMON_NAME=s16 _SYSTEMD_UNIT=$3 | grep -c "is left stopped because DAEMON_RESTART_AFTER_UPGRADE=false")" = 1 ]' \
+                _ "$SBX_PID1" "$MESSAGE_ID_NODE_LEFT_STOPPED" "$u"
+        sleep 7 # past RestartSec=5s
+        expect "no restart" test "$(prop $u NRestarts)" = 0
+        expect "... the node still stopped" prop_is oraivisor-daemon@$i.service LoadState not-found
+        expect "systemctl start runs v2" sbx timeout 30 systemctl start oraivisor@$i
+        expect "... v2 runs" wait_for 10 dj_has $i "fakechaind v2 starting"
+        expect "... STATUS: v2 running" wait_for 5 status_has $i "s16 (upgrade v2) running; watching for upgrade plans"
+        sbx systemctl stop oraivisor@$i
+}
+
 # ---- downloads under oraivisor@.service ------------------------------------------------------------------
 
 # A home with genesis only (fakechaind v1): upgrades/ holds nothing, v2 must be downloaded.
@@ -821,6 +890,7 @@ SCENARIOS=(
         launcher_stale_units launcher_lingering_unit launcher_echo_reload
         oraivisor_upgrade_log oraivisor_upgrade_file oraivisor_sigkill_adopt oraivisor_due_while_stopped
         oraivisor_stop oraivisor_bad_config oraivisor_foreign_unit oraivisor_burst oraivisor_journal_pages oraivisor_bait_description oraivisor_dbus_restart
+        oraivisor_upgrade_least_config oraivisor_upgrade_stay_down
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network
         torture_unit
 )
