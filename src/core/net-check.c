@@ -121,15 +121,13 @@ static const char *unit_or_us(const NetFacts *f) {
 }
 
 static int check_outbound(const NetNeed *need, const NetFacts *f, char **ret) {
-        if (f->only_loopback > 0) {
-                if (f->private_network > 0)
-                        return asprintf(ret,
-                                "%s, but %s runs with PrivateNetwork=yes: it has no network but loopback, so downloads cannot leave this machine. Add %s, or %s.",
-                                need->setting, unit_or_us(f), need->dropin, need->instead);
+        /* Both facts: PrivateNetwork= as configured, and no device but lo as it is. No device but lo alone
+         * may be a machine whose network card is not there yet at boot, and a refusal (78) is not retried:
+         * the download itself will tell, if it comes to that. */
+        if (f->only_loopback > 0 && f->private_network > 0)
                 return asprintf(ret,
-                        "%s, but oraivisor sees no network device but loopback, so downloads cannot leave this machine. Give it a network, or %s.",
-                        need->setting, need->instead);
-        }
+                        "%s, but %s runs with PrivateNetwork=yes: it has no network but loopback, so downloads cannot leave this machine. Add %s, or %s.",
+                        need->setting, unit_or_us(f), need->dropin, need->instead);
         if (f->inet < 0 && f->inet6 < 0) {
                 if (f->unit)
                         return asprintf(ret,

@@ -18,6 +18,7 @@
 #include "lock.h"
 #include "log.h"
 #include "manager.h"
+#include "net-probe.h"
 #include "notify.h"
 #include "plan-watch.h"
 #include "string-util.h"
@@ -752,6 +753,13 @@ int manager_run(Manager *m) {
                 log_error("%s", error ?: "DAEMON_USER or DAEMON_GROUP cannot be used: fix them.");
                 return EXIT_CONFIG;
         }
+
+        /* Downloads under a unit without network fail at the upgrade height, the worst moment: now instead. */
+        r = net_check_config(m->config);
+        if (r == -ENOMEM)
+                return EXIT_INTERNAL;
+        if (r < 0)
+                return EXIT_CONFIG;
 
         r = layout_open(m->config->home, m->config->name, &m->layout);
         if (r < 0)
