@@ -430,6 +430,11 @@ int config_parse(char *const *env, Config *ret, ConfigDiagnostics *d) {
                 .unpack_max_entries = CONFIG_DEFAULT_UNPACK_MAX_ENTRIES,
                 .hook_timeout = CONFIG_DEFAULT_HOOK_TIMEOUT,
         };
+        /* systemd sets INVOCATION_ID for every process of a unit it starts. Outside systemd (a terminal,
+         * a container, another supervisor) the variable keeps cosmovisor's meaning: false, exit 0 after
+         * the upgrade and let the supervisor start oraivisor again. */
+        ret->under_systemd = !isempty(strv_env_get(env, "INVOCATION_ID"));
+        ret->restart_after_upgrade = ret->under_systemd;
 
         for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
                 const char *v = strv_env_get(env, vars[i].name);

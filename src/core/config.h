@@ -27,12 +27,17 @@ typedef struct Config {
         char *home;                  /* DAEMON_HOME, absolute, no trailing slash */
         char *name;                  /* DAEMON_NAME, a plain file name */
         bool allow_download;         /* DAEMON_ALLOW_DOWNLOAD_BINARIES, default false */
-        bool restart_after_upgrade;  /* DAEMON_RESTART_AFTER_UPGRADE, default false */
+        bool restart_after_upgrade;  /* DAEMON_RESTART_AFTER_UPGRADE, default under_systemd */
         usec_t shutdown_grace;       /* DAEMON_SHUTDOWN_GRACE, default 30s */
         usec_t restart_delay;        /* DAEMON_RESTART_DELAY, default 0 */
         usec_t poll_interval;        /* DAEMON_POLL_INTERVAL: fallback poll of upgrade-info.json, 300ms */
         LauncherKind launcher;       /* ORAIVISOR_LAUNCHER, default auto */
         int log_level;               /* ORAIVISOR_LOG_LEVEL, default LOG_INFO */
+        /* INVOCATION_ID is set: oraivisor runs as a systemd service, and systemd is the supervisor that
+         * would have to start it again after an upgrade. The shipped unit does not restart it after a clean
+         * exit (Restart=on-failure), so under systemd DAEMON_RESTART_AFTER_UPGRADE defaults to true, and an
+         * explicit false ends with a status of its own (EXIT_UPGRADE_INSTALLED_STOPPED), never a clean exit. */
+        bool under_systemd;
 
         /* systemd launcher. */
         char *daemon_unit;           /* ORAIVISOR_DAEMON_UNIT, NULL = derived */

@@ -23,6 +23,7 @@ static const char *const message_ids[_EVENT_MAX] = {
         [EVENT_DAEMON_EXITED] = MESSAGE_ID_DAEMON_EXITED,
         [EVENT_CONFIG_INVALID] = MESSAGE_ID_CONFIG_INVALID,
         [EVENT_LAYOUT_BROKEN] = MESSAGE_ID_LAYOUT_BROKEN,
+        [EVENT_NODE_LEFT_STOPPED] = MESSAGE_ID_NODE_LEFT_STOPPED,
 };
 
 const char *event_message_id(OraivisorEvent e) {

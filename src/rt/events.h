@@ -21,6 +21,7 @@ typedef enum OraivisorEvent {
         EVENT_DAEMON_EXITED,
         EVENT_CONFIG_INVALID,
         EVENT_LAYOUT_BROKEN,
+        EVENT_NODE_LEFT_STOPPED,
         _EVENT_MAX,
         _EVENT_INVALID = -EINVAL,
 } OraivisorEvent;
@@ -35,6 +36,7 @@ typedef enum OraivisorEvent {
 #define MESSAGE_ID_DAEMON_EXITED "7241b40216cc4e118a809ae993dd8ef5"
 #define MESSAGE_ID_CONFIG_INVALID "c325f9eb6f4149669cd319d3a11c1a66"
 #define MESSAGE_ID_LAYOUT_BROKEN "545319713f434bfe83fa2ad959b29ac9"
+#define MESSAGE_ID_NODE_LEFT_STOPPED "0bb123fe9f46448dad191a9825116888"
 
 const char *event_message_id(OraivisorEvent e) _const_;
 

@@ -18,6 +18,7 @@
 #include "lock.h"
 #include "log.h"
 #include "manager.h"
+#include "net-probe.h"
 #include "notify.h"
 #include "plan-arbiter.h"
 #include "plan-watch.h"
@@ -259,9 +260,22 @@ static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userda
 
         if (!m->config->restart_after_upgrade) {
                 const UpgradePlan *acting = plan_arbiter_acting(m->arbiter);
-                log_notice("Upgrade '%s' is installed. DAEMON_RESTART_AFTER_UPGRADE is false: start oraivisor again to run the new binary.",
-                        acting ? acting->name : "");
-                notify_status("upgrade %s installed; start oraivisor again to run it", acting ? acting->name : "");
+                const char *name = acting ? acting->name : "";
+                if (m->config->under_systemd) {
+                        /* systemd is the supervisor, and the shipped unit restarts nothing that exits 0: the
+                         * node stays down, so the unit must not look cleanly stopped. STATUS= outlives us in
+                         * `systemctl status`; 82 is in the unit's RestartPreventExitStatus=. */
+                        notify_status("upgrade %s installed; %s stopped as DAEMON_RESTART_AFTER_UPGRADE=false asks: start this unit to run it",
+                                name, m->config->name);
+                        log_event(EVENT_NODE_LEFT_STOPPED, LOG_WARNING, 0, m->config->name, acting, NULL,
+                                "Upgrade '%s' is installed; %s is left stopped because DAEMON_RESTART_AFTER_UPGRADE=false: start this unit again to run the new binary (exit status %d).",
+                                name, m->config->name, EXIT_UPGRADE_INSTALLED_STOPPED);
+                        return manager_exit(m, EXIT_UPGRADE_INSTALLED_STOPPED);
+                }
+                notify_status("upgrade %s installed; start oraivisor again to run it", name);
+                log_event(EVENT_NODE_LEFT_STOPPED, LOG_NOTICE, 0, m->config->name, acting, NULL,
+                        "Upgrade '%s' is installed. DAEMON_RESTART_AFTER_UPGRADE is false: start oraivisor again to run the new binary.",
+                        name);
                 return manager_exit(m, EXIT_UPGRADE_INSTALLED);
         }
         plan_arbiter_done(m->arbiter);
@@ -798,6 +812,13 @@ int manager_run(Manager *m) {
                 log_error("%s", error ?: "DAEMON_USER or DAEMON_GROUP cannot be used: fix them.");
                 return EXIT_CONFIG;
         }
+
+        /* Downloads under a unit without network fail at the upgrade height, the worst moment: now instead. */
+        r = net_check_config(m->config);
+        if (r == -ENOMEM)
+                return EXIT_INTERNAL;
+        if (r < 0)
+                return EXIT_CONFIG;
 
         r = layout_open(m->config->home, m->config->name, &m->layout);
         if (r < 0)

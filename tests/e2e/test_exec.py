@@ -15,6 +15,9 @@ EXIT_CONFIG = 78
 EXIT_LAYOUT = 79
 EXIT_UPGRADE_MISSING = 80
 EXIT_UPGRADE_FAILED = 81
+EXIT_UPGRADE_INSTALLED_STOPPED = 82
+# What systemd sets for every process of a unit: oraivisor then runs as a systemd service.
+UNDER_SYSTEMD = {"INVOCATION_ID": "0123456789abcdef0123456789abcdef", "ORAIVISOR_LAUNCHER": "exec"}
 
 
 class ExecTestCase(unittest.TestCase):
@@ -73,6 +76,32 @@ class TestUpgrade(ExecTestCase):
         # it is scanned, and every line is scanned before oraivisor exits.
         self.assertTrue(r2.wait_for("fakechaind v2 starting"), r2.text())
         self.assertTrue(r2.wait_for("committed state height=25 "), r2.text())
+        r2.signal(signal.SIGTERM)
+        self.assertEqual(r2.wait(), 0, r2.text())
+        self.assertNotIn("detected", r2.text())
+
+    def test_under_systemd_the_default_starts_the_new_binary(self):
+        # The shipped unit restarts nothing that exits 0: under systemd, DAEMON_RESTART_AFTER_UPGRADE
+        # defaults to true and oraivisor starts v2 itself.
+        r = Run(self.home, env=self.env(**UNDER_SYSTEMD))
+        self.assertTrue(r.wait_for("fakechaind v2 starting"), r.text())
+        self.assertSwitched("v2")
+        self.assertTrue(r.wait_for("height=22"), r.text())
+        r.signal(signal.SIGTERM)
+        self.assertEqual(r.wait(), 0, r.text())
+        self.assertNotIn("left stopped", r.text())
+
+    def test_under_systemd_explicit_false_is_not_a_clean_exit(self):
+        rc, r = run_once(self.home, env=self.env(DAEMON_RESTART_AFTER_UPGRADE="false", **UNDER_SYSTEMD))
+        self.assertEqual(rc, EXIT_UPGRADE_INSTALLED_STOPPED, r.text())
+        self.assertSwitched("v2")
+        text = r.text()
+        self.assertNotIn("fakechaind v2 starting", text)
+        self.assertIn("Upgrade 'v2' is installed; fakechaind is left stopped because DAEMON_RESTART_AFTER_UPGRADE=false: "
+                      "start this unit again to run the new binary (exit status 82).", text)
+        # Started again, it runs v2 and does not upgrade again.
+        r2 = Run(self.home, env=self.env(DAEMON_RESTART_AFTER_UPGRADE="false", **UNDER_SYSTEMD))
+        self.assertTrue(r2.wait_for("fakechaind v2 starting"), r2.text())
         r2.signal(signal.SIGTERM)
         self.assertEqual(r2.wait(), 0, r2.text())
         self.assertNotIn("detected", r2.text())

@@ -203,7 +203,7 @@ class TestPid1(Pid1Case):
         self.assertEqual(self.home.current(), "upgrades/v2")
         with open(self.home.data("pre-upgrade.count")) as f:
             self.assertEqual(f.read().strip(), "3")
-        self.assertTrue([d for d in os.listdir(self.home.path) if d.startswith("data-backup-v2-")], r.text())
+        self.assertTrue([d for d in os.listdir(self.home.path) if d.startswith(f"data-backup-{self.home.name}@") and "-v2-" in d], r.text())
         self.assertTrue(r.wait_for("height=8"), r.text())
         # The genesis node's orphans went with it (KillMode=mixed), the script's ended by themselves: the
         # new node is all that is left, no zombie anywhere.

@@ -13,8 +13,11 @@
 #               SIGKILL and adoption, a plan that became due while oraivisor was stopped, systemctl stop,
 #               bad or missing configuration, the burst, the announcement at the end of 1 to 64 MiB lines,
 #               the bait Description, DAEMON_USER and LD_LIBRARY_PATH, a restart of D-Bus under a running
-#               oraivisor; downloads from a loopback mirror through the drop-in of docs/systemd.md, a bad
-#               checksum, and no drop-in at all);
+#               oraivisor; what follows an upgrade with DAEMON_HOME alone and with
+#               DAEMON_RESTART_AFTER_UPGRADE=false; downloads from a loopback mirror through the drop-in of
+#               docs/systemd.md, a bad checksum, no drop-in at all and an IPAddressDeny= on the unit or its
+#               slice (refused at start); loopback TCP from the unit's sandbox to the host's 127.0.0.1 with
+#               the RPC drop-in of docs/systemd.md);
 #   torture_unit tests/torture/torture.py with the unit launcher (TORTURE_UNIT_RUNS runs, default 10).
 # It fails (never skips) when the container cannot boot.
 #
@@ -759,6 +762,74 @@ t_oraivisor_nobus_recycled_pid() {
         true
 }
 
+# ---- what happens after an upgrade (DAEMON_RESTART_AFTER_UPGRADE under systemd) ----------------------------
+
+# fakechain_dropin INSTANCE VAR=VALUE...: the fake node's own settings (its plans, its pace) in a drop-in of
+# oraivisor@INSTANCE, so that /etc/oraivisor/INSTANCE.conf holds only what the operator configures.
+fakechain_dropin() {
+        local i="$1" d="/run/systemd/system/oraivisor@$1.service.d"; shift
+        sbx mkdir -p "$d"
+        { echo "[Service]"; printf 'Environment=%s\n' "$@"; } | sbx tee "$d/fakechain.conf" >/dev/null
+        sbx systemctl daemon-reload
+}
+MESSAGE_ID_NODE_LEFT_STOPPED=0bb123fe9f46448dad191a9825116888
+left_stopped_events() { # left_stopped_events INSTANCE: the "node left stopped" messages of oraivisor@INSTANCE
+        sbx journalctl -q -o cat --no-pager MESSAGE_ID=$MESSAGE_ID_NODE_LEFT_STOPPED "_SYSTEMD_UNIT=oraivisor@$1.service"
+}
+
+# The least configuration: DAEMON_HOME only (DAEMON_NAME is the instance name, DAEMON_ARGS `start`). The
+# upgrade ends with v2 running, started by oraivisor itself: the unit restarts nothing that exits 0.
+t_oraivisor_upgrade_least_config() {
+        local i=s19 h=/var/lib/s19 u=oraivisor@s19.service
+        make_home $h s19
+        oraivisor_conf $i DAEMON_HOME=$h
+        fakechain_dropin $i FAKECHAIN_PLANS=v2@20 FAKECHAIN_BLOCK_INTERVAL=100
+        expect "/etc/oraivisor/$i.conf holds DAEMON_HOME only" test "$(sbx cat /etc/oraivisor/$i.conf)" = "DAEMON_HOME=$h"
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "genesis runs" wait_for 10 dj_has $i "fakechaind v1 starting"
+        expect "v2 runs after the upgrade" wait_for 60 dj_has $i "fakechaind v2 starting"
+        expect "current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+        expect "STATUS: v2 running" wait_for 5 status_has $i "s19 (upgrade v2) running; watching for upgrade plans"
+        expect "v2 goes on past the upgrade height" wait_for 10 dj_has $i "height=21 "
+        expect "oraivisor is still active: it started v2 itself" prop_is $u ActiveState active
+        expect "... systemd did not have to restart it" prop_is $u NRestarts 0
+        expect "the node's unit is active" prop_is oraivisor-daemon@$i.service ActiveState active
+        expect "no node-left-stopped message" test -z "$(left_stopped_events $i)"
+        sbx systemctl stop oraivisor@$i
+}
+
+# DAEMON_RESTART_AFTER_UPGRADE=false said explicitly: v2 installed, the node stopped, and the unit says so
+# (failed with status 82 and a status text, a structured message), never a clean stop. The next start runs v2.
+t_oraivisor_upgrade_stay_down() {
+        local i=s16 h=/var/lib/s16 u=oraivisor@s16.service
+        make_home $h s16
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_RESTART_AFTER_UPGRADE=false
+        fakechain_dropin $i FAKECHAIN_PLANS=v2@20 FAKECHAIN_BLOCK_INTERVAL=100
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "genesis runs" wait_for 10 dj_has $i "fakechaind v1 starting"
+        expect "the unit ends failed" wait_for 60 prop_is $u ActiveState failed
+        expect "... with status 82" test "$(prop $u ExecMainStatus)" = 82
+        expect "... Result=exit-code, not success" test "$(prop $u Result)" = exit-code
+        expect "v2 is installed: current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+        expect "the node is stopped, its unit gone" prop_is oraivisor-daemon@$i.service LoadState not-found
+        expect "v2 never ran" bash -c '! grep -q "fakechaind v2 starting" <<<"$1"' _ "$(dj $i)"
+        local want="upgrade v2 installed; s16 stopped as DAEMON_RESTART_AFTER_UPGRADE=false asks: start this unit to run it"
+        expect "StatusText says so" test "$(status_text $i)" = "$want"
+        local st="$OUT/$i.status"
+        sbx systemctl status --no-pager -l -n 20 $u >"$st" 2>&1
+        expect "systemctl status: failed, status 82" grep -Eq "Active: failed \(Result: exit-code\)" "$st"
+        expect "systemctl status: the status text" contains "$st" "Status: \"$want\""
+        expect "one node-left-stopped message, with the upgrade's fields" wait_for 10 bash -c '[ "$(nsenter -t $1 -a journalctl -q -o cat \
+                MESSAGE_ID=$2 ORAIVISOR_UPGRADE_NAME=v2 DAEMON_NAME=s16 _SYSTEMD_UNIT=$3 | grep -c "is left stopped because DAEMON_RESTART_AFTER_UPGRADE=false")" = 1 ]' \
+                _ "$SBX_PID1" "$MESSAGE_ID_NODE_LEFT_STOPPED" "$u"
+        expect "no restart" wait_for 10 settled_failed $u
+        expect "... the node still stopped" prop_is oraivisor-daemon@$i.service LoadState not-found
+        expect "systemctl start runs v2" sbx timeout 30 systemctl start oraivisor@$i
+        expect "... v2 runs" wait_for 10 dj_has $i "fakechaind v2 starting"
+        expect "... STATUS: v2 running" wait_for 5 status_has $i "s16 (upgrade v2) running; watching for upgrade plans"
+        sbx systemctl stop oraivisor@$i
+}
+
 # ---- downloads under oraivisor@.service ------------------------------------------------------------------
 
 # A home with genesis only (fakechaind v1): upgrades/ holds nothing, v2 must be downloaded.
@@ -797,18 +868,8 @@ mirror_archive() {
 sha256_in() { sbx sha256sum "$1" | cut -d' ' -f1; }
 
 # docs_download_dropin INSTANCE: runs the shell block of docs/systemd.md's "Downloads" section, as an
-# operator would paste it, for this instance.
-docs_download_dropin() {
-        local i="$1" block
-        block=$(awk '/^## Downloads$/ { s = 1; next } s && /^## / { exit } s && /^```sh$/ { b = 1; next }
-                     b && /^```$/ { exit } b { print }' "$SRC/docs/systemd.md")
-        block=${block//oraivisor@oraid./oraivisor@$i.}
-        if ! grep -qF "/etc/systemd/system/oraivisor@$i.service.d/download.conf" <<<"$block"; then
-                fail "docs/systemd.md (Downloads) has no sh block writing oraivisor@oraid.service.d/download.conf"
-                return 1
-        fi
-        sbx sh -ec "$block"
-}
+# operator would paste it, for this instance (docs_dropin below).
+docs_download_dropin() { docs_dropin "## Downloads" download.conf "$1"; }
 
 # download_setup INSTANCE BINARY-CHECKSUM SLOW-RATE: home, mirror (v2.tar.zst, its manifest) and
 # /etc/oraivisor/INSTANCE.conf with downloads on and checksums required. Sets DL_URL (the binary's URL as
@@ -896,17 +957,12 @@ t_oraivisor_download() {
         mirror_stop $i
 }
 
-# A download that cannot be installed: status 81, no restart loop, current unchanged, the reason in
-# `systemctl status`. $1: instance; $2: "checksum" (a wrong checksum) or "nodropin" (no drop-in: no network).
-download_failure_scenario() {
-        local i="$1" kind="$2" h=/var/lib/$1 u=oraivisor@$1.service
-        if [ "$kind" = checksum ]; then
-                download_setup $i "$(printf '0%.0s' $(seq 1 64))" "" || return
-                docs_download_dropin $i || return
-        else
-                download_setup $i "" "" || return
-                expect "the shipped unit has no network" prop_is $u PrivateNetwork yes
-        fi
+# A download that cannot be installed (a wrong checksum): status 81, no restart loop, current unchanged, the
+# reason in `systemctl status`.
+t_oraivisor_download_bad_checksum() {
+        local i=s11 h=/var/lib/s11 u=oraivisor@s11.service
+        download_setup $i "$(printf '0%.0s' $(seq 1 64))" "" || return
+        docs_download_dropin $i || return
         sbx systemctl start oraivisor@$i 2>/dev/null
         expect "genesis ran up to the upgrade" wait_for 15 dj_has $i "fakechaind v1 starting"
         expect "the unit failed" wait_for 30 prop_is $u ActiveState failed
@@ -919,34 +975,135 @@ download_failure_scenario() {
         local st="$OUT/$i.status"
         sbx systemctl status --no-pager -l -n 30 $u >"$st" 2>&1
         expect "systemctl status: the failed upgrade and its step" grep -q "Upgrade 'v2' failed at step obtain: " "$st"
-        if [ "$kind" = checksum ]; then
-                expect "... the URL, the expected and the actual checksum" contains "$st" \
-                        "The binary downloaded from '$DL_URL' does not match its checksum: expected sha256:$(printf '0%.0s' $(seq 1 64)), got sha256:$DL_SUM"
-        else
-                expect "... the manifest's URL and why" bash -c 'grep -F "Upgrade '"'v2'"' failed at step obtain: " "$1" |
-                        grep -F "$2" | grep -qF "Couldn'"'"'t connect to server"' _ "$st" "Failed to download the manifest from '${DL_INFO%%\?*}'"
-                expect "... and the fix: the drop-in of systemd.md" bash -c 'grep -F "Upgrade '"'v2'"' failed at step obtain: " "$1" |
-                        grep -qF "downloads need the network drop-in of the \"Downloads\" section of systemd.md"' _ "$st"
-        fi
+        expect "... the URL, the expected and the actual checksum" contains "$st" \
+                "The binary downloaded from '$DL_URL' does not match its checksum: expected sha256:$(printf '0%.0s' $(seq 1 64)), got sha256:$DL_SUM"
         expect "... and that current is unchanged" contains "$st" "'$h/oraivisor/current' is unchanged."
         expect "the upgrade-failed message names the step" \
                 bash -c 'nsenter -t $1 -a journalctl -q -o cat MESSAGE_ID=18a6ab75951b4dfb81314adffdf42168 ORAIVISOR_UPGRADE_STEP=obtain _SYSTEMD_UNIT=$2 | grep -q "v2"' _ "$SBX_PID1" "$u"
         sbx systemctl reset-failed $u
-        if [ "$kind" = nodropin ]; then
-                # The operator's fix, as docs/systemd.md says: the drop-in, then start again: the pending upgrade
-                # (data/upgrade-info.json) is carried out before the node starts.
-                docs_download_dropin $i || return
-                expect "after the drop-in, systemctl start succeeds" sbx timeout 30 systemctl start oraivisor@$i
-                expect "... v2 was downloaded and runs" wait_for 20 dj_has $i "fakechaind v2 starting"
-                expect "... v1 was not started again" test "$(dj $i | grep -c "fakechaind v1 starting")" -eq 1
-                expect "... current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
-                expect "... no staging folder left" no_staging_left $h
-                sbx systemctl stop oraivisor@$i
-        fi
         mirror_stop $i
 }
-t_oraivisor_download_bad_checksum() { download_failure_scenario s11 checksum; }
-t_oraivisor_download_no_network() { download_failure_scenario s12 nodropin; }
+
+MESSAGE_ID_CONFIG_INVALID=c325f9eb6f4149669cd319d3a11c1a66
+status_shows() { # status_shows UNIT TEXT: `systemctl status UNIT` shows TEXT (fixed string)
+        { sbx systemctl status --no-pager -l -n 30 "$1" 2>&1 || true; } | grep -F -- "$2" >/dev/null # status 3: not active
+}
+# start_refused INSTANCE LINE: `systemctl start` fails at once with status 78, the node never starts,
+# systemd does not restart oraivisor, and LINE is in `systemctl status` and is the config-invalid message.
+start_refused() {
+        local i="$1" line="$2" h=/var/lib/$1 u=oraivisor@$1.service n
+        n=$(sbx journalctl -q -o cat MESSAGE_ID=$MESSAGE_ID_CONFIG_INVALID _SYSTEMD_UNIT=$u | wc -l)
+        expect "systemctl start fails (before READY=1)" bash -c '! nsenter -t $1 -a timeout 30 systemctl start $2 2>/dev/null' _ "$SBX_PID1" "$u"
+        expect "the unit failed" wait_for 10 prop_is $u ActiveState failed
+        expect "... with status 78 (invalid configuration)" test "$(prop $u ExecMainStatus)" = 78
+        # journald may store oraivisor's own message a moment after systemd's lines about the exit.
+        expect "systemctl status names the setting and the fix" wait_for 10 status_shows $u "$line"
+        expect "... as the one config-invalid message of this start" wait_for 10 \
+                bash -c '[ "$(nsenter -t $1 -a journalctl -q -o cat MESSAGE_ID=$2 _SYSTEMD_UNIT=$3 | tail -n +$4)" = "$5" ]' \
+                _ "$SBX_PID1" "$MESSAGE_ID_CONFIG_INVALID" "$u" $((n + 1)) "$line"
+        expect "the node was never started" bash -c '[ -z "$(nsenter -t $1 -a journalctl -q -o cat _SYSTEMD_UNIT=oraivisor-daemon@$2.service)" ]' _ "$SBX_PID1" "$i"
+        expect "current not switched (genesis, or not created yet)" \
+                bash -c 't=$(nsenter -t $1 -a readlink $2/oraivisor/current); [ -z "$t" ] || [ "$t" = genesis ]' _ "$SBX_PID1" "$h"
+        sleep 7 # past RestartSec=5s
+        expect "no restart loop" test "$(prop $u NRestarts)" = 0
+        sbx systemctl reset-failed $u
+}
+
+# Downloads on, the shipped unit without the drop-in (no network): refused at start with status 78 and the
+# drop-in that fixes it, instead of a download failing at the upgrade height. With the drop-in, the upgrade
+# downloads its binary.
+t_oraivisor_download_no_network() {
+        local i=s12 h=/var/lib/s12 u=oraivisor@s12.service
+        download_setup $i "" "" || return
+        expect "the shipped unit has no network" prop_is $u PrivateNetwork yes
+        start_refused $i "DAEMON_ALLOW_DOWNLOAD_BINARIES=true, but $u runs with PrivateNetwork=yes: it has no network but loopback, so downloads cannot leave this machine. Add the drop-in /etc/systemd/system/$u.d/download.conf of the \"Downloads\" section of systemd.md, or set DAEMON_ALLOW_DOWNLOAD_BINARIES=false and install each upgrade's binary before its height."
+        expect "no upgrades/v2" sbx test ! -e $h/oraivisor/upgrades/v2
+        # The operator's fix, as docs/systemd.md says: the drop-in, then start again.
+        docs_download_dropin $i || return
+        expect "after the drop-in, systemctl start succeeds" sbx timeout 30 systemctl start oraivisor@$i
+        expect "... genesis runs" wait_for 15 dj_has $i "fakechaind v1 starting"
+        expect "... v2 was downloaded at the height and runs" wait_for 30 dj_has $i "fakechaind v2 starting"
+        expect "... current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+        expect "... no staging folder left" no_staging_left $h
+        sbx systemctl stop oraivisor@$i
+        mirror_stop $i
+}
+
+# Downloads on with the drop-in, but an IP firewall (IPAddressDeny=) on the unit, or on a slice above it,
+# that lets only loopback through: refused at start, naming the unit or slice that denies.
+t_oraivisor_download_ip_deny() {
+        local i=s17 h=/var/lib/s17 u=oraivisor@s17.service d=/run/systemd/system/oraivisor@s17.service.d
+        download_setup $i "" "" || return
+        docs_download_dropin $i || return
+        sbx mkdir -p $d
+        printf '[Service]\nIPAddressAllow=localhost\nIPAddressDeny=any\n' | sbx tee $d/ipdeny.conf >/dev/null
+        sbx systemctl daemon-reload
+        start_refused $i "DAEMON_ALLOW_DOWNLOAD_BINARIES=true, but IPAddressDeny= of $u lets nothing but loopback through, so downloads cannot leave this machine. Add the drop-in /etc/systemd/system/$u.d/download.conf of the \"Downloads\" section of systemd.md, or set DAEMON_ALLOW_DOWNLOAD_BINARIES=false and install each upgrade's binary before its height."
+        # The same deny set on a slice of the unit: systemd merges the lists of the unit and its slices.
+        printf '[Slice]\nIPAddressDeny=any\n' | sbx tee /run/systemd/system/oraivisor-test-s17.slice >/dev/null
+        printf '[Service]\nSlice=oraivisor-test-s17.slice\n' | sbx tee $d/ipdeny.conf >/dev/null
+        sbx systemctl daemon-reload
+        start_refused $i "DAEMON_ALLOW_DOWNLOAD_BINARIES=true, but IPAddressDeny= of oraivisor-test-s17.slice lets nothing but loopback through, so downloads cannot leave this machine. Add the drop-in /etc/systemd/system/$u.d/download.conf of the \"Downloads\" section of systemd.md, or set DAEMON_ALLOW_DOWNLOAD_BINARIES=false and install each upgrade's binary before its height."
+        # An allow on the unit wins over the slice's deny: then the start check lets it start.
+        printf '[Service]\nSlice=oraivisor-test-s17.slice\nIPAddressAllow=any\n' | sbx tee $d/ipdeny.conf >/dev/null
+        sbx systemctl daemon-reload
+        expect "with IPAddressAllow=any on the unit, systemctl start succeeds" sbx timeout 30 systemctl start oraivisor@$i
+        expect "... genesis runs" wait_for 15 dj_has $i "fakechaind v1 starting"
+        sbx systemctl stop oraivisor@$i
+        sbx rm -rf $d/ipdeny.conf /run/systemd/system/oraivisor-test-s17.slice
+        sbx systemctl daemon-reload
+        mirror_stop $i
+}
+
+# docs_dropin SECTION FILE INSTANCE: runs the sh block of docs/systemd.md's SECTION (a "##" or "###"
+# heading) that writes oraivisor@oraid.service.d/FILE, for this instance.
+docs_dropin() {
+        local section="$1" file="$2" i="$3" block
+        block=$(awk -v h="$section" '$0 == h { s = 1; next } s && /^##/ { exit } s && /^```sh$/ { b = 1; next }
+                     b && /^```$/ { exit } b { print }' "$SRC/docs/systemd.md")
+        block=${block//oraivisor@oraid./oraivisor@$i.}
+        if ! grep -qF "/etc/systemd/system/oraivisor@$i.service.d/$file" <<<"$block"; then
+                fail "docs/systemd.md ($section) has no sh block writing oraivisor@oraid.service.d/$file"
+                return 1
+        fi
+        sbx sh -ec "$block"
+}
+
+# Loopback TCP from inside oraivisor@'s sandbox to a listener on the host's 127.0.0.1 (where the node's
+# RPC listens, for the chain watcher): the unit's own sandbox, with only its command replaced by an HTTP
+# request to the loopback mirror. The shipped unit cannot (its loopback is its own); with the "node's RPC"
+# drop-in of docs/systemd.md it can, with the exposure the document gives.
+t_oraivisor_loopback_tcp() {
+        local i=s18 u=oraivisor@s18.service d=/run/systemd/system/oraivisor@s18.service.d m=/srv/mirror-s18
+        sbx mkdir -p $m
+        echo "hello from the host's loopback" | sbx tee $m/hello >/dev/null
+        mirror_start $i $m || { fail "the loopback mirror did not start"; return; }
+        printf '#!/bin/bash\nexec 3<>/dev/tcp/127.0.0.1/%s || exit 3\nprintf "GET /hello HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n" >&3\ncat <&3\n' \
+                "$MIRROR_PORT" | sbx tee /run/oraivisor-test-probe-$i.sh >/dev/null
+        sbx mkdir -p $d
+        printf '[Service]\nType=oneshot\nExecStartPre=\nExecStart=\nExecStart=/bin/bash /run/oraivisor-test-probe-%s.sh\n' $i |
+                sbx tee $d/probe.conf >/dev/null
+        sbx systemctl daemon-reload
+        expect "the sandbox is the shipped unit's (PrivateNetwork=yes)" prop_is $u PrivateNetwork yes
+        expect "shipped unit: the host's 127.0.0.1 cannot be reached" bash -c '! nsenter -t $1 -a timeout 30 systemctl start $2 2>/dev/null' _ "$SBX_PID1" "$u"
+        expect "... (no answer in its journal)" bash -c '! nsenter -t $1 -a journalctl -q -o cat _SYSTEMD_UNIT=$2 | grep -q "hello from"' _ "$SBX_PID1" "$u"
+        sbx systemctl reset-failed $u
+        docs_dropin "### The node's RPC on loopback (for the chain watcher)" rpc.conf $i || return
+        expect "with the drop-in: IPAddressDeny= in effect" bash -c '[ -n "$(nsenter -t $1 -a systemctl show -P IPAddressDeny $2)" ]' _ "$SBX_PID1" "$u"
+        expect "with the drop-in: the request to the host's 127.0.0.1 succeeds" sbx timeout 30 systemctl start $u
+        expect "... the mirror's answer is in the unit's journal" \
+                bash -c 'nsenter -t $1 -a journalctl -q -o cat _SYSTEMD_UNIT=$2 | grep -q "hello from the host.s loopback"' _ "$SBX_PID1" "$u"
+        sbx rm -f $d/probe.conf /run/oraivisor-test-probe-$i.sh
+        sbx systemctl daemon-reload
+        local doc after
+        doc=$(sed -n '/^### The node.s RPC on loopback/,/^## /p' "$SRC/docs/systemd.md" | tr '\n' ' ' |
+                sed -n 's/.*Its exposure score is \([0-9.]*\)\..*/\1/p')
+        after=$(exposure $u)
+        expect "exposure with the RPC drop-in ($after) is at most the documented $doc" at_most "$after" "$doc"
+        sbx rm -f /etc/systemd/system/$u.d/rpc.conf
+        sbx systemctl daemon-reload
+        mirror_stop $i
+}
 
 # ---- the torture test of the upgrade engine with the unit launcher --------------------------------------
 
@@ -975,7 +1132,9 @@ SCENARIOS=(
         oraivisor_upgrade_log oraivisor_upgrade_file oraivisor_announce_order oraivisor_sigkill_adopt oraivisor_due_while_stopped
         oraivisor_stop oraivisor_bad_config oraivisor_foreign_unit oraivisor_burst oraivisor_long_line oraivisor_journal_pages oraivisor_bait_description oraivisor_dbus_restart
         oraivisor_nobus_recycled_pid oraivisor_settled_failed_sees_restarts
-        oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network
+        oraivisor_upgrade_least_config oraivisor_upgrade_stay_down
+        oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network oraivisor_download_ip_deny
+        oraivisor_loopback_tcp
         torture_unit
 )
 

@@ -137,6 +137,46 @@ Test(config, required_variables) {
         EXPECT_ERRORS(&d, "DAEMON_NAME is not set: expected the daemon's binary file name, such as DAEMON_NAME=oraid.");
 }
 
+/* Under systemd (INVOCATION_ID set) nothing restarts a clean exit of the shipped unit: the new binary is
+ * started by oraivisor itself unless the operator says false. Elsewhere cosmovisor's default stays. */
+Test(config, restart_after_upgrade_default_follows_systemd) {
+        static const struct {
+                const char *invocation;   /* NULL: not set */
+                const char *value;        /* NULL: not set */
+                bool under_systemd, expect;
+        } cases[] = {
+                { NULL, NULL, false, false },
+                { "", NULL, false, false },  /* empty is not set */
+                { "0123456789abcdef0123456789abcdef", NULL, true, true },
+                { "0123456789abcdef0123456789abcdef", "false", true, false },
+                { "0123456789abcdef0123456789abcdef", "0", true, false },
+                { "0123456789abcdef0123456789abcdef", "true", true, true },
+                { "0123456789abcdef0123456789abcdef", "", true, true }, /* empty means the default */
+                { NULL, "true", false, true },
+                { NULL, "false", false, false },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(config_done) Config c = {};
+                _cleanup_(config_diagnostics_done) ConfigDiagnostics d = {};
+                _cleanup_free_ char *inv = NULL, *val = NULL;
+                if (cases[i].invocation)
+                        cr_assert_gt(asprintf(&inv, "INVOCATION_ID=%s", cases[i].invocation), 0);
+                if (cases[i].value)
+                        cr_assert_gt(asprintf(&val, "DAEMON_RESTART_AFTER_UPGRADE=%s", cases[i].value), 0);
+                char *entries[3] = {};
+                size_t n = 0;
+                if (inv)
+                        entries[n++] = inv;
+                if (val)
+                        entries[n++] = val;
+                cr_assert_eq(parse_with_base(&c, &d, entries), 0, "case %zu", i);
+                EXPECT_NO_ERRORS(&d);
+                EXPECT_NO_WARNINGS(&d);
+                cr_expect_eq(c.under_systemd, cases[i].under_systemd, "case %zu: under_systemd", i);
+                cr_expect_eq(c.restart_after_upgrade, cases[i].expect, "case %zu: restart_after_upgrade", i);
+        }
+}
+
 /* ---- booleans ----------------------------------------------------------------------------------------- */
 
 static const struct {
