@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "child-env.h"
 #include "child.h"
 #include "fd-util.h"
 #include "log.h"
@@ -144,10 +145,7 @@ static _noreturn_ void child_exec(const ChildSpec *spec, pid_t parent) {
         } else
                 (void) syscall(SYS_close_range, 3, ~0U, 0);
 
-        _cleanup_strv_free_ char **env = strv_env_filter(spec->env ?: environ,
-                STRV_MAKE("NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC", "LISTEN_PID", "LISTEN_FDS",
-                        "LISTEN_FDNAMES"),
-                NULL);
+        _cleanup_strv_free_ char **env = child_env_strip_own(spec->env ?: environ);
         if (env && credentials_env(spec->credentials, &env) < 0)
                 _exit(EXIT_FAILURE);
         execve(spec->argv[0], spec->argv, env ?: environ);

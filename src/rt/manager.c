@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "args.h"
+#include "child-env.h"
 #include "events.h"
 #include "exit-status.h"
 #include "fd-util.h"
@@ -150,23 +151,12 @@ static int refresh_current(Manager *m) {
         return m->version_label ? 0 : log_oom();
 }
 
-/* The daemon's environment: ours, minus what systemd set for oraivisor itself, with the version's lib/
- * first on LD_LIBRARY_PATH (CosmWasm chains ship libwasmvm beside the binary). */
+/* The daemon's environment (core/child-env.c), with DAEMON_USER's HOME, USER... in exec mode (systemd's
+ * User= sets them for the unit launcher). */
 static char **daemon_env(const Manager *m) {
-        _cleanup_strv_free_ char **env = strv_env_filter(environ,
-                STRV_MAKE("NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC", "LISTEN_PID", "LISTEN_FDS",
-                        "LISTEN_FDNAMES", "INVOCATION_ID", "JOURNAL_STREAM", "MANAGERPID", "SYSTEMD_EXEC_PID"),
-                NULL);
-        if (!env)
+        _cleanup_strv_free_ char **env = NULL;
+        if (child_env_for_node(environ, m->current.lib_dir, &env) < 0)
                 return NULL;
-        if (m->current.lib_dir) {
-                const char *old = strv_env_get(env, "LD_LIBRARY_PATH");
-                _cleanup_free_ char *v = NULL;
-                if (asprintf(&v, "%s%s%s", m->current.lib_dir, isempty(old) ? "" : ":", strempty(old)) < 0 ||
-                        strv_env_set(&env, "LD_LIBRARY_PATH", v) < 0)
-                        return NULL;
-        }
-        /* systemd's User= sets these for the unit launcher. */
         if (!m->unit_mode && credentials_env(&m->credentials, &env) < 0)
                 return NULL;
         return TAKE_PTR(env);

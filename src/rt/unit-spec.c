@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "child-env.h"
 #include "string-util.h"
 #include "strv.h"
 #include "unit-spec.h"
@@ -178,17 +179,10 @@ bool unit_env_assignment_is_valid(const char *s) {
 int daemon_unit_environment(char *const *env, bool other_user, char ***ret, size_t *ret_n_invalid) {
         assert(ret);
 
-        /* These describe oraivisor's own unit, not the daemon's: systemd sets the daemon's own. */
-        static char *const own[] = {
-                "NOTIFY_SOCKET", "INVOCATION_ID", "JOURNAL_STREAM", "MANAGERPID", "SYSTEMD_EXEC_PID",
-                "RUNTIME_DIRECTORY", "STATE_DIRECTORY", "CACHE_DIRECTORY", "LOGS_DIRECTORY",
-                "CONFIGURATION_DIRECTORY", "CREDENTIALS_DIRECTORY", "MAINPID", "MONITOR_SERVICE_RESULT",
-                "MONITOR_EXIT_CODE", "MONITOR_EXIT_STATUS", "MONITOR_INVOCATION_ID", "MONITOR_UNIT", NULL,
-        };
-        static char *const own_prefixes[] = { "WATCHDOG_", "LISTEN_", NULL };
+        /* oraivisor's own unit's variables (core/child-env.c): systemd sets the daemon's own. */
         static char *const user_vars[] = { "HOME", "USER", "LOGNAME", "SHELL", "XDG_RUNTIME_DIR", NULL };
 
-        _cleanup_strv_free_ char **filtered = strv_env_filter(env ?: STRV_MAKE(NULL), own, own_prefixes);
+        _cleanup_strv_free_ char **filtered = child_env_strip_own(env);
         if (!filtered)
                 return -ENOMEM;
         if (other_user) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "child-env.h"
 #include "child.h"
 #include "events.h"
 #include "exit-status.h"
@@ -155,24 +156,17 @@ static void finish(Upgrade *u, int error, int exit_status, const char *format, .
 
 /* ---- hooks ------------------------------------------------------------------------------------------ */
 
+/* The node's environment (core/child-env.c) with the new version's lib/, as DAEMON_USER. */
 static char **hook_env(Upgrade *u) {
-        _cleanup_strv_free_ char **env = strv_copy(environ);
-        if (!env)
-                return NULL;
-        /* The new binary's libraries come first, as for the daemon itself. */
         _cleanup_free_ char *lib = NULL;
+        _cleanup_strv_free_ char **env = NULL;
         struct stat st;
         if (asprintf(&lib, "%s/%s/lib", u->layout->root, u->version_dir) < 0)
                 return NULL;
+        if (child_env_for_node(environ, stat(lib, &st) >= 0 && S_ISDIR(st.st_mode) ? lib : NULL, &env) < 0)
+                return NULL;
         if (credentials_env(u->run_as, &env) < 0)
                 return NULL;
-        if (stat(lib, &st) >= 0 && S_ISDIR(st.st_mode)) {
-                const char *old = strv_env_get(env, "LD_LIBRARY_PATH");
-                _cleanup_free_ char *v = NULL;
-                if (asprintf(&v, "%s%s%s", lib, isempty(old) ? "" : ":", strempty(old)) < 0 ||
-                        strv_env_set(&env, "LD_LIBRARY_PATH", v) < 0)
-                        return NULL;
-        }
         return TAKE_PTR(env);
 }
 
