@@ -17,6 +17,7 @@
 #include "notify.h"
 #include "string-util.h"
 #include "strv.h"
+#include "upgrade-steps.h"
 #include "upgrade.h"
 
 #include "backup-name.h"
@@ -27,9 +28,6 @@
 #define RECORD_MAX (1U << 20)
 
 /* x/upgrade's pre-upgrade protocol (cosmos-sdk docs, "pre-upgrade handling"). */
-#define PREUPGRADE_NOT_IMPLEMENTED 1
-#define PREUPGRADE_ABORT 30
-#define PREUPGRADE_RETRY 31
 
 struct Upgrade {
         sd_event *event;
@@ -413,29 +411,26 @@ static void on_preupgrade_done(Child *c, const ChildResult *res, void *userdata)
                 return finish(u, -EPROTO, EXIT_UPGRADE_FAILED, "'%s pre-upgrade' %s.", u->binary,
                         describe_result(res, buf, sizeof(buf)));
 
-        switch (res->status) {
-        case 0:
+        switch (preupgrade_verdict(res->status, u->preupgrade_attempt, u->config->preupgrade_max_retries)) {
+        case PREUPGRADE_DONE:
                 log_info("'%s pre-upgrade' succeeded.", u->binary);
                 return step_next(u);
         case PREUPGRADE_NOT_IMPLEMENTED:
                 log_info("'%s pre-upgrade' is not implemented by this binary (exit status 1), going on.", u->binary);
                 return step_next(u);
-        case PREUPGRADE_ABORT:
+        case PREUPGRADE_ABORTED:
                 return finish(u, -ECANCELED, EXIT_UPGRADE_FAILED,
                         "'%s pre-upgrade' asked to abort the upgrade (exit status 30).", u->binary);
         case PREUPGRADE_RETRY:
-                if (u->preupgrade_attempt < u->config->preupgrade_max_retries) {
-                        u->preupgrade_attempt++;
-                        log_notice("'%s pre-upgrade' asked for a retry (exit status 31), attempt %u of %u.", u->binary,
-                                u->preupgrade_attempt, u->config->preupgrade_max_retries);
-                        return preupgrade_run(u);
-                }
+                u->preupgrade_attempt++;
+                log_notice("'%s pre-upgrade' asked for a retry (exit status 31), attempt %u of %u.", u->binary,
+                        u->preupgrade_attempt, u->config->preupgrade_max_retries);
+                return preupgrade_run(u);
+        case PREUPGRADE_RETRIES_EXHAUSTED:
                 return finish(u, -EAGAIN, EXIT_UPGRADE_FAILED,
                         "'%s pre-upgrade' still asked for a retry (exit status 31) after DAEMON_PREUPGRADE_MAX_RETRIES=%u retries.",
                         u->binary, u->config->preupgrade_max_retries);
         default:
-                /* Upstream treats unknown statuses as success; an upgrade that the binary itself reports as
-                 * broken must not go ahead. */
                 return finish(u, -EPROTO, EXIT_UPGRADE_FAILED,
                         "'%s pre-upgrade' failed with exit status %d (0 = done, 1 = not implemented, 30 = abort, 31 = retry).",
                         u->binary, res->status);
@@ -668,7 +663,7 @@ static void step_begin(Upgrade *u, UpgradeStep step) {
 static int on_defer_next(sd_event_source *s, void *userdata) {
         Upgrade *u = userdata;
         u->defer = sd_event_source_disable_unref(u->defer);
-        step_begin(u, u->record->step + 1);
+        step_begin(u, upgrade_step_after(u->record->step));
         return 0;
 }
 
@@ -681,28 +676,26 @@ static void step_next(Upgrade *u) {
 
 /* Before anything is copied: is the binary there, or may it be fetched? */
 static int precheck(Upgrade *u) {
-        if (check_binary(u) >= 0)
-                return 0;
-
         _cleanup_free_ char *dir = NULL;
         struct stat st;
+        bool usable = check_binary(u) >= 0;
         if (asprintf(&dir, "%s/%s", u->layout->root, u->version_dir) < 0)
                 return log_oom();
-        bool dir_exists = stat(dir, &st) >= 0;
 
-        if (dir_exists && u->record->step <= UPGRADE_STEP_OBTAIN) {
+        switch (upgrade_begin(usable, !usable && stat(dir, &st) >= 0, u->record->step, u->config->allow_download)) {
+        case UPGRADE_BEGIN_FOLDER_ONLY:
                 finish(u, -ENOENT, EXIT_UPGRADE_MISSING,
                         "'%s' exists but holds no usable binary '%s'. Install the binary there (chmod +x), or remove the folder%s.",
                         dir, u->binary, u->config->allow_download ? " so that it can be downloaded" : "");
                 return -ENOENT;
-        }
-        if (!u->config->allow_download) {
+        case UPGRADE_BEGIN_MISSING:
                 finish(u, -ENOENT, EXIT_UPGRADE_MISSING,
                         "The binary for upgrade '%s' is not installed. Install it as '%s' (chmod +x) and start oraivisor again, or set DAEMON_ALLOW_DOWNLOAD_BINARIES=true.",
                         u->record->plan->name, u->binary);
                 return -ENOENT;
+        default:
+                return 0;
         }
-        return 0;
 }
 
 static int on_delay_done(sd_event_source *s, uint64_t usec, void *userdata) {
