@@ -8,14 +8,13 @@
 #include "fd-util.h"
 #include "fs-util.h"
 #include "layout.h"
+#include "plan-file.h"
 #include "log.h"
 #include "string-util.h"
 #include "upgrade-name.h"
 
 #define CURRENT "current"
 #define CURRENT_TMP_PREFIX ".current.tmp-"
-#define PLAN_FILE "upgrade-info.json"
-#define PLAN_FILE_MAX (1U << 20)
 
 void current_version_done(CurrentVersion *v) {
         free(v->target);
@@ -189,29 +188,21 @@ static int normalize_target(Layout *l, const char *target, char **ret_target, ch
 }
 
 static int read_recorded_plan(Layout *l, const char *folder, UpgradePlan **ret) {
-        _cleanup_free_ char *rel = NULL, *buf = NULL;
-        size_t len;
+        _cleanup_free_ char *rel = NULL;
         if (asprintf(&rel, "upgrades/%s", folder) < 0)
                 return log_oom();
         _cleanup_close_ int dfd = open_beneath(l->root_fd, rel, O_RDONLY | O_DIRECTORY, 0, true);
         if (dfd < 0)
                 return 0;
-        int r = read_file_at(dfd, PLAN_FILE, PLAN_FILE_MAX, &buf, &len);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0) {
-                log_warning_errno(r, "Failed to read '%s/%s/" PLAN_FILE "', ignoring: %m", l->root, rel);
-                return 0;
-        }
         const char *reason = NULL;
-        r = plan_parse_json(buf, len, ret, &reason);
+        int r = plan_file_read_at(dfd, ret, &reason, NULL);
         if (r == -ENOMEM)
                 return log_oom();
-        if (r < 0) {
+        if (r == -EBADMSG)
                 log_warning("'%s/%s/" PLAN_FILE "' is not a valid plan (%s), ignoring it.", l->root, rel, reason);
-                return 0;
-        }
-        return 1;
+        else if (r < 0)
+                log_warning_errno(r, "Failed to read '%s/%s/" PLAN_FILE "', ignoring: %m", l->root, rel);
+        return MAX(r, 0);
 }
 
 int layout_read_current(Layout *l, CurrentVersion *ret) {
@@ -360,24 +351,13 @@ int layout_record_plan(Layout *l, const char *folder, const UpgradePlan *plan) {
 }
 
 int layout_read_plan_file(Layout *l, UpgradePlan **ret, const char **ret_reason) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len;
         _cleanup_close_ int dfd = openat(l->home_fd, "data", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open '%s/data': %m", l->home);
-        int r = read_file_at(dfd, PLAN_FILE, PLAN_FILE_MAX, &buf, &len);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return log_error_errno(r, "Failed to read '%s/data/" PLAN_FILE "': %m", l->home);
-        const char *reason = NULL;
-        r = plan_parse_json(buf, len, ret, &reason);
+        int r = plan_file_read_at(dfd, ret, ret_reason, NULL);
         if (r == -ENOMEM)
                 return log_oom();
-        if (r < 0) {
-                if (ret_reason)
-                        *ret_reason = reason;
-                return -EBADMSG;
-        }
-        return 1;
+        if (r < 0 && r != -EBADMSG)
+                return log_error_errno(r, "Failed to read '%s/data/" PLAN_FILE "': %m", l->home);
+        return r;
 }

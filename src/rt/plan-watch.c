@@ -7,10 +7,9 @@
 #include "fd-util.h"
 #include "fs-util.h"
 #include "log.h"
+#include "plan-file.h"
 #include "plan-watch.h"
 
-#define PLAN_FILE "upgrade-info.json"
-#define PLAN_FILE_MAX (1U << 20)
 
 struct PlanWatch {
         sd_event *event;
@@ -40,39 +39,26 @@ PlanWatch *plan_watch_free(PlanWatch *w) {
         return mfree(w);
 }
 
-/* Reads the file; returns 1 and its content if it changed since last time. */
-static int read_if_changed(PlanWatch *w, char **ret, size_t *ret_len) {
+/* Reads the file and reports a plan each time its content changes. */
+static void check(PlanWatch *w) {
         _cleanup_close_ int dfd = open(w->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
-                return 0;
-        _cleanup_free_ char *buf = NULL;
-        size_t len;
-        int r = read_file_at(dfd, PLAN_FILE, PLAN_FILE_MAX, &buf, &len);
-        if (r < 0 || len == 0)
-                return 0; /* missing, or caught between truncate and write: the write's event follows */
-        if (w->last && streq(w->last, buf))
-                return 0;
-        free(w->last);
-        w->last = strdup(buf);
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 1;
-}
-
-static void check(PlanWatch *w) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len;
-        if (read_if_changed(w, &buf, &len) <= 0)
                 return;
         _cleanup_(upgrade_plan_freep) UpgradePlan *p = NULL;
+        _cleanup_free_ char *raw = NULL;
         const char *reason = NULL;
-        int r = plan_parse_json(buf, len, &p, &reason);
-        if (r < 0) {
+        int r = plan_file_read_at(dfd, &p, &reason, &raw);
+        /* Missing, unreadable, or caught between truncate and write: the write's event follows. */
+        if (!raw || raw[0] == 0 || streq_ptr(w->last, raw))
+                return;
+        free_and_replace(w->last, raw);
+        if (r == -EBADMSG) {
                 log_warning("'%s/" PLAN_FILE "' changed but is not a valid plan (%s), ignoring it.", w->data,
                         strna(reason));
                 return;
         }
-        w->cb(w, p, w->userdata);
+        if (r > 0)
+                w->cb(w, p, w->userdata);
 }
 
 static int on_data_event(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
@@ -153,9 +139,9 @@ int plan_watch_new(sd_event *e, const char *home, usec_t poll_interval, PlanWatc
                 return log_oom();
 
         /* What is there now is the start-up check's business, not a change. */
-        _cleanup_free_ char *buf = NULL;
-        size_t len;
-        (void) read_if_changed(w, &buf, &len);
+        _cleanup_close_ int dfd = open(w->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0)
+                (void) plan_file_read_at(dfd, NULL, NULL, &w->last);
 
         int r = arm(w);
         if (r < 0)
