@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/close_range.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -220,9 +221,8 @@ static void kick_writeback(int fd, uint64_t *flushed, uint64_t end) {
         }
 }
 
-static int worker_finish_file(Worker *w, int fd, mode_t mode, const char *entry) {
-        /* setuid, setgid and sticky bits go; the owner may always read. */
-        if (fchmod(fd, (mode & 0777) | 0400) < 0)
+static int worker_finish_file(Worker *w, int fd, ArchiveInstallKind kind, mode_t mode, const char *entry) {
+        if (fchmod(fd, archive_install_mode(kind, mode)) < 0)
                 return worker_write_error(w, -errno, entry);
         if (fsync(fd) < 0)
                 return worker_write_error(w, -errno, entry);
@@ -284,7 +284,7 @@ static int worker_regular(Worker *w, struct archive *a, struct archive_entry *e,
                 if (ftruncate(fd, (off_t) sym_archive_entry_size(e)) < 0)
                         return worker_write_error(w, -errno, path);
         }
-        return worker_finish_file(w, fd, sym_archive_entry_perm(e), path);
+        return worker_finish_file(w, fd, ARCHIVE_INSTALL_FILE, sym_archive_entry_perm(e), path);
 }
 
 static int worker_directory(Worker *w, struct archive_entry *e, const char *path) {
@@ -292,7 +292,7 @@ static int worker_directory(Worker *w, struct archive_entry *e, const char *path
         int r = worker_open_dir(w, path, path, &fd);
         if (r < 0)
                 return r;
-        if (fchmod(fd, (sym_archive_entry_perm(e) & 0777) | 0700) < 0)
+        if (fchmod(fd, archive_install_mode(ARCHIVE_INSTALL_DIRECTORY, sym_archive_entry_perm(e))) < 0)
                 return worker_write_error(w, -errno, path);
         return 0;
 }
@@ -351,6 +351,22 @@ static int worker_hardlink(Worker *w, struct archive_entry *e, const char *path)
                         "the archive entry '%s' is a hard link to '%s', which the archive did not create "
                         "before it; refusing",
                         strna(q), strna(t));
+        }
+        if (S_ISLNK(st.st_mode)) {
+                /* A hard link to a symlink is a second symlink with the same target, which is relative to
+                 * the new name's folder: checked there as a symlink entry would be. */
+                char target_of[PATH_MAX];
+                ssize_t n = readlinkat(tparent, tbase, target_of, sizeof(target_of) - 1);
+                if (n < 0)
+                        return worker_fail(w, errno, "cannot read the symlink '%s': %s", norm, strerror(errno));
+                target_of[n] = 0;
+                if (archive_symlink_target_check(path, target_of) < 0) {
+                        _cleanup_free_ char *q = quote(path), *t = quote(norm), *l = quote(target_of);
+                        return worker_fail(w, -EXDEV,
+                                "the archive entry '%s' is a hard link to the symlink '%s' (to '%s'), which "
+                                "from there points outside the upgrade's folder; refusing",
+                                strna(q), strna(t), strna(l));
+                }
         }
         int parent;
         r = worker_open_dir(w, path, dir, &parent);
@@ -471,7 +487,7 @@ static int worker_plain_executable(Worker *w) {
                                 w, (int) k, "reading the download failed: %s", strerror((int) -k));
                 n = (size_t) k;
         }
-        return worker_finish_file(w, fd, 0755, entry);
+        return worker_finish_file(w, fd, ARCHIVE_INSTALL_BINARY, 0755, entry);
 }
 
 /* A single compressed file (libarchive's "raw" format behind a filter): its contents are the binary. */
@@ -525,7 +541,7 @@ static int worker_raw(Worker *w, struct archive *a) {
         if (fd < 0)
                 return worker_fail(
                         w, -EBADMSG, "the %s-compressed download is empty", sym_archive_filter_name(a, 0));
-        return worker_finish_file(w, fd, 0755, entry);
+        return worker_finish_file(w, fd, ARCHIVE_INSTALL_BINARY, 0755, entry);
 }
 
 static void archive_read_freep(struct archive **a) {
@@ -631,7 +647,7 @@ static int worker_place_binary(Worker *w) {
                         "release is not packaged for oraivisor: install the binary by hand",
                         d, d, w->listed ?: "nothing");
 
-        if (fchmodat(bin, d, (st.st_mode & 0777) | 0555, 0) < 0)
+        if (fchmodat(bin, d, archive_install_mode(ARCHIVE_INSTALL_BINARY, st.st_mode), 0) < 0)
                 return worker_write_error(w, -errno, d);
         return 0;
 }
