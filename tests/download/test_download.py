@@ -655,6 +655,67 @@ class Hostile(Base):
                           "damaged")
 
 
+class Trust(Base):
+    """The unpack worker parses untrusted bytes: it must be harmless, and nothing is published unless the
+    checksum matched."""
+
+    def test_worker_is_unprivileged(self):
+        data = compress(tar_bytes(GOOD_ENTRIES + [("lib/big", "file", os.urandom(1 << 20), 0o644)]), "gz")
+        url = self.put("trust/stall.tar.gz", data)
+        e = {k: v for k, v in os.environ.items() if not k.startswith(("DAEMON_", "ORAIVISOR_"))}
+        e.update({"DAEMON_HOME": self.home, "DAEMON_NAME": DAEMON, "DAEMON_ALLOW_DOWNLOAD_BINARIES": "true"})
+        p = subprocess.Popen([OBTAIN_RUN, self.upgrades, "v2", self.inline(self.base + "/stall/300000/trust/stall.tar.gz")],
+                             env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            # The worker is obtain-run's child; wait until it unpacked something (it is past its set-up).
+            status, deadline = None, time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
+                        kids = f.read().split()
+                    staged = [os.path.join(self.upgrades, n) for n in self.leftovers()]
+                    if kids and staged and os.path.exists(os.path.join(staged[0], "lib", "big")):
+                        with open("/proc/%s/status" % kids[0]) as f:
+                            status = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+                        break
+                except FileNotFoundError:
+                    pass
+                time.sleep(0.05)
+            self.assertIsNotNone(status, "no unpack worker seen")
+            uids = [int(x) for x in status["Uid"].split()]
+            gids = [int(x) for x in status["Gid"].split()]
+            if os.getuid() == 0:
+                # A user of its own (no other process has it), not root and not the node's user.
+                self.assertTrue(all(u == uids[0] and u >= 2130706432 for u in uids), status["Uid"])
+                self.assertTrue(all(g == uids[0] for g in gids), status["Gid"])
+                self.assertEqual(status["Groups"].strip(), "")
+                self.assertEqual(os.stat(staged[0]).st_uid, uids[0])
+            for cap in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+                self.assertEqual(int(status[cap], 16), 0, "%s: %s" % (cap, status[cap]))
+            self.assertEqual(status["NoNewPrivs"].strip(), "1")
+            self.assertEqual(status["Seccomp"].strip(), "2")
+        finally:
+            p.send_signal(signal.SIGTERM)
+            out, err = p.communicate(timeout=30)
+        self.assert_no_sanitizer_report(err)
+        self.assertIn("CANCELLED", out)
+        self.assertEqual(os.listdir(self.upgrades), [])
+
+    def test_nothing_published_without_matching_checksum(self):
+        good = compress(tar_bytes(GOOD_ENTRIES), "gz")
+        # A valid archive that unpacks completely, but is not the one the plan's checksum names; and a
+        # corrupt one (damaged in the middle).
+        tampered = compress(tar_bytes(GOOD_ENTRIES + [("lib/extra", "file", b"x", 0o644)]), "gz")
+        corrupt = good[: len(good) // 2] + bytes(b ^ 0x5A for b in good[len(good) // 2: len(good) // 2 + 64]) + \
+            good[len(good) // 2 + 64:]
+        for name, data in (("tampered", tampered), ("corrupt", corrupt)):
+            with self.subTest(kind=name):
+                url = self.put("trust/%s.tar.gz" % name, data)
+                self.assert_error(self.run_obtain(self.inline("%s?checksum=sha256:%s" % (url, sha(good)))),
+                                  "Nothing was installed")
+                self.assertEqual(os.listdir(self.upgrades), [])
+
+
 class Layout(Base):
     def setUp(self):
         super().setUp()
