@@ -809,6 +809,30 @@ static int child_keep_fds(int dir_fd) {
         return 0;
 }
 
+/* The worker proper, in the keeper's child: sandboxed, then unpacking. */
+static _noreturn_ void worker_run(Unpack *u, uid_t uid, gid_t gid, pid_t keeper) {
+        _cleanup_free_ char *message = NULL;
+        const char *step = NULL;
+        int r = worker_sandbox_enter(uid, gid, keeper, &step);
+        if (r < 0) {
+                (void) asprintf(&message, "cannot sandbox the unpack worker (%s): %s", step, strerror(-r));
+                _exit(child_report(r, message));
+        }
+
+        UnpackOptions o = u->options;
+        o.dir_fd = 3;
+        o.daemon_name = u->daemon_name;
+        r = unpack_stream(STDIN_FILENO, 3, &o, &message);
+        _exit(child_report(r, message));
+}
+
+/* The child process oraivisor starts is a keeper, which runs the worker as its own child and waits for
+ * it. Untrusted bytes are parsed there, by a process made harmless first (worker-sandbox.h): as root, a
+ * user of its own (from the keeper's pid), to which the staging folder is handed; the finisher gives the
+ * tree back once the worker is gone. Why a keeper: a root oraivisor without CAP_KILL (oraivisor@.service
+ * does not grant it) may not signal another user's process. It may signal the keeper (its effective user
+ * stays root), whose real user is the worker's, so that the worker's SIGKILL when its parent dies (or a
+ * signal of the keeper's) reaches it: killing the keeper kills the worker. */
 static int worker_main(void *userdata) {
         Unpack *u = userdata;
         _cleanup_free_ char *message = NULL;
@@ -816,34 +840,38 @@ static int worker_main(void *userdata) {
         if (child_keep_fds(u->dir_fd) < 0)
                 return 1;
 
-        /* Untrusted bytes are parsed below: first, the worker becomes harmless (worker-sandbox.h). As root,
-         * it becomes a user of its own, to which the staging folder is handed; the finisher gives the
-         * tree back to oraivisor's user once the worker is gone. */
+        pid_t keeper = getpid();
         uid_t uid = geteuid();
         gid_t gid = getegid();
         if (uid == 0) {
-                uid = gid = worker_sandbox_uid(getpid());
-                if (fchown(3, uid, gid) < 0 || fchmod(3, 0700) < 0) {
+                uid = gid = worker_sandbox_uid(keeper);
+                if (fchown(3, uid, gid) < 0 || fchmod(3, 0700) < 0 || setresuid(uid, 0, 0) < 0) {
                         int e = errno;
-                        (void) asprintf(&message,
-                                "cannot hand the staging folder to the unpack worker's user %u: %s%s",
+                        (void) asprintf(&message, "cannot hand the staging folder to the unpack worker's user %u: %s%s",
                                 (unsigned) uid, strerror(e),
                                 e == EINVAL ? " (oraivisor runs in a user namespace that does not map it)" : "");
                         return child_report(-e, message);
                 }
         }
-        const char *step = NULL;
-        int r = worker_sandbox_enter(uid, gid, &step);
-        if (r < 0) {
-                (void) asprintf(&message, "cannot sandbox the unpack worker (%s): %s", step, strerror(-r));
-                return child_report(r, message);
-        }
 
-        UnpackOptions o = u->options;
-        o.dir_fd = 3;
-        o.daemon_name = u->daemon_name;
-        r = unpack_stream(STDIN_FILENO, 3, &o, &message);
-        return child_report(r, message);
+        pid_t pid = fork();
+        if (pid < 0)
+                return child_report(-errno, "cannot start the unpack worker");
+        if (pid == 0)
+                worker_run(u, uid, gid, keeper);
+
+        /* The stream and the folder are the worker's alone. */
+        safe_close(STDIN_FILENO);
+        safe_close(3);
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return child_report(-errno, "cannot wait for the unpack worker");
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        (void) asprintf(&message, "the unpack worker was killed by signal %s",
+                sigabbrev_np(WTERMSIG(status)) ?: "?");
+        return child_report(-EIO, message);
 }
 
 /* ---- the finisher (a child process, as oraivisor itself, once the worker exited) ------------------------
@@ -858,7 +886,6 @@ typedef struct Finisher {
         uid_t uid;
         gid_t gid;
         const char *daemon_name;
-        uint64_t entries, max_entries;
         struct stat *done; /* files and symlinks with more than one name, already given to us */
         size_t n_done;
         bool binary_seen;
@@ -923,9 +950,9 @@ static int finisher_walk(Finisher *f, int dir_fd, const char *prefix, unsigned d
                 if (asprintf(&path, "%s%s%s", prefix, *prefix ? "/" : "", de->d_name) < 0)
                         return finisher_fail(f, ENOMEM, "out of memory");
                 _cleanup_free_ char *q = quote(path);
-                if (f->max_entries > 0 && ++f->entries > f->max_entries + 1)
-                        return finisher_fail(f, -E2BIG, "the staging folder holds more than %" PRIu64 " entries",
-                                f->max_entries);
+                if (depth >= UNPACK_DEPTH_MAX)
+                        return finisher_fail(f, -E2BIG, "'%s' lies more than %u folders deep; refusing",
+                                strna(q), UNPACK_DEPTH_MAX - 1);
 
                 struct stat st;
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -954,9 +981,6 @@ static int finisher_walk(Finisher *f, int dir_fd, const char *prefix, unsigned d
                         return finisher_fail(f, -EPERM,
                                 "'%s' in the staging folder is neither a file, a folder nor a symlink; refusing",
                                 strna(q));
-                if (S_ISDIR(st.st_mode) && depth + 1 >= UNPACK_DEPTH_MAX)
-                        return finisher_fail(f, -E2BIG, "'%s' lies more than %u folders deep; refusing",
-                                strna(q), UNPACK_DEPTH_MAX - 1);
 
                 _cleanup_close_ int fd = openat(dirfd(d), de->d_name,
                         (S_ISDIR(st.st_mode) ? O_DIRECTORY : O_NONBLOCK) | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -996,7 +1020,6 @@ static int finisher_main(void *userdata) {
                 .uid = geteuid(),
                 .gid = getegid(),
                 .daemon_name = u->daemon_name,
-                .max_entries = u->options.max_entries,
         };
         struct stat st;
         int r = 0;

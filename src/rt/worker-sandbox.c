@@ -5,6 +5,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -128,7 +129,7 @@ static int sandbox_seccomp(void) {
 }
 #endif
 
-int worker_sandbox_enter(uid_t uid, gid_t gid, const char **ret_step) {
+int worker_sandbox_enter(uid_t uid, gid_t gid, pid_t die_with, const char **ret_step) {
         const char *step;
 
         /* First, so that nothing below can be undone through a setuid program. */
@@ -147,6 +148,16 @@ int worker_sandbox_enter(uid_t uid, gid_t gid, const char **ret_step) {
                 step = "switching to the worker's user";
                 if (setresuid(uid, uid, uid) < 0)
                         goto fail;
+        }
+
+        if (die_with > 0) {
+                step = "tying the worker to its parent";
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+                        goto fail;
+                if (getppid() != die_with) {
+                        errno = ECHILD;
+                        goto fail;
+                }
         }
 
         /* Whatever is left (a non-root oraivisor given capabilities, say): none. The bounding set is left

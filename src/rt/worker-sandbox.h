@@ -12,14 +12,17 @@
 
 #include "macro.h"
 
-/* The user and group (same number) the worker with this pid runs as when oraivisor is root: 2130706432 +
- * pid. Between systemd's container range (up to 1879048191) and its "foreign" range (from 2147352576),
- * where no account lives; a pid belongs to one live process at a time, so no other process has it while
- * the worker runs, and none once it has exited (it cannot start any). */
+/* The user and group (same number) a worker runs as when oraivisor is root: 2130706432 + pid, the pid of
+ * a process that lives as long as the worker (its parent, which dies with it). Between systemd's
+ * container range (up to 1879048191) and its "foreign" range (from 2147352576), where no account lives;
+ * a pid belongs to one live process at a time, so no other process has that user while the worker runs,
+ * and none once it has exited (it cannot start any). */
 #define WORKER_SANDBOX_UID_BASE UINT32_C(2130706432)
 uid_t worker_sandbox_uid(pid_t pid) _const_;
 
 /* Enters the sandbox. uid/gid: switched to when they differ from ours (needs root: CAP_SETUID and
- * CAP_SETGID); pass geteuid()/getegid() to keep them. Returns 0, or a negative errno with *ret_step
- * naming what failed ("switching to uid 2130706437", "installing the system call filter"). */
-int worker_sandbox_enter(uid_t uid, gid_t gid, const char **ret_step);
+ * CAP_SETGID); pass geteuid()/getegid() to keep them. die_with: when > 0, the parent process to die with
+ * (SIGKILL), set after the switch (which clears it); -ECHILD if it is already gone. Returns 0, or a
+ * negative errno with *ret_step naming what failed ("switching to the worker's user", "installing the
+ * system call filter"). */
+int worker_sandbox_enter(uid_t uid, gid_t gid, pid_t die_with, const char **ret_step);

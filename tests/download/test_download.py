@@ -148,12 +148,12 @@ class Base(unittest.TestCase):
             f.write(data)
         return "%s/%s" % (self.base, name)
 
-    def run_obtain(self, info, env=None, plan="v2", timeout=120):
+    def run_obtain(self, info, env=None, plan="v2", timeout=120, prefix=()):
         e = {k: v for k, v in os.environ.items() if not k.startswith(("DAEMON_", "ORAIVISOR_"))}
         e.update({"DAEMON_HOME": self.home, "DAEMON_NAME": DAEMON, "DAEMON_ALLOW_DOWNLOAD_BINARIES": "true",
                   "ORAIVISOR_DOWNLOAD_RETRIES": "2"})
         e.update(env or {})
-        p = subprocess.run([OBTAIN_RUN, self.upgrades, plan, info], env=e, stdout=subprocess.PIPE,
+        p = subprocess.run(list(prefix) + [OBTAIN_RUN, self.upgrades, plan, info], env=e, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=timeout, text=True)
         self.assert_no_sanitizer_report(p.stderr)
         return p.returncode, p.stdout.strip(), p.stderr
@@ -610,6 +610,14 @@ class Hostile(Base):
         self.assertEqual({k: (v.st_uid, v.st_gid) for k, v in got.items()},
                          {k: (os.getuid(), os.getgid()) for k in want})
 
+    def test_depth_limit(self):
+        deep = "/".join(["d"] * 63)
+        self.assert_error(self.obtain_tar("deep.tar.gz", GOOD_ENTRIES + [(deep + "/d/f", "file", b"x", 0o644)]),
+                          "more than 63 folders deep")
+        self.assert_ok(self.obtain_tar("deep-ok.tar.gz", GOOD_ENTRIES + [(deep + "/f", "file", b"x", 0o644),
+                                                                         (deep + "/e", "dir", None, 0o755)]))
+        self.assertTrue(os.path.isdir(os.path.join(self.upgrades, "v2", deep, "e")))
+
     def test_special_files(self):
         for kind, word in (("chr", "character device"), ("blk", "block device"), ("fifo", "FIFO")):
             with self.subTest(kind=kind):
@@ -667,18 +675,22 @@ class Trust(Base):
         p = subprocess.Popen([OBTAIN_RUN, self.upgrades, "v2", self.inline(self.base + "/stall/300000/trust/stall.tar.gz")],
                              env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            # The worker is obtain-run's child; wait until it unpacked something (it is past its set-up).
+            # The worker is the child of obtain-run's child (its keeper); wait until it unpacked something
+            # (it is past its set-up).
+            def children(pid):
+                with open("/proc/%s/task/%s/children" % (pid, pid)) as f:
+                    return f.read().split()
             status, deadline = None, time.monotonic() + 30
             while time.monotonic() < deadline:
                 try:
-                    with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
-                        kids = f.read().split()
                     staged = [os.path.join(self.upgrades, n) for n in self.leftovers()]
-                    if kids and staged and os.path.exists(os.path.join(staged[0], "lib", "big")):
-                        with open("/proc/%s/status" % kids[0]) as f:
+                    keepers = children(p.pid)
+                    workers = children(keepers[0]) if keepers else []
+                    if workers and staged and os.path.exists(os.path.join(staged[0], "lib", "big")):
+                        with open("/proc/%s/status" % workers[0]) as f:
                             status = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
                         break
-                except FileNotFoundError:
+                except (FileNotFoundError, PermissionError):
                     pass
                 time.sleep(0.05)
             self.assertIsNotNone(status, "no unpack worker seen")
@@ -699,6 +711,18 @@ class Trust(Base):
             out, err = p.communicate(timeout=30)
         self.assert_no_sanitizer_report(err)
         self.assertIn("CANCELLED", out)
+        self.assertEqual(os.listdir(self.upgrades), [])
+
+    def test_worker_stopped_without_cap_kill(self):
+        # oraivisor@.service grants no CAP_KILL: root may not signal the worker's user. A failed checksum
+        # (the worker waits for more of the stream) must still end the worker, and not hang oraivisor.
+        if not shutil.which("setpriv"):
+            raise SystemExit("the download tests need 'setpriv' (apt-get install util-linux)")
+        data = compress(tar_bytes(GOOD_ENTRIES), "gz")
+        url = self.put("trust/nokill.tar.gz", data)
+        self.assert_error(self.run_obtain(self.inline("%s?checksum=sha256:%s" % (url, "0" * 64)), timeout=60,
+                                          prefix=("setpriv", "--bounding-set", "-kill", "--")),
+                          "does not match its checksum")
         self.assertEqual(os.listdir(self.upgrades), [])
 
     def test_nothing_published_without_matching_checksum(self):

@@ -31,7 +31,7 @@ static void run_sandboxed(uid_t uid, gid_t gid, int (*check)(int dir_fd, char *w
         if (pid == 0) {
                 char why[256] = "";
                 const char *step = NULL;
-                int r = worker_sandbox_enter(uid, gid, &step);
+                int r = worker_sandbox_enter(uid, gid, getppid(), &step);
                 if (r < 0) {
                         snprintf(why, sizeof(why), "entering the sandbox: %s: %s", step, strerror(-r));
                         (void) !write(p[1], why, strlen(why));
