@@ -366,7 +366,8 @@ static int worker_hardlink(Worker *w, struct archive_entry *e, const char *path)
                 char target_of[PATH_MAX];
                 ssize_t n = readlinkat(tparent, tbase, target_of, sizeof(target_of) - 1);
                 if (n < 0)
-                        return worker_fail(w, errno, "cannot read the symlink '%s': %s", norm, strerror(errno));
+                        return worker_fail(
+                                w, errno, "cannot read the symlink '%s': %s", norm, strerror(errno));
                 target_of[n] = 0;
                 if (archive_symlink_target_check(path, target_of) < 0) {
                         _cleanup_free_ char *q = quote(path), *t = quote(norm), *l = quote(target_of);
@@ -847,9 +848,11 @@ static int worker_main(void *userdata) {
                 uid = gid = worker_sandbox_uid(keeper);
                 if (fchown(3, uid, gid) < 0 || fchmod(3, 0700) < 0 || setresuid(uid, 0, 0) < 0) {
                         int e = errno;
-                        (void) asprintf(&message, "cannot hand the staging folder to the unpack worker's user %u: %s%s",
+                        (void) asprintf(&message,
+                                "cannot hand the staging folder to the unpack worker's user %u: %s%s",
                                 (unsigned) uid, strerror(e),
-                                e == EINVAL ? " (oraivisor runs in a user namespace that does not map it)" : "");
+                                e == EINVAL ? " (oraivisor runs in a user namespace that does not map it)"
+                                            : "");
                         return child_report(-e, message);
                 }
         }
@@ -962,7 +965,8 @@ static int finisher_walk(Finisher *f, int dir_fd, const char *prefix, unsigned d
                                 finisher_seen(f, &st))
                                 continue; /* another name of a file or symlink already done */
                         return finisher_fail(f, -EPERM,
-                                "'%s' in the staging folder belongs to uid %u, not to the unpack worker (uid "
+                                "'%s' in the staging folder belongs to uid %u, not to the unpack worker "
+                                "(uid "
                                 "%u); refusing",
                                 strna(q), (unsigned) st.st_uid, (unsigned) f->worker_uid);
                 }
@@ -979,11 +983,13 @@ static int finisher_walk(Finisher *f, int dir_fd, const char *prefix, unsigned d
                 }
                 if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
                         return finisher_fail(f, -EPERM,
-                                "'%s' in the staging folder is neither a file, a folder nor a symlink; refusing",
+                                "'%s' in the staging folder is neither a file, a folder nor a symlink; "
+                                "refusing",
                                 strna(q));
 
                 _cleanup_close_ int fd = openat(dirfd(d), de->d_name,
-                        (S_ISDIR(st.st_mode) ? O_DIRECTORY : O_NONBLOCK) | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        (S_ISDIR(st.st_mode) ? O_DIRECTORY : O_NONBLOCK) | O_RDONLY | O_NOFOLLOW |
+                                O_CLOEXEC);
                 struct stat st2;
                 if (fd < 0 || fstat(fd, &st2) < 0 || st2.st_ino != st.st_ino || st2.st_dev != st.st_dev)
                         return finisher_fail(f, fd < 0 ? errno : -ESTALE, "cannot open '%s': %s", strna(q),
@@ -995,7 +1001,8 @@ static int finisher_walk(Finisher *f, int dir_fd, const char *prefix, unsigned d
                                 return r;
                         r = finisher_take(f, fd, ARCHIVE_INSTALL_DIRECTORY, st.st_mode, strna(q));
                 } else {
-                        bool binary = depth == 1 && streq(prefix, "bin") && streq(de->d_name, f->daemon_name);
+                        bool binary =
+                                depth == 1 && streq(prefix, "bin") && streq(de->d_name, f->daemon_name);
                         f->binary_seen = f->binary_seen || binary;
                         r = finisher_take(f, fd, binary ? ARCHIVE_INSTALL_BINARY : ARCHIVE_INSTALL_FILE,
                                 st.st_mode, strna(q));
@@ -1026,8 +1033,10 @@ static int finisher_main(void *userdata) {
         if (fstat(3, &st) < 0)
                 r = finisher_fail(&f, errno, "cannot inspect the staging folder: %s", strerror(errno));
         else if (st.st_uid != f.worker_uid)
-                r = finisher_fail(&f, -EPERM, "the staging folder belongs to uid %u, not to the unpack worker "
-                        "(uid %u); refusing", (unsigned) st.st_uid, (unsigned) f.worker_uid);
+                r = finisher_fail(&f, -EPERM,
+                        "the staging folder belongs to uid %u, not to the unpack worker "
+                        "(uid %u); refusing",
+                        (unsigned) st.st_uid, (unsigned) f.worker_uid);
         if (r >= 0)
                 r = finisher_walk(&f, 3, "", 0);
         if (r >= 0 && !f.binary_seen)
@@ -1047,8 +1056,8 @@ static void unpack_close_stream(Unpack *u) {
 
 /* The child's one-line report, once it exited: 0 (with *ret_message NULL) when it says "0 ok" and exited
  * with 0, else a negative errno and what went wrong. */
-static int read_report(int fd, const ChildResult *res, const char *what, char *buf, size_t size,
-        const char **ret_message) {
+static int read_report(
+        int fd, const ChildResult *res, const char *what, char *buf, size_t size, const char **ret_message) {
         size_t n = 0;
         for (;;) {
                 ssize_t k = read(fd, buf + n, size - 1 - n);
@@ -1075,9 +1084,11 @@ static int read_report(int fd, const ChildResult *res, const char *what, char *b
                 return error;
         }
         if (res->code == CLD_EXITED)
-                snprintf(buf, size, "the %s failed with exit status %d without saying why", what, res->status);
+                snprintf(buf, size, "the %s failed with exit status %d without saying why", what,
+                        res->status);
         else
-                snprintf(buf, size, "the %s was killed by signal %s", what, sigabbrev_np(res->status) ?: "?");
+                snprintf(
+                        buf, size, "the %s was killed by signal %s", what, sigabbrev_np(res->status) ?: "?");
         *ret_message = buf;
         return -EIO;
 }

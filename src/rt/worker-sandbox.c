@@ -33,6 +33,7 @@ uid_t worker_sandbox_uid(pid_t pid) {
 #ifdef SANDBOX_AUDIT_ARCH
 /* What the unpack worker does once its fds are open (read the stream, create and write files and folders
  * below the staging folder, fsync), what glibc's malloc and a sanitizer's runtime need, and exiting. */
+/* clang-format off */
 static const int allowed_syscalls[] = {
         SYS_read, SYS_readv, SYS_write, SYS_writev, SYS_pread64, SYS_pwrite64, SYS_lseek, SYS_close,
         SYS_fcntl, SYS_openat,
@@ -60,6 +61,7 @@ static const int allowed_syscalls[] = {
         SYS_getrlimit,
 #endif
 };
+/* clang-format on */
 
 #define LOAD_NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
 /* The low 32 bits of an argument (little-endian: both architectures above). */
@@ -71,10 +73,10 @@ static const int allowed_syscalls[] = {
 static int sandbox_seccomp(void) {
         struct sock_filter f[SANDBOX_FILTER_MAX];
         size_t n = 0;
-#define EMIT(insn)                                                                                        \
-        do {                                                                                              \
-                assert(n < ELEMENTSOF(f));                                                                \
-                f[n++] = (struct sock_filter) insn;                                                       \
+#define EMIT(insn)                                                                                          \
+        do {                                                                                                \
+                assert(n < ELEMENTSOF(f));                                                                  \
+                f[n++] = (struct sock_filter) insn;                                                         \
         } while (0)
 
         /* Another architecture's system call numbers mean other calls: the process dies. */
@@ -94,7 +96,7 @@ static int sandbox_seccomp(void) {
 
         /* mmap() and mprotect(): not executable. Each block: not this call → skip it, with nr still
          * loaded. */
-        static const int no_exec[] = { SYS_mmap, SYS_mprotect };
+        static const int no_exec[] = {SYS_mmap, SYS_mprotect};
         for (size_t i = 0; i < ELEMENTSOF(no_exec); i++) {
                 EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t) no_exec[i], 0, 4));
                 EMIT(LOAD_ARG_LOW(2));
@@ -162,7 +164,7 @@ int worker_sandbox_enter(uid_t uid, gid_t gid, pid_t die_with, const char **ret_
 
         /* Whatever is left (a non-root oraivisor given capabilities, say): none. The bounding set is left
          * alone: it only matters at execve(), which the filter refuses, and no_new_privs holds anyway. */
-        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
         struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
         step = "dropping the capabilities";
         if (syscall(SYS_capset, &header, data) < 0)

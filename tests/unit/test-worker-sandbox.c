@@ -57,12 +57,12 @@ static void run_sandboxed(uid_t uid, gid_t gid, int (*check)(int dir_fd, char *w
         close(dir_fd);
 }
 
-#define EXPECT(n, cond, ...)                                                                              \
-        do {                                                                                              \
-                if (!(cond)) {                                                                            \
-                        snprintf(why, size, __VA_ARGS__);                                                 \
-                        return (n);                                                                       \
-                }                                                                                         \
+#define EXPECT(n, cond, ...)                                                                                \
+        do {                                                                                                \
+                if (!(cond)) {                                                                              \
+                        snprintf(why, size, __VA_ARGS__);                                                   \
+                        return (n);                                                                         \
+                }                                                                                           \
         } while (0)
 
 static unsigned long long status_field(const char *name) {
@@ -97,29 +97,32 @@ static int check_worker(int dir_fd, char *why, size_t size) {
 
         /* Refused: executable memory, sockets, programs, processes, signals to others, owners, ioctl. */
         errno = 0;
-        EXPECT(20, mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED &&
+        EXPECT(20,
+                mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED &&
                         errno == EPERM,
                 "mmap(PROT_EXEC) was allowed");
-        EXPECT(21, mprotect(m, 4096, PROT_READ | PROT_EXEC) < 0 && errno == EPERM, "mprotect(PROT_EXEC) was allowed");
+        EXPECT(21, mprotect(m, 4096, PROT_READ | PROT_EXEC) < 0 && errno == EPERM,
+                "mprotect(PROT_EXEC) was allowed");
         EXPECT(22, socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EPERM, "socket() was allowed");
         EXPECT(23, socket(AF_UNIX, SOCK_STREAM, 0) < 0 && errno == EPERM, "socket(AF_UNIX) was allowed");
-        char *argv[] = { (char *) "/bin/true", NULL };
+        char *argv[] = {(char *) "/bin/true", NULL};
         EXPECT(24, execve("/bin/true", argv, argv + 1) < 0 && errno == EPERM, "execve() was allowed");
-        EXPECT(25, syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0) < 0 && errno == EPERM,
-                "clone() was allowed");
+        EXPECT(25, syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0) < 0 && errno == EPERM, "clone() was allowed");
         EXPECT(26, kill(getppid(), 0) < 0 && errno == EPERM, "kill() was allowed");
         EXPECT(27, syscall(SYS_tgkill, getppid(), getppid(), 0) < 0 && errno == EPERM,
                 "tgkill() of another process was allowed");
         EXPECT(28, fchownat(dir_fd, "lib/x", 0, 0, AT_SYMLINK_NOFOLLOW) < 0 && errno == EPERM,
                 "fchownat() was allowed");
         EXPECT(29, setresuid(0, 0, 0) < 0 && errno == EPERM, "setresuid() was allowed");
-        EXPECT(30, ioctl(dir_fd, FIONREAD, &(int) { 0 }) < 0 && errno == EPERM, "ioctl() was allowed");
-        EXPECT(31, mknodat(dir_fd, "fifo", S_IFIFO | 0600, 0) < 0 && errno == EPERM, "mknodat() was allowed");
+        EXPECT(30, ioctl(dir_fd, FIONREAD, &(int){0}) < 0 && errno == EPERM, "ioctl() was allowed");
+        EXPECT(31, mknodat(dir_fd, "fifo", S_IFIFO | 0600, 0) < 0 && errno == EPERM,
+                "mknodat() was allowed");
         EXPECT(32, prctl(PR_SET_NO_NEW_PRIVS, 0, 0, 0, 0) < 0, "no_new_privs could be cleared");
 
         EXPECT(40, status_field("NoNewPrivs") == 1, "NoNewPrivs is not 1");
         EXPECT(41, status_field("Seccomp") == 2, "Seccomp is not 2 (filter)");
-        EXPECT(42, status_field("CapEff") == 0 && status_field("CapPrm") == 0 && status_field("CapInh") == 0 &&
+        EXPECT(42,
+                status_field("CapEff") == 0 && status_field("CapPrm") == 0 && status_field("CapInh") == 0 &&
                         status_field("CapAmb") == 0,
                 "capabilities left");
         return 0;
@@ -145,7 +148,8 @@ static int check_own_user(int dir_fd, char *why, size_t size) {
                 "gids %u %u %u", rg, eg, sg);
         EXPECT(52, getgroups(0, NULL) == 0, "supplementary groups left");
         /* Root's files are out of reach without capabilities. */
-        EXPECT(53, open("/etc/shadow", O_RDONLY | O_CLOEXEC) < 0 && errno == EACCES, "/etc/shadow is readable");
+        EXPECT(53, open("/etc/shadow", O_RDONLY | O_CLOEXEC) < 0 && errno == EACCES,
+                "/etc/shadow is readable");
         return check_worker(dir_fd, why, size);
 }
 
