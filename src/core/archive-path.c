@@ -71,6 +71,15 @@ int archive_symlink_target_check(const char *entry_path, const char *target) {
         return 0;
 }
 
+mode_t archive_install_mode(ArchiveInstallKind kind, mode_t archive_mode) {
+        switch (kind) {
+        case ARCHIVE_INSTALL_DIRECTORY:
+        case ARCHIVE_INSTALL_BINARY: return 0755;
+        case ARCHIVE_INSTALL_FILE: return (archive_mode & 0111) ? 0755 : 0644;
+        default: assert(!"bad ArchiveInstallKind"); return 0;
+        }
+}
+
 const char *archive_path_error(int r) {
         switch (r) {
         case -EXDEV: return "it points outside the folder (absolute path or '..')";

@@ -5,6 +5,8 @@
  * lexically, before anything touches the file system (which then refuses to follow symlinks anyway).
  * Pure. */
 
+#include <sys/types.h>
+
 #include "macro.h"
 
 /* Normalises an entry path: "./bin//oraid" → "bin/oraid"; trailing '/' dropped. Returns 0, 1 when the
@@ -17,6 +19,21 @@ int archive_path_normalize(const char *path, char **ret);
  * ".." may only lead the target ("a/../b" is refused): then no chain of checked links can escape.
  * Returns 0, -EXDEV for an absolute target or one that leaves the root, -EINVAL for an empty target. */
 int archive_symlink_target_check(const char *entry_path, const char *target);
+
+/* What an installed entry is, for archive_install_mode(). */
+typedef enum ArchiveInstallKind {
+        ARCHIVE_INSTALL_DIRECTORY,
+        ARCHIVE_INSTALL_FILE,
+        ARCHIVE_INSTALL_BINARY, /* bin/<daemon>: always executable */
+        _ARCHIVE_INSTALL_KIND_MAX,
+        _ARCHIVE_INSTALL_KIND_INVALID = -EINVAL,
+} ArchiveInstallKind;
+
+/* The mode an entry gets, whatever the archive says, in every install path: readable by everyone (what
+ * an upgrade holds is public, and the node's user must read it), writable by its owner only (oraivisor's
+ * user: root under systemd), never setuid, setgid or sticky. Folders 0755; files 0644, or 0755 when the
+ * archive gives them any execute bit; the binary 0755. The archive's owner is never used either. */
+mode_t archive_install_mode(ArchiveInstallKind kind, mode_t archive_mode) _const_;
 
 /* A short reason for the errors above, for messages naming the entry. */
 const char *archive_path_error(int r) _const_;

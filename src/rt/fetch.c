@@ -243,6 +243,10 @@ static int curl_xferinfo_cb(
         return 0;
 }
 
+static bool fetch_is_https(const Fetch *f) {
+        return strncasecmp(f->url, "https://", STRLEN("https://")) == 0;
+}
+
 static int fetch_attempt_begin(Fetch *f) {
         CURL *c = sym_curl_easy_init();
         if (!c)
@@ -255,7 +259,9 @@ static int fetch_attempt_begin(Fetch *f) {
         bool ok = sym_curl_easy_setopt(c, CURLOPT_URL, f->url) == CURLE_OK &&
                 sym_curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR,
                         f->allow_file ? "http,https,file" : "http,https") == CURLE_OK &&
-                sym_curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+                /* An https URL stays https: an http hop would let anyone on the path serve the rest. */
+                sym_curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+                        fetch_is_https(f) ? "https" : "http,https") == CURLE_OK &&
                 sym_curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK &&
                 sym_curl_easy_setopt(c, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRECTS) == CURLE_OK &&
                 sym_curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) == CURLE_OK &&
@@ -362,7 +368,7 @@ static char *describe_failure(Fetch *f, CURLcode c, long status) {
         return m;
 }
 
-static const char *hint_for(CURLcode c, long status) {
+static const char *hint_for(const Fetch *f, CURLcode c, long status) {
         switch (c) {
         case CURLE_HTTP_RETURNED_ERROR:
                 if (status >= 500 || status == 408 || status == 429)
@@ -378,6 +384,10 @@ static const char *hint_for(CURLcode c, long status) {
                        "ORAIVISOR_DOWNLOAD_CA_FILE";
         case CURLE_TOO_MANY_REDIRECTS: return "the URL redirects more than 10 times";
         case CURLE_UNSUPPORTED_PROTOCOL:
+                if (fetch_is_https(f))
+                        return "an https URL is never redirected to http (nor anything else but https); ask "
+                               "the server's owner to redirect to https, or put the final https URL in the "
+                               "plan";
                 return "only http and https are fetched (file:// needs ORAIVISOR_ALLOW_FILE_URLS=true)";
         case CURLE_COULDNT_RESOLVE_HOST:
         case CURLE_COULDNT_CONNECT:
@@ -451,13 +461,13 @@ static void fetch_attempt_finished(Fetch *f, CURLcode code) {
 
         if (!curl_code_is_transient(code, status))
                 return fetch_finishf(f, error, "Failed to download the %s from '%s': %s (not retried); %s.",
-                        f->what, f->url_redacted, strna(failure), hint_for(code, status));
+                        f->what, f->url_redacted, strna(failure), hint_for(f, code, status));
 
         if (f->attempt >= f->retries)
                 return fetch_finishf(f, error,
                         "Failed to download the %s from '%s': %s; gave up after %u attempt%s; %s.", f->what,
                         f->url_redacted, strna(failure), f->attempt + 1, f->attempt == 0 ? "" : "s",
-                        hint_for(code, status));
+                        hint_for(f, code, status));
 
         usec_t delay = f->retry_delay;
         for (unsigned i = 0; i < f->attempt && delay < FETCH_RETRY_DELAY_MAX; i++)

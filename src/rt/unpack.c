@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/close_range.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,12 +22,15 @@
 #include "log.h"
 #include "string-util.h"
 #include "unpack.h"
+#include "worker-sandbox.h"
 
 #define UNPACK_READ_SIZE (256U * 1024U)
 #define UNPACK_WRITEBACK_CHUNK (UINT64_C(8) << 20)
 #define UNPACK_SOCKET_BUFFER (1024 * 1024)
 #define UNPACK_REPORT_MAX 4096
 #define UNPACK_LISTED_MAX 5
+/* Folders an entry may lie below: the finisher walks the tree with an fd per level. */
+#define UNPACK_DEPTH_MAX 64
 
 /* ---- the worker (runs in the child process) ------------------------------------------------------------
  */
@@ -47,16 +51,21 @@ typedef struct Worker {
         int parent_fd;
 } Worker;
 
+/* The first failure's message is the one reported. */
+static int fail_message(char **message, int error, const char *format, va_list ap) _printf_(3, 0);
+static int fail_message(char **message, int error, const char *format, va_list ap) {
+        if (!*message && vasprintf(message, format, ap) < 0)
+                *message = NULL;
+        return negative_errno(error);
+}
+
 static int worker_fail(Worker *w, int error, const char *format, ...) _printf_(3, 4);
 static int worker_fail(Worker *w, int error, const char *format, ...) {
-        if (!w->message) {
-                va_list ap;
-                va_start(ap, format);
-                if (vasprintf(&w->message, format, ap) < 0)
-                        w->message = NULL;
-                va_end(ap);
-        }
-        return negative_errno(error);
+        va_list ap;
+        va_start(ap, format);
+        int r = fail_message(&w->message, error, format, ap);
+        va_end(ap);
+        return r;
 }
 
 static char *quote(const char *s) {
@@ -220,9 +229,8 @@ static void kick_writeback(int fd, uint64_t *flushed, uint64_t end) {
         }
 }
 
-static int worker_finish_file(Worker *w, int fd, mode_t mode, const char *entry) {
-        /* setuid, setgid and sticky bits go; the owner may always read. */
-        if (fchmod(fd, (mode & 0777) | 0400) < 0)
+static int worker_finish_file(Worker *w, int fd, ArchiveInstallKind kind, mode_t mode, const char *entry) {
+        if (fchmod(fd, archive_install_mode(kind, mode)) < 0)
                 return worker_write_error(w, -errno, entry);
         if (fsync(fd) < 0)
                 return worker_write_error(w, -errno, entry);
@@ -284,7 +292,7 @@ static int worker_regular(Worker *w, struct archive *a, struct archive_entry *e,
                 if (ftruncate(fd, (off_t) sym_archive_entry_size(e)) < 0)
                         return worker_write_error(w, -errno, path);
         }
-        return worker_finish_file(w, fd, sym_archive_entry_perm(e), path);
+        return worker_finish_file(w, fd, ARCHIVE_INSTALL_FILE, sym_archive_entry_perm(e), path);
 }
 
 static int worker_directory(Worker *w, struct archive_entry *e, const char *path) {
@@ -292,7 +300,7 @@ static int worker_directory(Worker *w, struct archive_entry *e, const char *path
         int r = worker_open_dir(w, path, path, &fd);
         if (r < 0)
                 return r;
-        if (fchmod(fd, (sym_archive_entry_perm(e) & 0777) | 0700) < 0)
+        if (fchmod(fd, archive_install_mode(ARCHIVE_INSTALL_DIRECTORY, sym_archive_entry_perm(e))) < 0)
                 return worker_write_error(w, -errno, path);
         return 0;
 }
@@ -352,6 +360,23 @@ static int worker_hardlink(Worker *w, struct archive_entry *e, const char *path)
                         "before it; refusing",
                         strna(q), strna(t));
         }
+        if (S_ISLNK(st.st_mode)) {
+                /* A hard link to a symlink is a second symlink with the same target, which is relative to
+                 * the new name's folder: checked there as a symlink entry would be. */
+                char target_of[PATH_MAX];
+                ssize_t n = readlinkat(tparent, tbase, target_of, sizeof(target_of) - 1);
+                if (n < 0)
+                        return worker_fail(
+                                w, errno, "cannot read the symlink '%s': %s", norm, strerror(errno));
+                target_of[n] = 0;
+                if (archive_symlink_target_check(path, target_of) < 0) {
+                        _cleanup_free_ char *q = quote(path), *t = quote(norm), *l = quote(target_of);
+                        return worker_fail(w, -EXDEV,
+                                "the archive entry '%s' is a hard link to the symlink '%s' (to '%s'), which "
+                                "from there points outside the upgrade's folder; refusing",
+                                strna(q), strna(t), strna(l));
+                }
+        }
         int parent;
         r = worker_open_dir(w, path, dir, &parent);
         if (r < 0)
@@ -394,6 +419,15 @@ static int worker_entry(Worker *w, struct archive *a, struct archive_entry *e) {
         }
         if (r > 0) /* the archive's root itself */
                 return 0;
+        unsigned depth = 0;
+        for (const char *p = path; *p; p++)
+                depth += *p == '/';
+        if (depth >= UNPACK_DEPTH_MAX) {
+                _cleanup_free_ char *q = quote(path);
+                return worker_fail(w, -E2BIG,
+                        "the archive entry '%s' lies more than %u folders deep; refusing", strna(q),
+                        UNPACK_DEPTH_MAX - 1);
+        }
 
         mode_t type = sym_archive_entry_filetype(e);
         if (sym_archive_entry_hardlink(e)) {
@@ -471,7 +505,7 @@ static int worker_plain_executable(Worker *w) {
                                 w, (int) k, "reading the download failed: %s", strerror((int) -k));
                 n = (size_t) k;
         }
-        return worker_finish_file(w, fd, 0755, entry);
+        return worker_finish_file(w, fd, ARCHIVE_INSTALL_BINARY, 0755, entry);
 }
 
 /* A single compressed file (libarchive's "raw" format behind a filter): its contents are the binary. */
@@ -525,7 +559,7 @@ static int worker_raw(Worker *w, struct archive *a) {
         if (fd < 0)
                 return worker_fail(
                         w, -EBADMSG, "the %s-compressed download is empty", sym_archive_filter_name(a, 0));
-        return worker_finish_file(w, fd, 0755, entry);
+        return worker_finish_file(w, fd, ARCHIVE_INSTALL_BINARY, 0755, entry);
 }
 
 static void archive_read_freep(struct archive **a) {
@@ -631,7 +665,7 @@ static int worker_place_binary(Worker *w) {
                         "release is not packaged for oraivisor: install the binary by hand",
                         d, d, w->listed ?: "nothing");
 
-        if (fchmodat(bin, d, (st.st_mode & 0777) | 0555, 0) < 0)
+        if (fchmodat(bin, d, archive_install_mode(ARCHIVE_INSTALL_BINARY, st.st_mode), 0) < 0)
                 return worker_write_error(w, -errno, d);
         return 0;
 }
@@ -726,7 +760,9 @@ finish:
 
 struct Unpack {
         sd_event *event;
-        Child *child;
+        Child *child; /* the worker, then the finisher */
+        bool finisher; /* child is the finisher */
+        uid_t worker_uid; /* what the worker's files are owned by */
         int data_fd; /* our end of the stream socket */
         int report_fd; /* the worker's report */
         int dir_fd;
@@ -756,23 +792,8 @@ Unpack *unpack_free(Unpack *u) {
         return mfree(u);
 }
 
-static int worker_main(void *userdata) {
-        Unpack *u = userdata;
-
-        /* Only stdin (the stream), stdout (the report), stderr and the staging folder stay open: in
-         * particular not our copy of the parent's end of the stream, or EOF would never come. */
-        if (u->dir_fd != 3) {
-                if (dup2(u->dir_fd, 3) < 0)
-                        return 1;
-        }
-        (void) syscall(SYS_close_range, 4, ~0U, 0);
-
-        UnpackOptions o = u->options;
-        o.dir_fd = 3;
-        o.daemon_name = u->daemon_name;
-        _cleanup_free_ char *message = NULL;
-        int r = unpack_stream(STDIN_FILENO, 3, &o, &message);
-
+/* "<errno> <message>" or "0 ok", one line, on stdout: what the parent reads once the child exited. */
+static int child_report(int r, const char *message) {
         _cleanup_free_ char *report = NULL;
         if (asprintf(&report, "%d %s\n", r < 0 ? -r : 0, r < 0 ? (message ?: strerror(-r)) : "ok") >= 0)
                 (void) loop_write(
@@ -780,55 +801,325 @@ static int worker_main(void *userdata) {
         return r < 0 ? 1 : 0;
 }
 
+/* Only stdin (the stream), stdout (the report), stderr and the staging folder (as fd 3) stay open: in
+ * particular not our copy of the parent's end of the stream, or EOF would never come. */
+static int child_keep_fds(int dir_fd) {
+        if (dir_fd != 3 && dup2(dir_fd, 3) < 0)
+                return -errno;
+        (void) syscall(SYS_close_range, 4, ~0U, 0);
+        return 0;
+}
+
+/* The worker proper, in the keeper's child: sandboxed, then unpacking. */
+static _noreturn_ void worker_run(Unpack *u, uid_t uid, gid_t gid, pid_t keeper) {
+        _cleanup_free_ char *message = NULL;
+        const char *step = NULL;
+        int r = worker_sandbox_enter(uid, gid, keeper, &step);
+        if (r < 0) {
+                (void) asprintf(&message, "cannot sandbox the unpack worker (%s): %s", step, strerror(-r));
+                _exit(child_report(r, message));
+        }
+
+        UnpackOptions o = u->options;
+        o.dir_fd = 3;
+        o.daemon_name = u->daemon_name;
+        r = unpack_stream(STDIN_FILENO, 3, &o, &message);
+        _exit(child_report(r, message));
+}
+
+/* The child process oraivisor starts is a keeper, which runs the worker as its own child and waits for
+ * it. Untrusted bytes are parsed there, by a process made harmless first (worker-sandbox.h): as root, a
+ * user of its own (from the keeper's pid), to which the staging folder is handed; the finisher gives the
+ * tree back once the worker is gone. Why a keeper: a root oraivisor without CAP_KILL (oraivisor@.service
+ * does not grant it) may not signal another user's process. It may signal the keeper (its effective user
+ * stays root), whose real user is the worker's, so that the worker's SIGKILL when its parent dies (or a
+ * signal of the keeper's) reaches it: killing the keeper kills the worker. */
+static int worker_main(void *userdata) {
+        Unpack *u = userdata;
+        _cleanup_free_ char *message = NULL;
+
+        if (child_keep_fds(u->dir_fd) < 0)
+                return 1;
+
+        pid_t keeper = getpid();
+        uid_t uid = geteuid();
+        gid_t gid = getegid();
+        if (uid == 0) {
+                uid = gid = worker_sandbox_uid(keeper);
+                if (fchown(3, uid, gid) < 0 || fchmod(3, 0700) < 0 || setresuid(uid, 0, 0) < 0) {
+                        int e = errno;
+                        (void) asprintf(&message,
+                                "cannot hand the staging folder to the unpack worker's user %u: %s%s",
+                                (unsigned) uid, strerror(e),
+                                e == EINVAL ? " (oraivisor runs in a user namespace that does not map it)"
+                                            : "");
+                        return child_report(-e, message);
+                }
+        }
+
+        pid_t pid = fork();
+        if (pid < 0)
+                return child_report(-errno, "cannot start the unpack worker");
+        if (pid == 0)
+                worker_run(u, uid, gid, keeper);
+
+        /* The stream and the folder are the worker's alone. */
+        safe_close(STDIN_FILENO);
+        safe_close(3);
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return child_report(-errno, "cannot wait for the unpack worker");
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        (void) asprintf(&message, "the unpack worker was killed by signal %s",
+                sigabbrev_np(WTERMSIG(status)) ?: "?");
+        return child_report(-EIO, message);
+}
+
+/* ---- the finisher (a child process, as oraivisor itself, once the worker exited) ------------------------
+ */
+
+/* The worker's tree becomes oraivisor's: every entry must be the worker's (a file, a folder or a symlink
+ * it made; nothing else, nothing of anyone else's), gets oraivisor's user and group and the mode of
+ * archive_install_mode() (again: the worker's own chmod is not trusted), and is fsynced. No process has
+ * the worker's user any more (it could start none), so nothing changes under our feet. */
+typedef struct Finisher {
+        uid_t worker_uid;
+        uid_t uid;
+        gid_t gid;
+        const char *daemon_name;
+        struct stat *done; /* files and symlinks with more than one name, already given to us */
+        size_t n_done;
+        bool binary_seen;
+        char *message;
+} Finisher;
+
+static int finisher_fail(Finisher *f, int error, const char *format, ...) _printf_(3, 4);
+static int finisher_fail(Finisher *f, int error, const char *format, ...) {
+        va_list ap;
+        va_start(ap, format);
+        int r = fail_message(&f->message, error, format, ap);
+        va_end(ap);
+        return r;
+}
+
+static bool finisher_seen(const Finisher *f, const struct stat *st) {
+        for (size_t i = 0; i < f->n_done; i++)
+                if (f->done[i].st_dev == st->st_dev && f->done[i].st_ino == st->st_ino)
+                        return true;
+        return false;
+}
+
+/* An entry with more than one name: its next name finds it already ours. */
+static int finisher_remember(Finisher *f, const struct stat *st) {
+        if (st->st_nlink <= 1)
+                return 0;
+        struct stat *m = reallocarray(f->done, f->n_done + 1, sizeof(struct stat));
+        if (!m)
+                return finisher_fail(f, ENOMEM, "out of memory");
+        f->done = m;
+        f->done[f->n_done++] = *st;
+        return 0;
+}
+
+/* fd: the entry, opened without following symlinks (a folder or a regular file). */
+static int finisher_take(Finisher *f, int fd, ArchiveInstallKind kind, mode_t mode, const char *path) {
+        if (f->uid != f->worker_uid && fchown(fd, f->uid, f->gid) < 0)
+                return finisher_fail(f, errno, "cannot give '%s' to uid %u: %s", path, (unsigned) f->uid,
+                        strerror(errno));
+        if (fchmod(fd, archive_install_mode(kind, mode)) < 0 || fsync(fd) < 0)
+                return finisher_fail(f, errno, "cannot set the mode of '%s': %s", path, strerror(errno));
+        return 0;
+}
+
+static int finisher_walk(Finisher *f, int dir_fd, const char *prefix, unsigned depth) {
+        int dfd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return finisher_fail(f, errno, "cannot read the staging folder: %s", strerror(errno));
+        _cleanup_closedir_ DIR *d = fdopendir(dfd);
+        if (!d) {
+                safe_close(dfd);
+                return finisher_fail(f, errno, "cannot read the staging folder: %s", strerror(errno));
+        }
+        /* The staging folder's fd shares its position with the worker's, which read it to its end. */
+        rewinddir(d);
+        struct dirent *de;
+        int r;
+        for (errno = 0; (de = readdir(d)); errno = 0) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *path = NULL;
+                if (asprintf(&path, "%s%s%s", prefix, *prefix ? "/" : "", de->d_name) < 0)
+                        return finisher_fail(f, ENOMEM, "out of memory");
+                _cleanup_free_ char *q = quote(path);
+                if (depth >= UNPACK_DEPTH_MAX)
+                        return finisher_fail(f, -E2BIG, "'%s' lies more than %u folders deep; refusing",
+                                strna(q), UNPACK_DEPTH_MAX - 1);
+
+                struct stat st;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return finisher_fail(f, errno, "cannot inspect '%s': %s", strna(q), strerror(errno));
+                if (st.st_uid != f->worker_uid) {
+                        if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 && st.st_uid == f->uid &&
+                                finisher_seen(f, &st))
+                                continue; /* another name of a file or symlink already done */
+                        return finisher_fail(f, -EPERM,
+                                "'%s' in the staging folder belongs to uid %u, not to the unpack worker "
+                                "(uid "
+                                "%u); refusing",
+                                strna(q), (unsigned) st.st_uid, (unsigned) f->worker_uid);
+                }
+
+                if (S_ISLNK(st.st_mode)) {
+                        if (f->uid != f->worker_uid &&
+                                fchownat(dirfd(d), de->d_name, f->uid, f->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                                return finisher_fail(f, errno, "cannot give '%s' to uid %u: %s", strna(q),
+                                        (unsigned) f->uid, strerror(errno));
+                        r = finisher_remember(f, &st);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+                        return finisher_fail(f, -EPERM,
+                                "'%s' in the staging folder is neither a file, a folder nor a symlink; "
+                                "refusing",
+                                strna(q));
+
+                _cleanup_close_ int fd = openat(dirfd(d), de->d_name,
+                        (S_ISDIR(st.st_mode) ? O_DIRECTORY : O_NONBLOCK) | O_RDONLY | O_NOFOLLOW |
+                                O_CLOEXEC);
+                struct stat st2;
+                if (fd < 0 || fstat(fd, &st2) < 0 || st2.st_ino != st.st_ino || st2.st_dev != st.st_dev)
+                        return finisher_fail(f, fd < 0 ? errno : -ESTALE, "cannot open '%s': %s", strna(q),
+                                strerror(fd < 0 ? errno : ESTALE));
+
+                if (S_ISDIR(st.st_mode)) {
+                        r = finisher_walk(f, fd, path, depth + 1);
+                        if (r < 0)
+                                return r;
+                        r = finisher_take(f, fd, ARCHIVE_INSTALL_DIRECTORY, st.st_mode, strna(q));
+                } else {
+                        bool binary =
+                                depth == 1 && streq(prefix, "bin") && streq(de->d_name, f->daemon_name);
+                        f->binary_seen = f->binary_seen || binary;
+                        r = finisher_take(f, fd, binary ? ARCHIVE_INSTALL_BINARY : ARCHIVE_INSTALL_FILE,
+                                st.st_mode, strna(q));
+                        if (r >= 0)
+                                r = finisher_remember(f, &st);
+                }
+                if (r < 0)
+                        return r;
+        }
+        if (errno != 0)
+                return finisher_fail(f, errno, "cannot read the staging folder: %s", strerror(errno));
+        return 0;
+}
+
+static int finisher_main(void *userdata) {
+        Unpack *u = userdata;
+
+        if (child_keep_fds(u->dir_fd) < 0)
+                return 1;
+        Finisher f = {
+                .worker_uid = u->worker_uid,
+                .uid = geteuid(),
+                .gid = getegid(),
+                .daemon_name = u->daemon_name,
+        };
+        struct stat st;
+        int r = 0;
+        if (fstat(3, &st) < 0)
+                r = finisher_fail(&f, errno, "cannot inspect the staging folder: %s", strerror(errno));
+        else if (st.st_uid != f.worker_uid)
+                r = finisher_fail(&f, -EPERM,
+                        "the staging folder belongs to uid %u, not to the unpack worker "
+                        "(uid %u); refusing",
+                        (unsigned) st.st_uid, (unsigned) f.worker_uid);
+        if (r >= 0)
+                r = finisher_walk(&f, 3, "", 0);
+        if (r >= 0 && !f.binary_seen)
+                r = finisher_fail(&f, -ENOENT, "the unpack worker left no file 'bin/%s'", f.daemon_name);
+        if (r >= 0)
+                r = finisher_take(&f, 3, ARCHIVE_INSTALL_DIRECTORY, 0755, "the staging folder");
+        r = child_report(r, f.message);
+        free(f.message);
+        free(f.done);
+        return r;
+}
+
 static void unpack_close_stream(Unpack *u) {
         u->out_source = sd_event_source_disable_unref(u->out_source);
         u->data_fd = safe_close(u->data_fd);
 }
 
-static void on_worker_done(Child *c, const ChildResult *res, void *userdata) {
-        Unpack *u = userdata;
-        char buf[UNPACK_REPORT_MAX];
-        ssize_t n = 0;
-
-        u->child = child_free(u->child);
-        unpack_close_stream(u);
-        u->broken = true;
-
+/* The child's one-line report, once it exited: 0 (with *ret_message NULL) when it says "0 ok" and exited
+ * with 0, else a negative errno and what went wrong. */
+static int read_report(
+        int fd, const ChildResult *res, const char *what, char *buf, size_t size, const char **ret_message) {
+        size_t n = 0;
         for (;;) {
-                ssize_t k = read(u->report_fd, buf + n, sizeof(buf) - 1 - (size_t) n);
-                if (k > 0 && (size_t) (n + k) < sizeof(buf) - 1) {
-                        n += k;
-                        continue;
-                }
-                if (k > 0)
-                        n += k;
-                break;
+                ssize_t k = read(fd, buf + n, size - 1 - n);
+                if (k <= 0)
+                        break;
+                n += (size_t) k;
+                if (n >= size - 1)
+                        break;
         }
         buf[n] = 0;
         strip_trailing_whitespace(buf);
 
         int error = 0;
-        const char *message = NULL;
         char *sp = strchr(buf, ' ');
         if (sp) {
                 *sp = 0;
                 error = -atoi(buf);
-                message = sp + 1;
         }
-
+        *ret_message = NULL;
         if (res->code == CLD_EXITED && res->status == 0 && sp && error == 0)
-                return u->done(u, 0, NULL, u->userdata);
-        if (sp && error < 0)
-                return u->done(u, error, message, u->userdata);
-
-        char m[256];
+                return 0;
+        if (sp && error < 0) {
+                *ret_message = sp + 1;
+                return error;
+        }
         if (res->code == CLD_EXITED)
-                snprintf(m, sizeof(m), "the unpack worker failed with exit status %d without saying why",
+                snprintf(buf, size, "the %s failed with exit status %d without saying why", what,
                         res->status);
         else
-                snprintf(m, sizeof(m), "the unpack worker was killed by signal %s",
-                        sigabbrev_np(res->status) ?: "?");
-        u->done(u, -EIO, m, u->userdata);
+                snprintf(
+                        buf, size, "the %s was killed by signal %s", what, sigabbrev_np(res->status) ?: "?");
+        *ret_message = buf;
+        return -EIO;
+}
+
+static int unpack_spawn(Unpack *u, bool finisher, int stream_fd);
+
+static void on_child_done(Child *c, const ChildResult *res, void *userdata) {
+        Unpack *u = userdata;
+        char buf[UNPACK_REPORT_MAX];
+        bool was_finisher = u->finisher;
+
+        u->child = child_free(u->child);
+        unpack_close_stream(u);
+        u->broken = true;
+
+        const char *message;
+        int r = read_report(u->report_fd, res, was_finisher ? "unpack finisher" : "unpack worker", buf,
+                sizeof(buf), &message);
+        u->report_fd = safe_close(u->report_fd);
+        if (r < 0)
+                return u->done(u, r, message, u->userdata);
+        if (was_finisher)
+                return u->done(u, 0, NULL, u->userdata);
+
+        /* The worker reads to the stream's end, which comes only after unpack_finish() (the caller verified
+         * the checksum): a worker that says it is done before that is not believed. */
+        if (!u->finishing)
+                return u->done(u, -EIO, "the unpack worker ended before the download did", u->userdata);
+        r = unpack_spawn(u, true, -EBADF);
+        if (r < 0)
+                return u->done(u, r, "cannot start the unpack finisher", u->userdata);
 }
 
 static int unpack_flush(Unpack *u) {
@@ -923,6 +1214,35 @@ int unpack_finish(Unpack *u) {
         return 0;
 }
 
+/* The worker (reading stream_fd) or the finisher, with a new report pipe. */
+static int unpack_spawn(Unpack *u, bool finisher, int stream_fd) {
+        int rp[2];
+        if (pipe2(rp, O_CLOEXEC) < 0)
+                return -errno;
+        safe_close(u->report_fd);
+        u->report_fd = rp[0];
+        int r = fd_nonblock(u->report_fd, true);
+        if (r < 0) {
+                safe_close(rp[1]);
+                return r;
+        }
+
+        ChildSpec spec = CHILD_SPEC_INIT;
+        spec.func = finisher ? finisher_main : worker_main;
+        spec.func_userdata = u;
+        spec.stdin_fd = stream_fd;
+        spec.stdout_fd = rp[1];
+        spec.description = finisher ? "unpack finisher" : "unpack worker";
+        r = child_spawn(u->event, &spec, on_child_done, u, &u->child);
+        safe_close(rp[1]);
+        if (r < 0)
+                return r;
+        u->finisher = finisher;
+        if (!finisher)
+                u->worker_uid = geteuid() == 0 ? worker_sandbox_uid(child_pid(u->child)) : geteuid();
+        return 0;
+}
+
 int unpack_start(sd_event *e, const UnpackOptions *o, UnpackDone done, UnpackReady ready, void *userdata,
         Unpack **ret) {
         int r;
@@ -952,37 +1272,18 @@ int unpack_start(sd_event *e, const UnpackOptions *o, UnpackDone done, UnpackRea
         if (u->dir_fd < 0)
                 return -errno;
 
-        int sv[2], rp[2];
+        int sv[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return -errno;
-        if (pipe2(rp, O_CLOEXEC) < 0) {
-                safe_close_pair(sv);
-                return -errno;
-        }
         u->data_fd = sv[0];
-        u->report_fd = rp[0];
         int size = UNPACK_SOCKET_BUFFER;
         (void) setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
         (void) setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
         (void) shutdown(sv[0], SHUT_RD);
-        r = fd_nonblock(u->report_fd, true);
+        r = fd_nonblock(u->data_fd, true);
         if (r >= 0)
-                r = fd_nonblock(u->data_fd, true);
-        if (r < 0) {
-                safe_close(sv[1]);
-                safe_close(rp[1]);
-                return r;
-        }
-
-        ChildSpec spec = CHILD_SPEC_INIT;
-        spec.func = worker_main;
-        spec.func_userdata = u;
-        spec.stdin_fd = sv[1];
-        spec.stdout_fd = rp[1];
-        spec.description = "unpack worker";
-        r = child_spawn(e, &spec, on_worker_done, u, &u->child);
+                r = unpack_spawn(u, false, sv[1]);
         safe_close(sv[1]);
-        safe_close(rp[1]);
         if (r < 0)
                 return r;
 

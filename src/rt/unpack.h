@@ -5,13 +5,18 @@
  * process (child.h) reads the stream from a socket and recognises it by content: a plain executable (ELF
  * or "#!") becomes bin/<daemon>; a tar (plain, gzip, bzip2, xz, zstd) or zip archive is unpacked; a
  * single compressed file (gz, xz, zst, bz2) is decompressed into bin/<daemon>. The worker refuses absolute
- * paths, "..", links that point outside the folder, device nodes, FIFOs and sockets (naming the entry),
- * clears setuid/setgid bits, enforces the size and entry limits, writes only through folder fds with
+ * paths, "..", links that point outside the folder (hard links to symlinks checked from their own
+ * folder), device nodes, FIFOs and sockets (naming the entry), gives every entry the mode of
+ * archive_install_mode(), enforces the size and entry limits, writes only through folder fds with
  * O_NOFOLLOW/RESOLVE_NO_SYMLINKS, fsyncs what it wrote, and finally requires bin/<daemon> (or <daemon>
- * at the root, moved to bin/) to be a regular file, which it makes executable.
+ * at the root, moved to bin/) to be a regular file, which it makes executable. It runs sandboxed
+ * (worker-sandbox.h: as root, a user of its own, to which the staging folder is handed).
  *
  * The parent feeds bytes with unpack_feed() (never blocks: what the socket does not take is kept, and
- * on_ready says when more is welcome), then unpack_finish(); on_done follows once the worker ended. */
+ * on_ready says when more is welcome), then unpack_finish() once it verified the checksum. When the
+ * worker read the stream to its end and exited, a finisher child (as oraivisor) gives the tree back to
+ * oraivisor's user and group, re-applies the modes, refusing anything the worker's user did not make;
+ * on_done follows once that ended. */
 
 #include <systemd/sd-event.h>
 

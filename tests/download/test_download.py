@@ -148,12 +148,12 @@ class Base(unittest.TestCase):
             f.write(data)
         return "%s/%s" % (self.base, name)
 
-    def run_obtain(self, info, env=None, plan="v2", timeout=120):
+    def run_obtain(self, info, env=None, plan="v2", timeout=120, prefix=()):
         e = {k: v for k, v in os.environ.items() if not k.startswith(("DAEMON_", "ORAIVISOR_"))}
         e.update({"DAEMON_HOME": self.home, "DAEMON_NAME": DAEMON, "DAEMON_ALLOW_DOWNLOAD_BINARIES": "true",
                   "ORAIVISOR_DOWNLOAD_RETRIES": "2"})
         e.update(env or {})
-        p = subprocess.run([OBTAIN_RUN, self.upgrades, plan, info], env=e, stdout=subprocess.PIPE,
+        p = subprocess.run(list(prefix) + [OBTAIN_RUN, self.upgrades, plan, info], env=e, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=timeout, text=True)
         self.assert_no_sanitizer_report(p.stderr)
         return p.returncode, p.stdout.strip(), p.stderr
@@ -451,24 +451,52 @@ class Transport(Base):
                                                   env={"ORAIVISOR_DOWNLOAD_MAX_SIZE": "1M"}),
                                   "larger than the limit", "ORAIVISOR_DOWNLOAD_MAX_SIZE")
 
-    def test_https_with_test_ca(self):
+    def start_tls(self):
+        """The loopback HTTPS server (a CA and a certificate made here, once); returns the CA file."""
         d = os.path.join(self.root, "tls")
-        os.makedirs(d, exist_ok=True)
-        def ossl(*args):
-            subprocess.run(["openssl"] + list(args), cwd=d, check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-        ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-             "-subj", "/CN=oraivisor test CA")
-        ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1")
-        with open(os.path.join(d, "ext.cnf"), "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-        ossl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-             "srv.pem", "-days", "2", "-extfile", "ext.cnf")
-        type(self).tls_server = start_server(self.srv_dir, os.path.join(d, "srv.pem"), os.path.join(d, "srv.key"))
+        if not type(self).tls_server:
+            os.makedirs(d, exist_ok=True)
+            def ossl(*args):
+                subprocess.run(["openssl"] + list(args), cwd=d, check=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days",
+                 "2", "-subj", "/CN=oraivisor test CA")
+            ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj",
+                 "/CN=127.0.0.1")
+            with open(os.path.join(d, "ext.cnf"), "w") as f:
+                f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+            ossl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+                 "srv.pem", "-days", "2", "-extfile", "ext.cnf")
+            type(self).tls_server = start_server(self.srv_dir, os.path.join(d, "srv.pem"),
+                                                 os.path.join(d, "srv.key"))
+        return os.path.join(d, "ca.pem")
+
+    def test_https_with_test_ca(self):
+        ca = self.start_tls()
         url = "https://127.0.0.1:%d/t/big.tar.gz?checksum=sha256:%s" % (self.tls_server.port, self.big_sum)
         self.assert_error(self.run_obtain(self.inline(url), env={"ORAIVISOR_DOWNLOAD_RETRIES": "0"}),
                           "ORAIVISOR_DOWNLOAD_CA_FILE", "https://127.0.0.1")
-        self.assert_ok(self.run_obtain(self.inline(url), env={"ORAIVISOR_DOWNLOAD_CA_FILE": os.path.join(d, "ca.pem")}),
+        self.assert_ok(self.run_obtain(self.inline(url), env={"ORAIVISOR_DOWNLOAD_CA_FILE": ca}),
+                       binary=b"\x7fELF" + self.big)
+
+    def test_https_never_redirected_to_http(self):
+        ca = self.start_tls()
+        tls = "https://127.0.0.1:%d" % self.tls_server.port
+        # https → http: refused before anything is asked of the http server (a downgrade an attacker on the
+        # path could then serve), with the reason.
+        url = "%s/redirect-to/http/%d/t/big.tar.gz?checksum=sha256:%s" % (tls, self.server.port, self.big_sum)
+        msg = self.assert_error(self.run_obtain(self.inline(url), env={"ORAIVISOR_DOWNLOAD_CA_FILE": ca}),
+                                "redirect", "https", tls + "/redirect-to/http/")
+        self.assertIn("not retried", msg)
+        self.assertEqual(self.requests_for("/t/big.tar.gz"), [], "the http server was asked")
+        # https → https and http → https are fine.
+        url = "%s/redirect-to/https/%d/t/big.tar.gz?checksum=sha256:%s" % (tls, self.tls_server.port, self.big_sum)
+        self.assert_ok(self.run_obtain(self.inline(url), env={"ORAIVISOR_DOWNLOAD_CA_FILE": ca}),
+                       binary=b"\x7fELF" + self.big)
+        shutil.rmtree(os.path.join(self.upgrades, "v2"))
+        url = "%s/redirect-to/https/%d/t/big.tar.gz?checksum=sha256:%s" % (self.base, self.tls_server.port,
+                                                                          self.big_sum)
+        self.assert_ok(self.run_obtain(self.inline(url), env={"ORAIVISOR_DOWNLOAD_CA_FILE": ca}),
                        binary=b"\x7fELF" + self.big)
 
     def test_cancel_removes_staging(self):
@@ -531,6 +559,65 @@ class Hostile(Base):
         self.assert_ok(self.obtain_tar("hard-ok.tar.gz", GOOD_ENTRIES + [("lib/copy.so", "hardlink",
                                                                           "lib/libwasmvm.x86_64.so", 0o644)]))
 
+    def test_hardlink_to_symlink(self):
+        # bin/a/b/up -> ../../../x stays inside from bin/a/b; the same link as bin/top would not.
+        deep = [("bin/a", "dir", None, 0o755), ("bin/a/b", "dir", None, 0o755),
+                ("bin/a/b/up", "symlink", "../../../x", 0o777)]
+        canary = os.path.join(self.home, "oraivisor", "x")
+        self.assert_error(self.obtain_tar("hardsym.tar.gz", GOOD_ENTRIES + deep + [("bin/top", "hardlink",
+                                                                                  "bin/a/b/up", 0o777)]),
+                          "'bin/top'", "hard link", "symlink", "outside")
+        self.assertFalse(os.path.lexists(canary))
+        # A hard link to a symlink that stays inside from its own folder too is kept.
+        self.assert_ok(self.obtain_tar("hardsym-ok.tar.gz", GOOD_ENTRIES + deep + [
+            ("lib/libwasmvm.so", "symlink", "libwasmvm.x86_64.so", 0o777),
+            ("lib/libwasmvm.so.1", "hardlink", "lib/libwasmvm.so", 0o777),
+            ("bin/a/b/c", "dir", None, 0o755), ("bin/a/b/c/up", "hardlink", "bin/a/b/up", 0o777)]))
+        self.assertEqual(os.readlink(os.path.join(self.upgrades, "v2", "lib", "libwasmvm.so.1")),
+                         "libwasmvm.x86_64.so")
+
+    def test_modes_and_owners(self):
+        # A tar of 0777 folders and files (and setuid, and owner-only modes, and a foreign owner) installs
+        # what no other local user can change and every user can read.
+        entries = [("bin", "dir", None, 0o777), ("bin/" + DAEMON, "file", BINARY, 0o777),
+                   ("lib", "dir", None, 0o700), ("lib/libwasmvm.x86_64.so", "file", LIB, 0o666),
+                   ("lib/private", "file", b"p", 0o600), ("lib/tool", "file", b"#!/bin/sh\n", 0o4711),
+                   ("share", "dir", None, 0o1777), ("share/doc", "dir", None, 0o2775),
+                   ("share/doc/README", "file", b"r", 0o664)]
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+            for name, kind, payload, mode in entries:
+                ti = tarfile.TarInfo(name)
+                ti.mode, ti.uid, ti.gid, ti.uname, ti.gname = mode, 1234, 1234, "someone", "someone"
+                if kind == "dir":
+                    ti.type = tarfile.DIRTYPE
+                    t.addfile(ti)
+                else:
+                    ti.size = len(payload)
+                    t.addfile(ti, io.BytesIO(payload))
+        self.assert_ok(self.run_obtain(self.inline(self.put("h/modes.tar", buf.getvalue()))))
+        want = {"": 0o755, "bin": 0o755, "bin/" + DAEMON: 0o755, "lib": 0o755, "lib/libwasmvm.x86_64.so": 0o644,
+                "lib/private": 0o644, "lib/tool": 0o755, "share": 0o755, "share/doc": 0o755,
+                "share/doc/README": 0o644}
+        v2 = os.path.join(self.upgrades, "v2")
+        got = {}
+        for dirpath, dirnames, filenames in os.walk(v2):
+            for n in [""] if dirpath == v2 else []:
+                got[n] = os.lstat(v2)
+            for n in dirnames + filenames:
+                got[os.path.relpath(os.path.join(dirpath, n), v2)] = os.lstat(os.path.join(dirpath, n))
+        self.assertEqual({k: v.st_mode & 0o7777 for k, v in got.items()}, want)
+        self.assertEqual({k: (v.st_uid, v.st_gid) for k, v in got.items()},
+                         {k: (os.getuid(), os.getgid()) for k in want})
+
+    def test_depth_limit(self):
+        deep = "/".join(["d"] * 63)
+        self.assert_error(self.obtain_tar("deep.tar.gz", GOOD_ENTRIES + [(deep + "/d/f", "file", b"x", 0o644)]),
+                          "more than 63 folders deep")
+        self.assert_ok(self.obtain_tar("deep-ok.tar.gz", GOOD_ENTRIES + [(deep + "/f", "file", b"x", 0o644),
+                                                                         (deep + "/e", "dir", None, 0o755)]))
+        self.assertTrue(os.path.isdir(os.path.join(self.upgrades, "v2", deep, "e")))
+
     def test_special_files(self):
         for kind, word in (("chr", "character device"), ("blk", "block device"), ("fifo", "FIFO")):
             with self.subTest(kind=kind):
@@ -574,6 +661,83 @@ class Hostile(Base):
         data = compress(tar_bytes(GOOD_ENTRIES), "gz")
         self.assert_error(self.run_obtain(self.inline(self.put("h/trunc.tar.gz", data[: len(data) // 2]))),
                           "damaged")
+
+
+class Trust(Base):
+    """The unpack worker parses untrusted bytes: it must be harmless, and nothing is published unless the
+    checksum matched."""
+
+    def test_worker_is_unprivileged(self):
+        data = compress(tar_bytes(GOOD_ENTRIES + [("lib/big", "file", os.urandom(1 << 20), 0o644)]), "gz")
+        url = self.put("trust/stall.tar.gz", data)
+        e = {k: v for k, v in os.environ.items() if not k.startswith(("DAEMON_", "ORAIVISOR_"))}
+        e.update({"DAEMON_HOME": self.home, "DAEMON_NAME": DAEMON, "DAEMON_ALLOW_DOWNLOAD_BINARIES": "true"})
+        p = subprocess.Popen([OBTAIN_RUN, self.upgrades, "v2", self.inline(self.base + "/stall/300000/trust/stall.tar.gz")],
+                             env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            # The worker is the child of obtain-run's child (its keeper); wait until it unpacked something
+            # (it is past its set-up).
+            def children(pid):
+                with open("/proc/%s/task/%s/children" % (pid, pid)) as f:
+                    return f.read().split()
+            status, deadline = None, time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    staged = [os.path.join(self.upgrades, n) for n in self.leftovers()]
+                    keepers = children(p.pid)
+                    workers = children(keepers[0]) if keepers else []
+                    if workers and staged and os.path.exists(os.path.join(staged[0], "lib", "big")):
+                        with open("/proc/%s/status" % workers[0]) as f:
+                            status = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+                        break
+                except (FileNotFoundError, PermissionError):
+                    pass
+                time.sleep(0.05)
+            self.assertIsNotNone(status, "no unpack worker seen")
+            uids = [int(x) for x in status["Uid"].split()]
+            gids = [int(x) for x in status["Gid"].split()]
+            if os.getuid() == 0:
+                # A user of its own (no other process has it), not root and not the node's user.
+                self.assertTrue(all(u == uids[0] and u >= 2130706432 for u in uids), status["Uid"])
+                self.assertTrue(all(g == uids[0] for g in gids), status["Gid"])
+                self.assertEqual(status["Groups"].strip(), "")
+                self.assertEqual(os.stat(staged[0]).st_uid, uids[0])
+            for cap in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+                self.assertEqual(int(status[cap], 16), 0, "%s: %s" % (cap, status[cap]))
+            self.assertEqual(status["NoNewPrivs"].strip(), "1")
+            self.assertEqual(status["Seccomp"].strip(), "2")
+        finally:
+            p.send_signal(signal.SIGTERM)
+            out, err = p.communicate(timeout=30)
+        self.assert_no_sanitizer_report(err)
+        self.assertIn("CANCELLED", out)
+        self.assertEqual(os.listdir(self.upgrades), [])
+
+    def test_worker_stopped_without_cap_kill(self):
+        # oraivisor@.service grants no CAP_KILL: root may not signal the worker's user. A failed checksum
+        # (the worker waits for more of the stream) must still end the worker, and not hang oraivisor.
+        if not shutil.which("setpriv"):
+            raise SystemExit("the download tests need 'setpriv' (apt-get install util-linux)")
+        data = compress(tar_bytes(GOOD_ENTRIES), "gz")
+        url = self.put("trust/nokill.tar.gz", data)
+        self.assert_error(self.run_obtain(self.inline("%s?checksum=sha256:%s" % (url, "0" * 64)), timeout=60,
+                                          prefix=("setpriv", "--bounding-set", "-kill", "--")),
+                          "does not match its checksum")
+        self.assertEqual(os.listdir(self.upgrades), [])
+
+    def test_nothing_published_without_matching_checksum(self):
+        good = compress(tar_bytes(GOOD_ENTRIES), "gz")
+        # A valid archive that unpacks completely, but is not the one the plan's checksum names; and a
+        # corrupt one (damaged in the middle).
+        tampered = compress(tar_bytes(GOOD_ENTRIES + [("lib/extra", "file", b"x", 0o644)]), "gz")
+        corrupt = good[: len(good) // 2] + bytes(b ^ 0x5A for b in good[len(good) // 2: len(good) // 2 + 64]) + \
+            good[len(good) // 2 + 64:]
+        for name, data in (("tampered", tampered), ("corrupt", corrupt)):
+            with self.subTest(kind=name):
+                url = self.put("trust/%s.tar.gz" % name, data)
+                self.assert_error(self.run_obtain(self.inline("%s?checksum=sha256:%s" % (url, sha(good)))),
+                                  "Nothing was installed")
+                self.assertEqual(os.listdir(self.upgrades), [])
 
 
 class Layout(Base):

@@ -6,6 +6,7 @@ Serves the files below a root folder, with Range support, and misbehaves on requ
 that can be combined (each is consumed, then the rest of the path is handled):
 
   /redirect/<n>/...          302 to /redirect/<n-1>/... , finally to /...
+  /redirect-to/<scheme>/<port>/...   302 to <scheme>://127.0.0.1:<port>/... (another server of the test)
   /status/<code>/...         always answers <code>
   /flaky/<key>/<n>/...       the first <n> requests for <key> answer 500
   /cut/<key>/<bytes>/...     the first request for <key> sends its headers and <bytes> bytes, then closes
@@ -71,6 +72,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 n = int(parts[1])
                 rest = "/".join(parts[2:])
                 target = "/redirect/%d/%s" % (n - 1, rest) if n > 1 else "/" + rest
+                return self._simple(302, b"moved\n", [("Location", target)])
+            if head == "redirect-to" and len(parts) >= 3:
+                target = "%s://127.0.0.1:%d/%s" % (parts[1], int(parts[2]), "/".join(parts[3:]))
                 return self._simple(302, b"moved\n", [("Location", target)])
             if head == "status" and len(parts) >= 2:
                 code = int(parts[1])

@@ -863,6 +863,8 @@ mirror_archive() {
         sbx mkdir -p "$st/bin" "$st/lib"
         sbx install -m 0755 "$FK/fakechaind-v2" "$st/bin/fakechaind"
         printf '\177ELF not really a library\n' | sbx tee "$st/lib/libwasmvm.x86_64.so" >/dev/null
+        # Modes a careless release has: installed 0755/0644 all the same.
+        sbx chmod 0777 "$st/lib" && sbx chmod 0666 "$st/lib/libwasmvm.x86_64.so"
         sbx tar -C "$st" "$3" -cf "$1/$2" bin lib && sbx rm -rf "$st"
 }
 sha256_in() { sbx sha256sum "$1" | cut -d' ' -f1; }
@@ -940,6 +942,11 @@ t_oraivisor_download() {
         expect "the downloaded binary is bin/fakechaind, executable" sbx test -x $h/oraivisor/upgrades/v2/bin/fakechaind
         expect "... byte for byte fakechaind v2" sbx cmp -s $h/oraivisor/upgrades/v2/bin/fakechaind "$FK/fakechaind-v2"
         expect "the archive's lib/ file is there" sbx grep -q "not really a library" $h/oraivisor/upgrades/v2/lib/libwasmvm.x86_64.so
+        # Unpacked by a worker of its own user inside this unit, then given back to oraivisor's (root).
+        expect "installed as root's, writable by root only" test \
+                "$(sbx stat -c '%u:%g %a' $h/oraivisor/upgrades/v2 $h/oraivisor/upgrades/v2/bin/fakechaind \
+                        $h/oraivisor/upgrades/v2/lib $h/oraivisor/upgrades/v2/lib/libwasmvm.x86_64.so |
+                        tr '\n' ' ')" = "0:0 755 0:0 755 0:0 755 0:0 644 "
         expect "v2 runs as DAEMON_USER with upgrades/v2/lib first on LD_LIBRARY_PATH" \
                 bash -c 'grep -q "fakechaind v2 starting (.*user=chainuser.*ld_library_path=$2" <<<"$1"' _ "$(dj $i)" "$h/oraivisor/upgrades/v2/lib"
         expect "no staging folder left" no_staging_left $h
