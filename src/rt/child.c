@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <fcntl.h>
-#include <linux/close_range.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "child-env.h"
@@ -11,6 +8,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "reaper.h"
+#include "spawn.h"
 #include "strv.h"
 
 #define CHILD_KILL_GRACE (5 * USEC_PER_SEC)
@@ -90,66 +88,32 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static _noreturn_ void child_exec(const ChildSpec *spec, pid_t parent) {
-        /* Die with the parent. If it already died between fork and prctl, go now. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-                _exit(EXIT_FAILURE);
-        /* A group of its own, so that a timeout or a cancel also reaches what a hook script started. */
-        (void) setpgid(0, 0);
-
-        /* sd-event blocks the signals it handles; a child must start with a clean mask and dispositions. */
-        sigset_t all;
-        sigemptyset(&all);
-        (void) sigprocmask(SIG_SETMASK, &all, NULL);
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) signal(sig, SIG_DFL);
-
-        int in = spec->stdin_fd;
-        if (in < 0) {
-                in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (in < 0)
-                        _exit(EXIT_FAILURE);
-        }
-        if ((dup2(in, STDIN_FILENO) < 0) ||
-                (spec->stdout_fd >= 0 && dup2(spec->stdout_fd, STDOUT_FILENO) < 0) ||
-                (spec->stderr_fd >= 0 && dup2(spec->stderr_fd, STDERR_FILENO) < 0))
-                _exit(EXIT_FAILURE);
-
-        /* Before chdir, so that the folder is entered with the permissions the child will have. */
-        int r = credentials_apply(spec->credentials);
+/* In the forked child: the common setup (spawn.c), then the function or the exec. env was built by the
+ * parent: nothing here allocates or logs. */
+static _noreturn_ void child_exec(const ChildSpec *spec, char **env, pid_t parent) {
+        SpawnSetup setup = {
+                .parent = parent,
+                .death_signal = SIGKILL,
+                .stdin_fd = spec->stdin_fd >= 0 ? spec->stdin_fd : SPAWN_STDIN_NULL,
+                .stdout_fd = spec->stdout_fd,
+                .stderr_fd = spec->stderr_fd,
+                /* A function uses the fds it was given (they close at _exit()); an exec'd program gets
+                 * stdio and the one fd to pass on. */
+                .keep_fd = spec->func ? -1 : spec->keep_fd,
+                .close_others = !spec->func,
+                .credentials = spec->credentials,
+                .working_directory = spec->working_directory,
+        };
+        int r = spawn_setup_child(&setup);
         if (r < 0) {
-                log_error_errno(r, "Failed to switch to uid %u for %s: %m", (unsigned) spec->credentials->uid,
-                        spec->description);
+                spawn_report_failure(spec->description, "setting up the process (user, folder, stdio)", r);
                 _exit(EXIT_FAILURE);
         }
-
-        if (spec->working_directory && chdir(spec->working_directory) < 0) {
-                log_error_errno(errno, "Failed to change to folder '%s' for %s: %m", spec->working_directory,
-                        spec->description);
-                _exit(EXIT_FAILURE);
-        }
-
-        if (spec->func) {
-                /* Only the fds the function uses matter; the rest closes at _exit(). */
+        if (spec->func)
                 _exit(spec->func(spec->func_userdata) & 0xff);
-        }
 
-        /* Close everything but stdio and the one fd to pass on. */
-        int keep = spec->keep_fd;
-        if (keep >= 3) {
-                if (keep > 3)
-                        (void) syscall(SYS_close_range, 3, keep - 1, 0);
-                (void) syscall(SYS_close_range, keep + 1, ~0U, 0);
-                (void) fd_cloexec(keep, false);
-        } else
-                (void) syscall(SYS_close_range, 3, ~0U, 0);
-
-        _cleanup_strv_free_ char **env = child_env_strip_own(spec->env ?: environ);
-        if (env && credentials_env(spec->credentials, &env) < 0)
-                _exit(EXIT_FAILURE);
-        execve(spec->argv[0], spec->argv, env ?: environ);
-        log_error_errno(errno, "Failed to execute '%s' for %s: %m", spec->argv[0], spec->description);
+        execve(spec->argv[0], spec->argv, env);
+        spawn_report_failure(spec->description, spec->argv[0], errno);
         _exit(127);
 }
 
@@ -170,12 +134,20 @@ int child_spawn(sd_event *e, const ChildSpec *spec, ChildDone done, void *userda
         if (!c->description)
                 return -ENOMEM;
 
+        /* Everything the child needs is made here, before fork (spawn.h). */
+        _cleanup_strv_free_ char **env = NULL;
+        if (spec->argv) {
+                env = child_env_strip_own(spec->env ?: environ);
+                if (!env || credentials_env(spec->credentials, &env) < 0)
+                        return -ENOMEM;
+        }
+
         pid_t parent = getpid();
         pid_t pid = fork();
         if (pid < 0)
                 return -errno;
         if (pid == 0)
-                child_exec(spec, parent);
+                child_exec(spec, env, parent);
 
         c->pid = pid;
         /* Ours from now on: the reaper (PID 1, subreaper) leaves its exit status to the source below. */

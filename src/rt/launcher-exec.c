@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "fd-util.h"
@@ -12,6 +10,7 @@
 #include "line-buffer.h"
 #include "log.h"
 #include "reaper.h"
+#include "spawn.h"
 
 /* How long a partial line may wait for its newline before it is scanned as it is: a node that printed
  * its announcement without a newline and then halted must still be seen. */
@@ -254,39 +253,22 @@ static int on_started_defer(sd_event_source *src, void *userdata) {
 
 static _noreturn_ void exec_child(const LaunchSpec *spec, int out_w, int err_w, int errpipe_w, int pass_fd,
         pid_t parent) {
-        /* The daemon must not outlive us unnoticed: SIGTERM (a graceful stop) if we die. */
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-                _exit(EXIT_FAILURE);
-        /* Own process group: a terminal's Ctrl-C reaches only oraivisor, which forwards it once; and the
-         * group is what is killed once the daemon exits (KillMode=mixed). A background group that reads
-         * the terminal is stopped (SIGTTIN) with nobody to resume it: a terminal stdin becomes /dev/null,
-         * as under systemd. Output goes through our pipes, never to the terminal itself. */
-        (void) setpgid(0, 0);
-        if (isatty(STDIN_FILENO)) {
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-                if (null < 0 || dup2(null, STDIN_FILENO) < 0)
-                        _exit(EXIT_FAILURE);
-        }
-
-        sigset_t none;
-        sigemptyset(&none);
-        (void) sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) signal(sig, SIG_DFL);
-
-        int e = 0;
-        if (dup2(out_w, STDOUT_FILENO) < 0 || dup2(err_w, STDERR_FILENO) < 0)
-                e = errno;
-        if (e == 0 && pass_fd >= 0 && fd_cloexec(pass_fd, false) < 0)
-                e = errno;
-        if (e == 0) {
-                int r = credentials_apply(spec->credentials);
-                if (r < 0)
-                        e = -r;
-        }
-        if (e == 0 && spec->working_directory && chdir(spec->working_directory) < 0)
-                e = errno;
+        /* The common setup (spawn.c). The daemon must not outlive us unnoticed: SIGTERM (a graceful stop)
+         * if we die. Its own process group: a terminal's Ctrl-C reaches only oraivisor, which forwards it
+         * once, and the group is what is killed once the daemon exits (KillMode=mixed). A terminal stdin
+         * becomes /dev/null, as under systemd; output goes through our pipes, never to the terminal. */
+        SpawnSetup setup = {
+                .parent = parent,
+                .death_signal = SIGTERM,
+                .stdin_fd = SPAWN_STDIN_KEEP_UNLESS_TTY,
+                .stdout_fd = out_w,
+                .stderr_fd = err_w,
+                .keep_fd = pass_fd,
+                .close_others = false, /* the error pipe must stay open until exec: O_CLOEXEC closes the rest */
+                .credentials = spec->credentials,
+                .working_directory = spec->working_directory,
+        };
+        int e = -spawn_setup_child(&setup);
         if (e == 0) {
                 execve(spec->binary, spec->argv, spec->env);
                 e = errno;
