@@ -107,11 +107,6 @@ static inline void *calloc_multiply(size_t size, size_t n) {
 #define new(t, n) ((t *) malloc_multiply(sizeof(t), (n)))
 #define new0(t, n) ((t *) calloc_multiply(sizeof(t), (n)))
 
-/* A negative errno from a value that may be positive or negative. */
-static inline int negative_errno(int e) {
-        return e > 0 ? -e : (e == 0 ? -EIO : e);
-}
-
 static inline bool streq(const char *a, const char *b) {
         return strcmp(a, b) == 0;
 }

@@ -151,7 +151,8 @@ static void obtain_failf(Obtain *o, int error, const char *format, ...) {
         if (vasprintf(&m, format, ap) < 0)
                 m = NULL;
         va_end(ap);
-        obtain_finish(o, negative_errno(error), m ?: "Out of memory.");
+        assert(error < 0);
+        obtain_finish(o, error, m ?: "Out of memory.");
 }
 
 /* ---- progress ------------------------------------------------------------------------------------------
@@ -319,7 +320,7 @@ static void obtain_publish(Obtain *o) {
         int r;
 
         if (fsync(o->staging_fd) < 0)
-                return obtain_failf(o, errno,
+                return obtain_failf(o, -errno,
                         "Failed to flush the staging folder '%s/%s' to disk: %s; nothing was installed.",
                         o->upgrades_path, o->staging, strerror(errno));
         if (renameat2(o->upgrades_fd, o->staging, o->upgrades_fd, o->folder, RENAME_NOREPLACE) < 0) {
@@ -335,7 +336,7 @@ static void obtain_publish(Obtain *o) {
         o->staging = mfree(o->staging);
         o->staging_fd = safe_close(o->staging_fd);
         if (fsync(o->upgrades_fd) < 0)
-                return obtain_failf(o, errno, "Failed to flush '%s' to disk after installing '%s': %s.",
+                return obtain_failf(o, -errno, "Failed to flush '%s' to disk after installing '%s': %s.",
                         o->upgrades_path, o->folder, strerror(errno));
 
         log_info("Upgrade %s: installed '%s/%s/bin/%s' from '%s'.", o->plan_name, o->upgrades_path,
@@ -623,7 +624,7 @@ static int obtain_check_existing(Obtain *o) {
         if (fstatat(o->upgrades_fd, o->folder, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                 if (errno == ENOENT)
                         return 0;
-                obtain_failf(o, errno, "Failed to inspect '%s/%s': %s.", o->upgrades_path, o->folder,
+                obtain_failf(o, -errno, "Failed to inspect '%s/%s': %s.", o->upgrades_path, o->folder,
                         strerror(errno));
                 return -errno;
         }

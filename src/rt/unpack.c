@@ -54,9 +54,10 @@ typedef struct Worker {
 /* The first failure's message is the one reported. */
 static int fail_message(char **message, int error, const char *format, va_list ap) _printf_(3, 0);
 static int fail_message(char **message, int error, const char *format, va_list ap) {
+        assert(error < 0);
         if (!*message && vasprintf(message, format, ap) < 0)
                 *message = NULL;
-        return negative_errno(error);
+        return error;
 }
 
 static int worker_fail(Worker *w, int error, const char *format, ...) _printf_(3, 4);
@@ -124,10 +125,10 @@ static int worker_open_dir(Worker *w, const char *entry, const char *dir, int *r
 
         _cleanup_close_ int cur = fcntl(w->dir_fd, F_DUPFD_CLOEXEC, 3);
         if (cur < 0)
-                return worker_fail(w, errno, "cannot open the staging folder: %s", strerror(errno));
+                return worker_fail(w, -errno, "cannot open the staging folder: %s", strerror(errno));
         _cleanup_free_ char *copy = strdup(dir);
         if (!copy)
-                return worker_fail(w, ENOMEM, "out of memory");
+                return worker_fail(w, -ENOMEM, "out of memory");
 
         for (char *comp = copy, *next; comp && *comp; comp = next) {
                 next = strchr(comp, '/');
@@ -136,7 +137,7 @@ static int worker_open_dir(Worker *w, const char *entry, const char *dir, int *r
                 if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST) {
                         int e = errno;
                         _cleanup_free_ char *q = quote(entry);
-                        return worker_fail(w, e, "cannot create the folders of the archive entry '%s': %s",
+                        return worker_fail(w, -e, "cannot create the folders of the archive entry '%s': %s",
                                 strna(q), strerror(e));
                 }
                 int fd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -148,7 +149,7 @@ static int worker_open_dir(Worker *w, const char *entry, const char *dir, int *r
                                         "the archive entry '%s' lies below a symlink or a file, not a "
                                         "folder; refusing",
                                         strna(q));
-                        return worker_fail(w, e, "cannot open the folder of the archive entry '%s': %s",
+                        return worker_fail(w, -e, "cannot open the folder of the archive entry '%s': %s",
                                 strna(q), strerror(e));
                 }
                 safe_close(cur);
@@ -162,7 +163,7 @@ static int worker_open_dir(Worker *w, const char *entry, const char *dir, int *r
         w->parent_fd = TAKE_FD(cur);
         if (!w->parent_path) {
                 w->parent_fd = safe_close(w->parent_fd);
-                return worker_fail(w, ENOMEM, "out of memory");
+                return worker_fail(w, -ENOMEM, "out of memory");
         }
         *ret_fd = w->parent_fd;
         return 0;
@@ -187,14 +188,14 @@ static int worker_clear_name(Worker *w, int parent, const char *base, const char
         if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT
                         ? 0
-                        : worker_fail(w, errno, "cannot inspect '%s': %s", entry, strerror(errno));
+                        : worker_fail(w, -errno, "cannot inspect '%s': %s", entry, strerror(errno));
         if (S_ISDIR(st.st_mode)) {
                 _cleanup_free_ char *q = quote(entry);
                 return worker_fail(w, -EEXIST,
                         "the archive entry '%s' would replace a folder of the same name", strna(q));
         }
         if (unlinkat(parent, base, 0) < 0)
-                return worker_fail(w, errno, "cannot replace '%s': %s", entry, strerror(errno));
+                return worker_fail(w, -errno, "cannot replace '%s': %s", entry, strerror(errno));
         return 0;
 }
 
@@ -240,7 +241,7 @@ static int worker_finish_file(Worker *w, int fd, ArchiveInstallKind kind, mode_t
 static int worker_regular(Worker *w, struct archive *a, struct archive_entry *e, const char *path) {
         _cleanup_free_ char *copy = strdup(path);
         if (!copy)
-                return worker_fail(w, ENOMEM, "out of memory");
+                return worker_fail(w, -ENOMEM, "out of memory");
         const char *dir, *base;
         split_path(copy, &dir, &base);
         int parent, r;
@@ -316,7 +317,7 @@ static int worker_symlink(Worker *w, struct archive_entry *e, const char *path) 
         }
         _cleanup_free_ char *copy = strdup(path);
         if (!copy)
-                return worker_fail(w, ENOMEM, "out of memory");
+                return worker_fail(w, -ENOMEM, "out of memory");
         const char *dir, *base;
         split_path(copy, &dir, &base);
         int parent;
@@ -345,7 +346,7 @@ static int worker_hardlink(Worker *w, struct archive_entry *e, const char *path)
         /* The target's folder, opened without creating anything and without following symlinks. */
         _cleanup_free_ char *tcopy = strdup(norm), *copy = strdup(path);
         if (!tcopy || !copy)
-                return worker_fail(w, ENOMEM, "out of memory");
+                return worker_fail(w, -ENOMEM, "out of memory");
         const char *tdir, *tbase, *dir, *base;
         split_path(tcopy, &tdir, &tbase);
         split_path(copy, &dir, &base);
@@ -484,7 +485,7 @@ static int worker_plain_executable(Worker *w) {
                 return fd;
         _cleanup_free_ char *entry = NULL;
         if (asprintf(&entry, "bin/%s", w->o->daemon_name) < 0)
-                return worker_fail(w, ENOMEM, "out of memory");
+                return worker_fail(w, -ENOMEM, "out of memory");
 
         uint64_t end = 0, flushed = 0;
         size_t n = w->sniff_len;
@@ -520,7 +521,7 @@ static int worker_raw(Worker *w, struct archive *a) {
         }
         _cleanup_free_ char *entry = NULL;
         if (asprintf(&entry, "bin/%s", w->o->daemon_name) < 0)
-                return worker_fail(w, ENOMEM, "out of memory");
+                return worker_fail(w, -ENOMEM, "out of memory");
         w->entries++;
 
         _cleanup_close_ int fd = -EBADF;
@@ -579,7 +580,7 @@ static int worker_archive(Worker *w) {
 
         _cleanup_(archive_read_freep) struct archive *a = sym_archive_read_new();
         if (!a)
-                return worker_fail(w, ENOMEM, "out of memory");
+                return worker_fail(w, -ENOMEM, "out of memory");
 
         /* Only filters built into libarchive: never one that runs an external program. */
         (void) sym_archive_read_support_filter_gzip(a);
