@@ -279,6 +279,10 @@ static void start_failed_exec(UnitLauncher *u, int status, const char *name) {
                 return start_failed(u, -ESRCH,
                         "systemd could not run the daemon unit '%s' with DAEMON_GROUP='%s' (status 216/GROUP): create that group or fix DAEMON_GROUP.",
                         u->unit, strna(u->config->daemon_group));
+        case 226:
+                return start_failed(u, -ENOENT,
+                        "systemd could not set up the sandbox of the daemon unit '%s' (status 226/NAMESPACE): a folder of ReadWritePaths=, BindPaths= or the like in ORAIVISOR_DAEMON_PROPERTIES does not exist: create it, or write it as '-/path' to ignore a missing one ('journalctl -u %s' names it).",
+                        u->unit, u->unit);
         default:
                 return start_failed(u, -EIO,
                         "systemd could not start the daemon unit '%s' (status %d/%s): see 'systemctl status %s' and 'journalctl -u %s'.",

@@ -1263,6 +1263,24 @@ t_oraivisor_node_properties_bad() {
         start_refused $i "ORAIVISOR_DAEMON_PROPERTIES: unknown or unsupported property 'User': expected one of CPUWeight, StartupCPUWeight, CPUQuota, IOWeight, StartupIOWeight, MemoryMin, MemoryLow, MemoryHigh, MemoryMax, MemorySwapMax, TasksMax, Nice, OOMScoreAdjust, ReadWritePaths, ReadOnlyPaths, InaccessiblePaths, BindPaths, BindReadOnlyPaths, NoNewPrivileges, ProtectSystem, ProtectHome, PrivateTmp, PrivateDevices, PrivateMounts, ProtectKernelTunables, ProtectKernelModules, ProtectKernelLogs, ProtectControlGroups, ProtectClock, ProtectHostname, ProtectProc, ProcSubset, RestrictSUIDSGID, RestrictNamespaces, LockPersonality, RestrictRealtime, RestrictAddressFamilies, SystemCallArchitectures, SystemCallFilter, SystemCallErrorNumber, CapabilityBoundingSet, AmbientCapabilities."
 }
 
+# A folder of ORAIVISOR_DAEMON_PROPERTIES that does not exist: the node's start fails (226/NAMESPACE), and
+# oraivisor says which setting to fix; written '-/path', a missing folder is ignored.
+t_oraivisor_node_properties_missing_path() {
+        local i=s25 h=/var/lib/s25 u=oraivisor@s25.service
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind "ORAIVISOR_DAEMON_PROPERTIES=ReadWritePaths=/srv/missing-$i"
+        sbx timeout 30 systemctl start $u 2>/dev/null
+        expect "oraivisor fails, not restarted" wait_for 15 settled_failed $u
+        expect "it names the status and the fix" wait_for 10 ov_journal_has $i \
+                "systemd could not set up the sandbox of the daemon unit 'oraivisor-daemon@$i.service' (status 226/NAMESPACE): a folder of ReadWritePaths=, BindPaths= or the like in ORAIVISOR_DAEMON_PROPERTIES does not exist: create it, or write it as '-/path' to ignore a missing one"
+        expect "the node never ran" test -z "$(dj $i)"
+        sbx systemctl reset-failed $u oraivisor-daemon@$i.service 2>/dev/null
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind "ORAIVISOR_DAEMON_PROPERTIES=ReadWritePaths=-/srv/missing-$i"
+        expect "with '-/path': systemctl start succeeds" sbx timeout 30 systemctl start $u
+        expect "... the node runs" wait_for 10 dj_has $i "fakechaind v1 starting (version=v1 pid="
+        sbx systemctl stop $u
+}
+
 # ---- the torture test of the upgrade engine with the unit launcher --------------------------------------
 
 # tests/torture/torture.py --launcher unit inside the container: the daemon runs as a transient unit, and
@@ -1294,7 +1312,7 @@ SCENARIOS=(
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network oraivisor_download_ip_deny
         oraivisor_loopback_tcp
         oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
-        oraivisor_node_properties_bad
+        oraivisor_node_properties_bad oraivisor_node_properties_missing_path
         torture_unit
 )
 
