@@ -281,7 +281,7 @@ static void start_failed_exec(UnitLauncher *u, int status, const char *name) {
                         u->unit, strna(u->config->daemon_group));
         case 226:
                 return start_failed(u, -ENOENT,
-                        "systemd could not set up the sandbox of the daemon unit '%s' (status 226/NAMESPACE): a folder of ReadWritePaths=, BindPaths= or the like in ORAIVISOR_DAEMON_PROPERTIES does not exist: create it, or write it as '-/path' to ignore a missing one ('journalctl -u %s' names it).",
+                        "systemd could not set up the sandbox of the daemon unit '%s' (status 226/NAMESPACE): a folder it makes writable or binds (DAEMON_HOME, or a path of ORAIVISOR_DAEMON_PROPERTIES) does not exist or lies in a hidden one such as /home: create it, write it as '-/path' to ignore a missing one, or set ORAIVISOR_DAEMON_SANDBOX=off ('journalctl -u %s' names it).",
                         u->unit, u->unit);
         default:
                 return start_failed(u, -EIO,

@@ -1272,7 +1272,7 @@ t_oraivisor_node_properties_missing_path() {
         sbx timeout 30 systemctl start $u 2>/dev/null
         expect "oraivisor fails, not restarted" wait_for 15 settled_failed $u
         expect "it names the status and the fix" wait_for 10 ov_journal_has $i \
-                "systemd could not set up the sandbox of the daemon unit 'oraivisor-daemon@$i.service' (status 226/NAMESPACE): a folder of ReadWritePaths=, BindPaths= or the like in ORAIVISOR_DAEMON_PROPERTIES does not exist: create it, or write it as '-/path' to ignore a missing one"
+                "systemd could not set up the sandbox of the daemon unit 'oraivisor-daemon@$i.service' (status 226/NAMESPACE): a folder it makes writable or binds (DAEMON_HOME, or a path of ORAIVISOR_DAEMON_PROPERTIES) does not exist or lies in a hidden one such as /home: create it, write it as '-/path' to ignore a missing one, or set ORAIVISOR_DAEMON_SANDBOX=off"
         expect "the node never ran" test -z "$(dj $i)"
         sbx systemctl reset-failed $u oraivisor-daemon@$i.service 2>/dev/null
         oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind "ORAIVISOR_DAEMON_PROPERTIES=ReadWritePaths=-/srv/missing-$i"
