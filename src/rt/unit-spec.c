@@ -280,7 +280,6 @@ int daemon_unit_sandbox(const char *home, bool root, UnitPropertyList *l) {
         static const char *const common[][2] = {
                 { "NoNewPrivileges", "yes" },
                 { "ProtectSystem", "strict" },
-                { "PrivateTmp", "yes" },
                 { "PrivateDevices", "yes" },
                 { "PrivateMounts", "yes" },
                 { "ProtectKernelTunables", "yes" },
@@ -310,6 +309,12 @@ int daemon_unit_sandbox(const char *home, bool root, UnitPropertyList *l) {
                 if (r < 0)
                         return r;
         }
+
+        /* A private /tmp would hide a home that lies in the host's /tmp or /var/tmp (test and demo nodes). */
+        bool in_tmp = path_is_under(home, "/tmp") || path_is_under(home, "/var/tmp");
+        r = unit_property_list_append(l, "PrivateTmp", in_tmp ? "no" : "yes", NULL);
+        if (r < 0)
+                return r;
 
         /* ProtectHome=yes makes /home, /root and /run/user inaccessible, and a ReadWritePaths= below an
          * inaccessible folder cannot be reached: a home there is bound into the empty tmpfs instead. */

@@ -55,7 +55,7 @@ bool daemon_user_is_root(const char *user) _pure_;
 /* The node's sandbox (ORAIVISOR_DAEMON_SANDBOX=strict), as a careful operator would write it by hand for a
  * Cosmos node: the whole file system read-only but the home (home, absolute), other users' homes hidden
  * (when the home itself is under /home, /root or /run/user, only it is bound into an empty /home), private
- * /tmp and devices, no kernel tunables, modules, logs, clock or hostname, no new privileges, no SUID/SGID
+ * /tmp (unless the home is in /tmp or /var/tmp) and devices, no kernel tunables, modules, logs, clock or hostname, no new privileges, no SUID/SGID
  * files, no namespaces, no realtime scheduling, native system calls of systemd's @system-service set
  * (others fail with EPERM rather than killing the node), the address families a node uses (AF_UNIX,
  * AF_INET, AF_INET6, and AF_NETLINK for Go's net.Interfaces() and glibc's getaddrinfo()), other users'

@@ -293,6 +293,18 @@ Test(unit_spec, sandbox_home_under_home_is_bound) {
                 assert_string(&l, "ProtectHome", "yes");
                 cr_assert_null(find(&l, "BindPaths"));
         }
+        /* A home in the host's /tmp would be hidden by a private one. */
+        const char *const tmps[] = { "/tmp/x/home", "/var/tmp/oraid" };
+        for (size_t i = 0; i < ELEMENTSOF(tmps); i++) {
+                _cleanup_(unit_property_list_done) UnitPropertyList t = {};
+                cr_assert_eq(daemon_unit_sandbox(tmps[i], false, &t), 0);
+                assert_bool(&t, "PrivateTmp", false);
+                assert_string(&t, "ProtectSystem", "strict");
+        }
+        _cleanup_(unit_property_list_done) UnitPropertyList t = {};
+        cr_assert_eq(daemon_unit_sandbox("/var/tmpx/oraid", false, &t), 0);
+        assert_bool(&t, "PrivateTmp", true);
+
         /* A home with a space is one path, not two. */
         _cleanup_(unit_property_list_done) UnitPropertyList l = {};
         cr_assert_eq(daemon_unit_sandbox("/srv/my node", false, &l), 0);
