@@ -273,7 +273,7 @@ bool daemon_user_is_root(const char *user) {
 
 static bool path_is_under(const char *path, const char *dir) {
         const char *e = startswith(path, dir);
-        return e && e[0] == '/';
+        return e && (e[0] == '/' || e[0] == 0);
 }
 
 int daemon_unit_sandbox(const char *home, bool root, UnitPropertyList *l) {
