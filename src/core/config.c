@@ -29,6 +29,24 @@ LauncherKind launcher_kind_from_string(const char *s) {
         return _LAUNCHER_KIND_INVALID;
 }
 
+static const char *const daemon_sandbox_table[_DAEMON_SANDBOX_MAX] = {
+        [DAEMON_SANDBOX_STRICT] = "strict",
+        [DAEMON_SANDBOX_OFF] = "off",
+};
+
+const char *daemon_sandbox_to_string(DaemonSandbox s) {
+        if (s < 0 || s >= _DAEMON_SANDBOX_MAX)
+                return NULL;
+        return daemon_sandbox_table[s];
+}
+
+DaemonSandbox daemon_sandbox_from_string(const char *s) {
+        for (DaemonSandbox k = 0; k < _DAEMON_SANDBOX_MAX; k++)
+                if (s && strcasecmp(s, daemon_sandbox_table[k]) == 0)
+                        return k;
+        return _DAEMON_SANDBOX_INVALID;
+}
+
 typedef enum VarType {
         VAR_STRING,     /* any non-empty string */
         VAR_ABS_PATH,   /* absolute path, normalised without trailing slash */
@@ -39,6 +57,8 @@ typedef enum VarType {
         VAR_SIZE,       /* bytes, with K/M/G/T suffixes */
         VAR_SIZE_OR_INFINITY,
         VAR_LAUNCHER,
+        VAR_SANDBOX,
+        VAR_UNIT_PROPERTIES,
         VAR_LOG_LEVEL,
         VAR_USER,       /* user or group name, or numeric id */
         VAR_IGNORED,    /* understood, accepted, has no effect here */
@@ -72,6 +92,8 @@ static const Var vars[] = {
         { "DAEMON_LIMIT_NOFILE", VAR_UNSIGNED, F(limit_nofile), "a number of open files, such as 65536" },
         { "DAEMON_MEMORY_MAX", VAR_SIZE_OR_INFINITY, F(memory_max), "a size such as '8G', or 'infinity'" },
         { "ORAIVISOR_STATE_DIR", VAR_ABS_PATH, F(state_dir), "an absolute path" },
+        { "ORAIVISOR_DAEMON_SANDBOX", VAR_SANDBOX, F(daemon_sandbox), "'strict' or 'off'" },
+        { "ORAIVISOR_DAEMON_PROPERTIES", VAR_UNIT_PROPERTIES, F(daemon_properties), NULL },
         { "DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM", VAR_BOOL, F(must_have_checksum), NULL },
         { "ORAIVISOR_ALLOW_FILE_URLS", VAR_BOOL, F(allow_file_urls), NULL },
         { "ORAIVISOR_DOWNLOAD_RETRIES", VAR_UNSIGNED, F(download_retries), "a number of retries, such as 5" },
@@ -99,7 +121,8 @@ const char *const config_known_variables[] = {
         "DAEMON_HOME", "DAEMON_NAME", "DAEMON_ALLOW_DOWNLOAD_BINARIES", "DAEMON_RESTART_AFTER_UPGRADE",
         "DAEMON_SHUTDOWN_GRACE", "DAEMON_RESTART_DELAY", "DAEMON_POLL_INTERVAL", "ORAIVISOR_LAUNCHER",
         "ORAIVISOR_LOG_LEVEL", "ORAIVISOR_DAEMON_UNIT", "DAEMON_USER", "DAEMON_GROUP", "DAEMON_LIMIT_NOFILE",
-        "DAEMON_MEMORY_MAX", "ORAIVISOR_STATE_DIR", "DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM",
+        "DAEMON_MEMORY_MAX", "ORAIVISOR_STATE_DIR", "ORAIVISOR_DAEMON_SANDBOX", "ORAIVISOR_DAEMON_PROPERTIES",
+        "DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM",
         "ORAIVISOR_ALLOW_FILE_URLS", "ORAIVISOR_DOWNLOAD_RETRIES", "ORAIVISOR_DOWNLOAD_MAX_SIZE",
         "ORAIVISOR_DOWNLOAD_CONNECT_TIMEOUT", "ORAIVISOR_DOWNLOAD_STALL_TIMEOUT", "ORAIVISOR_UNPACK_MAX_SIZE",
         "ORAIVISOR_UNPACK_MAX_ENTRIES", "ORAIVISOR_DOWNLOAD_CA_FILE", "UNSAFE_SKIP_BACKUP", "DAEMON_DATA_BACKUP_DIR", "ORAIVISOR_BACKUP_KEEP",
@@ -145,6 +168,7 @@ void config_done(Config *c) {
         free(c->backup_dir);
         free(c->custom_preupgrade);
         free(c->download_ca_file);
+        unit_property_list_done(&c->daemon_properties);
         *c = (Config) {};
 }
 
@@ -335,6 +359,28 @@ static int set_var(const Var *var, const char *value, Config *c, ConfigDiagnosti
                         return config_diagnostics_add_error(d, "%s='%s' is not valid: expected %s.", var->name,
                                 q, var->expect);
                 *(LauncherKind *) field = k;
+                return 0;
+        }
+
+        case VAR_SANDBOX: {
+                DaemonSandbox k = daemon_sandbox_from_string(value);
+                if (k < 0)
+                        return config_diagnostics_add_error(d, "%s='%s' is not valid: expected %s.", var->name,
+                                q, var->expect);
+                *(DaemonSandbox *) field = k;
+                return 0;
+        }
+
+        case VAR_UNIT_PROPERTIES: {
+                _cleanup_free_ char *e = NULL;
+                UnitPropertyList l = {};
+                r = unit_properties_parse(value, &l, &e);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return config_diagnostics_add_error(d, "%s: %s", var->name, strna(e));
+                unit_property_list_done((UnitPropertyList *) field);
+                *(UnitPropertyList *) field = l;
                 return 0;
         }
 

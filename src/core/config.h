@@ -10,6 +10,7 @@
 
 #include "macro.h"
 #include "time-util.h"
+#include "unit-property.h"
 
 typedef enum LauncherKind {
         LAUNCHER_AUTO,
@@ -21,6 +22,17 @@ typedef enum LauncherKind {
 
 const char *launcher_kind_to_string(LauncherKind k) _const_;
 LauncherKind launcher_kind_from_string(const char *s) _pure_;
+
+/* The sandbox of the node's transient unit (unit launcher only; exec mode runs the node as a plain child). */
+typedef enum DaemonSandbox {
+        DAEMON_SANDBOX_STRICT,
+        DAEMON_SANDBOX_OFF,
+        _DAEMON_SANDBOX_MAX,
+        _DAEMON_SANDBOX_INVALID = -EINVAL,
+} DaemonSandbox;
+
+const char *daemon_sandbox_to_string(DaemonSandbox s) _const_;
+DaemonSandbox daemon_sandbox_from_string(const char *s) _pure_;
 
 typedef struct Config {
         /* Foundation. */
@@ -46,6 +58,8 @@ typedef struct Config {
         uint64_t limit_nofile;       /* DAEMON_LIMIT_NOFILE, default 65536 */
         uint64_t memory_max;         /* DAEMON_MEMORY_MAX, UINT64_MAX = unlimited (default) */
         char *state_dir;             /* ORAIVISOR_STATE_DIR, else $STATE_DIRECTORY, else NULL */
+        DaemonSandbox daemon_sandbox; /* ORAIVISOR_DAEMON_SANDBOX, default strict */
+        UnitPropertyList daemon_properties; /* ORAIVISOR_DAEMON_PROPERTIES, parsed */
 
         /* Downloads. */
         bool must_have_checksum;     /* DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM, default false */

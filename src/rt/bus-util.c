@@ -169,6 +169,67 @@ static int append_string(sd_bus_message *m, const char *name, const char *value)
         return sd_bus_message_append(m, "(sv)", name, "s", value);
 }
 
+static int append_strv_variant(sd_bus_message *m, const char *name, const char *sig, bool with_bool, bool b,
+        char **strv) {
+        int r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', sig);
+        if (r >= 0 && with_bool)
+                r = sd_bus_message_open_container(m, 'r', "bas");
+        if (r >= 0 && with_bool)
+                r = sd_bus_message_append(m, "b", b);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, strv);
+        if (r >= 0 && with_bool)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+int bus_append_unit_property(sd_bus_message *m, const UnitProperty *p) {
+        int r;
+
+        assert(m);
+        assert(p);
+
+        switch (p->type) {
+        case UNIT_PROPERTY_BOOL:
+                return sd_bus_message_append(m, "(sv)", p->name, "b", (int) p->b);
+        case UNIT_PROPERTY_STRING:
+                return sd_bus_message_append(m, "(sv)", p->name, "s", p->s);
+        case UNIT_PROPERTY_U64:
+                return sd_bus_message_append(m, "(sv)", p->name, "t", p->u64);
+        case UNIT_PROPERTY_I32:
+                return sd_bus_message_append(m, "(sv)", p->name, "i", p->i32);
+        case UNIT_PROPERTY_STRV:
+                return append_strv_variant(m, p->name, "as", false, false, p->strv);
+        case UNIT_PROPERTY_BOOL_STRV:
+                return append_strv_variant(m, p->name, "(bas)", true, p->b, p->strv);
+        case UNIT_PROPERTY_BIND:
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", p->name);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a(ssbt)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(ssbt)");
+                /* strv: source, destination, "-" (a missing source is ignored) or "", … */
+                for (size_t i = 0; r >= 0 && p->strv && p->strv[i] && p->strv[i + 1] && p->strv[i + 2]; i += 3)
+                        r = sd_bus_message_append(m, "(ssbt)", p->strv[i], p->strv[i + 1],
+                                (int) streq(p->strv[i + 2], "-"), UNIT_PROPERTY_BIND_FLAGS);
+                for (int i = 0; r >= 0 && i < 3; i++)
+                        r = sd_bus_message_close_container(m);
+                return r;
+        default:
+                return -EINVAL;
+        }
+}
+
 int bus_append_daemon_unit_properties(sd_bus_message *m, const DaemonUnitSpec *s) {
         int r;
 
@@ -284,6 +345,18 @@ int bus_append_daemon_unit_properties(sd_bus_message *m, const DaemonUnitSpec *s
         }
         if (s->memory_max != UINT64_MAX) {
                 r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", s->memory_max);
+                if (r < 0)
+                        return r;
+        }
+
+        /* The sandbox, then the operator's properties: theirs win for single values and add to lists. */
+        for (size_t i = 0; i < s->sandbox.n; i++) {
+                r = bus_append_unit_property(m, &s->sandbox.items[i]);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; s->extra && i < s->extra->n; i++) {
+                r = bus_append_unit_property(m, &s->extra->items[i]);
                 if (r < 0)
                         return r;
         }

@@ -59,6 +59,8 @@ static inline bool unit_active_state_is_ended(const char *s) {
  * WorkingDirectory, User/Group, KillMode=mixed, KillSignal, TimeoutStopUSec, LogRateLimitBurst (no limit),
  * StandardOutput/StandardError=journal, SyslogIdentifier, LimitNOFILE, MemoryMax. */
 int bus_append_daemon_unit_properties(sd_bus_message *m, const DaemonUnitSpec *s);
+/* One (sv) of a StartTransientUnit property array. */
+int bus_append_unit_property(sd_bus_message *m, const UnitProperty *p);
 
 /* The object path of a unit ("/org/freedesktop/systemd1/unit/…"). */
 int bus_unit_path(const char *unit, char **ret);

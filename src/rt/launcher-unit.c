@@ -279,6 +279,10 @@ static void start_failed_exec(UnitLauncher *u, int status, const char *name) {
                 return start_failed(u, -ESRCH,
                         "systemd could not run the daemon unit '%s' with DAEMON_GROUP='%s' (status 216/GROUP): create that group or fix DAEMON_GROUP.",
                         u->unit, strna(u->config->daemon_group));
+        case 226:
+                return start_failed(u, -ENOENT,
+                        "systemd could not set up the sandbox of the daemon unit '%s' (status 226/NAMESPACE): a folder it makes writable or binds (DAEMON_HOME, or a path of ORAIVISOR_DAEMON_PROPERTIES) does not exist or lies in a hidden one such as /home: create it, write it as '-/path' to ignore a missing one, or set ORAIVISOR_DAEMON_SANDBOX=off ('journalctl -u %s' names it).",
+                        u->unit, u->unit);
         default:
                 return start_failed(u, -EIO,
                         "systemd could not start the daemon unit '%s' (status %d/%s): see 'systemctl status %s' and 'journalctl -u %s'.",
@@ -887,7 +891,8 @@ static int send_start(UnitLauncher *u) {
 
         r = daemon_unit_spec_build(u->unit, u->config->name, u->req_version, u->req_binary, u->req_argv, u->req_env,
                 u->req_working_directory, u->config->daemon_user, u->config->daemon_group, u->config->shutdown_grace,
-                u->config->limit_nofile, u->config->memory_max, &ds);
+                u->config->limit_nofile, u->config->memory_max, u->config->daemon_sandbox, u->config->home,
+                &u->config->daemon_properties, &ds);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0)

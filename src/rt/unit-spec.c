@@ -261,15 +261,94 @@ const char *unit_exec_status_to_string(int status) {
         }
 }
 
+bool daemon_user_is_root(const char *user) {
+        return isempty(user) || streq(user, "root") || streq(user, "0");
+}
+
+static bool path_is_under(const char *path, const char *dir) {
+        const char *e = startswith(path, dir);
+        return e && (e[0] == '/' || e[0] == 0);
+}
+
+int daemon_unit_sandbox(const char *home, bool root, UnitPropertyList *l) {
+        static const char *const common[][2] = {
+                { "NoNewPrivileges", "yes" },
+                { "ProtectSystem", "strict" },
+                { "PrivateDevices", "yes" },
+                { "PrivateMounts", "yes" },
+                { "ProtectKernelTunables", "yes" },
+                { "ProtectKernelModules", "yes" },
+                { "ProtectKernelLogs", "yes" },
+                { "ProtectControlGroups", "yes" },
+                { "ProtectClock", "yes" },
+                { "ProtectHostname", "yes" },
+                { "ProtectProc", "invisible" },
+                { "RestrictSUIDSGID", "yes" },
+                { "RestrictNamespaces", "yes" },
+                { "LockPersonality", "yes" },
+                { "RestrictRealtime", "yes" },
+                { "RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6 AF_NETLINK" },
+                { "SystemCallArchitectures", "native" },
+                { "SystemCallFilter", "@system-service" },
+                { "SystemCallErrorNumber", "EPERM" },
+        };
+        int r;
+
+        assert(l);
+        if (!home || home[0] != '/')
+                return -EINVAL;
+
+        for (size_t i = 0; i < ELEMENTSOF(common); i++) {
+                r = unit_property_list_append(l, common[i][0], common[i][1], NULL);
+                if (r < 0)
+                        return r;
+        }
+
+        /* A private /tmp would hide a home that lies in the host's /tmp or /var/tmp (test and demo nodes). */
+        bool in_tmp = path_is_under(home, "/tmp") || path_is_under(home, "/var/tmp");
+        r = unit_property_list_append(l, "PrivateTmp", in_tmp ? "no" : "yes", NULL);
+        if (r < 0)
+                return r;
+
+        /* ProtectHome=yes makes /home, /root and /run/user inaccessible, and a ReadWritePaths= below an
+         * inaccessible folder cannot be reached: a home there is bound into the empty tmpfs instead. */
+        bool in_homes = path_is_under(home, "/home") || path_is_under(home, "/root") || path_is_under(home, "/run/user");
+        r = unit_property_list_append(l, "ProtectHome", in_homes ? "tmpfs" : "yes", NULL);
+        if (r < 0)
+                return r;
+        r = in_homes ? unit_property_list_append_bind(l, "BindPaths", home, false) :
+                       unit_property_list_append_paths(l, "ReadWritePaths", STRV_MAKE((char *) home));
+        if (r < 0)
+                return r;
+
+        if (!root) {
+                r = unit_property_list_append(l, "CapabilityBoundingSet", "", NULL);
+                if (r < 0)
+                        return r;
+                r = unit_property_list_append(l, "AmbientCapabilities", "", NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int daemon_unit_spec_build(const char *name, const char *daemon_name, const char *version, const char *binary,
         char *const *argv, char *const *env, const char *working_directory, const char *user, const char *group,
-        usec_t grace, uint64_t limit_nofile, uint64_t memory_max, DaemonUnitSpec *ret) {
+        usec_t grace, uint64_t limit_nofile, uint64_t memory_max, DaemonSandbox sandbox, const char *home,
+        const UnitPropertyList *extra, DaemonUnitSpec *ret) {
         assert(name);
         assert(daemon_name);
         assert(ret);
 
         if (!binary || binary[0] != '/' || !argv || !argv[0])
                 return -EINVAL;
+
+        _cleanup_(unit_property_list_done) UnitPropertyList sb = {};
+        if (sandbox == DAEMON_SANDBOX_STRICT) {
+                int k = daemon_unit_sandbox(home, daemon_user_is_root(user), &sb);
+                if (k < 0)
+                        return k;
+        }
 
         _cleanup_free_ char *description = NULL;
         int r = daemon_unit_description(daemon_name, version, &description);
@@ -297,7 +376,10 @@ int daemon_unit_spec_build(const char *name, const char *daemon_name, const char
                 .memory_max = memory_max,
                 .kill_signal = SIGTERM,
                 .n_invalid_env = n_invalid,
+                .sandbox = sb,
+                .extra = extra,
         };
+        sb = (UnitPropertyList) {};
         return 0;
 }
 
@@ -306,6 +388,7 @@ void daemon_unit_spec_done(DaemonUnitSpec *s) {
                 return;
         s->description = mfree(s->description);
         s->environment = strv_free(s->environment);
+        unit_property_list_done(&s->sandbox);
 }
 
 bool invocation_id_is_valid(const char *s) {

@@ -7,8 +7,10 @@
  * into a StartTransientUnit message. Strings in a DaemonUnitSpec are borrowed from the inputs, except
  * description and environment, which it owns (daemon_unit_spec_done() frees them). */
 
+#include "config.h"
 #include "macro.h"
 #include "time-util.h"
+#include "unit-property.h"
 
 #define UNIT_NAME_MAX 255
 
@@ -47,6 +49,20 @@ int daemon_unit_environment(char *const *env, bool other_user, char ***ret, size
  * the message, or NULL for a status that is the daemon's own. */
 const char *unit_exec_status_to_string(int status) _const_;
 
+/* Whether the daemon runs as root: no DAEMON_USER, or "root", or "0". */
+bool daemon_user_is_root(const char *user) _pure_;
+
+/* The node's sandbox (ORAIVISOR_DAEMON_SANDBOX=strict), as a careful operator would write it by hand for a
+ * Cosmos node: the whole file system read-only but the home (home, absolute), other users' homes hidden
+ * (when the home itself is under /home, /root or /run/user, only it is bound into an empty /home), private
+ * /tmp (unless the home is in /tmp or /var/tmp) and devices, no kernel tunables, modules, logs, clock or hostname, no new privileges, no SUID/SGID
+ * files, no namespaces, no realtime scheduling, native system calls of systemd's @system-service set
+ * (others fail with EPERM rather than killing the node), the address families a node uses (AF_UNIX,
+ * AF_INET, AF_INET6, and AF_NETLINK for Go's net.Interfaces() and glibc's getaddrinfo()), other users'
+ * processes invisible, and no capabilities unless the node runs as root. Not MemoryDenyWriteExecute=:
+ * CosmWasm compiles contracts to native code in writable and executable memory. Appended to *l. */
+int daemon_unit_sandbox(const char *home, bool root, UnitPropertyList *l);
+
 typedef struct DaemonUnitSpec {
         const char *name;              /* "oraivisor-daemon@x.service" */
         char *description;
@@ -61,13 +77,17 @@ typedef struct DaemonUnitSpec {
         uint64_t memory_max;           /* UINT64_MAX: no limit */
         int kill_signal;
         size_t n_invalid_env;          /* entries of env left out because systemd would refuse them */
+        UnitPropertyList sandbox;      /* daemon_unit_sandbox(), empty with ORAIVISOR_DAEMON_SANDBOX=off */
+        const UnitPropertyList *extra; /* the operator's ORAIVISOR_DAEMON_PROPERTIES, sent after the rest */
 } DaemonUnitSpec;
 
-/* Fills *ret from the pieces; the caller keeps name, binary, argv, working_directory, user, group and
- * daemon_name alive while ret is used. */
+/* Fills *ret from the pieces; the caller keeps name, binary, argv, working_directory, user, group,
+ * daemon_name and extra alive while ret is used. home is DAEMON_HOME, the one folder the sandbox lets the
+ * node write. */
 int daemon_unit_spec_build(const char *name, const char *daemon_name, const char *version, const char *binary,
         char *const *argv, char *const *env, const char *working_directory, const char *user, const char *group,
-        usec_t grace, uint64_t limit_nofile, uint64_t memory_max, DaemonUnitSpec *ret);
+        usec_t grace, uint64_t limit_nofile, uint64_t memory_max, DaemonSandbox sandbox, const char *home,
+        const UnitPropertyList *extra, DaemonUnitSpec *ret);
 void daemon_unit_spec_done(DaemonUnitSpec *s);
 
 /* The state saved for the journal follower: which invocation of which unit the cursor belongs to. The

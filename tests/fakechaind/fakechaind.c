@@ -67,6 +67,16 @@
  *   long line is the only announcement in the output.
  *   FAKECHAIN_BURST=<n>: n log lines as fast as possible at start.
  *
+ * What a node does on its host (to test the sandbox of its unit), right after the start banner
+ *   FAKECHAIN_LISTEN=127.0.0.1:PORT: listens on that loopback TCP address (as the RPC, P2P and gRPC servers
+ *   do) for as long as it runs; logs "listening on 127.0.0.1:PORT", or "listen on …: <ERRNO> (<text>)".
+ *   FAKECHAIN_WX=1: maps anonymous memory writable and executable at once (as CosmWasm's compiler does for
+ *   a contract's native code), and on x86-64 writes a `ret` into it and calls it; logs "mapped W+X memory:
+ *   ok", or "mapped W+X memory: <ERRNO> (<text>)".
+ *   FAKECHAIN_PROBE="write:PATH read:PATH …": tries each (write: create PATH, write a line, remove it;
+ *   read: open PATH and read it) and logs "probe write PATH: ok" or "probe write PATH: <ERRNO> (<text>)"
+ *   (ERRNO as EACCES, EROFS, ENOENT). A node carries on either way.
+ *
  * pre-upgrade [args…]
  *   Appends "<version> pre-upgrade <args>" to data/pre-upgrade.log, counts the call in
  *   data/pre-upgrade.count, sleeps FAKECHAIN_PREUPGRADE_SLEEP ms and exits with the call's entry of
@@ -89,7 +99,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1061,6 +1075,96 @@ static void stress_output(Fake *f) {
                 EMIT0(f, LEVEL_INFO, "fakechaind", "burst %" PRIu64 "/%" PRIu64, i, f->burst);
 }
 
+/* "EROFS (Read-only file system)" for a log line. */
+static const char *errno_text(int e, char *buf, size_t n) {
+        snprintf(buf, n, "%s (%s)", strerrorname_np(e) ?: "E?", strerror(e));
+        return buf;
+}
+
+static void host_listen(Fake *f) {
+        const char *v = env_get("FAKECHAIN_LISTEN");
+        if (!v)
+                return;
+        char buf[128];
+        const char *colon = strrchr(v, ':');
+        uint64_t port = 0;
+        struct sockaddr_in sa = { .sin_family = AF_INET };
+        _cleanup_free_ char *host = colon ? strndup(v, (size_t) (colon - v)) : NULL;
+        if (!host || inet_pton(AF_INET, host, &sa.sin_addr) != 1 || parse_uint64(colon + 1, &port) < 0 || port == 0 ||
+                port > 65535) {
+                errorf(0, "FAKECHAIN_LISTEN='%s' is not valid: expected an IPv4 address and a port, such as 127.0.0.1:26657.", v);
+                exit(EXIT_USAGE);
+        }
+        sa.sin_port = htons((uint16_t) port);
+        /* Left open until the node exits. */
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+                bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+                EMIT0(f, LEVEL_ERROR, "server", "listen on %s: %s", v, errno_text(errno, buf, sizeof(buf)));
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        EMIT0(f, LEVEL_INFO, "server", "listening on %s", v);
+}
+
+static void host_wx(Fake *f) {
+        bool wx = false;
+        if (env_bool("FAKECHAIN_WX", &wx) < 0)
+                exit(EXIT_USAGE);
+        if (!wx)
+                return;
+        char buf[128];
+        size_t n = (size_t) sysconf(_SC_PAGESIZE);
+        void *p = mmap(NULL, n, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+                EMIT0(f, LEVEL_ERROR, "wasm", "mapped W+X memory: %s", errno_text(errno, buf, sizeof(buf)));
+                return;
+        }
+#if defined(__x86_64__)
+        *(volatile uint8_t *) p = 0xc3; /* ret */
+        ((void (*)(void)) p)();
+#endif
+        (void) munmap(p, n);
+        EMIT0(f, LEVEL_INFO, "wasm", "mapped W+X memory: ok");
+}
+
+static int probe_one(const char *what, const char *path) {
+        char line[] = "fakechaind was here\n", b[64];
+        if (streq(what, "write")) {
+                _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+                if (fd < 0)
+                        return -errno;
+                int r = write(fd, line, strlen(line)) < 0 ? -errno : 0;
+                (void) unlink(path);
+                return r;
+        }
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, b, sizeof(b)) < 0)
+                return -errno;
+        return 0;
+}
+
+static void host_probe(Fake *f) {
+        const char *v = env_get("FAKECHAIN_PROBE");
+        if (!v)
+                return;
+        _cleanup_free_ char *copy = strdup(v);
+        char *save = NULL, buf[128];
+        for (char *w = copy ? strtok_r(copy, " \t", &save) : NULL; w; w = strtok_r(NULL, " \t", &save)) {
+                char *colon = strchr(w, ':');
+                if (!colon || (!startswith(w, "write:") && !startswith(w, "read:")) || colon[1] != '/') {
+                        errorf(0, "FAKECHAIN_PROBE: '%s' is not valid: expected write:PATH or read:PATH, PATH absolute.", w);
+                        exit(EXIT_USAGE);
+                }
+                *colon = 0;
+                int r = probe_one(w, colon + 1);
+                EMIT0(f, LEVEL_INFO, "probe", "probe %s %s: %s", w, colon + 1,
+                        r < 0 ? errno_text(-r, buf, sizeof(buf)) : "ok");
+        }
+}
+
 static int run_start(Fake *f) {
         int r = home_open(f, true);
         if (r < 0)
@@ -1073,6 +1177,9 @@ static int run_start(Fake *f) {
                 return r;
 
         start_banner(f);
+        host_listen(f);
+        host_wx(f);
+        host_probe(f);
         stress_output(f);
         if (f->stop_at > 0 && f->height >= f->stop_at)
                 stop(f);

@@ -1132,6 +1132,182 @@ t_oraivisor_loopback_tcp() {
         mirror_stop $i
 }
 
+# ---- the node's own sandbox (ORAIVISOR_DAEMON_SANDBOX, ORAIVISOR_DAEMON_PROPERTIES) ------------------------
+
+# Files the node must not reach: a second node's home at /var/lib/other (its owner's only), and a user's home
+# under /home whose files are world-readable, as useradd's umask leaves them; a world-writable /srv/shared.
+other_homes() {
+        sbx id otheruser >/dev/null 2>&1 || sbx useradd --uid 1600 --create-home --home-dir /home/otheruser otheruser
+        sbx mkdir -p /var/lib/other/config /home/otheruser/.oraid/config /srv/shared
+        echo "not for you" | sbx tee /var/lib/other/config/priv_validator_key.json \
+                /home/otheruser/.oraid/config/priv_validator_key.json >/dev/null
+        sbx chown -R otheruser: /var/lib/other /home/otheruser
+        sbx chmod 0700 /var/lib/other
+        sbx chmod 0755 /home/otheruser /home/otheruser/.oraid /home/otheruser/.oraid/config
+        sbx chmod 0644 /home/otheruser/.oraid/config/priv_validator_key.json
+        sbx chmod 1777 /srv/shared
+}
+OTHER_KEY=/var/lib/other/config/priv_validator_key.json
+HOME_KEY=/home/otheruser/.oraid/config/priv_validator_key.json
+# probe_result INSTANCE WHAT PATH: what the node of oraivisor@INSTANCE logged for FAKECHAIN_PROBE's WHAT:PATH
+# ("ok", or an errno name such as EROFS).
+probe_result() { dj "$1" | sed -n "s|.*probe $2 $3: \([^ ]*\).*|\1|p" | head -n1; }
+probe_is() { [ "$(probe_result "$1" "$2" "$3")" = "$4" ]; }
+probe_denied() { local r; r=$(probe_result "$1" "$2" "$3"); [ -n "$r" ] && [ "$r" != ok ]; }
+# words_are UNIT PROPERTY "WORDS": the property's value holds these words, in any order.
+sorted_words() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort | tr '\n' ' '; }
+words_are() { [ "$(sorted_words "$(prop "$1" "$2")")" = "$(sorted_words "$3")" ]; }
+
+# A node doing what nodes do, as DAEMON_USER, inside the default sandbox: it writes its home, listens on
+# TCP, maps W+X memory (CosmWasm), and goes through an upgrade with its pre-upgrade; it cannot write /usr or
+# a world-writable folder, nor read another node's home or a world-readable file in a user's home. The
+# exposure systemd-analyze gives is at most 3.0.
+t_oraivisor_node_sandbox() {
+        local i=s20 h=/var/lib/s20 u=oraivisor-daemon@s20.service port=26720 e
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        other_homes
+        make_home $h fakechaind chainuser
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_USER=chainuser DAEMON_RESTART_AFTER_UPGRADE=true \
+                UNSAFE_SKIP_BACKUP=true DAEMON_SHUTDOWN_GRACE=5s "DAEMON_ARGS=start --home $h" \
+                FAKECHAIN_PLANS=v2@30 FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_LISTEN=127.0.0.1:$port FAKECHAIN_WX=1 \
+                "FAKECHAIN_PROBE=write:$h/data/probe write:/usr/local/probe-$i write:/srv/shared/probe-$i read:$OTHER_KEY read:$HOME_KEY"
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "genesis runs as DAEMON_USER" wait_for 10 dj_has $i "fakechaind v1 starting (version=v1 pid="
+        expect "... uid 1500" bash -c 'grep -q "fakechaind v1 starting (.*uid=1500 user=chainuser" <<<"$1"' _ "$(dj $i)"
+        expect "NoNewPrivileges=yes" prop_is $u NoNewPrivileges yes
+        expect "ProtectSystem=strict" prop_is $u ProtectSystem strict
+        expect "ReadWritePaths= the home only" prop_is $u ReadWritePaths $h
+        expect "ProtectHome=yes" prop_is $u ProtectHome yes
+        expect "PrivateTmp=yes, PrivateDevices=yes" bash -c '[ "$1" = yes ] && [ "$2" = yes ]' _ "$(prop $u PrivateTmp)" "$(prop $u PrivateDevices)"
+        expect "ProtectKernelTunables/Modules/Logs, ControlGroups, Clock, Hostname" bash -c '[ "$*" = "yes yes yes yes yes yes" ]' _ \
+                "$(prop $u ProtectKernelTunables)" "$(prop $u ProtectKernelModules)" "$(prop $u ProtectKernelLogs)" \
+                "$(prop $u ProtectControlGroups)" "$(prop $u ProtectClock)" "$(prop $u ProtectHostname)"
+        expect "RestrictSUIDSGID, LockPersonality, RestrictRealtime" bash -c '[ "$*" = "yes yes yes" ]' _ \
+                "$(prop $u RestrictSUIDSGID)" "$(prop $u LockPersonality)" "$(prop $u RestrictRealtime)"
+        expect "RestrictNamespaces=yes" prop_is $u RestrictNamespaces yes
+        expect "SystemCallArchitectures=native" prop_is $u SystemCallArchitectures native
+        expect "RestrictAddressFamilies= what a node uses ($(prop $u RestrictAddressFamilies))" \
+                words_are $u RestrictAddressFamilies "AF_UNIX AF_INET AF_INET6 AF_NETLINK"
+        expect "no capabilities for DAEMON_USER" prop_is $u CapabilityBoundingSet ""
+        expect "not MemoryDenyWriteExecute= (CosmWasm)" prop_is $u MemoryDenyWriteExecute no
+        expect "it listens on loopback TCP" wait_for 10 dj_has $i "listening on 127.0.0.1:$port"
+        expect "... and a client connects" sbx bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+        expect "it maps W+X memory and runs code there" wait_for 10 dj_has $i "mapped W+X memory: ok"
+        expect "it writes its home" wait_for 10 probe_is $i write $h/data/probe ok
+        expect "it cannot write /usr/local (EROFS)" probe_is $i write /usr/local/probe-$i EROFS
+        expect "... nor a world-writable folder (EROFS)" probe_is $i write /srv/shared/probe-$i EROFS
+        expect "it cannot read another node's home ($(probe_result $i read $OTHER_KEY))" probe_denied $i read $OTHER_KEY
+        expect "... nor a world-readable file in a user's home ($(probe_result $i read $HOME_KEY))" probe_denied $i read $HOME_KEY
+        expect "... which the same user outside the sandbox can read" sbx setpriv --reuid=1500 --regid=1500 --clear-groups cat $HOME_KEY
+        e=$(exposure $u)
+        echo "    exposure of the node's unit with DAEMON_USER: $e"
+        expect "systemd-analyze security: exposure $e, at most 3.0" at_most "$e" 3.0
+        expect "the upgrade goes through: v2 starts" wait_for 40 dj_has $i "fakechaind v2 starting"
+        expect "... current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+        expect "... its pre-upgrade ran (as DAEMON_USER)" test "$(sbx stat -c %U $h/data/pre-upgrade.count)" = chainuser
+        expect "... v2 runs in the same sandbox" prop_is $u ProtectSystem strict
+        expect "... listens again" wait_for 10 bash -c '[ "$(grep -c "listening on 127.0.0.1:$2" <<<"$1")" -ge 2 ]' _ "$(dj $i)" $port
+        expect "... and goes on from v1's height" wait_for 10 dj_has $i "height=31 "
+        sbx systemctl stop oraivisor@$i
+}
+
+# A root node (no DAEMON_USER) keeps root's capabilities but not the file system: /usr is read-only and users'
+# homes are hidden even from root (a sibling of its home outside /home is not: root reads it, which is why
+# DAEMON_USER is the advice). The operator's ORAIVISOR_DAEMON_PROPERTIES reach the unit.
+t_oraivisor_node_sandbox_root() {
+        local i=s21 h=/var/lib/s21 u=oraivisor-daemon@s21.service e
+        other_homes
+        make_home $h fakechaind
+        sbx mkdir -p /srv/extra-$i
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind "DAEMON_ARGS=start --home $h" FAKECHAIN_BLOCK_INTERVAL=100 \
+                FAKECHAIN_WX=1 "ORAIVISOR_DAEMON_PROPERTIES=CPUWeight=200 IOWeight=50 ReadWritePaths=/srv/extra-$i TasksMax=512" \
+                "FAKECHAIN_PROBE=write:/usr/local/probe-$i write:/srv/extra-$i/probe read:$OTHER_KEY read:$HOME_KEY"
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "genesis runs as root" wait_for 10 dj_has $i "fakechaind v1 starting (version=v1 pid="
+        expect "ProtectSystem=strict" prop_is $u ProtectSystem strict
+        expect "root keeps its capabilities" bash -c '[ -n "$1" ]' _ "$(prop $u CapabilityBoundingSet)"
+        expect "ORAIVISOR_DAEMON_PROPERTIES: CPUWeight=200" prop_is $u CPUWeight 200
+        expect "... IOWeight=50" prop_is $u IOWeight 50
+        expect "... TasksMax=512" prop_is $u TasksMax 512
+        expect "... ReadWritePaths= the home, then the operator's" prop_is $u ReadWritePaths "$h /srv/extra-$i"
+        expect "W+X memory" wait_for 10 dj_has $i "mapped W+X memory: ok"
+        expect "root cannot write /usr/local (EROFS)" wait_for 10 probe_is $i write /usr/local/probe-$i EROFS
+        expect "the operator's ReadWritePaths= is writable" probe_is $i write /srv/extra-$i/probe ok
+        expect "a user's home is hidden even from root ($(probe_result $i read $HOME_KEY))" probe_denied $i read $HOME_KEY
+        e=$(exposure $u)
+        echo "    exposure of the node's unit as root: $e"
+        expect "systemd-analyze security as root: exposure $e, at most 4.0" at_most "$e" 4.0
+        sbx systemctl stop oraivisor@$i
+}
+
+# ORAIVISOR_DAEMON_SANDBOX=off: the unit as it was before the sandbox.
+t_oraivisor_node_sandbox_off() {
+        local i=s22 h=/var/lib/s22 u=oraivisor-daemon@s22.service
+        other_homes
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind "DAEMON_ARGS=start --home $h" FAKECHAIN_BLOCK_INTERVAL=100 \
+                ORAIVISOR_DAEMON_SANDBOX=off "FAKECHAIN_PROBE=write:/usr/local/probe-$i read:$OTHER_KEY"
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "genesis runs" wait_for 10 dj_has $i "fakechaind v1 starting (version=v1 pid="
+        expect "ProtectSystem=no" prop_is $u ProtectSystem no
+        expect "NoNewPrivileges=no, PrivateTmp=no, ProtectHome=no" bash -c '[ "$*" = "no no no" ]' _ \
+                "$(prop $u NoNewPrivileges)" "$(prop $u PrivateTmp)" "$(prop $u ProtectHome)"
+        expect "no ReadWritePaths= ($(prop $u ReadWritePaths)), no capability taken ($(prop $u CapabilityBoundingSet | wc -w) left)" \
+                bash -c '[ -z "$1" ] && [ "$2" -gt 30 ]' _ "$(prop $u ReadWritePaths)" "$(prop $u CapabilityBoundingSet | wc -w)"
+        # systemctl shows an empty deny-list ("~") or nothing for "not restricted".
+        expect "no RestrictAddressFamilies= ($(prop $u RestrictAddressFamilies)), no SystemCallFilter= ($(prop $u SystemCallFilter | cut -c1-20))" \
+                bash -c '[[ "$1" = "~" || -z "$1" ]] && [[ "$2" = "~" || -z "$2" ]]' _ "$(prop $u RestrictAddressFamilies)" "$(prop $u SystemCallFilter)"
+        expect "the root node writes /usr/local again" wait_for 10 probe_is $i write /usr/local/probe-$i ok
+        expect "... and reads another node's home" probe_is $i read $OTHER_KEY ok
+        sbx systemctl stop oraivisor@$i
+}
+
+# A home under /home: ProtectHome=tmpfs with the home bound in, other users' homes still hidden.
+t_oraivisor_node_sandbox_home_dir() {
+        local i=s24 h=/home/chainuser/s24 u=oraivisor-daemon@s24.service
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        other_homes
+        make_home $h fakechaind chainuser
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_USER=chainuser "DAEMON_ARGS=start --home $h" \
+                FAKECHAIN_BLOCK_INTERVAL=100 "FAKECHAIN_PROBE=write:$h/data/probe read:$HOME_KEY"
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "genesis runs from /home" wait_for 10 dj_has $i "fakechaind v1 starting (version=v1 pid="
+        expect "ProtectHome=tmpfs" prop_is $u ProtectHome tmpfs
+        expect "BindPaths= the home" bash -c '[[ "$1" == "$2:$2:rbind"* ]]' _ "$(prop $u BindPaths)" $h
+        expect "it writes its home" wait_for 10 probe_is $i write $h/data/probe ok
+        expect "... commits blocks there" wait_for 10 dj_has $i "height=3 "
+        expect "another user's home is hidden ($(probe_result $i read $HOME_KEY))" probe_denied $i read $HOME_KEY
+        sbx systemctl stop oraivisor@$i
+}
+
+# A malformed or unknown ORAIVISOR_DAEMON_PROPERTIES: refused at start (78), the node never started.
+t_oraivisor_node_properties_bad() {
+        local i=s23 h=/var/lib/s23
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind "ORAIVISOR_DAEMON_PROPERTIES=CPUWeight=200 IOWeight=lots"
+        start_refused $i "ORAIVISOR_DAEMON_PROPERTIES: 'IOWeight=lots' is not valid: expected a weight from 1 to 10000 (100 is the default)."
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind "ORAIVISOR_DAEMON_PROPERTIES=User=root"
+        start_refused $i "ORAIVISOR_DAEMON_PROPERTIES: unknown or unsupported property 'User': expected one of CPUWeight, StartupCPUWeight, CPUQuota, IOWeight, StartupIOWeight, MemoryMin, MemoryLow, MemoryHigh, MemoryMax, MemorySwapMax, TasksMax, Nice, OOMScoreAdjust, ReadWritePaths, ReadOnlyPaths, InaccessiblePaths, BindPaths, BindReadOnlyPaths, NoNewPrivileges, ProtectSystem, ProtectHome, PrivateTmp, PrivateDevices, PrivateMounts, ProtectKernelTunables, ProtectKernelModules, ProtectKernelLogs, ProtectControlGroups, ProtectClock, ProtectHostname, ProtectProc, ProcSubset, RestrictSUIDSGID, RestrictNamespaces, LockPersonality, RestrictRealtime, RestrictAddressFamilies, SystemCallArchitectures, SystemCallFilter, SystemCallErrorNumber, CapabilityBoundingSet, AmbientCapabilities."
+}
+
+# A folder of ORAIVISOR_DAEMON_PROPERTIES that does not exist: the node's start fails (226/NAMESPACE), and
+# oraivisor says which setting to fix; written '-/path', a missing folder is ignored.
+t_oraivisor_node_properties_missing_path() {
+        local i=s25 h=/var/lib/s25 u=oraivisor@s25.service
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind "ORAIVISOR_DAEMON_PROPERTIES=ReadWritePaths=/srv/missing-$i"
+        sbx timeout 30 systemctl start $u 2>/dev/null
+        expect "oraivisor fails, not restarted" wait_for 15 settled_failed $u
+        expect "it names the status and the fix" wait_for 10 ov_journal_has $i \
+                "systemd could not set up the sandbox of the daemon unit 'oraivisor-daemon@$i.service' (status 226/NAMESPACE): a folder it makes writable or binds (DAEMON_HOME, or a path of ORAIVISOR_DAEMON_PROPERTIES) does not exist or lies in a hidden one such as /home: create it, write it as '-/path' to ignore a missing one, or set ORAIVISOR_DAEMON_SANDBOX=off"
+        expect "the node never ran" test -z "$(dj $i)"
+        sbx systemctl reset-failed $u oraivisor-daemon@$i.service 2>/dev/null
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind "ORAIVISOR_DAEMON_PROPERTIES=ReadWritePaths=-/srv/missing-$i"
+        expect "with '-/path': systemctl start succeeds" sbx timeout 30 systemctl start $u
+        expect "... the node runs" wait_for 10 dj_has $i "fakechaind v1 starting (version=v1 pid="
+        sbx systemctl stop $u
+}
+
 # ---- the torture test of the upgrade engine with the unit launcher --------------------------------------
 
 # tests/torture/torture.py --launcher unit inside the container: the daemon runs as a transient unit, and
@@ -1162,6 +1338,8 @@ SCENARIOS=(
         oraivisor_upgrade_least_config oraivisor_upgrade_stay_down oraivisor_hook_timeout_other_user
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network oraivisor_download_ip_deny
         oraivisor_loopback_tcp
+        oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
+        oraivisor_node_properties_bad oraivisor_node_properties_missing_path
         torture_unit
 )
 

@@ -608,8 +608,8 @@ Test(config, every_known_variable_is_understood) {
                 "DAEMON_HOME", "DAEMON_NAME", "DAEMON_ALLOW_DOWNLOAD_BINARIES", "DAEMON_RESTART_AFTER_UPGRADE",
                 "DAEMON_SHUTDOWN_GRACE", "DAEMON_RESTART_DELAY", "DAEMON_POLL_INTERVAL", "ORAIVISOR_LAUNCHER",
                 "ORAIVISOR_LOG_LEVEL", "ORAIVISOR_DAEMON_UNIT", "DAEMON_USER", "DAEMON_GROUP", "DAEMON_LIMIT_NOFILE",
-                "DAEMON_MEMORY_MAX", "ORAIVISOR_STATE_DIR", "DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM",
-                "ORAIVISOR_ALLOW_FILE_URLS", "ORAIVISOR_DOWNLOAD_RETRIES", "ORAIVISOR_DOWNLOAD_MAX_SIZE",
+                "DAEMON_MEMORY_MAX", "ORAIVISOR_STATE_DIR", "ORAIVISOR_DAEMON_SANDBOX", "ORAIVISOR_DAEMON_PROPERTIES",
+                "DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM", "ORAIVISOR_ALLOW_FILE_URLS", "ORAIVISOR_DOWNLOAD_RETRIES", "ORAIVISOR_DOWNLOAD_MAX_SIZE",
                 "ORAIVISOR_DOWNLOAD_CONNECT_TIMEOUT", "ORAIVISOR_DOWNLOAD_STALL_TIMEOUT", "ORAIVISOR_UNPACK_MAX_SIZE",
                 "ORAIVISOR_UNPACK_MAX_ENTRIES", "ORAIVISOR_DOWNLOAD_CA_FILE", "UNSAFE_SKIP_BACKUP",
                 "DAEMON_DATA_BACKUP_DIR", "ORAIVISOR_BACKUP_KEEP", "ORAIVISOR_CUSTOM_PREUPGRADE",
@@ -629,6 +629,7 @@ Test(config, every_known_variable_is_understood) {
                                           "ORAIVISOR_LOG_LEVEL=debug", "ORAIVISOR_DAEMON_UNIT=oraid-node.service",
                                           "DAEMON_USER=oraid", "DAEMON_GROUP=oraid", "DAEMON_LIMIT_NOFILE=4096",
                                           "DAEMON_MEMORY_MAX=8G", "ORAIVISOR_STATE_DIR=/var/lib/oraivisor",
+                                          "ORAIVISOR_DAEMON_SANDBOX=off", "ORAIVISOR_DAEMON_PROPERTIES=CPUWeight=200",
                                           "DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM=1", "ORAIVISOR_ALLOW_FILE_URLS=no",
                                           "ORAIVISOR_DOWNLOAD_RETRIES=2", "ORAIVISOR_DOWNLOAD_MAX_SIZE=1G",
                                           "ORAIVISOR_DOWNLOAD_CONNECT_TIMEOUT=10s", "ORAIVISOR_DOWNLOAD_STALL_TIMEOUT=2m",
@@ -654,6 +655,8 @@ Test(config, every_known_variable_is_understood) {
         cr_expect_eq(c.limit_nofile, 4096);
         cr_expect_eq(c.memory_max, UINT64_C(8) << 30);
         cr_expect_str_eq(c.state_dir, "/var/lib/oraivisor");
+        cr_expect_eq(c.daemon_sandbox, DAEMON_SANDBOX_OFF);
+        cr_expect_eq(c.daemon_properties.n, 1);
         cr_expect_eq(c.must_have_checksum, true);
         cr_expect_eq(c.allow_file_urls, false);
         cr_expect_eq(c.download_retries, 2);
@@ -734,4 +737,47 @@ Test(config, done_resets) {
         EXPECT_ERRORS(&d, "X='5'");
         EXPECT_WARNINGS(&d, "w1");
         config_diagnostics_done(&d);
+}
+
+Test(config, daemon_sandbox) {
+        _cleanup_(config_done) Config c = {};
+        _cleanup_(config_diagnostics_done) ConfigDiagnostics d = {};
+        cr_expect_eq(config_parse(STRV_MAKE(HOME, NAME), &c, &d), 0);
+        cr_expect_eq(c.daemon_sandbox, DAEMON_SANDBOX_STRICT, "the node is sandboxed by default");
+        cr_expect_eq(c.daemon_properties.n, 0);
+        config_done(&c);
+        config_diagnostics_done(&d);
+
+        cr_expect_eq(PARSE(&c, &d, "ORAIVISOR_DAEMON_SANDBOX=off"), 0);
+        cr_expect_eq(c.daemon_sandbox, DAEMON_SANDBOX_OFF);
+        config_done(&c);
+        config_diagnostics_done(&d);
+        cr_expect_eq(PARSE(&c, &d, "ORAIVISOR_DAEMON_SANDBOX=Strict"), 0);
+        cr_expect_eq(c.daemon_sandbox, DAEMON_SANDBOX_STRICT);
+        cr_expect_str_eq(daemon_sandbox_to_string(DAEMON_SANDBOX_OFF), "off");
+        cr_expect_null(daemon_sandbox_to_string(_DAEMON_SANDBOX_MAX));
+
+        expect_error("ORAIVISOR_DAEMON_SANDBOX=yes", "ORAIVISOR_DAEMON_SANDBOX='yes' is not valid: expected 'strict' or 'off'.");
+        expect_error("ORAIVISOR_DAEMON_SANDBOX=no", "ORAIVISOR_DAEMON_SANDBOX='no' is not valid: expected 'strict' or 'off'.");
+}
+
+Test(config, daemon_properties) {
+        _cleanup_(config_done) Config c = {};
+        _cleanup_(config_diagnostics_done) ConfigDiagnostics d = {};
+        cr_expect_eq(PARSE(&c, &d, "ORAIVISOR_DAEMON_PROPERTIES=  CPUWeight=200 IOWeight=50\tReadWritePaths=/srv/x "), 0);
+        EXPECT_NO_ERRORS(&d);
+        cr_assert_eq(c.daemon_properties.n, 3);
+        cr_expect_str_eq(c.daemon_properties.items[0].name, "CPUWeight");
+        cr_expect_eq(c.daemon_properties.items[0].u64, 200);
+        cr_expect_str_eq(c.daemon_properties.items[1].name, "IOWeight");
+        cr_expect_eq(c.daemon_properties.items[1].u64, 50);
+        cr_expect_str_eq(c.daemon_properties.items[2].name, "ReadWritePaths");
+        cr_expect_str_eq(c.daemon_properties.items[2].strv[0], "/srv/x");
+
+        expect_error("ORAIVISOR_DAEMON_PROPERTIES=CPUWeight=200 IOWeight=lots",
+                "ORAIVISOR_DAEMON_PROPERTIES: 'IOWeight=lots' is not valid: expected a weight from 1 to 10000 (100 is the default).");
+        expect_error("ORAIVISOR_DAEMON_PROPERTIES=ReadWritePaths",
+                "ORAIVISOR_DAEMON_PROPERTIES: 'ReadWritePaths' is not an assignment: expected NAME=VALUE, such as 'CPUWeight=200', separated by spaces.");
+        expect_error("ORAIVISOR_DAEMON_PROPERTIES=ReadWritePaths=srv/x",
+                "ORAIVISOR_DAEMON_PROPERTIES: 'ReadWritePaths=srv/x' is not valid: expected absolute paths without '.' or '..' components, each may start with '-' to ignore a missing one.");
 }

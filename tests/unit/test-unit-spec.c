@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 
+#include "string-util.h"
 #include "strv.h"
 #include "unit-spec.h"
 
@@ -147,7 +148,7 @@ Test(unit_spec, build) {
         _cleanup_(daemon_unit_spec_done) DaemonUnitSpec s = {}, z = {};
 
         cr_assert_eq(daemon_unit_spec_build("oraivisor-daemon@oraid.service", "oraid", "v2", argv[0], argv, env, "/h",
-                             "node", NULL, 45 * USEC_PER_SEC, 65536, UINT64_MAX, &s), 0);
+                             "node", NULL, 45 * USEC_PER_SEC, 65536, UINT64_MAX, DAEMON_SANDBOX_STRICT, "/h", NULL, &s), 0);
         cr_assert_str_eq(s.name, "oraivisor-daemon@oraid.service");
         cr_assert_str_eq(s.description, "oraid chain node (v2), run by oraivisor");
         cr_assert_str_eq(s.binary, argv[0]);
@@ -165,16 +166,165 @@ Test(unit_spec, build) {
 
         /* A grace of 0 must not become systemd's "no timeout". */
         cr_assert_eq(daemon_unit_spec_build("u.service", "oraid", NULL, argv[0], argv, NULL, NULL, "", "", 0, 0, 1 << 30,
-                             &z), 0);
+                             DAEMON_SANDBOX_OFF, "/h", NULL, &z), 0);
         cr_assert_eq(z.timeout_stop, USEC_PER_MSEC);
         cr_assert_null(z.user);
         cr_assert_null(z.group);
         cr_assert_str_eq(z.description, "oraid chain node (unknown version), run by oraivisor");
+        cr_assert_eq(z.sandbox.n, 0, "ORAIVISOR_DAEMON_SANDBOX=off: the unit as before, no sandbox");
+        cr_assert_null(z.extra);
 
         DaemonUnitSpec bad = {};
         char *const rel[] = { "oraid", NULL };
         cr_assert_eq(daemon_unit_spec_build("u.service", "oraid", NULL, "oraid", rel, NULL, NULL, NULL, NULL, 0, 0, 0,
-                             &bad), -EINVAL);
+                             DAEMON_SANDBOX_STRICT, "/h", NULL, &bad), -EINVAL);
+}
+
+static const UnitProperty *find(const UnitPropertyList *l, const char *name) {
+        const UnitProperty *found = NULL;
+        for (size_t i = 0; i < l->n; i++)
+                if (streq(l->items[i].name, name))
+                        found = &l->items[i]; /* the last one: what systemd ends up with */
+        return found;
+}
+
+static void assert_bool(const UnitPropertyList *l, const char *name, bool v) {
+        const UnitProperty *p = find(l, name);
+        cr_assert_not_null(p, "%s missing", name);
+        cr_assert_eq(p->type, UNIT_PROPERTY_BOOL, "%s", name);
+        cr_assert_eq(p->b, v, "%s", name);
+}
+
+static void assert_string(const UnitPropertyList *l, const char *name, const char *v) {
+        const UnitProperty *p = find(l, name);
+        cr_assert_not_null(p, "%s missing", name);
+        cr_assert_eq(p->type, UNIT_PROPERTY_STRING, "%s", name);
+        cr_assert_str_eq(p->s, v, "%s", name);
+}
+
+static char *joined(char **l) {
+        char *s = NULL;
+        STRV_FOREACH(w, l)
+                cr_assert_eq(strextendf(&s, "%s%s", s ? " " : "", *w), 0);
+        return s;
+}
+
+Test(unit_spec, sandbox_strict_other_user) {
+        char *const argv[] = { "/var/lib/oraid/oraivisor/current/bin/oraid", "start", NULL };
+        _cleanup_(daemon_unit_spec_done) DaemonUnitSpec s = {};
+        cr_assert_eq(daemon_unit_spec_build("u.service", "oraid", "v2", argv[0], argv, NULL, "/var/lib/oraid", "oraid",
+                             NULL, USEC_PER_SEC, 0, UINT64_MAX, DAEMON_SANDBOX_STRICT, "/var/lib/oraid", NULL, &s), 0);
+        const UnitPropertyList *l = &s.sandbox;
+
+        static const char *const yes[] = {
+                "NoNewPrivileges", "PrivateTmp", "PrivateDevices", "PrivateMounts", "ProtectKernelTunables",
+                "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups", "ProtectClock",
+                "ProtectHostname", "RestrictSUIDSGID", "LockPersonality", "RestrictRealtime",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+                assert_bool(l, yes[i], true);
+        assert_string(l, "ProtectSystem", "strict");
+        assert_string(l, "ProtectHome", "yes");
+        assert_string(l, "ProtectProc", "invisible");
+        cr_assert_null(find(l, "MemoryDenyWriteExecute"), "CosmWasm needs W+X memory");
+        cr_assert_null(find(l, "BindPaths"));
+
+        const UnitProperty *p = find(l, "ReadWritePaths");
+        cr_assert_not_null(p);
+        cr_assert_eq(p->type, UNIT_PROPERTY_STRV);
+        _cleanup_free_ char *rw = joined(p->strv);
+        cr_assert_str_eq(rw, "/var/lib/oraid", "the home only: the node does not write backups");
+
+        p = find(l, "RestrictNamespaces");
+        cr_assert(p && p->type == UNIT_PROPERTY_U64 && p->u64 == 0, "no namespace may be created");
+
+        p = find(l, "RestrictAddressFamilies");
+        cr_assert(p && p->type == UNIT_PROPERTY_BOOL_STRV && p->b, "an allow-list");
+        _cleanup_free_ char *af = joined(p->strv);
+        cr_assert_str_eq(af, "AF_UNIX AF_INET AF_INET6 AF_NETLINK");
+
+        p = find(l, "SystemCallArchitectures");
+        cr_assert(p && p->type == UNIT_PROPERTY_STRV && strv_length(p->strv) == 1 && streq(p->strv[0], "native"));
+        p = find(l, "SystemCallFilter");
+        cr_assert(p && p->type == UNIT_PROPERTY_BOOL_STRV && p->b && streq(p->strv[0], "@system-service"));
+        p = find(l, "SystemCallErrorNumber");
+        cr_assert(p && p->type == UNIT_PROPERTY_I32 && p->i32 == EPERM, "a refused call fails, it does not kill");
+
+        p = find(l, "CapabilityBoundingSet");
+        cr_assert(p && p->type == UNIT_PROPERTY_U64 && p->u64 == 0, "no capabilities for another user");
+        p = find(l, "AmbientCapabilities");
+        cr_assert(p && p->type == UNIT_PROPERTY_U64 && p->u64 == 0);
+}
+
+Test(unit_spec, sandbox_root_keeps_capabilities) {
+        const char *const roots[] = { NULL, "", "root", "0" };
+        for (size_t i = 0; i < ELEMENTSOF(roots); i++) {
+                cr_assert(daemon_user_is_root(roots[i]));
+                _cleanup_(unit_property_list_done) UnitPropertyList l = {};
+                cr_assert_eq(daemon_unit_sandbox("/var/lib/oraid", daemon_user_is_root(roots[i]), &l), 0);
+                cr_assert_null(find(&l, "CapabilityBoundingSet"));
+                cr_assert_null(find(&l, "AmbientCapabilities"));
+                assert_bool(&l, "NoNewPrivileges", true);
+                assert_string(&l, "ProtectSystem", "strict");
+        }
+        cr_assert_not(daemon_user_is_root("oraid"));
+        cr_assert_not(daemon_user_is_root("1500"));
+        cr_assert_not(daemon_user_is_root("rooty"));
+}
+
+Test(unit_spec, sandbox_home_under_home_is_bound) {
+        const char *const homes[] = { "/home/val/.oraid", "/root/.oraid", "/run/user/1000/oraid" };
+        for (size_t i = 0; i < ELEMENTSOF(homes); i++) {
+                _cleanup_(unit_property_list_done) UnitPropertyList l = {};
+                cr_assert_eq(daemon_unit_sandbox(homes[i], false, &l), 0);
+                assert_string(&l, "ProtectHome", "tmpfs");
+                cr_assert_null(find(&l, "ReadWritePaths"), "%s", homes[i]);
+                const UnitProperty *p = find(&l, "BindPaths");
+                cr_assert(p && p->type == UNIT_PROPERTY_BIND && strv_length(p->strv) == 3, "%s", homes[i]);
+                cr_assert_str_eq(p->strv[0], homes[i]);
+                cr_assert_str_eq(p->strv[1], homes[i]);
+                cr_assert_str_eq(p->strv[2], "", "a missing home is an error, not ignored");
+        }
+        /* Only below those folders: /homes and /home itself are not. */
+        const char *const others[] = { "/homes/x", "/srv/home/x", "/var/lib/home" };
+        for (size_t i = 0; i < ELEMENTSOF(others); i++) {
+                _cleanup_(unit_property_list_done) UnitPropertyList l = {};
+                cr_assert_eq(daemon_unit_sandbox(others[i], false, &l), 0);
+                assert_string(&l, "ProtectHome", "yes");
+                cr_assert_null(find(&l, "BindPaths"));
+        }
+        /* A home in the host's /tmp would be hidden by a private one. */
+        const char *const tmps[] = { "/tmp/x/home", "/var/tmp/oraid" };
+        for (size_t i = 0; i < ELEMENTSOF(tmps); i++) {
+                _cleanup_(unit_property_list_done) UnitPropertyList t = {};
+                cr_assert_eq(daemon_unit_sandbox(tmps[i], false, &t), 0);
+                assert_bool(&t, "PrivateTmp", false);
+                assert_string(&t, "ProtectSystem", "strict");
+        }
+        _cleanup_(unit_property_list_done) UnitPropertyList t = {};
+        cr_assert_eq(daemon_unit_sandbox("/var/tmpx/oraid", false, &t), 0);
+        assert_bool(&t, "PrivateTmp", true);
+
+        /* A home with a space is one path, not two. */
+        _cleanup_(unit_property_list_done) UnitPropertyList l = {};
+        cr_assert_eq(daemon_unit_sandbox("/srv/my node", false, &l), 0);
+        const UnitProperty *p = find(&l, "ReadWritePaths");
+        cr_assert(p && strv_length(p->strv) == 1 && streq(p->strv[0], "/srv/my node"));
+        UnitPropertyList bad = {};
+        cr_assert_eq(daemon_unit_sandbox("relative", false, &bad), -EINVAL);
+        unit_property_list_done(&bad);
+}
+
+Test(unit_spec, operator_properties_come_after) {
+        char *const argv[] = { "/h/bin/oraid", NULL };
+        _cleanup_(unit_property_list_done) UnitPropertyList extra = {};
+        cr_assert_eq(unit_properties_parse("CPUWeight=200 PrivateTmp=no", &extra, NULL), 0);
+        _cleanup_(daemon_unit_spec_done) DaemonUnitSpec s = {};
+        cr_assert_eq(daemon_unit_spec_build("u.service", "oraid", NULL, argv[0], argv, NULL, NULL, "oraid", NULL, 0, 0,
+                             UINT64_MAX, DAEMON_SANDBOX_STRICT, "/h", &extra, &s), 0);
+        cr_assert_eq(s.extra, &extra);
+        assert_bool(&s.sandbox, "PrivateTmp", true);
+        assert_bool(s.extra, "PrivateTmp", false);
 }
 
 Test(unit_spec, exec_status_names) {
