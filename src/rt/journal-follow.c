@@ -358,7 +358,7 @@ static int read_saved_state(JournalFollow *f, JournalCursorState *ret) {
         return 1;
 }
 
-int journal_follow_start(JournalFollow *f, const char *unit, const char *invocation, bool resume) {
+int journal_follow_start(JournalFollow *f, const char *unit, const char *invocation, pid_t main_pid, bool resume) {
         int r;
 
         assert(f);
@@ -378,16 +378,24 @@ int journal_follow_start(JournalFollow *f, const char *unit, const char *invocat
         free_and_replace(f->unit, u);
         free_and_replace(f->invocation, i);
 
-        _cleanup_free_ char *m_unit = NULL, *m_inv = NULL;
-        if (asprintf(&m_unit, "_SYSTEMD_UNIT=%s", unit) < 0 || asprintf(&m_inv, "_SYSTEMD_INVOCATION_ID=%s", invocation) < 0)
+        _cleanup_free_ char *m_unit = NULL, *m_inv = NULL, *m_pid = NULL;
+        if (asprintf(&m_unit, "_SYSTEMD_UNIT=%s", unit) < 0 || asprintf(&m_inv, "_SYSTEMD_INVOCATION_ID=%s", invocation) < 0 ||
+            (main_pid > 0 && asprintf(&m_pid, "_PID=%d", (int) main_pid) < 0))
                 return log_oom();
         sd_journal_flush_matches(f->journal);
         /* Different fields: all must match. _TRANSPORT=stdout leaves out systemd's own messages about the
          * unit ("Starting <description>…", which carry UNIT=, not _SYSTEMD_UNIT=) and anything the
-         * daemon might send with another transport. */
+         * daemon might send with another transport. _SYSTEMD_UNIT comes from the stream's header, which
+         * PID 1 writes; the invocation ID from the process's cgroup, which journald cannot read once the
+         * process is gone: those lines are matched by the main process's PID instead (the second term). */
         if ((r = sd_journal_add_match(f->journal, m_unit, 0)) < 0 ||
                 (r = sd_journal_add_match(f->journal, m_inv, 0)) < 0 ||
                 (r = sd_journal_add_match(f->journal, "_TRANSPORT=stdout", 0)) < 0)
+                return log_error_errno(r, "Failed to set up the journal match for '%s': %m", unit);
+        if (m_pid && ((r = sd_journal_add_disjunction(f->journal)) < 0 ||
+                (r = sd_journal_add_match(f->journal, m_unit, 0)) < 0 ||
+                (r = sd_journal_add_match(f->journal, m_pid, 0)) < 0 ||
+                (r = sd_journal_add_match(f->journal, "_TRANSPORT=stdout", 0)) < 0))
                 return log_error_errno(r, "Failed to set up the journal match for '%s': %m", unit);
 
         bool resumed = false;

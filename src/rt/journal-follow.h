@@ -34,9 +34,11 @@ int journal_follow_new(sd_event *e, const char *state_dir, JournalFollowLine cb,
         JournalFollow **ret);
 
 /* Starts delivering the lines of this invocation: from the saved position when resume is true and the
- * saved state belongs to this unit and invocation, else from the invocation's first line. Returns 1 when
- * it resumed from the saved position, 0 when it started at the beginning. */
-int journal_follow_start(JournalFollow *f, const char *unit, const char *invocation, bool resume);
+ * saved state belongs to this unit and invocation, else from the invocation's first line. main_pid (0:
+ * unknown) also matches the unit's lines that journald stored without an invocation ID: it cannot read the
+ * ID of a process that is gone by the time it handles its stream (a daemon that prints and exits at once).
+ * Returns 1 when it resumed from the saved position, 0 when it started at the beginning. */
+int journal_follow_start(JournalFollow *f, const char *unit, const char *invocation, pid_t main_pid, bool resume);
 
 /* Delivers the lines still to come, then calls done (always asynchronously, once), and stops. */
 int journal_follow_finish(JournalFollow *f, usec_t max, JournalFollowDone done);

@@ -319,9 +319,9 @@ static void on_journal_line(JournalFollow *f, const char *line, size_t len, void
         }
 }
 
-static int follow_invocation(UnitLauncher *u, const char *invocation, bool resume) {
+static int follow_invocation(UnitLauncher *u, const char *invocation, pid_t main_pid, bool resume) {
         memcpy(u->invocation, invocation, sizeof(u->invocation));
-        int r = journal_follow_start(u->journal, u->unit, invocation, resume);
+        int r = journal_follow_start(u->journal, u->unit, invocation, main_pid, resume);
         if (r < 0)
                 log_warning_errno(r, "Not reading the output of '%s': upgrade announcements in its log will be missed (upgrade-info.json still works).",
                         u->unit);
@@ -331,7 +331,7 @@ static int follow_invocation(UnitLauncher *u, const char *invocation, bool resum
 static void became_running(UnitLauncher *u) {
         UnitState *s = &u->state;
 
-        (void) follow_invocation(u, s->invocation, false);
+        (void) follow_invocation(u, s->invocation, (pid_t) (s->main_pid ?: s->exec_main_pid), false);
         set_main_pid(u, (pid_t) (s->main_pid ?: s->exec_main_pid));
         set_phase(u, u->stop_requested ? PHASE_STOPPING : PHASE_RUNNING);
         log_debug("Daemon unit '%s' is %s, main pid %d, invocation %s.", u->unit, strna(s->active_state),
@@ -389,7 +389,7 @@ static void unit_evaluate(UnitLauncher *u) {
                          * new run rather than lose it. */
                         log_notice("The daemon unit '%s' was restarted outside oraivisor (invocation %s); following the new run.",
                                 u->unit, s->invocation);
-                        (void) follow_invocation(u, s->invocation, false);
+                        (void) follow_invocation(u, s->invocation, (pid_t) s->main_pid, false);
                         set_main_pid(u, (pid_t) s->main_pid);
                         return;
                 }
@@ -1174,7 +1174,7 @@ static int unit_adopt(Launcher *l) {
         u->exit = (DaemonExit) {};
         u->stop_requested = u->stop_pending = false;
         set_phase(u, streq(s.active_state, "deactivating") ? PHASE_STOPPING : PHASE_RUNNING);
-        r = follow_invocation(u, s.invocation, true);
+        r = follow_invocation(u, s.invocation, (pid_t) s.main_pid, true);
         log_info("Found the daemon unit '%s' running (pid %d, invocation %s): adopting it; its journal is read %s.",
                 u->unit, (int) u->main_pid, u->invocation,
                 r > 0 ? "from where the previous oraivisor stopped" : "from the start of that run");
