@@ -17,6 +17,7 @@
 #include "log.h"
 #include "string-util.h"
 #include "strv.h"
+#include "unit-evaluate.h"
 #include "unit-spec.h"
 
 /* adopt() runs before READY=1, so the watchdog cannot fire, but systemd's start timeout still runs. */
@@ -30,13 +31,6 @@
 #define START_TRIES_MAX 20
 #define START_RETRY_DELAY (100 * USEC_PER_MSEC)
 
-typedef enum Phase {
-        PHASE_IDLE,      /* nothing of ours runs */
-        PHASE_STARTING,  /* StartTransientUnit sent; waiting for the reply, then for the job */
-        PHASE_RUNNING,   /* on_started delivered */
-        PHASE_STOPPING,  /* a stop was asked for; waiting for the unit to end */
-        PHASE_DRAINING,  /* it ended; delivering its last lines before on_exited */
-} Phase;
 
 typedef enum Deferred {
         DEFER_NONE,
@@ -71,7 +65,7 @@ typedef struct UnitLauncher {
         usec_t reconnect_delay;
         bool disconnect_logged;
 
-        Phase phase;
+        UnitPhase phase;
         /* What the current start asked for, kept until systemd took it, so that it can be sent again. */
         char *req_binary, *req_working_directory, *req_version;
         char **req_argv, **req_env;
@@ -162,7 +156,7 @@ static void defer_callback(UnitLauncher *u, Deferred what);
 
 #define IN_SET_PHASE(p, a, b, c) ((p) == (a) || (p) == (b) || (p) == (c))
 
-static void set_phase(UnitLauncher *u, Phase p) {
+static void set_phase(UnitLauncher *u, UnitPhase p) {
         u->phase = p;
 }
 
@@ -170,9 +164,9 @@ static void set_phase(UnitLauncher *u, Phase p) {
 
 static void on_drained(JournalFollow *f, void *userdata) {
         UnitLauncher *u = userdata;
-        if (u->phase != PHASE_DRAINING)
+        if (u->phase != UNIT_PHASE_DRAINING)
                 return;
-        set_phase(u, PHASE_IDLE);
+        set_phase(u, UNIT_PHASE_IDLE);
         u->stop_requested = u->stop_pending = false;
         u->start_job = mfree(u->start_job);
         u->stop_job = mfree(u->stop_job);
@@ -204,7 +198,7 @@ static void unit_end(UnitLauncher *u) {
         UnitState *s = &u->state;
         char buf[128];
 
-        if (u->phase == PHASE_DRAINING || u->phase == PHASE_IDLE)
+        if (u->phase == UNIT_PHASE_DRAINING || u->phase == UNIT_PHASE_IDLE)
                 return;
 
         bool same_run = !streq_ptr(s->load_state, "not-found") && (!u->invocation[0] || !s->invocation[0] ||
@@ -230,7 +224,7 @@ static void unit_end(UnitLauncher *u) {
         (void) call_forget(u, "UnrefUnit", "UnrefUnit", "s", u->unit);
         (void) call_forget(u, "ResetFailedUnit", "ResetFailedUnit", "s", u->unit);
 
-        set_phase(u, PHASE_DRAINING);
+        set_phase(u, UNIT_PHASE_DRAINING);
         set_main_pid(u, 0);
         u->kill_timer = sd_event_source_disable_unref(u->kill_timer);
         if (!u->journal || journal_follow_finish(u->journal, DRAIN_MAX, on_drained) < 0)
@@ -252,7 +246,7 @@ static void start_failed(UnitLauncher *u, int error, const char *format, ...) {
         if (u->journal)
                 journal_follow_stop(u->journal);
         u->kill_timer = sd_event_source_disable_unref(u->kill_timer);
-        set_phase(u, PHASE_IDLE);
+        set_phase(u, UNIT_PHASE_IDLE);
         u->start_job = mfree(u->start_job);
         u->stop_job = mfree(u->stop_job);
         u->stop_requested = u->stop_pending = false;
@@ -333,74 +327,71 @@ static void became_running(UnitLauncher *u) {
 
         (void) follow_invocation(u, s->invocation, (pid_t) (s->main_pid ?: s->exec_main_pid), false);
         set_main_pid(u, (pid_t) (s->main_pid ?: s->exec_main_pid));
-        set_phase(u, u->stop_requested ? PHASE_STOPPING : PHASE_RUNNING);
+        set_phase(u, u->stop_requested ? UNIT_PHASE_STOPPING : UNIT_PHASE_RUNNING);
         log_debug("Daemon unit '%s' is %s, main pid %d, invocation %s.", u->unit, strna(s->active_state),
                 (int) u->main_pid, u->invocation);
         if (u->base.cb.on_started)
                 u->base.cb.on_started(&u->base, u->main_pid, u->base.userdata);
 }
 
-/* Decides what the latest full state of the unit means for us. */
-static void unit_evaluate(UnitLauncher *u) {
-        UnitState *s = &u->state;
+/* The unit's state as core/unit-evaluate.c needs it. */
+static UnitFacts unit_facts(const UnitLauncher *u) {
+        const UnitState *s = &u->state;
         bool gone = streq_ptr(s->load_state, "not-found") || !s->active_state;
-        bool ended = gone || unit_active_state_is_ended(s->active_state);
-        bool job_pending = s->job && !streq(s->job, "/");
+        bool valid = invocation_id_is_valid(s->invocation);
+        return (UnitFacts) {
+                .gone = gone,
+                .ended = gone || unit_active_state_is_ended(s->active_state),
+                .running = unit_active_state_is_running(s->active_state),
+                .job_pending = s->job && !streq(s->job, "/"),
+                .has_pid = s->main_pid > 0 || s->exec_main_pid > 0,
+                .ran = s->exec_main_pid > 0,
+                .exec_failed = s->have_exec_main && s->exec_main_code == CLD_EXITED &&
+                        unit_exec_status_to_string(s->exec_main_status),
+                .invocation_valid = valid,
+                .other_invocation = valid && u->invocation[0] && !streq(s->invocation, u->invocation),
+        };
+}
 
-        switch (u->phase) {
-        case PHASE_STARTING:
-                if (u->call_start || u->start_job || u->clearing)
-                        return; /* the reply and JobRemoved come first; a blocking unit's states are not ours */
-                if (!ended && unit_active_state_is_running(s->active_state) && (s->main_pid > 0 || s->exec_main_pid > 0) &&
-                        invocation_id_is_valid(s->invocation)) {
-                        became_running(u);
-                        if (u->stop_pending && bus_usable(u))
-                                (void) issue_stop(u);
-                        return;
-                }
-                if (!ended)
-                        return; /* still activating: PropertiesChanged will tell */
+/* Carries out what core/unit-evaluate.c decides the latest full state of the unit means. */
+static void unit_evaluate_apply(UnitLauncher *u) {
+        UnitState *s = &u->state;
+        UnitFacts f = unit_facts(u);
 
-                if (s->have_exec_main && s->exec_main_code == CLD_EXITED && unit_exec_status_to_string(s->exec_main_status))
-                        return start_failed_exec(u, s->exec_main_status, unit_exec_status_to_string(s->exec_main_status));
-                if (!gone && s->exec_main_pid > 0 && invocation_id_is_valid(s->invocation)) {
-                        /* It ran, and ended before we looked: still a start, and its lines count. */
-                        became_running(u);
-                        return unit_end(u);
-                }
-                if (u->stop_requested) {
-                        /* Stopped before it ran: nothing to drain, no exit status. */
-                        (void) call_forget(u, "UnrefUnit", "UnrefUnit", "s", u->unit);
-                        (void) call_forget(u, "ResetFailedUnit", "ResetFailedUnit", "s", u->unit);
-                        u->exit = (DaemonExit) {};
-                        set_phase(u, PHASE_DRAINING);
-                        defer_callback(u, DEFER_EXITED);
-                        return;
-                }
+        switch (unit_evaluate(u->phase, u->call_start || u->start_job || u->clearing, u->stop_requested, &f)) {
+        case UNIT_ACTION_STARTED:
+                became_running(u);
+                if (u->stop_pending && bus_usable(u))
+                        (void) issue_stop(u);
+                return;
+        case UNIT_ACTION_EXEC_FAILED:
+                return start_failed_exec(u, s->exec_main_status, unit_exec_status_to_string(s->exec_main_status));
+        case UNIT_ACTION_STARTED_AND_ENDED:
+                became_running(u);
+                return unit_end(u);
+        case UNIT_ACTION_STOPPED_UNSTARTED:
+                (void) call_forget(u, "UnrefUnit", "UnrefUnit", "s", u->unit);
+                (void) call_forget(u, "ResetFailedUnit", "ResetFailedUnit", "s", u->unit);
+                u->exit = (DaemonExit) {};
+                set_phase(u, UNIT_PHASE_DRAINING);
+                defer_callback(u, DEFER_EXITED);
+                return;
+        case UNIT_ACTION_START_FAILED:
                 return start_failed(u, -EIO,
                         "The daemon unit '%s' did not start (job result '%s', unit %s, result '%s'): see 'systemctl status %s' and 'journalctl -u %s'.",
                         u->unit, strna(u->start_job_result), strna(s->active_state), strna(s->result), u->unit, u->unit);
-
-        case PHASE_RUNNING:
-        case PHASE_STOPPING:
-                if (!ended && invocation_id_is_valid(s->invocation) && u->invocation[0] &&
-                        !streq(s->invocation, u->invocation)) {
-                        /* Restarted behind our back (systemctl restart of the daemon's unit): follow the
-                         * new run rather than lose it. */
-                        log_notice("The daemon unit '%s' was restarted outside oraivisor (invocation %s); following the new run.",
-                                u->unit, s->invocation);
-                        (void) follow_invocation(u, s->invocation, (pid_t) s->main_pid, false);
-                        set_main_pid(u, (pid_t) s->main_pid);
-                        return;
-                }
-                if (ended && job_pending && !u->stop_requested)
-                        return; /* a restart in progress: wait for its start */
-                if (ended)
-                        return unit_end(u);
+        case UNIT_ACTION_RESTARTED:
+                log_notice("The daemon unit '%s' was restarted outside oraivisor (invocation %s); following the new run.",
+                        u->unit, s->invocation);
+                (void) follow_invocation(u, s->invocation, (pid_t) s->main_pid, false);
+                set_main_pid(u, (pid_t) s->main_pid);
+                return;
+        case UNIT_ACTION_ENDED:
+                return unit_end(u);
+        case UNIT_ACTION_MAIN_PID:
                 if (s->main_pid > 0)
                         set_main_pid(u, (pid_t) s->main_pid);
                 return;
-
         default:
                 return;
         }
@@ -417,7 +408,7 @@ static int on_get_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                         return 0;
                 const sd_bus_error *e = sd_bus_message_get_error(m);
                 int r = sd_bus_message_get_errno(m);
-                if (u->phase == PHASE_STARTING && !u->call_start && !u->start_job && !u->clearing)
+                if (u->phase == UNIT_PHASE_STARTING && !u->call_start && !u->start_job && !u->clearing)
                         start_failed(u, -abs(r), "Failed to read the state of the daemon unit '%s': %s", u->unit,
                                 bus_error_text(e, r));
                 else
@@ -435,7 +426,7 @@ static int on_get_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
         }
         unit_state_done(&u->state);
         u->state = fresh;
-        unit_evaluate(u);
+        unit_evaluate_apply(u);
         return 0;
 }
 
@@ -487,13 +478,13 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
          * now ExecMain* and Result are up to date too. Read everything once more anyway: the unit is
          * pinned by our reference, and a full view rules out stale values. */
         switch (u->phase) {
-        case PHASE_RUNNING:
-        case PHASE_STOPPING:
+        case UNIT_PHASE_RUNNING:
+        case UNIT_PHASE_STOPPING:
                 if (unit_active_state_is_ended(u->state.active_state) ||
                         unit_active_state_is_running(u->state.active_state))
                         unit_request_state(u);
                 break;
-        case PHASE_STARTING:
+        case UNIT_PHASE_STARTING:
                 if (!u->start_job && !u->call_start && !u->clearing)
                         unit_request_state(u);
                 break;
@@ -509,7 +500,7 @@ static int on_reloading(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
         if (sd_bus_message_read(m, "b", &active) < 0)
                 return 0;
         /* Signals can be lost over a reload or re-exec of PID 1: look again afterwards. */
-        if (!active && u->phase != PHASE_IDLE)
+        if (!active && u->phase != UNIT_PHASE_IDLE)
                 unit_request_state(u);
         return 0;
 }
@@ -550,20 +541,20 @@ static int on_reconnect_timer(sd_event_source *s, uint64_t usec, void *userdata)
         /* Signals and replies from the gap are lost: the jobs we waited for are over or unknowable. */
         u->start_job = mfree(u->start_job);
         u->stop_job = mfree(u->stop_job);
-        if (u->phase == PHASE_STARTING && u->clearing) {
+        if (u->phase == UNIT_PHASE_STARTING && u->clearing) {
                 /* Clearing a blocking unit was cut short: look at it again through a new start (or end,
                  * if a stop came meanwhile). */
                 schedule_start_retry(u, 0);
                 return 0;
         }
-        if (u->phase == PHASE_STARTING && u->call_start == NULL && !u->state.active_state) {
+        if (u->phase == UNIT_PHASE_STARTING && u->call_start == NULL && !u->state.active_state) {
                 /* The start request itself may have been lost with the connection. */
                 unit_request_state(u);
                 return 0;
         }
-        if (u->stop_pending && (u->phase == PHASE_RUNNING || u->phase == PHASE_STOPPING))
+        if (u->stop_pending && (u->phase == UNIT_PHASE_RUNNING || u->phase == UNIT_PHASE_STOPPING))
                 (void) issue_stop(u);
-        if (u->phase != PHASE_IDLE)
+        if (u->phase != UNIT_PHASE_IDLE)
                 unit_request_state(u);
         return 0;
 }
@@ -574,7 +565,7 @@ static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata
         UnitLauncher *u = userdata;
         u->pidfd_source = sd_event_source_disable_unref(u->pidfd_source);
         u->pidfd = safe_close(u->pidfd);
-        if (u->phase != PHASE_STOPPING && u->phase != PHASE_RUNNING)
+        if (u->phase != UNIT_PHASE_STOPPING && u->phase != UNIT_PHASE_RUNNING)
                 return 0;
         log_info("The daemon's main process %d is gone; the system bus is still away, reading its end from the journal.",
                 (int) u->main_pid);
@@ -619,7 +610,7 @@ static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_
                         u->unit);
         u->disconnect_logged = true;
         unit_disconnect(u);
-        if (u->stop_requested && (u->phase == PHASE_RUNNING || u->phase == PHASE_STOPPING || u->phase == PHASE_STARTING)) {
+        if (u->stop_requested && (u->phase == UNIT_PHASE_RUNNING || u->phase == UNIT_PHASE_STOPPING || u->phase == UNIT_PHASE_STARTING)) {
                 u->stop_pending = true;
                 stop_without_bus(u);
         }
@@ -699,12 +690,12 @@ static int on_defer(sd_event_source *s, void *userdata) {
 
         switch (what) {
         case DEFER_STARTED:
-                if ((u->phase == PHASE_RUNNING || u->phase == PHASE_STOPPING) && u->base.cb.on_started)
+                if ((u->phase == UNIT_PHASE_RUNNING || u->phase == UNIT_PHASE_STOPPING) && u->base.cb.on_started)
                         u->base.cb.on_started(&u->base, u->main_pid, u->base.userdata);
                 break;
         case DEFER_EXITED:
-                if (u->phase == PHASE_DRAINING || u->phase == PHASE_IDLE) {
-                        set_phase(u, PHASE_IDLE);
+                if (u->phase == UNIT_PHASE_DRAINING || u->phase == UNIT_PHASE_IDLE) {
+                        set_phase(u, UNIT_PHASE_IDLE);
                         u->stop_requested = u->stop_pending = false;
                         DaemonExit e = u->exit;
                         if (u->base.cb.on_exited)
@@ -732,7 +723,7 @@ static void defer_callback(UnitLauncher *u, Deferred what) {
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         UnitLauncher *u = userdata;
         u->retry_timer = sd_event_source_disable_unref(u->retry_timer);
-        if (u->phase != PHASE_STARTING || !u->clearing)
+        if (u->phase != UNIT_PHASE_STARTING || !u->clearing)
                 return 0;
         if (u->stop_requested) {
                 /* Stopped while we were clearing the way: nothing of ours ran. */
@@ -740,7 +731,7 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 u->kill_timer = sd_event_source_disable_unref(u->kill_timer);
                 u->stop_job = mfree(u->stop_job);
                 u->exit = (DaemonExit) {};
-                set_phase(u, PHASE_DRAINING);
+                set_phase(u, UNIT_PHASE_DRAINING);
                 defer_callback(u, DEFER_EXITED);
                 return 0;
         }
@@ -772,7 +763,7 @@ static void start_failed_exists(UnitLauncher *u) {
 static int on_exists_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         UnitLauncher *u = userdata;
         u->call_exists = sd_bus_slot_unref(u->call_exists);
-        if (u->phase != PHASE_STARTING || !u->clearing)
+        if (u->phase != UNIT_PHASE_STARTING || !u->clearing)
                 return 0;
 
         if (sd_bus_message_is_method_error(m, NULL)) {
@@ -835,7 +826,7 @@ static int on_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         UnitLauncher *u = userdata;
         u->call_start = sd_bus_slot_unref(u->call_start);
 
-        if (u->phase != PHASE_STARTING)
+        if (u->phase != UNIT_PHASE_STARTING)
                 return 0;
         if (sd_bus_message_is_method_error(m, NULL)) {
                 const sd_bus_error *e = sd_bus_message_get_error(m);
@@ -931,7 +922,7 @@ static int unit_start(Launcher *l, const LaunchSpec *spec) {
         UnitLauncher *u = (UnitLauncher *) l;
         int r;
 
-        if (u->phase != PHASE_IDLE)
+        if (u->phase != UNIT_PHASE_IDLE)
                 return -EBUSY;
         if (!bus_usable(u))
                 return log_error_errno(ENOTCONN, "Cannot start the daemon unit '%s': not connected to the system bus (reconnecting).",
@@ -960,7 +951,7 @@ static int unit_start(Launcher *l, const LaunchSpec *spec) {
         u->start_job_result = mfree(u->start_job_result);
         u->stop_job = mfree(u->stop_job);
         u->stop_requested = u->stop_pending = false;
-        set_phase(u, PHASE_STARTING);
+        set_phase(u, UNIT_PHASE_STARTING);
         log_debug("Starting daemon unit '%s': %s (%s).", u->unit, spec->binary, strna(spec->version));
         return 0;
 }
@@ -983,10 +974,10 @@ static int on_stop_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
                 }
                 log_error("Failed to stop the daemon unit '%s': %s. Stop it with 'systemctl stop %s'.", u->unit,
                         bus_error_text(e, r), u->unit);
-                if (u->phase == PHASE_RUNNING || u->phase == PHASE_STOPPING || u->phase == PHASE_STARTING) {
+                if (u->phase == UNIT_PHASE_RUNNING || u->phase == UNIT_PHASE_STOPPING || u->phase == UNIT_PHASE_STARTING) {
                         if (u->journal)
                                 journal_follow_stop(u->journal);
-                        set_phase(u, PHASE_IDLE);
+                        set_phase(u, UNIT_PHASE_IDLE);
                         if (u->base.cb.on_failed)
                                 u->base.cb.on_failed(&u->base, -abs(r), "The daemon unit could not be stopped.",
                                         u->base.userdata);
@@ -1004,7 +995,7 @@ static int on_stop_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         UnitLauncher *u = userdata;
         u->kill_timer = sd_event_source_disable_unref(u->kill_timer);
-        if (u->phase != PHASE_STOPPING && u->phase != PHASE_STARTING)
+        if (u->phase != UNIT_PHASE_STOPPING && u->phase != UNIT_PHASE_STARTING)
                 return 0;
         char buf[FORMAT_TIMESPAN_MAX];
         log_warning("The daemon unit '%s' did not stop within %s, killing it (SIGKILL).", u->unit,
@@ -1047,11 +1038,11 @@ static int unit_stop(Launcher *l, usec_t grace) {
         UnitLauncher *u = (UnitLauncher *) l;
 
         switch (u->phase) {
-        case PHASE_IDLE:
+        case UNIT_PHASE_IDLE:
                 /* Nothing runs: report the last end at once (asynchronously, as promised). */
                 defer_callback(u, DEFER_EXITED);
                 return 0;
-        case PHASE_DRAINING:
+        case UNIT_PHASE_DRAINING:
                 return 0; /* on_exited is on its way */
         default:
                 break;
@@ -1059,8 +1050,8 @@ static int unit_stop(Launcher *l, usec_t grace) {
 
         u->stop_requested = true;
         u->stop_grace = grace;
-        if (u->phase == PHASE_RUNNING)
-                set_phase(u, PHASE_STOPPING);
+        if (u->phase == UNIT_PHASE_RUNNING)
+                set_phase(u, UNIT_PHASE_STOPPING);
         if (!bus_usable(u)) {
                 u->stop_pending = true; /* sent once reconnected */
                 stop_without_bus(u);
@@ -1073,7 +1064,7 @@ static int unit_stop(Launcher *l, usec_t grace) {
 
 static int unit_kill(Launcher *l, int sig) {
         UnitLauncher *u = (UnitLauncher *) l;
-        if (!IN_SET_PHASE(u->phase, PHASE_STARTING, PHASE_RUNNING, PHASE_STOPPING))
+        if (!IN_SET_PHASE(u->phase, UNIT_PHASE_STARTING, UNIT_PHASE_RUNNING, UNIT_PHASE_STOPPING))
                 return -ESRCH;
         if (!bus_usable(u))
                 return -ENOTCONN;
@@ -1082,7 +1073,7 @@ static int unit_kill(Launcher *l, int sig) {
 
 static bool unit_is_running(Launcher *l) {
         UnitLauncher *u = (UnitLauncher *) l;
-        return u->phase != PHASE_IDLE;
+        return u->phase != UNIT_PHASE_IDLE;
 }
 
 /* Synchronous on purpose: see the header. */
@@ -1118,7 +1109,7 @@ static int unit_adopt(Launcher *l) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        if (u->phase != PHASE_IDLE)
+        if (u->phase != UNIT_PHASE_IDLE)
                 return -EBUSY;
         if (!bus_usable(u))
                 return log_error_errno(ENOTCONN, "Cannot look for a running daemon unit '%s': not connected to the system bus.",
@@ -1173,7 +1164,7 @@ static int unit_adopt(Launcher *l) {
         set_main_pid(u, (pid_t) s.main_pid);
         u->exit = (DaemonExit) {};
         u->stop_requested = u->stop_pending = false;
-        set_phase(u, streq(s.active_state, "deactivating") ? PHASE_STOPPING : PHASE_RUNNING);
+        set_phase(u, streq(s.active_state, "deactivating") ? UNIT_PHASE_STOPPING : UNIT_PHASE_RUNNING);
         r = follow_invocation(u, s.invocation, (pid_t) s.main_pid, true);
         log_info("Found the daemon unit '%s' running (pid %d, invocation %s): adopting it; its journal is read %s.",
                 u->unit, (int) u->main_pid, u->invocation,
