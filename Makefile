@@ -21,12 +21,13 @@ DEB_BUILD ?= build-deb
 DESTDIR_TEST := $(CURDIR)/$(BUILD)/destdir
 FUZZ_SECONDS ?= 60
 MESON_TEST_ARGS ?= --print-errorlogs
-# -Dtests: auto builds the test suites when Criterion is installed; the check targets set enabled, so that a
-# missing Criterion stops them instead of leaving them with nothing to run.
+# -Dtests: auto builds the test suites when Criterion is installed; the check targets (and bench, which uses
+# tools built with them) set enabled, so that a missing Criterion stops them instead of leaving them with
+# nothing to run.
 TESTS ?= auto
-check check-unit check-asan: TESTS = enabled
+check check-unit check-asan bench: TESTS = enabled
 
-.PHONY: all build install-test check check-unit check-asan check-groups check-deb deb demo demo-exec install bench fuzz clean deps-build deps-test deps-demo deps-deb
+.PHONY: all build install-test check check-unit check-asan deb demo demo-exec install bench fuzz clean deps-build deps-test deps-demo deps-deb deps-bench
 
 all: build
 
@@ -41,6 +42,9 @@ deps-demo:
 
 deps-deb:
 	@tools/install-deps.sh deb
+
+deps-bench:
+	@tools/install-deps.sh bench
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) -Dtests=$(TESTS)
@@ -90,8 +94,8 @@ deb: deps-deb
 install: build
 	meson install -C $(BUILD)
 
-bench: install-test
-	@tools/install-deps.sh bench
+# The benchmarks use tools built with the tests (backup-tool, fakechaind): Criterion is installed first.
+bench: deps-bench install-test
 	bench/run.sh $(BUILD)
 
 $(FUZZ_BUILD)/build.ninja:

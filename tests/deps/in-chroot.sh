@@ -29,10 +29,15 @@ demo)
         make demo-exec 2>&1 | tee /tmp/demo.log
         grep -q "^== current -> upgrades/v2$" /tmp/demo.log || { echo "the demo did not switch to v2" >&2; exit 1; }
         ;;
-test|bench)
-        say "tools/install-deps.sh $group; make build TESTS=enabled"
-        tools/install-deps.sh "$group"
+test)
+        say "tools/install-deps.sh test; make build TESTS=enabled"
+        tools/install-deps.sh test
         make build TESTS=enabled
+        ;;
+bench)
+        say "what make bench does before it runs the benchmarks (make deps-bench install-test TESTS=enabled)"
+        make deps-bench install-test TESTS=enabled
+        ls build/tests/backup/backup-tool build/tests/fakechaind/fakechaind-v1
         ;;
 fuzz)
         say "tools/install-deps.sh fuzz; the libFuzzer build of make fuzz"

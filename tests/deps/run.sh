@@ -10,7 +10,7 @@
 #                                            -Dtests=enabled stops with what to install)
 #   demo    make demo-exec                  (the demo's non-systemd part: a real upgrade v1 -> v2)
 #   test    install the group; make build TESTS=enabled (the test suites compile)
-#   bench   install the group; make build TESTS=enabled
+#   bench   what make bench does before the benchmarks (the group, then the build with the tests)
 #   fuzz    install the group; the libFuzzer build of make fuzz (clang, -Dfuzz=true)
 #   deb     install the group; make deb     (dpkg-buildpackage with the package's Build-Depends only)
 #
@@ -26,13 +26,16 @@ groups=("$@")
 
 fail() { echo "deps: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || fail "must run as root (it makes a chroot and installs packages into it)"
-for p in mmdebstrap unshare chroot git; do
+for p in mmdebstrap unshare chroot git flock; do
         command -v "$p" >/dev/null || fail "'$p' is missing: tools/install-deps.sh test installs it"
 done
 . /etc/os-release
 suite=${VERSION_CODENAME:?no VERSION_CODENAME in /etc/os-release}
 base="$CACHE/$suite-minbase"
 mkdir -p "$CACHE/archives/partial" "$CACHE/lists/partial"
+# One run at a time on a machine: the chroot and apt's cache are shared.
+exec 9>"$CACHE/.lock"
+flock 9
 
 # The base: minbase of the machine's release, from the machine's own apt sources.
 if [ ! -e "$base/.complete" ] || [ -n "$(find "$base/.complete" -mtime +7)" ]; then
