@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the Debian packages a make target needs, only those missing, and says which.
-#   tools/install-deps.sh build|test|demo|bench|fuzz|all   install what is missing
+#   tools/install-deps.sh build|test|demo|bench|fuzz|deb|all   install what is missing
 #   tools/install-deps.sh --list GROUP                      print the package names
 set -euo pipefail
 
-build_pkgs="gcc pkg-config meson ninja-build libsystemd-dev libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev"
+# libc6-dev: gcc only recommends it, and a minimal system (or --no-install-recommends) has no C headers.
+build_pkgs="gcc libc6-dev pkg-config meson ninja-build libsystemd-dev libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev"
+# The Debian package (make deb): debhelper builds it (dpkg-checkbuilddeps also wants build-essential),
+# lintian checks it.
+deb_pkgs="$build_pkgs build-essential debhelper dpkg-dev fakeroot lintian"
 # Tests: Criterion; python3 for the end-to-end harnesses; a real systemd in a container for the systemd
-# suite; file systems and archive tools for the backup and download suites.
-test_pkgs="$build_pkgs libcriterion-dev python3 systemd systemd-container dbus openssl zstd xz-utils bzip2 btrfs-progs xfsprogs e2fsprogs util-linux procps iproute2 ca-certificates"
+# suite; file systems and archive tools for the backup and download suites; the package tools (make check
+# builds the package, runs lintian and installs it in the container); mmdebstrap and git for the check of
+# each group on a minimal Debian (tests/deps/run.sh).
+test_pkgs="$deb_pkgs libcriterion-dev python3 systemd systemd-container dbus openssl zstd xz-utils bzip2 btrfs-progs xfsprogs e2fsprogs util-linux procps iproute2 ca-certificates mmdebstrap git"
 demo_pkgs="$build_pkgs python3 systemd systemd-container dbus"
 bench_pkgs="$test_pkgs curl hyperfine time"
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev"
@@ -20,8 +26,9 @@ group_pkgs() {
         demo) echo "$demo_pkgs" ;;
         bench) echo "$bench_pkgs" ;;
         fuzz) echo "$fuzz_pkgs" ;;
+        deb) echo "$deb_pkgs" ;;
         all) echo "$test_pkgs $bench_pkgs $fuzz_pkgs" | tr ' ' '\n' | sort -u | tr '\n' ' ' ;;
-        *) echo "unknown group '$1': use build, test, demo, bench, fuzz or all" >&2; exit 2 ;;
+        *) echo "unknown group '$1': use build, test, demo, bench, fuzz, deb or all" >&2; exit 2 ;;
         esac
 }
 

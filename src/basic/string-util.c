@@ -198,3 +198,22 @@ const char *path_startswith_dir(const char *path, const char *dir) {
         }
         return path;
 }
+
+char *strdup_escape_dollar(const char *s) {
+        size_t n = 0;
+
+        assert(s);
+        for (const char *p = s; *p; p++)
+                n += *p == '$' ? 2 : 1;
+        char *r = malloc(n + 1);
+        if (!r)
+                return NULL;
+        char *q = r;
+        for (const char *p = s; *p; p++) {
+                *q++ = *p;
+                if (*p == '$')
+                        *q++ = '$';
+        }
+        *q = 0;
+        return r;
+}

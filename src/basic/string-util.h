@@ -33,6 +33,10 @@ char *strndup_or_null(const char *s, size_t n);
 /* Levenshtein distance of two ASCII strings, case-insensitive. */
 size_t string_distance(const char *a, const char *b) _pure_;
 
+/* A copy of s with every '$' doubled: systemd expands $VAR and ${VAR} in a command's arguments at exec time,
+ * and "$$" is its literal '$'. NULL when out of memory. */
+char *strdup_escape_dollar(const char *s);
+
 /* Quote a string for a one-line message: non-printable bytes as \xNN, at most max bytes shown. */
 char *string_escape_for_log(const char *s, size_t len, size_t max);
 

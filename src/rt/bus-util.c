@@ -252,29 +252,44 @@ int bus_append_daemon_unit_properties(sd_bus_message *m, const DaemonUnitSpec *s
         if (r < 0)
                 return r;
 
-        /* ExecStartEx: (path, argv, flags). no-env-expand: a '$' in the node's arguments stays a '$'. */
+        /* ExecStart: (path, argv, ignore-failure). Not ExecStartEx with no-env-expand: systemd 252 writes that
+         * into the transient unit file as "ExecStartEx=", which its own parser does not know, so that after
+         * any daemon-reload (every package installed with a unit does one) the unit has no ExecStart= and
+         * the next oraivisor cannot adopt the node. Every '$' of the arguments is written as "$$", which
+         * systemd passes on as a '$', before and after a reload: no environment expansion either way. */
         r = sd_bus_message_open_container(m, 'r', "sv");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "s", "ExecStartEx");
+        r = sd_bus_message_append(m, "s", "ExecStart");
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(m, 'v', "a(sasas)");
+        r = sd_bus_message_open_container(m, 'v', "a(sasb)");
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(m, 'a', "(sasas)");
+        r = sd_bus_message_open_container(m, 'a', "(sasb)");
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(m, 'r', "sasas");
+        r = sd_bus_message_open_container(m, 'r', "sasb");
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "s", s->binary);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append_strv(m, (char **) s->argv);
+        r = sd_bus_message_open_container(m, 'a', "s");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "as", 1, "no-env-expand");
+        for (size_t i = 0; s->argv && s->argv[i]; i++) {
+                _cleanup_free_ char *e = strdup_escape_dollar(s->argv[i]);
+                if (!e)
+                        return -ENOMEM;
+                r = sd_bus_message_append(m, "s", e);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "b", 0);
         if (r < 0)
                 return r;
         for (int i = 0; i < 4; i++) {

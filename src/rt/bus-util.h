@@ -55,7 +55,7 @@ static inline bool unit_active_state_is_ended(const char *s) {
 #define DAEMON_UNIT_LOG_RATE_LIMIT_BURST 500000000U
 
 /* Appends the a(sv) properties of the daemon unit to a StartTransientUnit message: Description, Type=exec,
- * Restart=no, AddRef, CollectMode=inactive-or-failed, ExecStartEx with no-env-expand, Environment,
+ * Restart=no, AddRef, CollectMode=inactive-or-failed, ExecStart (each '$' as "$$"), Environment,
  * WorkingDirectory, User/Group, KillMode=mixed, KillSignal, TimeoutStopUSec, LogRateLimitBurst (no limit),
  * StandardOutput/StandardError=journal, SyslogIdentifier, LimitNOFILE, MemoryMax. */
 int bus_append_daemon_unit_properties(sd_bus_message *m, const DaemonUnitSpec *s);

@@ -28,5 +28,10 @@ done
 kill -TERM $pid
 wait $pid && rc=0 || rc=$?
 echo "== oraivisor exited with status $rc"
-echo "== current -> $(readlink "$home/oraivisor/current")"
+current=$(readlink "$home/oraivisor/current")
+echo "== current -> $current"
+if [ "$current" != upgrades/v2 ]; then
+        echo "the demo failed: current is not upgrades/v2 (oraivisor's output is above)" >&2
+        exit 1
+fi
 echo "== recorded plan: $(cat "$home/oraivisor/upgrades/v2/upgrade-info.json")"

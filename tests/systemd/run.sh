@@ -523,6 +523,34 @@ t_oraivisor_sigkill_adopt() {
         sbx systemctl stop oraivisor@$i
 }
 
+# A daemon-reload (which every package installed with a unit does) while the node runs, then oraivisor
+# killed: the node's transient unit keeps its command line through the reload (systemd 252 lost an
+# ExecStartEx= there, and the next oraivisor refused to adopt a unit running "n/a"), a '$' in the node's
+# arguments stays a '$', and the new oraivisor adopts the node.
+t_oraivisor_reload_adopt() {
+        local i=s40 h=/var/lib/s40
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind UNSAFE_SKIP_BACKUP=true DAEMON_SHUTDOWN_GRACE=5s \
+                'DAEMON_ARGS=start $HOME' FAKECHAIN_BLOCK_INTERVAL=100
+        sbx systemctl start oraivisor@$i
+        expect "genesis runs" wait_for 10 dj_has $i "height=10 "
+        expect "the node got a literal \$HOME" dj_has $i 'args: start $HOME'
+        local dpid opid
+        dpid=$(prop oraivisor-daemon@$i.service MainPID)
+        opid=$(prop oraivisor@$i.service MainPID)
+        sbx systemctl daemon-reload
+        expect "the node's unit is still loaded after daemon-reload" prop_is oraivisor-daemon@$i.service LoadState loaded
+        expect "... with its command line" bash -c '[[ "$1" == *"path=$2/oraivisor/genesis/bin/fakechaind"* ]]' _ \
+                "$(prop oraivisor-daemon@$i.service ExecStart)" $h
+        sbx systemctl kill -s KILL --kill-whom=main oraivisor@$i
+        expect "systemd restarts oraivisor" wait_for 20 prop_is oraivisor@$i.service NRestarts 1
+        expect "... and it is active again" wait_for 20 prop_is oraivisor@$i.service ActiveState active
+        expect "new oraivisor pid" test "$(prop oraivisor@$i.service MainPID)" != "$opid"
+        expect "it adopted the node: same main PID" test "$(prop oraivisor-daemon@$i.service MainPID)" = "$dpid"
+        expect "adoption logged" wait_for 5 ov_journal_has $i "Adopted the running fakechaind"
+        sbx systemctl stop oraivisor@$i
+}
+
 t_oraivisor_due_while_stopped() {
         local i=s4 h=/var/lib/s4
         make_home $h fakechaind
@@ -1338,7 +1366,7 @@ SCENARIOS=(
         launcher_start_properties launcher_exit_status launcher_adopt_cursor launcher_burst
         launcher_bait_description launcher_daemon_user launcher_exec_failure launcher_grace_kill launcher_kill
         launcher_stale_units launcher_lingering_unit launcher_echo_reload
-        oraivisor_upgrade_log oraivisor_upgrade_file oraivisor_announce_order oraivisor_sigkill_adopt oraivisor_due_while_stopped
+        oraivisor_upgrade_log oraivisor_upgrade_file oraivisor_announce_order oraivisor_sigkill_adopt oraivisor_reload_adopt oraivisor_due_while_stopped
         oraivisor_stop oraivisor_bad_config oraivisor_foreign_unit oraivisor_burst oraivisor_long_line oraivisor_journal_pages oraivisor_bait_description oraivisor_dbus_restart
         oraivisor_nobus_recycled_pid oraivisor_settled_failed_sees_restarts
         oraivisor_upgrade_least_config oraivisor_upgrade_stay_down oraivisor_hook_timeout_other_user

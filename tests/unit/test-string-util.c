@@ -158,3 +158,19 @@ Test(string_util, hex) {
         cr_expect_eq(unhexmem("0g", 2, &back, &n), -EINVAL);
         cr_expect_eq(back, (void *) 0x1, "ret untouched on failure");
 }
+
+Test(string_util, strdup_escape_dollar) {
+        static const char *const cases[][2] = {
+                { "", "" },
+                { "start", "start" },
+                { "$", "$$" },
+                { "$HOME", "$$HOME" },
+                { "${HOME}/x$$y", "$${HOME}/x$$$$y" },
+                { "a$", "a$$" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *e = strdup_escape_dollar(cases[i][0]);
+                cr_assert_not_null(e);
+                cr_expect_str_eq(e, cases[i][1], "'%s'", cases[i][0]);
+        }
+}
