@@ -97,14 +97,13 @@ int layout_cleanup_stale(Layout *l) {
         return 0;
 }
 
-int layout_check_binary(Layout *l, const char *version_dir_rel, char **ret_path) {
+int version_binary_check_at(int dirfd, const char *version_rel, const char *daemon_name) {
         _cleanup_free_ char *rel = NULL;
-        if (asprintf(&rel, "%s/bin/%s", version_dir_rel, l->daemon_name) < 0 ||
-                asprintf(ret_path, "%s/%s", l->root, rel) < 0)
+        if (asprintf(&rel, "%s/bin/%s", version_rel, daemon_name) < 0)
                 return -ENOMEM;
 
-        /* Resolve below the tree only: bin/ itself may be a symlink within the version folder. */
-        _cleanup_close_ int fd = open_beneath(l->root_fd, rel, O_PATH, 0, false);
+        /* Resolve below dirfd only: bin/ itself may be a symlink within the version folder. */
+        _cleanup_close_ int fd = open_beneath(dirfd, rel, O_PATH, 0, false);
         if (fd < 0)
                 return fd == -ELOOP || fd == -EXDEV ? -EBADFD : fd;
         struct stat st;
@@ -119,6 +118,12 @@ int layout_check_binary(Layout *l, const char *version_dir_rel, char **ret_path)
         if (faccessat(fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0 || (st.st_mode & 0111) == 0)
                 return -EACCES;
         return 0;
+}
+
+int layout_check_binary(Layout *l, const char *version_dir_rel, char **ret_path) {
+        if (asprintf(ret_path, "%s/%s/bin/%s", l->root, version_dir_rel, l->daemon_name) < 0)
+                return -ENOMEM;
+        return version_binary_check_at(l->root_fd, version_dir_rel, l->daemon_name);
 }
 
 static const char *binary_problem(int r) {

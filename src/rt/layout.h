@@ -59,6 +59,10 @@ int layout_find_upgrade(Layout *l, const char *name, char **ret_folder);
 /* Checks <dir>/bin/$DAEMON_NAME below the tree: 0 if it is an executable regular file (symlinks inside
  * the version folder are fine), -ENOENT missing, -EACCES not executable, -EISDIR/-EBADFD not a file.
  * Does not log. *ret_path gets its absolute path either way. */
+/* The one rule of "this version is installed": <dirfd>/<version_rel>/bin/<daemon_name>, resolved below
+ * dirfd (symlinks inside are fine), is a regular file that may be executed. 0, or -ENOENT missing,
+ * -EACCES not executable, -EISDIR/-EBADFD not a file (or outside the tree). Does not log. */
+int version_binary_check_at(int dirfd, const char *version_rel, const char *daemon_name);
 int layout_check_binary(Layout *l, const char *version_dir_rel, char **ret_path);
 
 /* Fault injection for tests: called before each step of a switch; a nonzero return stops the switch

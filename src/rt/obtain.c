@@ -15,6 +15,7 @@
 #include "fs-util.h"
 #include "log.h"
 #include "manifest.h"
+#include "layout.h"
 #include "obtain.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -618,7 +619,8 @@ int obtain_platform(char **ret) {
         return platform_from_uname(u.sysname, u.machine, ret);
 }
 
-/* 1: upgrades/<folder>/bin/<daemon> is a regular file; 0: no upgrades/<folder>; < 0 with a message. */
+/* 1: upgrades/<folder> holds its binary (the rule of layout.h's version_binary_check_at()); 0: no
+ * upgrades/<folder>; < 0 with a message. */
 static int obtain_check_existing(Obtain *o) {
         struct stat st;
         if (fstatat(o->upgrades_fd, o->folder, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -628,19 +630,18 @@ static int obtain_check_existing(Obtain *o) {
                         strerror(errno));
                 return -errno;
         }
-        _cleanup_free_ char *bin = NULL;
-        if (asprintf(&bin, "%s/bin", o->folder) < 0) {
-                obtain_finish(o, -ENOMEM, "Out of memory.");
-                return -ENOMEM;
+        int r = version_binary_check_at(o->upgrades_fd, o->folder, o->daemon_name);
+        if (r == -ENOMEM) {
+                obtain_finish(o, r, "Out of memory.");
+                return r;
         }
-        _cleanup_close_ int fd = open_beneath(o->upgrades_fd, bin, O_RDONLY | O_DIRECTORY, 0, true);
-        if (fd >= 0 && fstatat(fd, o->daemon_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode))
+        if (r >= 0)
                 return 1;
         obtain_failf(o, -EEXIST,
-                "'%s/%s' exists but holds no binary 'bin/%s' (made by hand, or left by another tool); "
+                "'%s/%s' exists but holds no usable binary 'bin/%s' (made by hand, or left by another tool): %s; "
                 "remove the folder so that the binary can be downloaded, or install the binary there (chmod "
                 "+x).",
-                o->upgrades_path, o->folder, o->daemon_name);
+                o->upgrades_path, o->folder, o->daemon_name, strerror(-r));
         return -EEXIST;
 }
 

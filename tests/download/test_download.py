@@ -750,16 +750,31 @@ class Layout(Base):
         os.makedirs(os.path.join(self.upgrades, "v2", "bin"))
         with open(os.path.join(self.upgrades, "v2", "bin", DAEMON), "wb") as f:
             f.write(b"by hand")
+        os.chmod(os.path.join(self.upgrades, "v2", "bin", DAEMON), 0o755)
         rc, out, err = self.run_obtain(self.inline(self.url))
         self.assertEqual(rc, 0, out + err)
         self.assertIn("already installed", err)
+        self.assertEqual(self.requests_for("l/"), [])
+
+    def test_existing_folder_with_binary_not_executable(self):
+        # The one rule of "installed" (layout.h): a binary that cannot be run is not installed.
+        os.makedirs(os.path.join(self.upgrades, "v2", "bin"))
+        with open(os.path.join(self.upgrades, "v2", "bin", DAEMON), "wb") as f:
+            f.write(b"by hand")
+        os.chmod(os.path.join(self.upgrades, "v2", "bin", DAEMON), 0o644)
+        rc, out, err = self.run_obtain(self.inline(self.url))
+        self.assertEqual(rc, 1)
+        self.assertIn("exists but holds no usable binary 'bin/oraid'", out)
+        self.assertIn("Permission denied", out)
+        self.assertIn("chmod +x", out)
         self.assertEqual(self.requests_for("l/"), [])
 
     def test_existing_folder_without_binary(self):
         os.makedirs(os.path.join(self.upgrades, "v2", "lib"))
         rc, out, err = self.run_obtain(self.inline(self.url))
         self.assertEqual(rc, 1)
-        self.assertIn("exists but holds no binary 'bin/oraid'", out)
+        self.assertIn("exists but holds no usable binary 'bin/oraid'", out)
+        self.assertIn("No such file or directory", out)
         self.assertIn("remove the folder", out)
         self.assertEqual(self.requests_for("l/"), [])
 
