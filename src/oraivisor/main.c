@@ -3,9 +3,11 @@
 /* oraivisor [ARGS…]: runs the chain daemon with ARGS and carries out its upgrades. It takes no arguments
  * of its own: everything is configured through the environment (README.md, "Configuration"). */
 
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <syslog.h>
+
 
 #include "config.h"
 #include "events.h"
@@ -34,6 +36,10 @@ int main(int argc, char *argv[]) {
         _cleanup_(config_diagnostics_done) ConfigDiagnostics diag = {};
 
         (void) log_setup();
+        /* A closed stdout or stderr (a pipe into `head`, a terminal that went away) must not kill the
+         * supervisor: writes report EPIPE instead, and the exec launcher keeps scanning the daemon's output
+         * while it stops copying it. Children start with default dispositions (spawn.c). */
+        (void) signal(SIGPIPE, SIG_IGN);
 
         int r = config_parse(environ, &config, &diag);
         if (r == -ENOMEM)

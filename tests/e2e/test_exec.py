@@ -4,12 +4,13 @@
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Home, Run, base_env, daemon_pids, file_mode, kill_tree_by_home, run_once  # noqa: E402
+from harness import Home, Run, base_env, daemon_pids, file_mode, installed_oraivisor, kill_tree_by_home, run_once  # noqa: E402
 
 EXIT_CONFIG = 78
 EXIT_LAYOUT = 79
@@ -342,6 +343,25 @@ class TestLongLines(ExecTestCase):
 
     def test_json_64mib(self):
         self.long_announce(64 << 20, "json")
+
+
+class TestClosedOutput(ExecTestCase):
+    def test_closed_stdout_does_not_kill_the_supervisor(self):
+        # `oraivisor start | head -n 1`: once the reader is gone, writes to stdout fail with EPIPE. The
+        # supervisor must go on (scanning, upgrading), not die of SIGPIPE and leave the node unsupervised.
+        env = self.env(FAKECHAIN_LOG_STREAM="stdout", FAKECHAIN_BLOCK_INTERVAL="20")
+        err_path = os.path.join(self.home.path, "oraivisor.stderr")
+        with open(err_path, "wb") as err:
+            p = subprocess.Popen([installed_oraivisor(), "start"], env=env, stdout=subprocess.PIPE, stderr=err,
+                                 stdin=subprocess.DEVNULL)
+            p.stdout.readline()
+            p.stdout.close()
+            rc = p.wait(timeout=60)
+        with open(err_path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        self.assertEqual(rc, 0, f"status {rc}: {text}")
+        self.assertIn("Upgrade 'v2' installed", text)
+        self.assertSwitched("v2")
 
 
 class TestDaemonExit(ExecTestCase):
