@@ -689,7 +689,14 @@ t_oraivisor_long_line() {
                                 python3 -c 'import json, sys; p = json.loads(sys.argv[1]); sys.exit(not (p["info"] == sys.argv[2] and p["height"] == 5))' "$got" "$info"
                         pid=$(prop oraivisor@$i.service MainPID)
                         hwm=$(sbx awk '/^VmHWM/ { print $2 }' /proc/$pid/status)
-                        expect "... oraivisor VmHWM $hwm KiB, at most 65536" test "${hwm:-999999999}" -le 65536
+                        if [ -n "$SANITIZER_BUILD" ]; then
+                                # ASan keeps freed memory in its quarantine (256 MiB by default): the peak
+                                # measures ASan, not oraivisor. The plain build's run of this scenario holds
+                                # oraivisor to the bound.
+                                expect "... oraivisor VmHWM $hwm KiB (sanitizer build: not bounded)" test -n "$hwm"
+                        else
+                                expect "... oraivisor VmHWM $hwm KiB, at most 65536" test "${hwm:-999999999}" -le 65536
+                        fi
                         sbx systemctl stop oraivisor@$i
                         sbx rm -rf $h
                 done
@@ -1396,7 +1403,9 @@ if [ -n "${ORAIVISOR_TEST_BINARY:-}" ]; then
                 /usr/local/bin/oraivisor || exit 1
         echo "using ORAIVISOR_TEST_BINARY=$ORAIVISOR_TEST_BINARY as /usr/local/bin/oraivisor"
 fi
+SANITIZER_BUILD=
 if ldd "$BUILD/src/oraivisor/oraivisor" 2>/dev/null | grep -q libasan; then
+        SANITIZER_BUILD=1
         # A sanitizer build (make check-asan): memory errors and undefined behaviour abort, which every
         # scenario notices. Leaks are not looked for here: LeakSanitizer cannot stop the world inside
         # oraivisor@'s sandbox (no ptrace), and at the exit of an instrumented fakechaind its tracer is a
