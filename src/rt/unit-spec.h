@@ -7,6 +7,7 @@
  * into a StartTransientUnit message. Strings in a DaemonUnitSpec are borrowed from the inputs, except
  * description and environment, which it owns (daemon_unit_spec_done() frees them). */
 
+#include "journal-cursor.h"
 #include "macro.h"
 #include "time-util.h"
 
@@ -70,18 +71,3 @@ int daemon_unit_spec_build(const char *name, const char *daemon_name, const char
         usec_t grace, uint64_t limit_nofile, uint64_t memory_max, DaemonUnitSpec *ret);
 void daemon_unit_spec_done(DaemonUnitSpec *s);
 
-/* The state saved for the journal follower: which invocation of which unit the cursor belongs to. The
- * text form is three lines "UNIT=…", "INVOCATION=…", "CURSOR=…". */
-typedef struct JournalCursorState {
-        char *unit;
-        char *invocation;  /* 32 lower-case hex digits */
-        char *cursor;
-} JournalCursorState;
-
-int journal_cursor_state_format(const JournalCursorState *s, char **ret);
-/* -EBADMSG for anything that is not the format above (a missing key, a bad invocation id, junk). */
-int journal_cursor_state_parse(const char *text, size_t len, JournalCursorState *ret);
-void journal_cursor_state_done(JournalCursorState *s);
-
-/* 32 lower-case hex digits. */
-bool invocation_id_is_valid(const char *s) _pure_;
