@@ -28,9 +28,24 @@ static char *next_piece(const char **p, const char *end, const char *stop) {
 }
 
 static const char *const secret_params[] = {
-        "X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token", "X-Goog-Signature", "X-Goog-Credential",
-        "sig", "token", "access_token", "api_key", "apikey", "password", "auth", "session", "client_secret",
-        "Signature", "passwd", "private_token", "sessionid",
+        "X-Amz-Signature",
+        "X-Amz-Credential",
+        "X-Amz-Security-Token",
+        "X-Goog-Signature",
+        "X-Goog-Credential",
+        "sig",
+        "token",
+        "access_token",
+        "api_key",
+        "apikey",
+        "password",
+        "auth",
+        "session",
+        "client_secret",
+        "Signature",
+        "passwd",
+        "private_token",
+        "sessionid",
 };
 
 static void fuzz_credentials(const char *in, size_t len) {
@@ -45,8 +60,8 @@ static void fuzz_credentials(const char *in, size_t len) {
         bool scheme_ok = isalpha((unsigned char) scheme[0]);
         for (char *c = scheme; *c; c++)
                 scheme_ok = scheme_ok && (isalnum((unsigned char) *c) || strchr("+-.", *c));
-        CHECK(asprintf(&url, "%s://%s%s" SECRET "%s@%s", scheme_ok ? scheme : "https", user, user[0] ? ":" : "",
-                      user, host) >= 0);
+        CHECK(asprintf(&url, "%s://%s%s" SECRET "%s@%s", scheme_ok ? scheme : "https", user,
+                      user[0] ? ":" : "", user, host) >= 0);
         char sep = '?';
         while (p < end) {
                 _cleanup_free_ char *sel = next_piece(&p, end, ""), *value = next_piece(&p, end, "&#");

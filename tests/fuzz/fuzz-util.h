@@ -12,12 +12,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                          \
-        do {                                                                                              \
-                if (!(x)) {                                                                               \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);             \
-                        abort();                                                                          \
-                }                                                                                         \
+#define CHECK(x)                                                                                            \
+        do {                                                                                                \
+                if (!(x)) {                                                                                 \
+                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);               \
+                        abort();                                                                            \
+                }                                                                                           \
         } while (0)
 
 /* The input as a string, cut at its first NUL (the parsers under test take C strings). */
