@@ -7,6 +7,10 @@
 #   btrfs, xfs (reflink=1): oraivisor (FICLONE) vs `cp -a --reflink=never` (a full copy, what upstream's
 #                           backup does) with and without a final sync, and plain `cp -a` (coreutils ≥ 9
 #                           reflinks by default too).                           target: ≤ 0.05× the full copy
+#                           And `cp -a --reflink=always` (what a user does by hand), with and without
+#                           a final sync.                                       target: ≤ 1.0× (issue 12)
+#   btrfs-subvol:           the same data as a btrfs subvolume (issue 12): oraivisor (a read-only
+#                           snapshot) vs `btrfs subvolume snapshot -r` and vs `cp -a --reflink=always`.
 #   ext4:                   oraivisor (copy_file_range, holes kept) vs `cp -a`, with and without a final
 #                           sync.                                               target: ≤ 1.0× cp -a
 #
@@ -24,6 +28,8 @@
 #
 #   bench/backup/run.sh [BUILD_DIR]        (default: build; needs root)
 #   ROUNDS=5 SCALE=1.0 REFLINK_FS="btrfs xfs" LOOP_IO=direct BENCH_DIR=/var/tmp bench/backup/run.sh build
+#   SNAPSHOT=0 skips the btrfs-subvol rows (they need btrfs in REFLINK_FS), EXT4=0 the ext4 ones, and
+#   REFLINK_METHODS="walk oraivisor cp-reflink" chooses the rows of the reflink file systems.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -33,6 +39,13 @@ rounds="${ROUNDS:-5}"
 scale="${SCALE:-1.0}"
 reflink_fs="${REFLINK_FS:-btrfs xfs}"
 loop_io="${LOOP_IO:-direct}"
+snapshot="${SNAPSHOT:-1}"
+ext4="${EXT4:-1}"
+reflink_methods="${REFLINK_METHODS:-walk oraivisor cp-full cp-full-sync cp cp-reflink cp-reflink-sync}"
+case " $reflink_fs " in
+*" btrfs "*) ;;
+*) snapshot=0 ;;
+esac
 
 fail() {
         echo "bench/backup: $*" >&2
@@ -45,7 +58,7 @@ direct | buffered) ;;
 *) fail "LOOP_IO='$loop_io': use direct or buffered" ;;
 esac
 [ "$(id -u)" -eq 0 ] || fail "the benchmark mounts loop images: run it as root"
-for t in mkfs.btrfs mkfs.xfs mkfs.ext4 python3 mount umount losetup find; do
+for t in mkfs.btrfs btrfs mkfs.xfs mkfs.ext4 python3 mount umount losetup find; do
         command -v "$t" >/dev/null || fail "'$t' is missing: install btrfs-progs, xfsprogs, e2fsprogs, util-linux, python3"
 done
 
@@ -99,35 +112,60 @@ for fs in $reflink_fs; do
         mkfs_mount "$fs" "$fs"
         cp -a --reflink=never "$work/ext4/data" "$work/$fs/data"
 done
+if [ "$snapshot" = 1 ]; then
+        # The same data as a subvolume, made as README.md tells users to (sharing the extents of data/).
+        btrfs -q subvolume create "$work/btrfs/subvol"
+        cp -a --reflink=always "$work/btrfs/data/." "$work/btrfs/subvol/"
+fi
 sync
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 results="$work/results"
 : >"$results"
 
-# run FS METHOD ROUND: one measurement, in ms, appended to $results.
+# run FS METHOD ROUND: one measurement, in ms, appended to $results. FS btrfs-subvol is the subvolume
+# $work/btrfs/subvol.
 run() {
-        local fs="$1" method="$2" round="$3" dir="$work/$1" out t0 t1
+        local fs="$1" method="$2" round="$3" dir="$work/$1" data="$work/$1/data" out t0 t1
         local name="data-backup-bench$round-20240920T123456Z"
+        if [ "$fs" = btrfs-subvol ]; then
+                dir="$work/btrfs"
+                data="$dir/subvol"
+        fi
         drop_caches
         t0=$(date +%s%N)
         case "$method" in
-        walk) find "$dir/data" -printf '%s %m %U %T@\n' >/dev/null ;;
-        oraivisor) out="$("$tool" copy "$dir/data" "$dir" "$name")" ;;
-        cp-full) cp -a --reflink=never "$dir/data" "$dir/copy" ;;
-        cp-full-sync) cp -a --reflink=never "$dir/data" "$dir/copy" && sync -f "$dir/copy" ;;
-        cp) cp -a "$dir/data" "$dir/copy" ;;
-        cp-sync) cp -a "$dir/data" "$dir/copy" && sync -f "$dir/copy" ;;
+        walk) find "$data" -printf '%s %m %U %T@\n' >/dev/null ;;
+        oraivisor) out="$("$tool" copy "$data" "$dir" "$name")" ;;
+        cp-full) cp -a --reflink=never "$data" "$dir/copy" ;;
+        cp-full-sync) cp -a --reflink=never "$data" "$dir/copy" && sync -f "$dir/copy" ;;
+        cp) cp -a "$data" "$dir/copy" ;;
+        cp-sync) cp -a "$data" "$dir/copy" && sync -f "$dir/copy" ;;
+        cp-reflink) cp -a --reflink=always "$data" "$dir/copy" ;;
+        cp-reflink-sync) cp -a --reflink=always "$data" "$dir/copy" && sync -f "$dir/copy" ;;
+        btrfs-snap) btrfs -q subvolume snapshot -r "$data" "$dir/copy" ;;
         esac
         t1=$(date +%s%N)
         if [ "$method" = oraivisor ]; then
-                local cloning
+                local cloning snap
                 cloning="$(sed -n 's/^cloning=//p' <<<"$out")"
-                if [ "$fs" = ext4 ] && [ "$cloning" != 0 ]; then fail "ext4 claims reflinks"; fi
-                if [ "$fs" != ext4 ] && [ "$cloning" != 1 ]; then fail "$fs: the backup did not use reflinks"; fi
-                rm -rf "${dir:?}/$name"
+                snap="$(sed -n 's/^snapshot=//p' <<<"$out")"
+                if [ "$fs" = btrfs-subvol ]; then
+                        [ "$snap" = 1 ] || fail "btrfs-subvol: the backup was not a snapshot"
+                        btrfs -q subvolume delete "$dir/$name"
+                else
+                        if [ "$fs" = ext4 ] && [ "$cloning" != 0 ]; then fail "ext4 claims reflinks"; fi
+                        if [ "$fs" != ext4 ] && [ "$cloning" != 1 ]; then fail "$fs: the backup did not use reflinks"; fi
+                        rm -rf "${dir:?}/$name"
+                fi
+        elif [ "$method" = btrfs-snap ]; then
+                btrfs -q subvolume delete "$dir/copy"
         elif [ "$method" != walk ]; then
                 rm -rf "${dir:?}/copy"
+        fi
+        # Deleted subvolumes are cleaned up in the background: not during the next measurement.
+        if [ "$fs" = btrfs-subvol ] || [ "$fs" = btrfs ]; then
+                btrfs subvolume sync "$work/btrfs" >/dev/null
         fi
         echo "$fs $method $(((t1 - t0) / 1000000)) $round" >>"$results"
         printf '  round %d  %-6s %-13s %7d ms\n' "$round" "$fs" "$method" $(((t1 - t0) / 1000000))
@@ -135,13 +173,20 @@ run() {
 
 for round in $(seq 1 "$rounds"); do
         for fs in $reflink_fs; do
-                for m in walk oraivisor cp-full cp-full-sync cp; do
+                for m in $reflink_methods; do
                         run "$fs" "$m" "$round"
                 done
         done
-        for m in walk oraivisor cp cp-sync; do
-                run ext4 "$m" "$round"
-        done
+        if [ "$snapshot" = 1 ]; then
+                for m in oraivisor btrfs-snap cp-reflink; do
+                        run btrfs-subvol "$m" "$round"
+                done
+        fi
+        if [ "$ext4" = 1 ]; then
+                for m in walk oraivisor cp cp-sync; do
+                        run ext4 "$m" "$round"
+                done
+        fi
 done
 
 median() {
@@ -169,6 +214,10 @@ label() {
         case "$1" in
         walk) echo "find -printf (metadata walk)" ;;
         oraivisor) echo "oraivisor backup (incl. syncfs)" ;;
+        oraivisor-snap) echo "oraivisor backup (a snapshot)" ;;
+        btrfs-snap) echo "btrfs subvolume snapshot -r" ;;
+        cp-reflink) echo "cp -a --reflink=always" ;;
+        cp-reflink-sync) echo "cp -a --reflink=always; sync -f" ;;
         cp-full) echo "cp -a --reflink=never" ;;
         cp-full-sync) echo "cp -a --reflink=never; sync -f" ;;
         cp) echo "cp -a" ;;
@@ -189,7 +238,10 @@ row() {
                 rm="$(ratio "$om" "$mn")"
                 rp="$(paired "$fs" "$m")"
         fi
-        printf '| %-6s | %-32s | %9s ms | %9s ms | %-25s | %-9s | %-9s |\n' "$fs" "$(label "$m")" "$med" "$mn" "$r" "$rm" "$rp"
+        local l
+        l="$(label "$m")"
+        [ "$fs" = btrfs-subvol ] && [ "$m" = oraivisor ] && l="$(label oraivisor-snap)"
+        printf '| %-12s | %-32s | %9s ms | %9s ms | %-25s | %-9s | %-9s |\n' "$fs" "$l" "$med" "$mn" "$r" "$rm" "$rp"
 }
 
 echo
@@ -197,16 +249,25 @@ echo "Backup of a $(du -sh --apparent-size "$work/ext4/data" | cut -f1) data fol
         "$(du -sh "$work/ext4/data" | cut -f1) allocated), $rounds rounds, $drop_note."
 echo "Loop devices: $loop_io I/O. Load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)."
 echo
-printf '| %-6s | %-32s | %12s | %12s | %-25s | %-9s | %-9s |\n' "fs" "method" "median" "min" "oraivisor / this (median)" "(min)" "(paired)"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' "--------" "----------------------------------" "--------------" "--------------" "---------------------------" "-----------" "-----------"
+printf '| %-12s | %-32s | %12s | %12s | %-25s | %-9s | %-9s |\n' "fs" "method" "median" "min" "oraivisor / this (median)" "(min)" "(paired)"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "--------------" "----------------------------------" "--------------" "--------------" "---------------------------" "-----------" "-----------"
 for fs in $reflink_fs; do
-        row "$fs" walk
-        row "$fs" oraivisor
-        row "$fs" cp-full " (target <= 0.05)"
-        row "$fs" cp-full-sync
-        row "$fs" cp
+        for m in $reflink_methods; do
+                case "$m" in
+                cp-full) row "$fs" "$m" " (target <= 0.05)" ;;
+                cp-reflink) row "$fs" "$m" " (target <= 1.0)" ;;
+                *) row "$fs" "$m" ;;
+                esac
+        done
 done
-row ext4 walk
-row ext4 oraivisor
-row ext4 cp " (target <= 1.0)"
-row ext4 cp-sync
+if [ "$snapshot" = 1 ]; then
+        for m in oraivisor btrfs-snap cp-reflink; do
+                row btrfs-subvol "$m"
+        done
+fi
+if [ "$ext4" = 1 ]; then
+        row ext4 walk
+        row ext4 oraivisor
+        row ext4 cp " (target <= 1.0)"
+        row ext4 cp-sync
+fi

@@ -11,6 +11,7 @@
 
 #include "backup-name.h"
 #include "backup.h"
+#include "btrfs-util.h"
 #include "child.h"
 #include "fd-util.h"
 #include "fs-util.h"
@@ -52,10 +53,18 @@ struct Backup {
         BackupStats stats;
 };
 
+int backup_remove_at(int dirfd, const char *name) {
+        /* A snapshot is read-only: rm_rf_at() would fail on its first entry (EROFS). */
+        int r = btrfs_subvolume_remove_at(dirfd, name);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        return rm_rf_at(dirfd, name);
+}
+
 static void remove_partial(Backup *b) {
         if (b->root_fd < 0 || !b->partial)
                 return;
-        int r = rm_rf_at(b->root_fd, b->partial);
+        int r = backup_remove_at(b->root_fd, b->partial);
         if (r < 0)
                 log_warning_errno(r, "Failed to remove the unfinished backup '%s/%s', remove it by hand: %m",
                         b->root_path, b->partial);
@@ -131,10 +140,10 @@ report:;
         if (r >= 0) {
                 if (asprintf(&line,
                             "S %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-                            " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %d\n",
+                            " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %d %d\n",
                             st.files, st.dirs, st.symlinks, st.hardlinks, st.specials, st.skipped, st.bytes,
                             st.cloned_bytes, st.copied_bytes, st.hole_bytes, st.needed_bytes, st.free_bytes,
-                            st.cloning ? 1 : 0) < 0)
+                            st.cloning ? 1 : 0, st.snapshot ? 1 : 0) < 0)
                         return EXIT_FAILURE;
         } else {
                 /* One line, short enough for one atomic write. */
@@ -172,7 +181,7 @@ static void handle_line(Backup *b, const char *l) {
                 if (b->progress)
                         b->progress(b, done, total, b->userdata);
         } else if (l[0] == 'S' && l[1] == ' ') {
-                uint64_t v[13];
+                uint64_t v[14];
                 for (size_t i = 0; i < ELEMENTSOF(v); i++)
                         if (parse_u64(&p, &v[i]) < 0)
                                 return;
@@ -190,6 +199,7 @@ static void handle_line(Backup *b, const char *l) {
                         .needed_bytes = v[10],
                         .free_bytes = v[11],
                         .cloning = v[12] != 0,
+                        .snapshot = v[13] != 0,
                 };
                 b->reported = true;
                 b->report_error = 0;
@@ -266,7 +276,14 @@ static void on_worker_done(Child *child, const ChildResult *res, void *userdata)
                  * and only after syncfs(), so the backup is complete. */
                 finished = true;
 
-        if (finished) {
+        if (finished && b->stats.snapshot) {
+                error = 0;
+                /* Restoring is as quick: a writable snapshot of this one (see README.md, Backups). */
+                if (asprintf(&message,
+                            "Backed up '%s' to '%s/%s' in %s as a read-only btrfs snapshot.", b->data_path,
+                            b->root_path, b->name, format_timespan(span, sizeof(span), took)) < 0)
+                        message = NULL;
+        } else if (finished) {
                 error = 0;
                 if (asprintf(&message,
                             "Backed up '%s' to '%s/%s' in %s: %" PRIu64
@@ -467,7 +484,7 @@ int backup_cleanup_partial(const char *backup_root, const BackupOwner *owner) {
                         "Failed to read the backup folder '%s' to remove unfinished backups, ignoring: %m",
                         backup_root);
         STRV_FOREACH (p, names) {
-                r = rm_rf_at(fd, *p);
+                r = backup_remove_at(fd, *p);
                 if (r < 0) {
                         log_warning_errno(r,
                                 "Failed to remove the unfinished backup '%s/%s', remove it by hand: %m",
@@ -510,7 +527,7 @@ int backup_prune(const char *backup_root, const BackupOwner *owner, const char *
         if (r < 0)
                 return log_oom();
         STRV_FOREACH (p, doomed) {
-                r = rm_rf_at(fd, *p);
+                r = backup_remove_at(fd, *p);
                 if (r < 0) {
                         log_warning_errno(r,
                                 "Failed to remove the old backup '%s/%s', remove it by hand: %m",

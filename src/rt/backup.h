@@ -19,6 +19,14 @@
  * folder with the final name is always complete and durable; a crash or kill leaves at most a partial
  * folder, which backup_cleanup_partial() removes at the next start. Every failure removes the partial.
  *
+ * When the data folder is a btrfs subvolume (holding no other subvolume) and the backup root is on the same
+ * file system, the backup is a read-only snapshot instead: one ioctl, a few milliseconds whatever the size,
+ * made directly under the final name (the kernel commits it before the ioctl returns: whole or absent,
+ * never partial). Otherwise, or when the kernel refuses (no right, a seccomp filter), the copy above is
+ * made, and the worker logs why. Restoring one: with the node stopped, move data/ aside and take a
+ * writable snapshot of the backup as data/ ("btrfs subvolume snapshot <backup> data"). Removing one (the
+ * cleanup, pruning) deletes the subvolume, or without CAP_SYS_ADMIN makes it writable and empties it.
+ *
  * All access goes through folder fds with O_NOFOLLOW: nothing below the data folder is followed out of it.
  * The data folder itself may be a symlink (to another disk); it is resolved once when opened. A data
  * folder that changes during the backup (the daemon must be stopped) fails it rather than yield a mix.
@@ -49,6 +57,7 @@ typedef struct BackupStats {
         uint64_t needed_bytes; /* allocated size of the data folder: what a copy needs */
         uint64_t free_bytes; /* free space of the target when it was checked (copy only) */
         bool cloning; /* the target file system accepted FICLONE */
+        bool snapshot; /* made as a read-only btrfs snapshot (then all the figures above are 0) */
 } BackupStats;
 
 typedef struct BackupSpec {
@@ -103,8 +112,13 @@ int backup_cleanup_partial(const char *backup_root, const BackupOwner *owner);
  * keep == 0 keeps all. Logs each removal and failure. Returns the number removed, or the first error. */
 int backup_prune(const char *backup_root, const BackupOwner *owner, const char *upgrade_folder_or_NULL, unsigned keep);
 
-/* The synchronous copy itself, used by the worker and by tests and benchmarks: copies the folder src_dirfd
- * to dst_parent_fd/dst_name through dst_parent_fd/.partial-<dst_name>, as described above. progress (may
+/* Removes the folder or symlink dirfd/name and everything below it, also when it is a (read-only) btrfs
+ * subvolume. 0 when it is gone (or was not there), <0 on failure. */
+int backup_remove_at(int dirfd, const char *name);
+
+/* The synchronous backup itself, used by the worker and by tests and benchmarks: a snapshot of the folder
+ * src_dirfd as dst_parent_fd/dst_name when it can be one (see above, ret_stats->snapshot says so), else a
+ * copy through dst_parent_fd/.partial-<dst_name>, as described above. progress (may
  * be NULL) is called at the start, at most every 100 ms, and at the end, with done never going back and
  * total 0 until it is known (when cloning, until the walk has seen every entry; at the end done == total).
  * On failure returns a negative errno, removes the partial folder, and sets *ret_error (if not NULL) to a

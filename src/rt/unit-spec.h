@@ -8,6 +8,7 @@
  * description and environment, which it owns (daemon_unit_spec_done() frees them). */
 
 #include "config.h"
+#include "journal-cursor.h"
 #include "macro.h"
 #include "time-util.h"
 #include "unit-property.h"
@@ -90,18 +91,3 @@ int daemon_unit_spec_build(const char *name, const char *daemon_name, const char
         const UnitPropertyList *extra, DaemonUnitSpec *ret);
 void daemon_unit_spec_done(DaemonUnitSpec *s);
 
-/* The state saved for the journal follower: which invocation of which unit the cursor belongs to. The
- * text form is three lines "UNIT=…", "INVOCATION=…", "CURSOR=…". */
-typedef struct JournalCursorState {
-        char *unit;
-        char *invocation;  /* 32 lower-case hex digits */
-        char *cursor;
-} JournalCursorState;
-
-int journal_cursor_state_format(const JournalCursorState *s, char **ret);
-/* -EBADMSG for anything that is not the format above (a missing key, a bad invocation id, junk). */
-int journal_cursor_state_parse(const char *text, size_t len, JournalCursorState *ret);
-void journal_cursor_state_done(JournalCursorState *s);
-
-/* 32 lower-case hex digits. */
-bool invocation_id_is_valid(const char *s) _pure_;

@@ -460,8 +460,12 @@ static void on_backup_done(Backup *b, int error, const char *message, void *user
         u->backup = backup_free(u->backup);
         if (error < 0)
                 return finish(u, error, EXIT_UPGRADE_FAILED, "%s", strna(m));
-        log_info("Backed up '%s/data' to '%s/%s'.", u->layout->home, u->config->backup_dir ?: u->layout->home,
-                u->record->backup_name);
+        /* The backup's own summary: how long, how much was shared or copied, or that it is a snapshot. */
+        if (m)
+                log_info("%s", m);
+        else
+                log_info("Backed up '%s/data' to '%s/%s'.", u->layout->home,
+                        u->config->backup_dir ?: u->layout->home, u->record->backup_name);
         step_next(u);
 }
 

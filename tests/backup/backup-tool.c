@@ -37,10 +37,10 @@ static void print_stats(const BackupStats *st) {
         printf("files=%" PRIu64 "\ndirs=%" PRIu64 "\nsymlinks=%" PRIu64 "\nhardlinks=%" PRIu64
                "\nspecials=%" PRIu64 "\nskipped=%" PRIu64 "\nbytes=%" PRIu64 "\ncloned_bytes=%" PRIu64
                "\ncopied_bytes=%" PRIu64 "\nhole_bytes=%" PRIu64 "\nneeded_bytes=%" PRIu64
-               "\nfree_bytes=%" PRIu64 "\ncloning=%d\n",
+               "\nfree_bytes=%" PRIu64 "\ncloning=%d\nsnapshot=%d\n",
                 st->files, st->dirs, st->symlinks, st->hardlinks, st->specials, st->skipped, st->bytes,
                 st->cloned_bytes, st->copied_bytes, st->hole_bytes, st->needed_bytes, st->free_bytes,
-                st->cloning ? 1 : 0);
+                st->cloning ? 1 : 0, st->snapshot ? 1 : 0);
 }
 
 static int do_copy(const char *data, const char *root, const char *name) {

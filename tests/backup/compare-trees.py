@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Checks that DST is a faithful copy of SRC, as a backup of the data folder must be.
 
-  compare-trees.py SRC DST [--clone] [--copy]
+  compare-trees.py SRC DST [--clone] [--copy] [--snapshot]
 
 Compares every entry: type, mode (with setuid/setgid/sticky), owner, size, nanosecond mtime and atime (not
 for symlinks: reading one touches its atime), symlink targets, device numbers, extended attributes,
@@ -14,6 +14,7 @@ change what it compares.
 physical ranges, flagged "shared").
 --copy: no file may share extents, and a copy may not use more blocks than its source (holes kept).
 Without either, extents are not looked at.
+--snapshot: DST is a btrfs snapshot, which keeps sockets too (compared as any other entry).
 
 Exits 0 when all is well, else prints each difference and exits 1.
 """
@@ -121,13 +122,14 @@ def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     clone = "--clone" in sys.argv
     copy = "--copy" in sys.argv
+    snapshot = "--snapshot" in sys.argv
     if len(args) != 2:
         print(__doc__, file=sys.stderr)
         return 2
     src, dst = args
     a, b = walk(src), walk(dst)
 
-    sockets = {r for r, st in a.items() if stat.S_ISSOCK(st.st_mode)}
+    sockets = set() if snapshot else {r for r, st in a.items() if stat.S_ISSOCK(st.st_mode)}
     for r in sockets:
         if r in b:
             err(f"{r}: a socket was copied")

@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Backups on real file systems, each a loop-mounted image made here: btrfs and xfs (reflink=1), where the
 # backup must share every extent with the data (checked with filefrag), and ext4, where it must copy and
-# keep holes; a target too small (refused up front, with the figures); a target that fills up in the
-# middle; two upgrades' backups on one day; pruning; SIGKILL of oraivisor and of the worker; timeout.
+# keep holes; a read-only btrfs snapshot when data/ is a subvolume (restore, pruning and cleanup of
+# snapshots, and the fallbacks with their reasons); a target too small (refused up front, with the
+# figures); a target that fills up in the middle; two upgrades' backups on one day; pruning; SIGKILL of
+# oraivisor and of the worker; timeout.
 #
-# Needs root, util-linux (mount, losetup), btrfs-progs, xfsprogs, e2fsprogs (filefrag), python3. A missing
+# Needs root, util-linux (mount, losetup, setpriv), btrfs-progs, xfsprogs, e2fsprogs (filefrag), python3. A missing
 # tool is an error, not a skip. BACKUP_TOOL is the path of backup-tool (meson sets it).
 set -euo pipefail
 
@@ -19,7 +21,7 @@ fail() {
 }
 
 [ "$(id -u)" -eq 0 ] || fail "these tests mount loop images: run them as root"
-for t in mkfs.btrfs mkfs.xfs mkfs.ext4 filefrag losetup mount umount python3 truncate fallocate mkfifo; do
+for t in mkfs.btrfs btrfs mkfs.xfs mkfs.ext4 filefrag losetup mount umount python3 truncate fallocate mkfifo setpriv; do
         command -v "$t" >/dev/null || fail "'$t' is missing: install btrfs-progs, xfsprogs, e2fsprogs, util-linux, python3"
 done
 
@@ -297,6 +299,101 @@ left="$(cd "$b" && ls -d data-backup-*Z | tr '\n' ' ')"
 [ "$("$tool" cleanup "$b")" = 0 ] || fail "cleanup removed another node's partial"
 [ -d "$b/.partial-data-backup-oraid@0123abcd-v0.2-20231114T221320Z" ] || fail "another node's partial is gone"
 ok "ORAIVISOR_BACKUP_KEEP=2 removes our three oldest, nothing else (another node's backups stay)"
+
+# ---- btrfs snapshots ---------------------------------------------------------------------------------
+
+# data/ as a btrfs subvolume: the backup is a read-only snapshot, made at once under its final name.
+mkfs_mount snap btrfs 1G
+sh="$work/snap/home"
+mkdir -p "$sh"
+btrfs -q subvolume create "$sh/data"
+make_tree "$sh/data"
+name="$("$tool" name v1.0.0 1726835696)"
+out="$("$tool" copy "$sh/data" "$sh" "$name" 2>&1)" || fail "snapshot backup failed: $out"
+[ "$(value snapshot "$out")" = 1 ] || fail "no snapshot was taken of a subvolume: $out"
+[ "$(stat -c %i "$sh/$name")" = 256 ] || fail "'$sh/$name' is not a subvolume"
+[ "$(btrfs property get -ts "$sh/$name" ro)" = "ro=true" ] || fail "the snapshot is not read-only"
+if touch "$sh/$name/new" 2>/dev/null; then
+        fail "wrote into the read-only snapshot"
+fi
+"${compare[@]}" "$sh/data" "$sh/$name" --clone --snapshot || fail "the snapshot differs from the data"
+[ ! -e "$sh/.partial-$name" ] || fail "a partial folder next to a snapshot"
+ok "btrfs subvolume: the backup is a faithful read-only snapshot ($(value usec "$out") µs)"
+
+# Through the worker too, with its report; and never over an existing backup.
+name2="$("$tool" name v2.0.0 1726857296)"
+out="$("$tool" run "$sh/data" "$sh" "$name2" 2>&1)" || fail "snapshot backup through the worker failed: $out"
+grep -q "Backed up '$sh/data' to '$sh/$name2' in .* as a read-only btrfs snapshot\." <<<"$out" ||
+        fail "unclear report of a snapshot: $out"
+if out="$("$tool" copy "$sh/data" "$sh" "$name" 2>&1)"; then
+        fail "a second snapshot as '$name' succeeded"
+fi
+grep -q "already exists" <<<"$out" || fail "unclear error for an existing snapshot: $out"
+ok "snapshot through the worker reported as such; an existing backup is never replaced"
+
+# Restoring, as README.md says: a writable snapshot of the backup in place of data/.
+mv "$sh/data" "$sh/data.broken"
+btrfs -q subvolume snapshot "$sh/$name" "$sh/data"
+"${compare[@]}" "$sh/data.broken" "$sh/data" --clone --snapshot >/dev/null || fail "the restored data differs"
+touch "$sh/data/writable" && rm "$sh/data/writable" || fail "the restored data folder is not writable"
+btrfs -q subvolume delete "$sh/data.broken"
+ok "restore: a writable snapshot of the backup is the data as it was"
+
+# Pruning deletes read-only snapshots: with CAP_SYS_ADMIN (the ioctl), and without it, as under
+# oraivisor@.service, whose capabilities lack it (made writable, emptied, removed).
+name3="$("$tool" name v3.0.0 1726900000)"
+"$tool" copy "$sh/data" "$sh" "$name3" >/dev/null
+[ "$("$tool" prune "$sh" 2)" = 1 ] || fail "prune did not remove the oldest snapshot"
+[ ! -e "$sh/$name" ] && [ -d "$sh/$name2" ] && [ -d "$sh/$name3" ] || fail "prune removed the wrong snapshots"
+[ "$(setpriv --bounding-set -sys_admin --inh-caps -sys_admin -- "$tool" prune "$sh" 1)" = 1 ] ||
+        fail "prune without CAP_SYS_ADMIN did not remove the snapshot"
+[ ! -e "$sh/$name2" ] && [ -d "$sh/$name3" ] || fail "prune without CAP_SYS_ADMIN removed the wrong snapshot"
+ok "ORAIVISOR_BACKUP_KEEP removes read-only snapshots, with or without CAP_SYS_ADMIN"
+
+# A read-only snapshot under a partial name (as an interrupted backup could leave): the start-up cleanup
+# removes it, also without CAP_SYS_ADMIN.
+for caps in all no-sys-admin; do
+        p=".partial-$("$tool" name "v4-$caps" 1726900000)"
+        btrfs -q subvolume snapshot -r "$sh/data" "$sh/$p"
+        if [ "$caps" = all ]; then
+                out="$("$tool" cleanup "$sh" 2>&1)"
+        else
+                out="$(setpriv --bounding-set -sys_admin --inh-caps -sys_admin -- "$tool" cleanup "$sh" 2>&1)"
+        fi
+        [ "$(tail -1 <<<"$out")" = 1 ] || fail "cleanup ($caps) did not remove the partial snapshot: $out"
+        [ ! -e "$sh/$p" ] || fail "the partial snapshot is still there ($caps)"
+done
+ok "start-up cleanup removes a read-only partial snapshot"
+
+# Fallbacks, each saying why: data/ a plain folder on btrfs (cloned), the backup folder on another file
+# system (copied), a subvolume holding another subvolume (which a snapshot would leave out: cloned).
+mkdir -p "$work/snap/plain"
+cp -a "$sh/data/application.db" "$work/snap/plain/"
+name4="$("$tool" name v4.0.0 1726900000)"
+out="$("$tool" copy "$work/snap/plain" "$sh" "$name4" 2>&1)" || fail "backup of a plain folder failed: $out"
+[ "$(value snapshot "$out")" = 0 ] && [ "$(value cloning "$out")" = 1 ] || fail "plain folder: not a clone: $out"
+grep -q "The data folder '$work/snap/plain' is not a btrfs subvolume: backing up with a copy that shares data by reflink" <<<"$out" ||
+        fail "plain folder: no reason given: $out"
+"${compare[@]}" "$work/snap/plain" "$sh/$name4" --clone >/dev/null || fail "plain folder: the backup differs"
+ok "plain folder on btrfs: cloned, and the log says how to get snapshots"
+
+mkfs_mount snapext ext4 512M
+out="$("$tool" copy "$sh/data" "$work/snapext" "$name4" 2>&1)" || fail "backup to another file system failed: $out"
+[ "$(value snapshot "$out")" = 0 ] && [ "$(value cloning "$out")" = 0 ] || fail "other fs: not a copy: $out"
+grep -q "The backup folder '$work/snapext' is not on btrfs, so no snapshot of the subvolume '$sh/data' can be made there: copying instead" <<<"$out" ||
+        fail "other fs: no reason given: $out"
+"${compare[@]}" "$sh/data" "$work/snapext/$name4" --copy >/dev/null || fail "other fs: the backup differs"
+ok "backup folder on another file system: copied, and the log says why"
+
+btrfs -q subvolume create "$sh/data/nested"
+echo "in a nested subvolume" >"$sh/data/nested/file"
+name5="$("$tool" name v5.0.0 1726900000)"
+out="$("$tool" copy "$sh/data" "$sh" "$name5" 2>&1)" || fail "backup of a subvolume with a nested one failed: $out"
+[ "$(value snapshot "$out")" = 0 ] || fail "nested subvolume: a snapshot would lose its data: $out"
+grep -q "holds other btrfs subvolumes, which a snapshot does not include: copying instead" <<<"$out" ||
+        fail "nested subvolume: no reason given: $out"
+[ "$(cat "$sh/$name5/nested/file")" = "in a nested subvolume" ] || fail "nested subvolume: its data is missing"
+ok "a subvolume holding another one: copied with the nested data, and the log says why"
 
 # ---- kills and timeouts -----------------------------------------------------------------------------
 

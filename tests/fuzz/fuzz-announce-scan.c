@@ -7,21 +7,10 @@
  * in the input), the plan is the one plan_parse_log_line() finds in the whole input. Then the input split
  * into lines by a LineBuffer whose long lines go through the scanner. */
 
-#include <stdio.h>
-
 #include "announce-scan.h"
+#include "fuzz-util.h"
 #include "line-buffer.h"
 #include "plan.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                                                                                            \
-        do {                                                                                                \
-                if (!(x)) {                                                                                 \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);               \
-                        abort();                                                                            \
-                }                                                                                           \
-        } while (0)
 
 #define WINDOW 256U
 #define PLAN_MAX 160U

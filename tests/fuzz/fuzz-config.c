@@ -4,20 +4,9 @@
  * diagnostic must be one printable line (values and names are escaped), errors and the return value
  * agree, and an accepted configuration has a valid home and daemon name. */
 
-#include <stdio.h>
-
 #include "config.h"
+#include "fuzz-util.h"
 #include "strv.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                                                                                          \
-        do {                                                                                              \
-                if (!(x)) {                                                                               \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);             \
-                        abort();                                                                          \
-                }                                                                                         \
-        } while (0)
 
 static void check_line(const char *s) {
         CHECK(s[0]);

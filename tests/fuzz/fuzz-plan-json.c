@@ -3,19 +3,8 @@
 /* Fuzzes the upgrade-info.json parser: every plan it accepts is well formed and survives a round trip
  * through plan_to_json(); every refusal comes with a reason. */
 
-#include <stdio.h>
-
+#include "fuzz-util.h"
 #include "plan.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                                                                                          \
-        do {                                                                                              \
-                if (!(x)) {                                                                               \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);             \
-                        abort();                                                                          \
-                }                                                                                         \
-        } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(upgrade_plan_freep) UpgradePlan *p = NULL, *back = NULL;

@@ -5,20 +5,9 @@
  * non-empty name without NUL, a positive height or an RFC 3339 time, an info; the same plan once
  * serialised and read back; and a line cut in half yields no plan or the same one. */
 
-#include <stdio.h>
-
+#include "fuzz-util.h"
 #include "line-buffer.h"
 #include "plan.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                                                                                          \
-        do {                                                                                              \
-                if (!(x)) {                                                                               \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);             \
-                        abort();                                                                          \
-                }                                                                                         \
-        } while (0)
 
 static void check_plan(const UpgradePlan *p) {
         CHECK(p->name && p->name[0]);

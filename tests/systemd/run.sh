@@ -17,7 +17,8 @@
 #               DAEMON_RESTART_AFTER_UPGRADE=false; downloads from a loopback mirror through the drop-in of
 #               docs/systemd.md, a bad checksum, no drop-in at all and an IPAddressDeny= on the unit or its
 #               slice (refused at start); loopback TCP from the unit's sandbox to the host's 127.0.0.1 with
-#               the RPC drop-in of docs/systemd.md);
+#               the RPC drop-in of docs/systemd.md; a backup of a data/ that is a btrfs subvolume, a
+#               snapshot taken and an older one pruned within the unit's seccomp filter and capabilities);
 #   torture_unit tests/torture/torture.py with the unit launcher (TORTURE_UNIT_RUNS runs, default 10).
 # It fails (never skips) when the container cannot boot.
 #
@@ -50,9 +51,22 @@ FAILED=()
 CURRENT=
 T_FAILS=0
 
+# A btrfs file system for the snapshot scenario, loop-mounted on the host below the build folder, which
+# the container binds with its submounts (the container has no loop devices of its own).
+BTRFS_MNT=
+btrfs_setup() {
+        local img="$OUT/btrfs.img"
+        truncate -s 512M "$img" && mkfs.btrfs -q -f "$img" >/dev/null && mkdir -p "$BUILD/sbx-btrfs" &&
+                mount -o loop "$img" "$BUILD/sbx-btrfs" && BTRFS_MNT="$BUILD/sbx-btrfs"
+}
+
 cleanup() {
         local rc=$?
         sbx_teardown
+        if [ -n "$BTRFS_MNT" ]; then
+                umount "$BTRFS_MNT" 2>/dev/null || umount -l "$BTRFS_MNT" 2>/dev/null || true
+                rmdir "$BTRFS_MNT" 2>/dev/null || true
+        fi
         if [ "${SYSTEMD_TEST_KEEP_LOGS:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
                 echo "logs kept in $OUT"
         else
@@ -1369,6 +1383,45 @@ t_torture_unit() {
 
 # ---- main -----------------------------------------------------------------------------------------------
 
+# The backup of a data/ that is a btrfs subvolume, by oraivisor@.service with its SystemCallFilter and
+# capability set (no CAP_SYS_ADMIN): a read-only snapshot, and an older snapshot of the node pruned by
+# ORAIVISOR_BACKUP_KEEP=1 (made writable and emptied: the unit cannot delete subvolumes outright).
+t_oraivisor_backup_snapshot() {
+        local i=s9 h="$BTRFS_MNT/s9" node old b
+        [ -n "$BTRFS_MNT" ] || { fail "no btrfs file system for the scenario (mkfs.btrfs, loop mount)"; return; }
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        sbx mkdir -p "$h"
+        expect "data/ made a subvolume" sbx btrfs -q subvolume create "$h/data"
+        make_home "$h" fakechaind chainuser
+        sbx sh -c "echo 'state' >$h/data/priv_validator_state.json; chown chainuser: $h/data/priv_validator_state.json"
+        # An older backup of this node: DAEMON_NAME, '@' and the FNV-1a hash of DAEMON_HOME.
+        node="fakechaind@$(python3 -c 'import sys
+h = 2166136261
+for c in sys.argv[1].encode():
+    h = ((h ^ c) * 16777619) & 0xffffffff
+print("%08x" % h)' "$h")"
+        old="data-backup-$node-v1-20200101T000000Z"
+        expect "an older snapshot backup" sbx btrfs -q subvolume snapshot -r "$h/data" "$h/$old"
+        sbx mkdir -p "/run/systemd/system/oraivisor@$i.service.d"
+        printf '[Service]\nReadWritePaths=%s\n' "$BTRFS_MNT" |
+                sbx tee "/run/systemd/system/oraivisor@$i.service.d/btrfs.conf" >/dev/null
+        sbx systemctl daemon-reload
+        oraivisor_conf $i DAEMON_HOME="$h" DAEMON_NAME=fakechaind DAEMON_USER=chainuser DAEMON_RESTART_AFTER_UPGRADE=true \
+                ORAIVISOR_BACKUP_KEEP=1 DAEMON_SHUTDOWN_GRACE=5s "DAEMON_ARGS=start --home $h" \
+                FAKECHAIN_PLANS=v2@30 FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_ANNOUNCE=log
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "v2 starts after the backup" wait_for 60 dj_has $i "fakechaind v2 starting"
+        expect "the backup is a read-only btrfs snapshot" ov_journal_has $i "as a read-only btrfs snapshot."
+        b=$(sbx sh -c "cd $h && ls -d data-backup-$node-v2-*" 2>/dev/null)
+        expect "one new backup of v2" test -n "$b"
+        expect "... a subvolume" test "$(sbx stat -c %i "$h/$b")" = 256
+        expect "... read-only" test "$(sbx btrfs property get -ts "$h/$b" ro)" = ro=true
+        expect "... with the data" test "$(sbx cat "$h/$b/priv_validator_state.json")" = state
+        expect "the older snapshot is pruned (ORAIVISOR_BACKUP_KEEP=1)" wait_for 10 ov_journal_has $i "Removed the old backup '$h/$old'"
+        expect "... and gone" not sbx test -e "$h/$old"
+        sbx systemctl stop oraivisor@$i
+}
+
 SCENARIOS=(
         launcher_start_properties launcher_exit_status launcher_adopt_cursor launcher_burst
         launcher_bait_description launcher_daemon_user launcher_exec_failure launcher_grace_kill launcher_kill
@@ -1378,7 +1431,7 @@ SCENARIOS=(
         oraivisor_nobus_recycled_pid oraivisor_settled_failed_sees_restarts
         oraivisor_upgrade_least_config oraivisor_upgrade_stay_down oraivisor_hook_timeout_other_user
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network oraivisor_download_ip_deny
-        oraivisor_loopback_tcp
+        oraivisor_loopback_tcp oraivisor_backup_snapshot
         oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
         oraivisor_node_properties_bad oraivisor_node_properties_missing_path
         torture_unit
@@ -1396,6 +1449,9 @@ selected() { # selected SCENARIO [GLOB...]: true when no glob is given or one ma
 }
 
 t0=$SECONDS
+if selected oraivisor_backup_snapshot "$@"; then
+        btrfs_setup || echo "WARNING: no btrfs file system for oraivisor_backup_snapshot (it will fail)" >&2
+fi
 sbx_boot oraitest "$SRC" "$BUILD" || { echo "FAIL: the systemd container could not boot; the suite cannot run" >&2; exit 1; }
 sbx_install "$BUILD" || { echo "FAIL: installing the build into the container failed" >&2; exit 1; }
 if [ -n "${ORAIVISOR_TEST_BINARY:-}" ]; then
