@@ -180,6 +180,30 @@ static bool query_name_is_secret(const char *name, size_t len) {
         return false;
 }
 
+/* Appends the '&'-separated name=value pairs of [p, end) to *r, the values of secret names as "***". */
+static int redact_pairs(char **r, const char *p, const char *end) {
+        while (p < end) {
+                const char *amp = memchr(p, '&', (size_t) (end - p));
+                size_t len = amp ? (size_t) (amp - p) : (size_t) (end - p);
+                const char *eq = memchr(p, '=', len);
+                size_t name_len = eq ? (size_t) (eq - p) : len;
+                int k;
+                if (eq && query_name_is_secret(p, name_len))
+                        k = strextendf(r, "%.*s=***", (int) name_len, p);
+                else
+                        k = strextendf(r, "%.*s", (int) len, p);
+                if (k < 0)
+                        return k;
+                p += len;
+                if (p < end) { /* at the '&' */
+                        if (strextendf(r, "&") < 0)
+                                return -ENOMEM;
+                        p++;
+                }
+        }
+        return 0;
+}
+
 char *url_redact(const char *url) {
         size_t n = scheme_length(url);
         if (n == 0)
@@ -197,33 +221,21 @@ char *url_redact(const char *url) {
                         return NULL;
         }
         const char *rest = at ?: url;
-        /* The query: secret values become "***", the names stay (they say what was hidden). */
+        /* The query and the fragment (OAuth's implicit flow puts access_token= there): secret values
+         * become "***", the names stay (they say what was hidden). */
         const char *q = rest + strcspn(rest, "?#");
         if (strextendf(&r, "%.*s", (int) (q - rest), rest) < 0)
                 return NULL;
         if (*q == '?') {
-                const char *p = q + 1, *fragment = p + strcspn(p, "#");
-                if (strextendf(&r, "?") < 0)
+                const char *fragment = q + 1 + strcspn(q + 1, "#");
+                if (strextendf(&r, "?") < 0 || redact_pairs(&r, q + 1, fragment) < 0)
                         return NULL;
-                while (p < fragment) {
-                        size_t len = strcspn(p, "&#"); /* ends at '&' or at the fragment's '#' */
-                        const char *eq = memchr(p, '=', len);
-                        size_t name_len = eq ? (size_t) (eq - p) : len;
-                        int k;
-                        if (eq && query_name_is_secret(p, name_len))
-                                k = strextendf(&r, "%.*s=***", (int) name_len, p);
-                        else
-                                k = strextendf(&r, "%.*s", (int) len, p);
-                        if (k < 0)
-                                return NULL;
-                        p += len;
-                        if (p < fragment && *p == '&') {
-                                if (strextendf(&r, "&") < 0)
-                                        return NULL;
-                                p++;
-                        }
-                }
                 q = fragment;
+        }
+        if (*q == '#') {
+                if (strextendf(&r, "#") < 0 || redact_pairs(&r, q + 1, q + 1 + strlen(q + 1)) < 0)
+                        return NULL;
+                q += strlen(q);
         }
         if (strextendf(&r, "%s", q) < 0)
                 return NULL;

@@ -102,7 +102,12 @@ Test(url, redact) {
                 {"https://b.s3.amazonaws.com/oraid.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F2026&X-Amz-Date=20261129T000000Z&X-Amz-Expires=3600&X-Amz-Security-Token=FQo&X-Amz-Signature=ab12&checksum=sha256:00ff",
                  "https://b.s3.amazonaws.com/oraid.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=***&X-Amz-Date=20261129T000000Z&X-Amz-Expires=3600&X-Amz-Security-Token=***&X-Amz-Signature=***&checksum=sha256:00ff"},
                 {"https://a.blob.core.windows.net/c/oraid?sv=2022&se=2026&sp=r&sig=Zm9v%3D", "https://a.blob.core.windows.net/c/oraid?sv=2022&se=2026&sp=r&sig=***"},
-                {"https://h/x?access_token=t0k&api_key=k&x=1#frag?token=kept", "https://h/x?access_token=***&api_key=***&x=1#frag?token=kept"},
+                {"https://h/x?access_token=t0k&api_key=k&x=1#frag?token=hid", "https://h/x?access_token=***&api_key=***&x=1#frag?token=***"},
+                /* the fragment too: OAuth's implicit flow puts the token there */
+                {"https://h/x#access_token=SECRET&state=s1&token_type=bearer", "https://h/x#access_token=***&state=s1&token_type=***"},
+                {"https://h/x?a=1#section-2", "https://h/x?a=1#section-2"},
+                {"https://h/x#", "https://h/x#"},
+                {"https://u@h/#sig=1&", "https://***@h/#sig=***&"},
                 {"https://u:p@h/x?TOKEN=abc", "https://***@h/x?TOKEN=***"},
                 {"https://h/x?token&=v&&password=", "https://h/x?token&=v&&password=***"},
                 {"https://h/x?", "https://h/x?"},
