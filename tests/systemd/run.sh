@@ -1387,8 +1387,13 @@ t_torture_unit() {
 # capability set (no CAP_SYS_ADMIN): a read-only snapshot, and an older snapshot of the node pruned by
 # ORAIVISOR_BACKUP_KEEP=1 (made writable and emptied: the unit cannot delete subvolumes outright).
 t_oraivisor_backup_snapshot() {
-        local i=s9 h="$BTRFS_MNT/s9" node old b
+        local i=s9 m=/srv/sbx-btrfs node old b h
         [ -n "$BTRFS_MNT" ] || { fail "no btrfs file system for the scenario (mkfs.btrfs, loop mount)"; return; }
+        # The build folder may lie anywhere, /tmp and /var/tmp included, which oraivisor@'s PrivateTmp= hides:
+        # the homes live on the same btrfs seen at a fixed place of the container.
+        sbx mkdir -p "$m"
+        sbx mountpoint -q "$m" || sbx mount --bind "$BTRFS_MNT" "$m" || { fail "cannot bind $BTRFS_MNT to $m"; return; }
+        h="$m/s9"
         sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
         sbx mkdir -p "$h"
         expect "data/ made a subvolume" sbx btrfs -q subvolume create "$h/data"
@@ -1403,7 +1408,7 @@ print("%08x" % h)' "$h")"
         old="data-backup-$node-v1-20200101T000000Z"
         expect "an older snapshot backup" sbx btrfs -q subvolume snapshot -r "$h/data" "$h/$old"
         sbx mkdir -p "/run/systemd/system/oraivisor@$i.service.d"
-        printf '[Service]\nReadWritePaths=%s\n' "$BTRFS_MNT" |
+        printf '[Service]\nReadWritePaths=%s\n' "$m" |
                 sbx tee "/run/systemd/system/oraivisor@$i.service.d/btrfs.conf" >/dev/null
         sbx systemctl daemon-reload
         oraivisor_conf $i DAEMON_HOME="$h" DAEMON_NAME=fakechaind DAEMON_USER=chainuser DAEMON_RESTART_AFTER_UPGRADE=true \
