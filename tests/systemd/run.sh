@@ -855,7 +855,7 @@ t_oraivisor_upgrade_least_config() {
 # SIGKILL) from inside oraivisor@'s sandbox, where root may signal another user's process only with CAP_KILL;
 # the upgrade then fails with 81, current unchanged, nothing of the hook left running.
 t_oraivisor_hook_timeout_other_user() {
-        local i=s21 h=/var/lib/s21 u=oraivisor@s21.service
+        local i=s31 h=/var/lib/s31 u=oraivisor@s31.service
         sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
         make_home $h fakechaind chainuser
         oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_USER=chainuser UNSAFE_SKIP_BACKUP=true \
@@ -1387,13 +1387,13 @@ t_torture_unit() {
 # capability set (no CAP_SYS_ADMIN): a read-only snapshot, and an older snapshot of the node pruned by
 # ORAIVISOR_BACKUP_KEEP=1 (made writable and emptied: the unit cannot delete subvolumes outright).
 t_oraivisor_backup_snapshot() {
-        local i=s9 m=/srv/sbx-btrfs node old b h
+        local i=s30 m=/srv/sbx-btrfs node old b h
         [ -n "$BTRFS_MNT" ] || { fail "no btrfs file system for the scenario (mkfs.btrfs, loop mount)"; return; }
         # The build folder may lie anywhere, /tmp and /var/tmp included, which oraivisor@'s PrivateTmp= hides:
         # the homes live on the same btrfs seen at a fixed place of the container.
         sbx mkdir -p "$m"
         sbx mountpoint -q "$m" || sbx mount --bind "$BTRFS_MNT" "$m" || { fail "cannot bind $BTRFS_MNT to $m"; return; }
-        h="$m/s9"
+        h="$m/s30"
         sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
         sbx mkdir -p "$h"
         expect "data/ made a subvolume" sbx btrfs -q subvolume create "$h/data"
