@@ -2,7 +2,7 @@
 #pragma once
 
 /* Whether the sandbox oraivisor runs in allows what its configuration needs from the network, decided
- * at start-up from facts the runtime layer probed (rt/net-probe.c): facts in, a verdict and one line out.
+ * at start-up from facts the runtime layer probed (shared/net-probe.c): facts in, a verdict and one line out.
  * Pure. A need that cannot be met is an invalid configuration (exit status 78) whose line names the
  * setting that asks for the network, the sandbox setting that forbids it and the fix; facts that could not
  * be probed never refuse anything.

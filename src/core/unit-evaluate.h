@@ -2,7 +2,7 @@
 #pragma once
 
 /* What the latest full state of the daemon's transient unit means for the unit launcher: the decision of
- * rt/launcher-unit.c, apart from D-Bus. The runtime reduces the unit's properties to UnitFacts and its own
+ * oraivisor/launcher-unit.c, apart from D-Bus. The runtime reduces the unit's properties to UnitFacts and its own
  * progress to a phase; this returns what to do. Pure. */
 
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The upgrade engine's decisions, apart from the I/O that carries them out (rt/upgrade.c): the order of
+/* The upgrade engine's decisions, apart from the I/O that carries them out (oraivisor/upgrade.c): the order of
  * the steps, whether an upgrade may begin at all (its binary installed, or fetchable), and what the new
  * binary's `pre-upgrade` exit status means. Pure: facts in, a verdict out. */
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* A thin command-line front to src/rt/backup.h for the file-system tests in this folder and for
+/* A thin command-line front to src/shared/backup.h for the file-system tests in this folder and for
  * bench/backup/run.sh:
  *
  *   backup-tool copy DATA ROOT NAME            backup_copy_tree(), figures as key=value lines

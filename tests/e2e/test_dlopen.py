@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The installed oraivisor does not link libcurl, libarchive nor libcrypto: it dlopen()s them when a download
-starts (src/rt/dlopen-libs.c). An idle oraivisor maps none of them; a download with one of them missing
+starts (src/shared/dlopen-libs.c). An idle oraivisor maps none of them; a download with one of them missing
 (simulated with _ORAIVISOR_TEST_DLOPEN_MISSING, which makes the real dlopen() fail) fails the upgrade with one
 line naming the library, what needed it and the Debian package, leaves `current` and upgrades/ alone, and
 the next start with the library present carries out the upgrade."""

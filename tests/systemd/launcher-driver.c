@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* launcher-driver: runs the unit launcher (src/rt/launcher-unit.c) on an sd-event loop and prints its
+/* launcher-driver: runs the unit launcher (src/oraivisor/launcher-unit.c) on an sd-event loop and prints its
  * callbacks, for the sandbox tests of the launcher on its own (tests/systemd/run.sh).
  *
  *   launcher-driver [OPTIONS] [-- BINARY ARGS...]

@@ -207,7 +207,7 @@ class UnitSide:
         """systemd 252 now and then does not collect the daemon's unit once it is inactive, although nothing
         references it (no Refs=, no job, CollectMode=inactive-or-failed); StartTransientUnit of that name then
         fails with "already exists". oraivisor stops such a unit once more (which gets it collected) and starts
-        again (src/rt/launcher-unit.c, on_exists_state). Returns the unit's description when it lingers so for
+        again (src/oraivisor/launcher-unit.c, on_exists_state). Returns the unit's description when it lingers so for
         `wait` seconds (then clears it if `clear`), else None."""
         deadline = time.monotonic() + wait
         while True:
