@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
@@ -168,6 +169,7 @@ void config_done(Config *c) {
         free(c->backup_dir);
         free(c->custom_preupgrade);
         free(c->download_ca_file);
+        free(c->daemon_properties_text);
         unit_property_list_done(&c->daemon_properties);
         *c = (Config) {};
 }
@@ -222,13 +224,20 @@ static int normalize_abs_path(const char *s, char **ret) {
         return 0;
 }
 
+static const char *const log_level_names[] = {
+        [LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+        [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+};
+
+static const char *log_level_to_string(int level) {
+        if (level < 0 || (size_t) level >= ELEMENTSOF(log_level_names))
+                return NULL;
+        return log_level_names[level];
+}
+
 static int parse_log_level(const char *s) {
-        static const char *const names[] = {
-                [LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
-                [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
-        };
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (names[i] && strcasecmp(s, names[i]) == 0)
+        for (size_t i = 0; i < ELEMENTSOF(log_level_names); i++)
+                if (log_level_names[i] && strcasecmp(s, log_level_names[i]) == 0)
                         return (int) i;
         if (strcasecmp(s, "error") == 0)
                 return LOG_ERR;
@@ -381,7 +390,9 @@ static int set_var(const Var *var, const char *value, Config *c, ConfigDiagnosti
                         return config_diagnostics_add_error(d, "%s: %s", var->name, strna(e));
                 unit_property_list_done((UnitPropertyList *) field);
                 *(UnitPropertyList *) field = l;
-                return 0;
+                free(c->daemon_properties_text);
+                c->daemon_properties_text = strdup(value);
+                return c->daemon_properties_text ? 0 : -ENOMEM;
         }
 
         case VAR_LOG_LEVEL:
@@ -400,6 +411,85 @@ static int set_var(const Var *var, const char *value, Config *c, ConfigDiagnosti
                 return 0;
         }
         return 0;
+}
+
+int config_format_value(const Config *c, const char *name, char **ret) {
+        assert(c);
+        assert(name);
+        assert(ret);
+
+        const Var *var = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(vars); i++)
+                if (streq(vars[i].name, name)) {
+                        var = &vars[i];
+                        break;
+                }
+        if (!var)
+                return -ENOENT;
+
+        const void *field = (const uint8_t *) c + var->offset;
+        char buf[64];
+        const char *s = NULL;
+        char *t = NULL;
+        switch (var->type) {
+        case VAR_STRING:
+        case VAR_ABS_PATH:
+        case VAR_FILE_NAME:
+        case VAR_USER:
+                s = *(char *const *) field;
+                if (!s) {
+                        *ret = NULL;
+                        return 0;
+                }
+                break;
+        case VAR_BOOL:
+                s = *(const bool *) field ? "true" : "false";
+                break;
+        case VAR_DURATION:
+                s = format_timespan(buf, sizeof buf, *(const usec_t *) field);
+                break;
+        case VAR_UNSIGNED:
+                if (var->offset == F(limit_nofile) || var->offset == F(unpack_max_entries))
+                        (void) snprintf(buf, sizeof buf, "%" PRIu64, *(const uint64_t *) field);
+                else
+                        (void) snprintf(buf, sizeof buf, "%u", *(const unsigned *) field);
+                s = buf;
+                break;
+        case VAR_SIZE_OR_INFINITY:
+        case VAR_SIZE:
+                if (*(const uint64_t *) field == UINT64_MAX)
+                        s = "infinity";
+                else {
+                        (void) snprintf(buf, sizeof buf, "%" PRIu64, *(const uint64_t *) field);
+                        s = buf;
+                }
+                break;
+        case VAR_LAUNCHER:
+                s = launcher_kind_to_string(*(const LauncherKind *) field);
+                break;
+        case VAR_SANDBOX:
+                s = daemon_sandbox_to_string(*(const DaemonSandbox *) field);
+                break;
+        case VAR_UNIT_PROPERTIES:
+                s = c->daemon_properties_text;
+                if (!s) {
+                        *ret = NULL;
+                        return 0;
+                }
+                break;
+        case VAR_LOG_LEVEL:
+                s = log_level_to_string(*(const int *) field);
+                break;
+        case VAR_IGNORED:
+        case VAR_PASSTHROUGH:
+                *ret = NULL;
+                return 0;
+        }
+        t = strdup(strempty(s));
+        if (!t)
+                return -ENOMEM;
+        *ret = t;
+        return 1;
 }
 
 static const char *closest_known(const char *name) {

@@ -60,6 +60,7 @@ typedef struct Config {
         char *state_dir;             /* ORAIVISOR_STATE_DIR, else $STATE_DIRECTORY, else NULL */
         DaemonSandbox daemon_sandbox; /* ORAIVISOR_DAEMON_SANDBOX, default strict */
         UnitPropertyList daemon_properties; /* ORAIVISOR_DAEMON_PROPERTIES, parsed */
+        char *daemon_properties_text; /* ... as written, for display */
 
         /* Downloads. */
         bool must_have_checksum;     /* DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM, default false */
@@ -106,6 +107,11 @@ int config_parse(char *const *env, Config *ret, ConfigDiagnostics *d);
 /* Appends a formatted error or warning. */
 int config_diagnostics_add_error(ConfigDiagnostics *d, const char *format, ...) _printf_(2, 3);
 int config_diagnostics_add_warning(ConfigDiagnostics *d, const char *format, ...) _printf_(2, 3);
+
+/* The effective value of one variable of config_known_variables as text (durations as "30s", sizes in
+ * bytes, booleans as true/false): 1 and the value, 0 and NULL when it has none (an unset path, a variable
+ * that is read by someone else), -ENOENT for a name that is not a configuration variable. */
+int config_format_value(const Config *c, const char *name, char **ret);
 
 /* The names this program understands (for suggestions and documentation), NULL-terminated. */
 extern const char *const config_known_variables[];

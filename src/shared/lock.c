@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fd-util.h"
 #include "lock.h"
 #include "log.h"
 #include "notify.h"
+#include "string-util.h"
 
 #define LOCK_FILE ".lock"
 /* While waiting under systemd, EXTEND_TIMEOUT_USEC= is sent this often, for the rest of the wait and this
@@ -48,4 +51,55 @@ int lock_acquire(int root_fd, const char *root_path, usec_t timeout) {
                 }
                 (void) nanosleep(&(struct timespec) { .tv_nsec = 100 * 1000 * 1000 }, NULL);
         }
+}
+
+int lock_probe(int root_fd) {
+        _cleanup_close_ int fd = openat(root_fd, LOCK_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        /* A shared lock conflicts with oraivisor's exclusive one and with nothing else we take. */
+        if (flock(fd, LOCK_SH | LOCK_NB) >= 0)
+                return 0; /* released by close */
+        return errno == EWOULDBLOCK ? 1 : -errno;
+}
+
+int lock_try(int root_fd) {
+        _cleanup_close_ int fd = openat(root_fd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+                return errno == EWOULDBLOCK ? -EBUSY : -errno;
+        return TAKE_FD(fd);
+}
+
+#define INSTALL_LOCK_FILE ".install-lock"
+
+int install_lock_acquire(int root_fd, const char *what, usec_t timeout, char **ret_holder) {
+        assert(what);
+
+        _cleanup_close_ int fd = openat(root_fd, INSTALL_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        usec_t start = now(CLOCK_MONOTONIC);
+        for (;;) {
+                if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
+                        break;
+                if (errno != EWOULDBLOCK && errno != EINTR)
+                        return -errno;
+                if (now(CLOCK_MONOTONIC) - start >= timeout) {
+                        if (ret_holder) {
+                                char buf[256];
+                                ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+                                buf[MAX(n, (ssize_t) 0)] = 0;
+                                *ret_holder = strdup(isempty(strip_trailing_whitespace(buf)) ? "another process" : buf);
+                        }
+                        return -EBUSY;
+                }
+                (void) nanosleep(&(struct timespec) { .tv_nsec = 50 * 1000 * 1000 }, NULL);
+        }
+        char line[300];
+        int n = snprintf(line, sizeof line, "%d %s\n", (int) getpid(), what);
+        if (ftruncate(fd, 0) < 0 || pwrite(fd, line, MIN((size_t) n, sizeof line - 1), 0) < 0)
+                return -errno;
+        return TAKE_FD(fd);
 }

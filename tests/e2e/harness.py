@@ -170,3 +170,20 @@ def kill_tree_by_home(home):
                 os.kill(int(pid), signal.SIGKILL)
             except OSError:
                 pass
+
+
+def installed_ctl():
+    """The oraivisorctl installed next to oraivisor."""
+    return os.path.join(os.path.dirname(installed_oraivisor()), "oraivisorctl")
+
+
+def ctl(home_or_env, *args, env=None, timeout=60, conf_dir=None):
+    """Runs the installed oraivisorctl with args; home_or_env is a Home (its base_env is used) or a dict.
+    Returns the CompletedProcess (text, both streams captured)."""
+    e = dict(base_env(home_or_env) if isinstance(home_or_env, Home) else (home_or_env or {}))
+    e.setdefault("PATH", os.environ.get("PATH", "/usr/bin:/bin"))
+    if conf_dir:
+        e["ORAIVISORCTL_CONF_DIR"] = conf_dir
+    if env:
+        e.update(env)
+    return subprocess.run([installed_ctl(), *args], env=e, capture_output=True, text=True, timeout=timeout)

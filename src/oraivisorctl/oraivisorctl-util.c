@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* What every command shares: the configuration (the same variables, validation and status 78 as
+ * oraivisor), the layout, JSON and colours. */
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs-util.h"
+#include "env-file.h"
+#include "log.h"
+#include "oraivisorctl.h"
+#include "strv.h"
+
+extern char **environ;
+
+/* Where the unit's EnvironmentFile= lives; ORAIVISORCTL_CONF_DIR moves it (tests, a non-standard package). */
+#define CONF_DIR_DEFAULT "/etc/oraivisor"
+/* The largest conf file read: it is a handful of lines. */
+#define CONF_FILE_MAX (1024 * 1024)
+
+static const char *const source_table[_CTL_SOURCE_MAX] = {
+        [CTL_SOURCE_DEFAULT] = "default",
+        [CTL_SOURCE_ENVIRONMENT] = "environment",
+        [CTL_SOURCE_CONF_FILE] = "conf file",
+        [CTL_SOURCE_UNIT] = "unit",
+        [CTL_SOURCE_COMMAND_LINE] = "command line",
+};
+
+const char *ctl_source_to_string(CtlSource s) {
+        if (s < 0 || s >= _CTL_SOURCE_MAX)
+                return NULL;
+        return source_table[s];
+}
+
+int ctl_fail(int status, const char *format, ...) {
+        va_list ap;
+        va_start(ap, format);
+        (void) log_internalv(LOG_ERR, 0, NULL, 0, format, ap);
+        va_end(ap);
+        return status;
+}
+
+/* Sets name=value in ctl->env, remembering where it came from. */
+static int env_set(Ctl *ctl, const char *name, const char *value, CtlSource source) {
+        size_t n = strlen(name), i = 0;
+        for (; ctl->env && ctl->env[i]; i++)
+                if (strncmp(ctl->env[i], name, n) == 0 && ctl->env[i][n] == '=')
+                        break;
+        bool found = ctl->env && ctl->env[i];
+        int r = strv_env_set(&ctl->env, name, value);
+        if (r < 0)
+                return r;
+        if (!found) {
+                size_t len = strv_length(ctl->env);
+                CtlSource *s = reallocarray(ctl->sources, len, sizeof(CtlSource));
+                if (!s)
+                        return -ENOMEM;
+                ctl->sources = s;
+        }
+        /* strv_env_set() replaces in place or appends. */
+        for (i = 0; ctl->env[i]; i++)
+                if (strncmp(ctl->env[i], name, n) == 0 && ctl->env[i][n] == '=')
+                        ctl->sources[i] = source;
+        return 0;
+}
+
+const char *ctl_variable_value(const Ctl *ctl, const char *name) {
+        const char *v = strv_env_get(ctl->env, name);
+        return isempty(v) ? NULL : v;
+}
+
+CtlSource ctl_variable_source(const Ctl *ctl, const char *name) {
+        size_t n = strlen(name);
+        for (size_t i = 0; ctl->env && ctl->env[i]; i++)
+                if (strncmp(ctl->env[i], name, n) == 0 && ctl->env[i][n] == '=')
+                        return isempty(ctl->env[i] + n + 1) ? CTL_SOURCE_DEFAULT : ctl->sources[i];
+        return CTL_SOURCE_DEFAULT;
+}
+
+/* The unit's view: what oraivisor@NAME.service gives oraivisor (Environment=, EnvironmentFile=). The
+ * caller's own DAEMON_* variables do not reach the unit, so they are not used either. */
+static int env_from_instance(Ctl *ctl) {
+        if (!daemon_name_is_valid(ctl->instance) || strchr(ctl->instance, '@'))
+                return ctl_fail(CTL_EXIT_USAGE,
+                        "-i '%s' is not an instance name: give the part after '@' of oraivisor@NAME.service, such as -i oraid.",
+                        ctl->instance);
+
+        const char *dir = getenv("ORAIVISORCTL_CONF_DIR");
+        if (isempty(dir))
+                dir = CONF_DIR_DEFAULT;
+        if (asprintf(&ctl->conf_path, "%s/%s.conf", dir, ctl->instance) < 0)
+                return log_oom(), CTL_EXIT_FAILURE;
+
+        /* As the unit: Environment=DAEMON_NAME=%i DAEMON_ARGS=start, StateDirectory=oraivisor/%i, and
+         * INVOCATION_ID, which is what tells oraivisor it runs under systemd. */
+        _cleanup_free_ char *state = NULL;
+        if (asprintf(&state, "/var/lib/oraivisor/%s", ctl->instance) < 0)
+                return log_oom(), CTL_EXIT_FAILURE;
+        if (env_set(ctl, "DAEMON_NAME", ctl->instance, CTL_SOURCE_UNIT) < 0 ||
+            env_set(ctl, "DAEMON_ARGS", "start", CTL_SOURCE_UNIT) < 0 ||
+            env_set(ctl, "STATE_DIRECTORY", state, CTL_SOURCE_UNIT) < 0 ||
+            env_set(ctl, "INVOCATION_ID", "oraivisorctl", CTL_SOURCE_UNIT) < 0)
+                return log_oom(), CTL_EXIT_FAILURE;
+
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r = read_file_at(AT_FDCWD, ctl->conf_path, CONF_FILE_MAX, &text, &len);
+        if (r == -ENOENT)
+                return ctl_fail(CTL_EXIT_CONFIG,
+                        "%s is missing: create it (see the example in /usr/share/doc/oraivisor/oraivisor.conf.example) or drop -i and set DAEMON_HOME and DAEMON_NAME.",
+                        ctl->conf_path);
+        if (r < 0)
+                return ctl_fail(CTL_EXIT_CONFIG, "Cannot read %s: %s.", ctl->conf_path, strerror(-r));
+
+        _cleanup_(strv_freep) char **file_env = NULL, **warnings = NULL;
+        _cleanup_free_ char *error = NULL;
+        r = env_file_parse(text, len, &file_env, &warnings, &error);
+        if (r == -ENOMEM)
+                return log_oom(), CTL_EXIT_FAILURE;
+        STRV_FOREACH(w, warnings)
+                log_warning("%s: %s", ctl->conf_path, *w);
+        if (r < 0)
+                return ctl_fail(CTL_EXIT_CONFIG, "%s: %s.", ctl->conf_path, error);
+        STRV_FOREACH(e, file_env) {
+                const char *eq = strchr(*e, '=');
+                _cleanup_free_ char *name = strndup(*e, eq - *e);
+                if (!name || env_set(ctl, name, eq + 1, CTL_SOURCE_CONF_FILE) < 0)
+                        return log_oom(), CTL_EXIT_FAILURE;
+        }
+        return CTL_EXIT_OK;
+}
+
+static int env_from_process(Ctl *ctl) {
+        STRV_FOREACH(e, environ) {
+                const char *eq = strchr(*e, '=');
+                if (!eq || eq == *e)
+                        continue;
+                _cleanup_free_ char *name = strndup(*e, eq - *e);
+                if (!name || env_set(ctl, name, eq + 1, CTL_SOURCE_ENVIRONMENT) < 0)
+                        return log_oom(), CTL_EXIT_FAILURE;
+        }
+        return CTL_EXIT_OK;
+}
+
+int ctl_load_config(Ctl *ctl) {
+        int r = ctl->instance ? env_from_instance(ctl) : env_from_process(ctl);
+        if (r != CTL_EXIT_OK)
+                return r;
+        if ((ctl->arg_home && env_set(ctl, "DAEMON_HOME", ctl->arg_home, CTL_SOURCE_COMMAND_LINE) < 0) ||
+            (ctl->arg_name && env_set(ctl, "DAEMON_NAME", ctl->arg_name, CTL_SOURCE_COMMAND_LINE) < 0))
+                return log_oom(), CTL_EXIT_FAILURE;
+
+        _cleanup_(config_diagnostics_done) ConfigDiagnostics diag = {};
+        r = config_parse(ctl->env, &ctl->config, &diag);
+        ctl->config_loaded = true;
+        if (r == -ENOMEM)
+                return log_oom(), CTL_EXIT_FAILURE;
+        struct stat st;
+        if (ctl->config.home && (stat(ctl->config.home, &st) < 0 || !S_ISDIR(st.st_mode)) &&
+            config_diagnostics_add_error(&diag,
+                    "DAEMON_HOME='%s' is not an existing folder: create it or point DAEMON_HOME at the node's home.",
+                    ctl->config.home) < 0)
+                return log_oom(), CTL_EXIT_FAILURE;
+        log_set_max_level(ctl->config.log_level);
+
+        STRV_FOREACH(w, diag.warnings)
+                log_warning("%s", *w);
+        if (diag.errors) {
+                STRV_FOREACH(e, diag.errors)
+                        log_error("%s", *e);
+                log_error("Invalid configuration%s%s: %zu error%s (exit status %d).",
+                          ctl->conf_path ? " in " : "", strempty(ctl->conf_path), strv_length(diag.errors),
+                          strv_length(diag.errors) == 1 ? "" : "s", CTL_EXIT_CONFIG);
+                return CTL_EXIT_CONFIG;
+        }
+        return CTL_EXIT_OK;
+}
+
+void ctl_done(Ctl *ctl) {
+        ctl->env = strv_free(ctl->env);
+        ctl->sources = mfree(ctl->sources);
+        ctl->conf_path = mfree(ctl->conf_path);
+        if (ctl->config_loaded)
+                config_done(&ctl->config);
+}
+
+int ctl_open_layout(Ctl *ctl, Layout **ret) {
+        assert(ctl->config_loaded);
+        return layout_open(ctl->config.home, ctl->config.name, ret);
+}
+
+int ctl_print_json(json_object *o) {
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s)
+                return log_oom(), CTL_EXIT_FAILURE;
+        if (puts(s) < 0 || fflush(stdout) != 0)
+                return ctl_fail(CTL_EXIT_FAILURE, "Cannot write to standard output: %s.", strerror(errno));
+        return CTL_EXIT_OK;
+}
+
+#define ANSI(name, seq)                                        \
+        const char *ctl_ansi_##name(const Ctl *ctl) {          \
+                return ctl->color ? (seq) : "";                \
+        }
+ANSI(bold, "\x1b[1m")
+ANSI(red, "\x1b[0;1;31m")
+ANSI(green, "\x1b[0;1;32m")
+ANSI(yellow, "\x1b[0;1;33m")
+ANSI(grey, "\x1b[0;38;5;245m")
+ANSI(normal, "\x1b[0m")

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* oraivisorctl: the operator's command line next to oraivisor — prepare, inspect, recover. One file per
+ * command (oraivisorctl-<command>.c, as systemd's systemctl-*.c), all on the shared layer, so that each
+ * fact (the layout, the plan readers, "is this version installed", downloads, backups, the upgrade record)
+ * has the one definition oraivisor itself uses. */
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "config.h"
+#include "layout.h"
+#include "macro.h"
+
+/* Exit statuses (docs/oraivisorctl.md and oraivisorctl(1) list them; scripts rely on them). */
+typedef enum CtlExit {
+        CTL_EXIT_OK = 0,
+        CTL_EXIT_FAILURE = 1,         /* the command failed; the message says why */
+        CTL_EXIT_USAGE = 2,           /* bad command line */
+        CTL_EXIT_NEEDS_ATTENTION = 3, /* status: the node is not running, or something needs the operator */
+        CTL_EXIT_NOT_FOUND = 4,       /* no such upgrade, backup or version */
+        CTL_EXIT_BUSY = 75,           /* EX_TEMPFAIL: oraivisor is upgrading, or runs where it must not; retry */
+        CTL_EXIT_CONFIG = 78,         /* EX_CONFIG: the configuration is invalid, as oraivisor would say */
+} CtlExit;
+
+/* Where a configuration value came from. */
+typedef enum CtlSource {
+        CTL_SOURCE_DEFAULT,
+        CTL_SOURCE_ENVIRONMENT,
+        CTL_SOURCE_CONF_FILE,
+        CTL_SOURCE_UNIT,         /* set by the shipped unit itself (Environment=): DAEMON_NAME=%i */
+        CTL_SOURCE_COMMAND_LINE, /* --home, --name */
+        _CTL_SOURCE_MAX,
+} CtlSource;
+
+const char *ctl_source_to_string(CtlSource s) _const_;
+
+/* Options a command may accept (a command's table entry lists them; others are usage errors). */
+typedef enum CtlFlag {
+        CTL_FLAG_JSON = 1 << 0,
+        CTL_FLAG_FORCE = 1 << 1,
+        CTL_FLAG_INFO = 1 << 2,
+        CTL_FLAG_SWITCH_TO = 1 << 3,
+} CtlFlag;
+
+typedef struct Ctl {
+        /* The command line. */
+        const char *instance;   /* -i NAME: read /etc/oraivisor/NAME.conf as the unit does */
+        const char *arg_home;   /* --home */
+        const char *arg_name;   /* --name */
+        bool json;              /* --json */
+        bool force;             /* --force */
+        const char *info;       /* --info INFO */
+        const char *switch_to;  /* --switch-to VERSION */
+        char **args;            /* the command's positional arguments */
+        size_t n_args;
+
+        /* The configuration, exactly as oraivisor would parse it. */
+        char **env;             /* the environment block parsed */
+        CtlSource *sources;     /* per entry of env */
+        char *conf_path;        /* the conf file read (-i), else NULL */
+        Config config;
+        bool config_loaded;
+
+        /* Output. */
+        bool color;             /* stdout is a terminal and NO_COLOR is not set */
+} Ctl;
+
+typedef struct CtlCommand {
+        const char *name;
+        const char *usage;      /* the arguments, for --help: "NAME PATH" */
+        const char *summary;    /* one line */
+        const char *help;       /* the rest of the command's --help text, or NULL */
+        unsigned min_args, max_args;
+        unsigned flags;         /* CtlFlag accepted */
+        bool needs_config;      /* load and validate the configuration first (78 when invalid) */
+        int (*run)(Ctl *ctl);   /* returns a CtlExit */
+} CtlCommand;
+
+/* The commands (oraivisorctl-<name>.c each define theirs). */
+extern const CtlCommand ctl_command_config;
+
+/* Builds the environment block (the process environment, or the unit's view with -i), applies --home and
+ * --name, parses and validates it as oraivisor does. Prints every problem and returns CTL_EXIT_CONFIG when
+ * it is invalid, CTL_EXIT_OK otherwise. */
+int ctl_load_config(Ctl *ctl);
+void ctl_done(Ctl *ctl);
+
+/* Where an environment variable's value came from (CTL_SOURCE_DEFAULT when it is not set). */
+CtlSource ctl_variable_source(const Ctl *ctl, const char *name);
+
+/* The value of a variable as given (NULL when unset or empty). */
+const char *ctl_variable_value(const Ctl *ctl, const char *name);
+
+/* Opens the layout of the configured home (logs and returns a negative errno when it is missing). */
+int ctl_open_layout(Ctl *ctl, Layout **ret);
+
+/* Prints a JSON value to stdout, pretty and with a final newline. Returns CTL_EXIT_OK or _FAILURE. */
+int ctl_print_json(json_object *o);
+
+/* ANSI sequences when ctl->color, "" otherwise. */
+const char *ctl_ansi_bold(const Ctl *ctl);
+const char *ctl_ansi_red(const Ctl *ctl);
+const char *ctl_ansi_green(const Ctl *ctl);
+const char *ctl_ansi_yellow(const Ctl *ctl);
+const char *ctl_ansi_grey(const Ctl *ctl);
+const char *ctl_ansi_normal(const Ctl *ctl);
+
+/* An error line "oraivisorctl: …" on stderr; returns the given exit status, for `return ctl_fail(…)`. */
+int ctl_fail(int status, const char *format, ...) _printf_(2, 3);
