@@ -1442,7 +1442,12 @@ t_oraivisor_fleet_journal() {
         expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
         expect "v2 starts after the announcement" wait_for 30 dj_has $i "fakechaind v2 starting"
         expect "the upload reconnected and runs" wait_for 60 prop_is systemd-journal-upload.service ActiveState active
-        expect "the upgrade-finished message reaches the central journal" wait_for 120 remote_has $i $FLEET_FINISHED
+        if ! wait_for 120 remote_has $i $FLEET_FINISHED; then
+                fail "the upgrade-finished message did not reach the central journal within 120 s"
+                fleet_cleanup $i
+                return
+        fi
+        ok "the upgrade-finished message reaches the central journal"
         expect "... and the upgrade-started message" wait_for 30 remote_has $i $FLEET_STARTED
         local want
         want=$(printf '%s\t%s\t%s\t%s' "$host" $i v2 30)
@@ -1457,7 +1462,7 @@ t_oraivisor_fleet_journal() {
         table=$(awk '/^# \.\.\. as a table/ { s = 1; next } s && /^# / { exit } s' <<<"$q")
         [ -n "$table" ] || fail "docs/fleet.md's queries have no '# ... as a table' command"
         sbx bash -ec "$(grep -E '^(D|F)=' <<<"$q"); $table" >"$OUT/fleet-table.txt" 2>&1
-        cat "$OUT/fleet-table.txt" | sed 's/^/      /'
+        sed 's/^/      /' "$OUT/fleet-table.txt"
         expect "the documented table lists the upgrade with host, instance, name and height" \
                 grep -qP "^\S+\t\Q$host\E\t$i\tv2\t30\tUpgrade 'v2' installed" "$OUT/fleet-table.txt"
         expect "... and its start" grep -qP "^\S+\t\Q$host\E\t$i\tv2\t30\tStarting upgrade 'v2'" "$OUT/fleet-table.txt"
@@ -1466,10 +1471,15 @@ t_oraivisor_fleet_journal() {
         expect "one host and instance: _HOSTNAME= ORAIVISOR_INSTANCE= finds exactly that upgrade" \
                 test "$(grep -c "Upgrade 'v2' installed" <<<"$one")" = 1
 
-        sbx systemctl stop oraivisor@$i
+        fleet_cleanup $i
+}
+# fleet_cleanup INSTANCE: the node stopped, and no upload or central journal left running for the scenarios
+# that follow.
+fleet_cleanup() {
+        sbx systemctl stop oraivisor@$1
         sbx systemctl disable -q --now systemd-journal-upload.service systemd-journal-remote.socket
         sbx systemctl stop systemd-journal-remote.service
-        sbx rm -f $d/zz-test-retry.conf
+        sbx rm -f /etc/systemd/system/systemd-journal-upload.service.d/zz-test-retry.conf
 }
 
 # ---- the torture test of the upgrade engine with the unit launcher --------------------------------------
