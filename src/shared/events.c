@@ -82,7 +82,7 @@ int log_setup(void) {
                 journal_sink_active = true;
                 /* Kept for the life of the process, as the sink itself. */
                 _cleanup_free_ char *unit = NULL;
-                if (sd_pid_get_unit(0, &unit) >= 0)
+                if (!own_instance && sd_pid_get_unit(0, &unit) >= 0)
                         (void) unit_name_instance(unit, &own_instance);
                 return 1;
         }
