@@ -19,6 +19,8 @@
 #               slice (refused at start); loopback TCP from the unit's sandbox to the host's 127.0.0.1 with
 #               the RPC drop-in of docs/systemd.md; a backup of a data/ that is a btrfs subvolume, a
 #               snapshot taken and an older one pruned within the unit's seccomp filter and capabilities);
+#   oraivisor_fleet_journal  docs/fleet.md's recipe: systemd-journal-upload to systemd-journal-remote over
+#               HTTPS on loopback, an upgrade found in the central journal with its fields;
 #   torture_unit tests/torture/torture.py with the unit launcher (TORTURE_UNIT_RUNS runs, default 10).
 # It fails (never skips) when the container cannot boot.
 #
@@ -1363,6 +1365,123 @@ t_oraivisor_node_properties_missing_path() {
         sbx systemctl stop $u
 }
 
+# ---- one journal for a fleet (docs/fleet.md) -------------------------------------------------------------
+
+# fleet_block SECTION: the first sh block of docs/fleet.md's "## SECTION", as an operator would paste it on
+# this container, which plays every part: the central host is "localhost" (journal.example.net in the
+# document), the validator is the container's own host name (validator-1.example.net). The apt-get line
+# goes: the container has no network, and the package comes from the machine (tools/install-deps.sh test).
+fleet_block() {
+        awk -v h="## $1" '$0 == h { s = 1; next } s && /^## / { exit } s && /^```sh$/ { b = 1; next }
+                          b && /^```$/ { exit } b { print }' "$SRC/docs/fleet.md" |
+                sed -e '/^apt-get install/d' -e 's/journal\.example\.net/localhost/g' \
+                    -e "s/validator-1\.example\.net/$2/g"
+}
+# fleet_run NAME SCRIPT: runs SCRIPT in the container with its output (openssl's chatter) in $OUT/fleet-NAME.log,
+# shown when it fails.
+fleet_run() {
+        sbx bash -ec "$2" >"$OUT/fleet-$1.log" 2>&1 && return 0
+        sed 's/^/      /' "$OUT/fleet-$1.log" | tail -n 20 >&2
+        return 1
+}
+FLEET_FINISHED=79952004deb14f5b91e6f3f4c5252a11
+FLEET_STARTED=a4bd8e18025146e5918dab27c0b3e302
+# remote_has INSTANCE MESSAGE_ID: the central journal holds that message of oraivisor@INSTANCE.
+remote_has() {
+        sbx journalctl -q -o cat --directory=/var/log/journal/remote "MESSAGE_ID=$2" "_SYSTEMD_UNIT=oraivisor@$1.service" |
+                grep . >/dev/null
+}
+# remote_fields INSTANCE MESSAGE_ID: host, instance, name and height of that message in the central journal,
+# tab-separated, as docs/fleet.md's query with -o json --output-fields gives them.
+remote_fields() {
+        sbx journalctl -q -o json --output-fields=_HOSTNAME,ORAIVISOR_INSTANCE,ORAIVISOR_UPGRADE_NAME,ORAIVISOR_UPGRADE_HEIGHT \
+                --directory=/var/log/journal/remote "MESSAGE_ID=$2" "_SYSTEMD_UNIT=oraivisor@$1.service" |
+                python3 -c 'import json, sys
+for l in sys.stdin:
+    e = json.loads(l)
+    print("\t".join(str(e.get(k, "-")) for k in ("_HOSTNAME", "ORAIVISOR_INSTANCE", "ORAIVISOR_UPGRADE_NAME", "ORAIVISOR_UPGRADE_HEIGHT")))'
+}
+# upload_retries_past_limit: the uploader, without a central host to talk to, has been restarted more often
+# than the shipped unit's start limit allows (5 in 10 s) and is still scheduled for another try.
+upload_retries_past_limit() {
+        local u=systemd-journal-upload.service
+        [ "$(prop $u NRestarts)" -ge 6 ] && [ "$(prop $u ActiveState)" != failed ]
+}
+
+# The recipe of docs/fleet.md run for real: certificates, then a validator whose uploader starts while the
+# central host is still down (its retry drop-in must keep it trying), then the central host over HTTPS on
+# loopback; an upgrade of oraivisor@fleet1 must reach the central journal, where the documented queries find
+# it with the host, the instance, the upgrade's name and its height.
+t_oraivisor_fleet_journal() {
+        local i=fleet1 h=/var/lib/fleet1 host ca=/root/fleet-ca b
+        local d=/etc/systemd/system/systemd-journal-upload.service.d
+        if ! sbx test -x /lib/systemd/systemd-journal-remote || ! sbx test -x /lib/systemd/systemd-journal-upload; then
+                fail "systemd-journal-remote is not installed: tools/install-deps.sh test installs it"
+                return
+        fi
+        host=$(sbx hostname)
+        expect "the certificates of docs/fleet.md" fleet_run certs "$(fleet_block Certificates "$host")"
+        # Only to keep the test short: retries every second instead of the documented 30 s (sorted after
+        # the document's fleet.conf, so it wins; the start limit stays the document's).
+        sbx mkdir -p $d
+        printf '[Service]\nRestartSec=1s\n' | sbx tee $d/zz-test-retry.conf >/dev/null
+        b=$(fleet_block "Each validator host" "$host")
+        expect "the validator's block of docs/fleet.md" fleet_run validator "cd $ca; $b"
+        expect "with the central host down, the uploader keeps trying past the shipped start limit" \
+                wait_for 60 upload_retries_past_limit
+        b=$(fleet_block "The central host" "$host")
+        expect "the central host's block of docs/fleet.md" fleet_run central "cd $ca; $b"
+        expect "journal-remote listens for HTTPS" \
+                bash -c '[[ "$1" == *--listen-https=-3* ]]' _ "$(prop systemd-journal-remote.service ExecStart)"
+
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        make_home $h fakechaind chainuser
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_USER=chainuser UNSAFE_SKIP_BACKUP=true \
+                DAEMON_SHUTDOWN_GRACE=5s "DAEMON_ARGS=start --home $h" \
+                FAKECHAIN_PLANS=v2@30 FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_ANNOUNCE=log
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "v2 starts after the announcement" wait_for 30 dj_has $i "fakechaind v2 starting"
+        expect "the upload reconnected and runs" wait_for 60 prop_is systemd-journal-upload.service ActiveState active
+        if ! wait_for 120 remote_has $i $FLEET_FINISHED; then
+                fail "the upgrade-finished message did not reach the central journal within 120 s"
+                fleet_cleanup $i
+                return
+        fi
+        ok "the upgrade-finished message reaches the central journal"
+        expect "... and the upgrade-started message" wait_for 30 remote_has $i $FLEET_STARTED
+        local want
+        want=$(printf '%s\t%s\t%s\t%s' "$host" $i v2 30)
+        expect "finished: host, instance, name and height as fields ($(remote_fields $i $FLEET_FINISHED | tr '\t' ' '))" \
+                test "$(remote_fields $i $FLEET_FINISHED)" = "$want"
+        expect "started: the same fields ($(remote_fields $i $FLEET_STARTED | tr '\t' ' '))" \
+                test "$(remote_fields $i $FLEET_STARTED)" = "$want"
+
+        # docs/fleet.md's queries, as written: the table of every upgrade, and one instance of one host.
+        local q table one
+        q=$(fleet_block Queries "$host")
+        table=$(awk '/^# \.\.\. as a table/ { s = 1; next } s && /^# / { exit } s' <<<"$q")
+        [ -n "$table" ] || fail "docs/fleet.md's queries have no '# ... as a table' command"
+        sbx bash -ec "$(grep -E '^(D|F)=' <<<"$q"); $table" >"$OUT/fleet-table.txt" 2>&1
+        sed 's/^/      /' "$OUT/fleet-table.txt"
+        expect "the documented table lists the upgrade with host, instance, name and height" \
+                grep -qP "^\S+\t\Q$host\E\t$i\tv2\t30\tUpgrade 'v2' installed" "$OUT/fleet-table.txt"
+        expect "... and its start" grep -qP "^\S+\t\Q$host\E\t$i\tv2\t30\tStarting upgrade 'v2'" "$OUT/fleet-table.txt"
+        one=$(sbx journalctl -q -o cat --directory=/var/log/journal/remote "_HOSTNAME=$host" "ORAIVISOR_INSTANCE=$i" \
+                "MESSAGE_ID=$FLEET_FINISHED")
+        expect "one host and instance: _HOSTNAME= ORAIVISOR_INSTANCE= finds exactly that upgrade" \
+                test "$(grep -c "Upgrade 'v2' installed" <<<"$one")" = 1
+
+        fleet_cleanup $i
+}
+# fleet_cleanup INSTANCE: the node stopped, and no upload or central journal left running for the scenarios
+# that follow.
+fleet_cleanup() {
+        sbx systemctl stop oraivisor@$1
+        sbx systemctl disable -q --now systemd-journal-upload.service systemd-journal-remote.socket
+        sbx systemctl stop systemd-journal-remote.service
+        sbx rm -f /etc/systemd/system/systemd-journal-upload.service.d/zz-test-retry.conf
+}
+
 # ---- the torture test of the upgrade engine with the unit launcher --------------------------------------
 
 # tests/torture/torture.py --launcher unit inside the container: the daemon runs as a transient unit, and
@@ -1439,6 +1558,7 @@ SCENARIOS=(
         oraivisor_loopback_tcp oraivisor_backup_snapshot
         oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
         oraivisor_node_properties_bad oraivisor_node_properties_missing_path
+        oraivisor_fleet_journal
         torture_unit
 )
 
