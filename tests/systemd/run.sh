@@ -1414,7 +1414,7 @@ t_oraivisor_metrics_node_exporter() {
         expect "node-exporter read every text file without error" scrape_has "node_textfile_scrape_error 0"
         expect "the stale-file alert's pattern matches the file label node-exporter gives ours" bash -c \
                 'grep -E "^node_textfile_mtime_seconds\{file=\"(.*/)?oraivisor-[^/]*[.]prom\"\}" <<<"$1" | grep -qF "oraivisor-$2.prom"' _ "$(scrape)" $i
-        expect "the file passes promtool's lint" bash -c 'nsenter -t $1 -a cat $2 | promtool check metrics' _ "$SBX_PID1" "$f"
+        expect "the file passes promtool's lint" bash -c 'set -o pipefail; nsenter -t $1 -a cat $2 | promtool check metrics' _ "$SBX_PID1" "$f"
         sbx cat "$f" >"$OUT/metrics1.prom" && echo "    (the file after the upgrade: $OUT/metrics1.prom)"
         expect "no temporary file is left beside it" test -z "$(sbx find /var/lib/prometheus/node-exporter -name '.#*')"
         sbx systemctl stop oraivisor@$i
