@@ -904,9 +904,9 @@ int manager_run(Manager *m) {
         r = setup_launcher(m);
         if (r < 0)
                 return r == -ENOMEM ? EXIT_INTERNAL : EXIT_SYSTEM;
-        r = setup_metrics(m);
-        if (r < 0)
-                return r == -ENOMEM ? EXIT_INTERNAL : EXIT_SYSTEM;
+        /* Metrics never stop the node: without them (logged), it runs all the same. */
+        if (setup_metrics(m) < 0)
+                log_warning("Going on without a metrics file.");
         r = plan_watch_new(m->event, m->config->home, m->config->poll_interval, on_plan_file, m, &m->plan_watch);
         if (r < 0)
                 return EXIT_SYSTEM;
