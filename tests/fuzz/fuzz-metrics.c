@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 CHECK(streq(home, "unset"));
                 return 0;
         }
-        _cleanup_free_ char *owned_home = home;
+        _cleanup_free_ _unused_ char *owned_home = home;
         CHECK(h.have_backup || (h.last_backup_bytes == 0 && h.last_backup_duration == 0));
 
         Metrics m = METRICS_INIT;
