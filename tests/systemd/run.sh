@@ -1500,6 +1500,47 @@ t_torture_unit() {
         expect "no daemon unit left behind" test -z "$(sbx systemctl list-units --all --plain --no-legend 'oraivisor-daemon@*')"
 }
 
+# ---- metrics through Debian's prometheus-node-exporter (docs/metrics.md) ---------------------------------
+
+scrape() { # scrape: node-exporter's /metrics on the container's loopback, as Prometheus reads it
+        sbx python3 -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=10).read().decode())' 2>/dev/null
+}
+scrape_has() { scrape | grep -qxF -- "$1"; }
+
+# oraivisor@ with the default ORAIVISOR_METRICS_DIR (node-exporter's folder, which exists once the package
+# is installed) upgrades its node; node-exporter, as the package runs it, exports what oraivisor wrote.
+t_oraivisor_metrics_node_exporter() {
+        local i=metrics1 h=/var/lib/metrics1 f=/var/lib/prometheus/node-exporter/oraivisor-metrics1.prom
+        sbx test -x /usr/bin/prometheus-node-exporter ||
+                { fail "prometheus-node-exporter is not installed: run tools/install-deps.sh test"; return; }
+        expect "node-exporter runs (the package's unit)" sbx systemctl start prometheus-node-exporter.service
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_SHUTDOWN_GRACE=5s "DAEMON_ARGS=start --home $h" \
+                FAKECHAIN_PLANS=v2@20 FAKECHAIN_BLOCK_INTERVAL=100
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "v2 runs after the upgrade" wait_for 60 dj_has $i "fakechaind v2 starting"
+        expect "node-exporter exports one successful upgrade" \
+                wait_for 30 scrape_has "oraivisor_upgrades_total{name=\"$i\",result=\"success\"} 1"
+        expect "... no failed one" scrape_has "oraivisor_upgrades_total{name=\"$i\",result=\"failure\"} 0"
+        expect "... the node up" wait_for 30 scrape_has "oraivisor_daemon_up{name=\"$i\"} 1"
+        expect "... running v2" scrape_has \
+                "oraivisor_info{current=\"v2\",daemon=\"fakechaind\",home=\"$h\",name=\"$i\",version=\"$(sed -n "s/^ *version : '\(.*\)',\$/\1/p" "$SRC/meson.build" | head -n1)\"} 1"
+        expect "... started twice (genesis, v2)" scrape_has "oraivisor_daemon_starts_total{name=\"$i\"} 2"
+        expect "... no upgrade in progress" scrape_has "oraivisor_upgrade_in_progress{name=\"$i\",step=\"switch\"} 0"
+        expect "... the last upgrade's time" bash -c 'grep -q "^oraivisor_last_upgrade_timestamp_seconds{name=\"$1\"} [0-9.e+]*$" <<<"$2"' _ $i "$(scrape)"
+        expect "... the last backup's size" bash -c 'grep -q "^oraivisor_last_backup_bytes{name=\"$1\"} [0-9.e+]*$" <<<"$2"' _ $i "$(scrape)"
+        expect "node-exporter read every text file without error" scrape_has "node_textfile_scrape_error 0"
+        expect "the stale-file alert's pattern matches the file label node-exporter gives ours" bash -c \
+                'grep -E "^node_textfile_mtime_seconds\{file=\"(.*/)?oraivisor-[^/]*[.]prom\"\}" <<<"$1" | grep -qF "oraivisor-$2.prom"' _ "$(scrape)" $i
+        expect "the file passes promtool's lint" bash -c 'set -o pipefail; nsenter -t $1 -a cat $2 | promtool check metrics' _ "$SBX_PID1" "$f"
+        sbx cat "$f" >"$OUT/metrics1.prom" && echo "    (the file after the upgrade: $OUT/metrics1.prom)"
+        expect "no temporary file is left beside it" test -z "$(sbx find /var/lib/prometheus/node-exporter -name '.#*')"
+        sbx systemctl stop oraivisor@$i
+        expect "stopped: node-exporter exports the node down" wait_for 30 scrape_has "oraivisor_daemon_up{name=\"$i\"} 0"
+        expect "... and keeps the counters" scrape_has "oraivisor_upgrades_total{name=\"$i\",result=\"success\"} 1"
+}
+
 # ---- main -----------------------------------------------------------------------------------------------
 
 # The backup of a data/ that is a btrfs subvolume, by oraivisor@.service with its SystemCallFilter and
@@ -1561,6 +1602,8 @@ SCENARIOS=(
         oraivisor_fleet_journal
         torture_unit
 )
+# The metrics scenario, kept apart from the list above.
+SCENARIOS+=(oraivisor_metrics_node_exporter)
 
 selected() { # selected SCENARIO [GLOB...]: true when no glob is given or one matches
         local s="$1"; shift
