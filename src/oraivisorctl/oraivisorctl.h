@@ -81,6 +81,7 @@ typedef struct CtlCommand {
 } CtlCommand;
 
 /* The commands (oraivisorctl-<name>.c each define theirs). */
+extern const CtlCommand ctl_command_backups;
 extern const CtlCommand ctl_command_config;
 
 /* Builds the environment block (the process environment, or the unit's view with -i), applies --home and
