@@ -352,11 +352,19 @@ static int switch_target(Ctl *ctl, Layout *l, char **ret) {
         if (streq(v, "genesis"))
                 target = strdup("genesis");
         else {
+                /* Checked first, so that a bad name gets one line (layout_find_upgrade() logs its own). */
+                r = upgrade_name_to_folder(v, &folder);
+                if (r == -ENOMEM)
+                        return log_oom(), CTL_EXIT_FAILURE;
+                if (r < 0)
+                        return ctl_fail(CTL_EXIT_USAGE, "--switch-to '%s' is not a version name (%s): give 'genesis' or an installed upgrade's name.",
+                                sv, upgrade_name_error(r));
+                folder = mfree(folder);
                 r = layout_find_upgrade(l, v, &folder);
                 if (r == -ENOMEM)
                         return log_oom(), CTL_EXIT_FAILURE;
                 if (r < 0)
-                        return ctl_fail(CTL_EXIT_USAGE, "--switch-to '%s' is not a version name: give 'genesis' or an installed upgrade's name.", sv);
+                        return CTL_EXIT_USAGE;
                 if (r == 0)
                         return ctl_fail(CTL_EXIT_NOT_FOUND,
                                 "--switch-to '%s': no such upgrade is installed in '%s/upgrades': give 'genesis' or an installed upgrade (see 'oraivisorctl list').",
