@@ -424,6 +424,14 @@ typedef struct Restore {
         BackupStats stats;
 } Restore;
 
+static void restore_done(Restore *rs) {
+        data_place_done(&rs->data);
+        free(rs->target);
+        free(rs->old_current);
+        free(rs->staging);
+        free(rs->replaced);
+}
+
 static void print_undo(const Restore *r, bool switched) {
         _cleanup_free_ char *qdata = shell_quoted(r->data.path), *qrepl = NULL, *qcur = NULL, *qold = NULL,
                             *aside = NULL, *qaside = NULL;
@@ -471,6 +479,18 @@ static int restore_data(Restore *rs) {
         printf("Copying the backup '%s' to '%s/%s'…\n", sb, rs->data.parent, rs->staging);
         fflush(stdout);
         r = backup_copy_tree_full(src, rs->data.parent_fd, rs->staging, BACKUP_COPY_WRITABLE, &rs->stats, NULL, NULL, &error);
+        if (r == -ENOSPC) {
+                /* The copy's own message gives the fixes for a backup; these are the ones for a restore. */
+                char need[BACKUP_FORMAT_BYTES_MAX], have[BACKUP_FORMAT_BYTES_MAX];
+                uint64_t size = 0, avail = 0;
+                if (backup_tree_size_at(AT_FDCWD, rs->backup->path, &size) < 0 ||
+                    fd_free_bytes(rs->data.parent_fd, &avail) < 0)
+                        size = avail = 0;
+                return ctl_fail(CTL_EXIT_FAILURE,
+                        "Restoring '%s' failed, '%s' is unchanged: the copy beside it needs %s and '%s' has %s free: free space there (such as older data.replaced-* folders or backups), then retry.",
+                        sb, sd, backup_format_bytes(need, sizeof(need), size), rs->data.parent,
+                        backup_format_bytes(have, sizeof(have), avail));
+        }
         if (r < 0)
                 /* backup_copy_tree_full() removed its partial folder. */
                 return ctl_fail(CTL_EXIT_FAILURE, "Restoring '%s' failed, '%s' is unchanged: %s", sb, sd,
@@ -554,7 +574,7 @@ static int run_restore(Ctl *ctl) {
         _cleanup_(backup_list_done) BackupList list = {};
         _cleanup_close_ int lock_fd = -EBADF, install_fd = -EBADF;
         _cleanup_free_ char *holder = NULL;
-        Restore rs = { .ctl = ctl, .data = { .parent_fd = -EBADF } };
+        _cleanup_(restore_done) Restore rs = { .ctl = ctl, .data = { .parent_fd = -EBADF } };
         int r, ret;
 
         r = ctl_open_layout(ctl, &l);
@@ -637,7 +657,7 @@ static int run_restore(Ctl *ctl) {
         remove_stale_staging(&rs.data);
         ret = restore_data(&rs);
         if (ret != CTL_EXIT_OK)
-                goto finish;
+                return ret;
 
         bool switched = false;
         if (rs.target) {
@@ -648,7 +668,7 @@ static int run_restore(Ctl *ctl) {
                                 "The data is restored, but switching '%s/current' to '%s' failed (see above): it still points to '%s'.",
                                 l->root, rs.target, strna(so));
                         print_undo(&rs, false);
-                        goto finish;
+                        return ret;
                 }
                 switched = true;
                 printf("Switched '%s/current' from '%s' to '%s'.\n", l->root, so ? so : "nothing", rs.target);
@@ -664,15 +684,7 @@ static int run_restore(Ctl *ctl) {
         print_undo(&rs, switched);
         if (ctl->instance)
                 printf("Start the node again: systemctl start oraivisor@%s\n", ctl->instance);
-        ret = fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
-
-finish:
-        data_place_done(&rs.data);
-        free(rs.target);
-        free(rs.old_current);
-        free(rs.staging);
-        free(rs.replaced);
-        return ret;
+        return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 }
 
 static int run(Ctl *ctl) {

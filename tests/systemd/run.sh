@@ -1386,7 +1386,8 @@ t_torture_unit() {
 
 # The backup of a data/ that is a btrfs subvolume, by oraivisor@.service with its SystemCallFilter and
 # capability set (no CAP_SYS_ADMIN): a read-only snapshot, and an older snapshot of the node pruned by
-# ORAIVISOR_BACKUP_KEEP=1 (made writable and emptied: the unit cannot delete subvolumes outright).
+# ORAIVISOR_BACKUP_KEEP=1 (made writable and emptied: the unit cannot delete subvolumes outright); then
+# `oraivisorctl backups restore` of the snapshot makes data/ a writable snapshot of it.
 t_oraivisor_backup_snapshot() {
         local i=s30 m=/srv/sbx-btrfs node old b h
         [ -n "$BTRFS_MNT" ] || { fail "no btrfs file system for the scenario (mkfs.btrfs, loop mount)"; return; }
@@ -1426,6 +1427,14 @@ print("%08x" % h)' "$h")"
         expect "the older snapshot is pruned (ORAIVISOR_BACKUP_KEEP=1)" wait_for 10 ov_journal_has $i "Removed the old backup '$h/$old'"
         expect "... and gone" not sbx test -e "$h/$old"
         sbx systemctl stop oraivisor@$i
+        # Restoring the snapshot: data/ becomes a writable snapshot of it, the replaced subvolume is kept.
+        sbx sh -c "echo after >$h/data/marker"
+        sbx oraivisorctl -i $i backups restore "$b" >"$OUT/$i.restore" 2>&1
+        expect "backups restore of the snapshot succeeds" contains "$OUT/$i.restore" "as a writable btrfs snapshot."
+        expect "... data/ is a subvolume" test "$(sbx stat -c %i "$h/data")" = 256
+        expect "... writable" test "$(sbx btrfs property get -ts "$h/data" ro)" = ro=false
+        expect "... with the backup's data" not sbx test -e "$h/data/marker"
+        expect "... the replaced data is kept" bash -c 'nsenter -t "$1" -a sh -c "test -e $2/data.replaced-*/marker"' _ "$SBX_PID1" "$h"
 }
 
 # The recovery path after a failed upgrade: the new binary's pre-upgrade aborts (status 30) after the backup,
