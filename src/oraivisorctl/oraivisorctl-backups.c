@@ -40,7 +40,7 @@
 typedef enum UtcFormat {
         STAMP_FORMAT, /* "20261206T154700Z", as in backup names */
         HUMAN_FORMAT, /* "2026-12-06 15:47:00 UTC" */
-        JSON_FORMAT,  /* "2026-12-06T15:47:00Z" */
+        JSON_FORMAT, /* "2026-12-06T15:47:00Z" */
 } UtcFormat;
 
 static const char *format_utc(char *buf, size_t len, usec_t t, UtcFormat f) {
@@ -49,15 +49,9 @@ static const char *format_utc(char *buf, size_t len, usec_t t, UtcFormat f) {
         size_t n = 0;
         if (gmtime_r(&s, &tm))
                 switch (f) {
-                case STAMP_FORMAT:
-                        n = strftime(buf, len, "%Y%m%dT%H%M%SZ", &tm);
-                        break;
-                case HUMAN_FORMAT:
-                        n = strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
-                        break;
-                case JSON_FORMAT:
-                        n = strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-                        break;
+                case STAMP_FORMAT: n = strftime(buf, len, "%Y%m%dT%H%M%SZ", &tm); break;
+                case HUMAN_FORMAT: n = strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm); break;
+                case JSON_FORMAT: n = strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm); break;
                 }
         if (n == 0)
                 snprintf(buf, len, "?");
@@ -71,7 +65,9 @@ static char *shown(const char *s) {
 
 /* A path for a shell command line: as is when it holds only harmless characters, else single-quoted. */
 static char *shell_quoted(const char *s) {
-        if (!isempty(s) && s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+@%:,=")] == 0)
+        if (!isempty(s) &&
+                s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+@%:,=")] ==
+                        0)
                 return strdup(s);
         _cleanup_free_ char *q = strdup("'");
         if (!q)
@@ -117,11 +113,13 @@ static int list_json(Ctl *ctl, const BackupList *l) {
                 json_object_object_add(o, "path", json_object_new_string(e->path));
                 json_object_object_add(o, "upgrade", json_object_new_string(e->upgrade));
                 json_object_object_add(o, "folder", json_object_new_string(e->folder));
-                json_object_object_add(o, "time", json_object_new_string(format_utc(t, sizeof(t), e->time, JSON_FORMAT)));
+                json_object_object_add(
+                        o, "time", json_object_new_string(format_utc(t, sizeof(t), e->time, JSON_FORMAT)));
                 json_object_object_add(o, "time_usec", json_object_new_uint64(e->time));
                 json_object_object_add(o, "complete", json_object_new_boolean(!e->partial));
                 json_object_object_add(o, "kind", json_object_new_string(e->snapshot ? "snapshot" : "copy"));
-                json_object_object_add(o, "size_bytes", e->size == UINT64_MAX ? NULL : json_object_new_uint64(e->size));
+                json_object_object_add(
+                        o, "size_bytes", e->size == UINT64_MAX ? NULL : json_object_new_uint64(e->size));
                 json_object_array_add(arr, o);
         }
         json_object_object_add(root, "backups", arr);
@@ -137,8 +135,8 @@ static int list_human(Ctl *ctl, const BackupList *l) {
                 return log_oom(), CTL_EXIT_FAILURE;
 
         if (l->root_error < 0) {
-                printf("No backups of %s: the backup folder '%s' cannot be opened (%s).\n", ctl->config.name, root,
-                        strerror(-l->root_error));
+                printf("No backups of %s: the backup folder '%s' cannot be opened (%s).\n", ctl->config.name,
+                        root, strerror(-l->root_error));
                 return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
         }
         printf("%sBackups of %s in %s%s", ctl_ansi_bold(ctl), ctl->config.name, root, ctl_ansi_normal(ctl));
@@ -157,8 +155,8 @@ static int list_human(Ctl *ctl, const BackupList *l) {
                 wn = MAX(wn, strlen(n));
                 wu = MAX(wu, strlen(u));
         }
-        printf("%s%-*s  %-*s  %-23s  %10s  %-8s  %s%s\n", ctl_ansi_grey(ctl), (int) wn, "NAME", (int) wu, "UPGRADE",
-                "TAKEN", "SIZE", "KIND", "STATE", ctl_ansi_normal(ctl));
+        printf("%s%-*s  %-*s  %-23s  %10s  %-8s  %s%s\n", ctl_ansi_grey(ctl), (int) wn, "NAME", (int) wu,
+                "UPGRADE", "TAKEN", "SIZE", "KIND", "STATE", ctl_ansi_normal(ctl));
         for (size_t i = 0; i < l->n_entries; i++) {
                 const BackupEntry *e = &l->entries[i];
                 _cleanup_free_ char *n = shown(e->name), *u = shown(e->upgrade);
@@ -166,7 +164,8 @@ static int list_human(Ctl *ctl, const BackupList *l) {
                         return log_oom(), CTL_EXIT_FAILURE;
                 printf("%-*s  %-*s  %-23s  %10s  %-8s  %s%s%s\n", (int) wn, n, (int) wu, u,
                         format_utc(t, sizeof(t), e->time, HUMAN_FORMAT), size_text(sz, sizeof(sz), e),
-                        e->snapshot ? "snapshot" : "copy", e->partial ? ctl_ansi_yellow(ctl) : ctl_ansi_green(ctl),
+                        e->snapshot ? "snapshot" : "copy",
+                        e->partial ? ctl_ansi_yellow(ctl) : ctl_ansi_green(ctl),
                         e->partial ? "partial" : "complete", ctl_ansi_normal(ctl));
         }
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
@@ -174,12 +173,13 @@ static int list_human(Ctl *ctl, const BackupList *l) {
 
 static int run_list(Ctl *ctl) {
         _cleanup_(backup_list_done) BackupList l = {};
-        int r = backup_list(ctl->config.name, ctl->config.home, ctl->config.backup_dir, BACKUP_LIST_SIZES, &l);
+        int r = backup_list(
+                ctl->config.name, ctl->config.home, ctl->config.backup_dir, BACKUP_LIST_SIZES, &l);
         if (r == -ENOMEM)
                 return log_oom(), CTL_EXIT_FAILURE;
         if (r < 0)
-                return ctl_fail(CTL_EXIT_FAILURE, "Cannot list the backups of DAEMON_NAME='%s': %s.", ctl->config.name,
-                        strerror(-r));
+                return ctl_fail(CTL_EXIT_FAILURE, "Cannot list the backups of DAEMON_NAME='%s': %s.",
+                        ctl->config.name, strerror(-r));
         return ctl->json ? list_json(ctl, &l) : list_human(ctl, &l);
 }
 
@@ -198,12 +198,13 @@ static int find_process_using(const char *dir, pid_t *ret_pid, char **ret_comm) 
                 long pid = strtol(de->d_name, &end, 10);
                 if (*end != 0 || pid <= 0 || pid == self)
                         continue;
-                _cleanup_close_ int pfd = openat(dirfd(proc), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int pfd =
+                        openat(dirfd(proc), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (pfd < 0)
                         continue;
                 bool found = false;
                 char target[PATH_MAX];
-                static const char *const links[] = { "cwd", "root" };
+                static const char *const links[] = {"cwd", "root"};
                 for (size_t i = 0; i < ELEMENTSOF(links) && !found; i++) {
                         ssize_t n = readlinkat(pfd, links[i], target, sizeof(target) - 1);
                         if (n > 0) {
@@ -241,9 +242,9 @@ static int find_process_using(const char *dir, pid_t *ret_pid, char **ret_comm) 
  * is a data folder at all. */
 typedef struct DataPlace {
         int parent_fd;
-        char *parent;  /* absolute path of the parent */
-        char *base;    /* the data folder's name in it: "data", or the symlink target's */
-        char *path;    /* parent/base */
+        char *parent; /* absolute path of the parent */
+        char *base; /* the data folder's name in it: "data", or the symlink target's */
+        char *path; /* parent/base */
         bool exists;
 } DataPlace;
 
@@ -258,28 +259,35 @@ static int data_place_get(const Config *c, DataPlace *ret) {
         _cleanup_free_ char *link = NULL, *real = NULL;
         struct stat st;
 
-        *ret = (DataPlace){ .parent_fd = -EBADF };
+        *ret = (DataPlace){.parent_fd = -EBADF};
         if (asprintf(&link, "%s/data", c->home) < 0)
                 return -ENOMEM;
         if (lstat(link, &st) < 0) {
                 if (errno != ENOENT)
-                        return ctl_fail(CTL_EXIT_FAILURE, "Cannot look at the data folder '%s': %s.", link, strerror(errno)), -EIO;
+                        return ctl_fail(CTL_EXIT_FAILURE, "Cannot look at the data folder '%s': %s.", link,
+                                       strerror(errno)),
+                               -EIO;
                 ret->exists = false;
                 real = strdup(link);
         } else {
                 real = realpath(link, NULL);
                 if (!real)
-                        return ctl_fail(CTL_EXIT_FAILURE, "Cannot resolve the data folder '%s': %s: repair the symlink.",
-                                       link, strerror(errno)), -EINVAL;
+                        return ctl_fail(CTL_EXIT_FAILURE,
+                                       "Cannot resolve the data folder '%s': %s: repair the symlink.", link,
+                                       strerror(errno)),
+                               -EINVAL;
                 if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
-                        return ctl_fail(CTL_EXIT_FAILURE, "'%s' is not a folder: move it away, then retry.", real), -ENOTDIR;
+                        return ctl_fail(CTL_EXIT_FAILURE, "'%s' is not a folder: move it away, then retry.",
+                                       real),
+                               -ENOTDIR;
                 ret->exists = true;
         }
         if (!real)
                 return -ENOMEM;
         char *slash = strrchr(real, '/');
         if (!slash || slash == real || isempty(slash + 1))
-                return ctl_fail(CTL_EXIT_FAILURE, "The data folder '%s' cannot be restored in place.", real), -EINVAL;
+                return ctl_fail(CTL_EXIT_FAILURE, "The data folder '%s' cannot be restored in place.", real),
+                       -EINVAL;
         ret->base = strdup(slash + 1);
         ret->parent = strndup(real, slash - real);
         ret->path = TAKE_PTR(real);
@@ -287,7 +295,8 @@ static int data_place_get(const Config *c, DataPlace *ret) {
                 return -ENOMEM;
         ret->parent_fd = open(ret->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (ret->parent_fd < 0)
-                return ctl_fail(CTL_EXIT_FAILURE, "Cannot open '%s': %s.", ret->parent, strerror(errno)), -EIO;
+                return ctl_fail(CTL_EXIT_FAILURE, "Cannot open '%s': %s.", ret->parent, strerror(errno)),
+                       -EIO;
         return 0;
 }
 
@@ -296,7 +305,7 @@ static int data_place_get(const Config *c, DataPlace *ret) {
 static void remove_stale_staging(const DataPlace *p) {
         _cleanup_free_ char *prefix = NULL, *partial = NULL;
         if (asprintf(&prefix, "%s" RESTORE_STAGING_INFIX, p->base) < 0 ||
-            asprintf(&partial, BACKUP_PARTIAL_PREFIX "%s", prefix) < 0)
+                asprintf(&partial, BACKUP_PARTIAL_PREFIX "%s", prefix) < 0)
                 return;
         int dfd = fcntl(p->parent_fd, F_DUPFD_CLOEXEC, 3);
         if (dfd < 0)
@@ -313,7 +322,8 @@ static void remove_stale_staging(const DataPlace *p) {
                 _cleanup_free_ char *s = shown(de->d_name);
                 int r = backup_remove_at(p->parent_fd, de->d_name);
                 if (r < 0)
-                        log_warning_errno(r, "Failed to remove '%s/%s', left by an interrupted restore, ignoring: %m",
+                        log_warning_errno(r,
+                                "Failed to remove '%s/%s', left by an interrupted restore, ignoring: %m",
                                 p->parent, strna(s));
                 else
                         printf("Removed '%s/%s', left by an interrupted restore.\n", p->parent, strna(s));
@@ -324,7 +334,8 @@ static void remove_stale_staging(const DataPlace *p) {
 static int free_name(const DataPlace *p, const char *infix, const char *stamp, char **ret) {
         for (unsigned i = 1; i < 1000; i++) {
                 _cleanup_free_ char *n = NULL;
-                if ((i == 1 ? asprintf(&n, "%s%s%s", p->base, infix, stamp) : asprintf(&n, "%s%s%s-%u", p->base, infix, stamp, i)) < 0)
+                if ((i == 1 ? asprintf(&n, "%s%s%s", p->base, infix, stamp)
+                            : asprintf(&n, "%s%s%s-%u", p->base, infix, stamp, i)) < 0)
                         return -ENOMEM;
                 if (strlen(n) > BACKUP_NAME_MAX)
                         return -ENAMETOOLONG;
@@ -332,7 +343,7 @@ static int free_name(const DataPlace *p, const char *infix, const char *stamp, c
                 if (asprintf(&partial, BACKUP_PARTIAL_PREFIX "%s", n) < 0)
                         return -ENOMEM;
                 if (faccessat(p->parent_fd, n, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
-                    faccessat(p->parent_fd, partial, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+                        faccessat(p->parent_fd, partial, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
                         *ret = TAKE_PTR(n);
                         return 0;
                 }
@@ -357,7 +368,9 @@ static int switch_target(Ctl *ctl, Layout *l, char **ret) {
                 if (r == -ENOMEM)
                         return log_oom(), CTL_EXIT_FAILURE;
                 if (r < 0)
-                        return ctl_fail(CTL_EXIT_USAGE, "--switch-to '%s' is not a version name (%s): give 'genesis' or an installed upgrade's name.",
+                        return ctl_fail(CTL_EXIT_USAGE,
+                                "--switch-to '%s' is not a version name (%s): give 'genesis' or an "
+                                "installed upgrade's name.",
                                 sv, upgrade_name_error(r));
                 folder = mfree(folder);
                 r = layout_find_upgrade(l, v, &folder);
@@ -367,7 +380,8 @@ static int switch_target(Ctl *ctl, Layout *l, char **ret) {
                         return CTL_EXIT_USAGE;
                 if (r == 0)
                         return ctl_fail(CTL_EXIT_NOT_FOUND,
-                                "--switch-to '%s': no such upgrade is installed in '%s/upgrades': give 'genesis' or an installed upgrade (see 'oraivisorctl list').",
+                                "--switch-to '%s': no such upgrade is installed in '%s/upgrades': give "
+                                "'genesis' or an installed upgrade (see 'oraivisorctl list').",
                                 sv, l->root);
                 if (asprintf(&target, "upgrades/%s", folder) < 0)
                         target = NULL;
@@ -379,9 +393,11 @@ static int switch_target(Ctl *ctl, Layout *l, char **ret) {
                 return log_oom(), CTL_EXIT_FAILURE;
         if (r < 0)
                 return ctl_fail(CTL_EXIT_NOT_FOUND,
-                        "--switch-to '%s': '%s/%s/bin/%s' is %s: install the version's binary first.", sv, l->root,
-                        target, l->daemon_name,
-                        r == -ENOENT ? "missing" : r == -EACCES ? "not executable" : "not a regular file");
+                        "--switch-to '%s': '%s/%s/bin/%s' is %s: install the version's binary first.", sv,
+                        l->root, target, l->daemon_name,
+                        r == -ENOENT           ? "missing"
+                                : r == -EACCES ? "not executable"
+                                               : "not a regular file");
         *ret = TAKE_PTR(target);
         return CTL_EXIT_OK;
 }
@@ -402,14 +418,17 @@ static int backup_not_ours(Ctl *ctl, const BackupList *l, const char *name) {
                 return log_oom(), CTL_EXIT_FAILURE;
         bool exists = lstat(path, &st) >= 0 && S_ISDIR(st.st_mode);
         if (exists && backup_name_parse_full(n, &node, NULL, NULL) >= 0 &&
-            backup_owner_get(ctl->config.name, ctl->config.home, ctl->config.backup_dir, &owner) >= 0) {
+                backup_owner_get(ctl->config.name, ctl->config.home, ctl->config.backup_dir, &owner) >= 0) {
                 _cleanup_free_ char *snode = node ? shown(node) : NULL;
                 return ctl_fail(CTL_EXIT_FAILURE,
-                        "'%s/%s' is a backup of %s%s%s, not of this node (%s, DAEMON_HOME '%s'): it is never restored here; give that node's --home and --name (or -i) to restore it there.",
-                        sr, sn, node ? "the node '" : "another node", node ? strna(snode) : "", node ? "'" : "",
-                        owner.node, ctl->config.home);
+                        "'%s/%s' is a backup of %s%s%s, not of this node (%s, DAEMON_HOME '%s'): it is "
+                        "never restored here; give that node's --home and --name (or -i) to restore it "
+                        "there.",
+                        sr, sn, node ? "the node '" : "another node", node ? strna(snode) : "",
+                        node ? "'" : "", owner.node, ctl->config.home);
         }
-        return ctl_fail(CTL_EXIT_NOT_FOUND, "No backup '%s' of %s in '%s': see 'oraivisorctl backups' for the list.", sn,
+        return ctl_fail(CTL_EXIT_NOT_FOUND,
+                "No backup '%s' of %s in '%s': see 'oraivisorctl backups' for the list.", sn,
                 ctl->config.name, sr);
 }
 
@@ -418,8 +437,8 @@ typedef struct Restore {
         Layout *layout;
         const BackupEntry *backup;
         DataPlace data;
-        char *target;        /* --switch-to's, or NULL */
-        char *old_current;   /* `current`'s link as it was */
+        char *target; /* --switch-to's, or NULL */
+        char *old_current; /* `current`'s link as it was */
         char *staging, *replaced;
         BackupStats stats;
 } Restore;
@@ -470,24 +489,30 @@ static int restore_data(Restore *rs) {
         if (r >= 0)
                 r = free_name(&rs->data, RESTORE_REPLACED_INFIX, stamp, &rs->replaced);
         if (r < 0)
-                return ctl_fail(CTL_EXIT_FAILURE, "Cannot name the folders of the restore beside '%s': %s.", sd, strerror(-r));
+                return ctl_fail(CTL_EXIT_FAILURE, "Cannot name the folders of the restore beside '%s': %s.",
+                        sd, strerror(-r));
 
-        _cleanup_close_ int src = openat(AT_FDCWD, rs->backup->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int src =
+                openat(AT_FDCWD, rs->backup->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (src < 0)
-                return ctl_fail(CTL_EXIT_FAILURE, "Cannot open the backup '%s': %s; '%s' is unchanged.", sb, strerror(errno), sd);
+                return ctl_fail(CTL_EXIT_FAILURE, "Cannot open the backup '%s': %s; '%s' is unchanged.", sb,
+                        strerror(errno), sd);
 
         printf("Copying the backup '%s' to '%s/%s'…\n", sb, rs->data.parent, rs->staging);
         fflush(stdout);
-        r = backup_copy_tree_full(src, rs->data.parent_fd, rs->staging, BACKUP_COPY_WRITABLE, &rs->stats, NULL, NULL, &error);
+        r = backup_copy_tree_full(
+                src, rs->data.parent_fd, rs->staging, BACKUP_COPY_WRITABLE, &rs->stats, NULL, NULL, &error);
         if (r == -ENOSPC) {
                 /* The copy's own message gives the fixes for a backup; these are the ones for a restore. */
                 char need[BACKUP_FORMAT_BYTES_MAX], have[BACKUP_FORMAT_BYTES_MAX];
                 uint64_t size = 0, avail = 0;
                 if (backup_tree_size_at(AT_FDCWD, rs->backup->path, &size) < 0 ||
-                    fd_free_bytes(rs->data.parent_fd, &avail) < 0)
+                        fd_free_bytes(rs->data.parent_fd, &avail) < 0)
                         size = avail = 0;
                 return ctl_fail(CTL_EXIT_FAILURE,
-                        "Restoring '%s' failed, '%s' is unchanged: the copy beside it needs %s and '%s' has %s free: free space there (such as older data.replaced-* folders or backups), then retry.",
+                        "Restoring '%s' failed, '%s' is unchanged: the copy beside it needs %s and '%s' has "
+                        "%s free: free space there (such as older data.replaced-* folders or backups), then "
+                        "retry.",
                         sb, sd, backup_format_bytes(need, sizeof(need), size), rs->data.parent,
                         backup_format_bytes(have, sizeof(have), avail));
         }
@@ -497,39 +522,53 @@ static int restore_data(Restore *rs) {
                         error ?: strerror(-r));
 
         if (!rs->data.exists) {
-                if (renameat2(rs->data.parent_fd, rs->staging, rs->data.parent_fd, rs->data.base, RENAME_NOREPLACE) < 0) {
+                if (renameat2(rs->data.parent_fd, rs->staging, rs->data.parent_fd, rs->data.base,
+                            RENAME_NOREPLACE) < 0) {
                         r = -errno;
                         (void) backup_remove_at(rs->data.parent_fd, rs->staging);
-                        return ctl_fail(CTL_EXIT_FAILURE, "Cannot rename the restored copy to '%s': %s.", sd, strerror(-r));
+                        return ctl_fail(CTL_EXIT_FAILURE, "Cannot rename the restored copy to '%s': %s.", sd,
+                                strerror(-r));
                 }
                 rs->replaced = mfree(rs->replaced);
-        } else if (renameat2(rs->data.parent_fd, rs->staging, rs->data.parent_fd, rs->data.base, RENAME_EXCHANGE) >= 0) {
+        } else if (renameat2(rs->data.parent_fd, rs->staging, rs->data.parent_fd, rs->data.base,
+                           RENAME_EXCHANGE) >= 0) {
                 /* data/ is the restored copy from this instant on; the old one has the staging name. */
-                if (renameat2(rs->data.parent_fd, rs->staging, rs->data.parent_fd, rs->replaced, RENAME_NOREPLACE) < 0) {
-                        log_warning_errno(errno, "Failed to rename the replaced data '%s/%s' to '%s', keeping it under that name: %m",
+                if (renameat2(rs->data.parent_fd, rs->staging, rs->data.parent_fd, rs->replaced,
+                            RENAME_NOREPLACE) < 0) {
+                        log_warning_errno(errno,
+                                "Failed to rename the replaced data '%s/%s' to '%s', keeping it under that "
+                                "name: %m",
                                 rs->data.parent, rs->staging, rs->replaced);
                         free_and_replace(rs->replaced, rs->staging);
                 }
         } else if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
                 /* A file system without RENAME_EXCHANGE: two renames, put back if the second fails. */
-                if (renameat2(rs->data.parent_fd, rs->data.base, rs->data.parent_fd, rs->replaced, RENAME_NOREPLACE) < 0) {
+                if (renameat2(rs->data.parent_fd, rs->data.base, rs->data.parent_fd, rs->replaced,
+                            RENAME_NOREPLACE) < 0) {
                         r = -errno;
                         (void) backup_remove_at(rs->data.parent_fd, rs->staging);
-                        return ctl_fail(CTL_EXIT_FAILURE, "Cannot move '%s' aside: %s; it is unchanged.", sd, strerror(-r));
+                        return ctl_fail(CTL_EXIT_FAILURE, "Cannot move '%s' aside: %s; it is unchanged.", sd,
+                                strerror(-r));
                 }
-                if (renameat2(rs->data.parent_fd, rs->staging, rs->data.parent_fd, rs->data.base, RENAME_NOREPLACE) < 0) {
+                if (renameat2(rs->data.parent_fd, rs->staging, rs->data.parent_fd, rs->data.base,
+                            RENAME_NOREPLACE) < 0) {
                         r = -errno;
-                        if (renameat2(rs->data.parent_fd, rs->replaced, rs->data.parent_fd, rs->data.base, RENAME_NOREPLACE) < 0)
+                        if (renameat2(rs->data.parent_fd, rs->replaced, rs->data.parent_fd, rs->data.base,
+                                    RENAME_NOREPLACE) < 0)
                                 return ctl_fail(CTL_EXIT_FAILURE,
-                                        "Cannot rename the restored copy to '%s' (%s) nor move the old data back: it is '%s/%s'; rename it to '%s' by hand.",
+                                        "Cannot rename the restored copy to '%s' (%s) nor move the old data "
+                                        "back: it is '%s/%s'; rename it to '%s' by hand.",
                                         sd, strerror(-r), rs->data.parent, rs->replaced, sd);
                         (void) backup_remove_at(rs->data.parent_fd, rs->staging);
-                        return ctl_fail(CTL_EXIT_FAILURE, "Cannot rename the restored copy to '%s': %s; it is unchanged.", sd, strerror(-r));
+                        return ctl_fail(CTL_EXIT_FAILURE,
+                                "Cannot rename the restored copy to '%s': %s; it is unchanged.", sd,
+                                strerror(-r));
                 }
         } else {
                 r = -errno;
                 (void) backup_remove_at(rs->data.parent_fd, rs->staging);
-                return ctl_fail(CTL_EXIT_FAILURE, "Cannot swap the restored copy with '%s': %s; it is unchanged.", sd, strerror(-r));
+                return ctl_fail(CTL_EXIT_FAILURE,
+                        "Cannot swap the restored copy with '%s': %s; it is unchanged.", sd, strerror(-r));
         }
         r = fsync_directory_fd(rs->data.parent_fd);
         if (r < 0)
@@ -539,8 +578,8 @@ static int restore_data(Restore *rs) {
                 printf("Restored '%s' from the backup '%s' as a writable btrfs snapshot.\n", sd, sb);
         else {
                 char b1[BACKUP_FORMAT_BYTES_MAX], b2[BACKUP_FORMAT_BYTES_MAX];
-                printf("Restored '%s' from the backup '%s': %" PRIu64 " files, %s (%s shared by reflink).\n", sd, sb,
-                        rs->stats.files, backup_format_bytes(b1, sizeof(b1), rs->stats.bytes),
+                printf("Restored '%s' from the backup '%s': %" PRIu64 " files, %s (%s shared by reflink).\n",
+                        sd, sb, rs->stats.files, backup_format_bytes(b1, sizeof(b1), rs->stats.bytes),
                         backup_format_bytes(b2, sizeof(b2), rs->stats.cloned_bytes));
         }
         if (rs->replaced)
@@ -559,12 +598,14 @@ static void note_upgrade_record(Layout *l) {
         _cleanup_(upgrade_record_freep) UpgradeRecord *rec = NULL;
         const char *reason = NULL;
         if (upgrade_record_from_json(buf, len, &rec, &reason) < 0 || !rec->plan) {
-                printf("Note: '%s/" RECORD_FILE "' records an interrupted upgrade, which oraivisor resumes at its next start.\n",
+                printf("Note: '%s/" RECORD_FILE
+                       "' records an interrupted upgrade, which oraivisor resumes at its next start.\n",
                         l->root);
                 return;
         }
         _cleanup_free_ char *n = shown(rec->plan->name);
-        printf("Note: '%s/" RECORD_FILE "' records the interrupted upgrade '%s', which oraivisor resumes at its next start: remove the file to abandon it.\n",
+        printf("Note: '%s/" RECORD_FILE "' records the interrupted upgrade '%s', which oraivisor resumes at "
+                                        "its next start: remove the file to abandon it.\n",
                 l->root, strna(n));
 }
 
@@ -574,7 +615,7 @@ static int run_restore(Ctl *ctl) {
         _cleanup_(backup_list_done) BackupList list = {};
         _cleanup_close_ int lock_fd = -EBADF, install_fd = -EBADF;
         _cleanup_free_ char *holder = NULL;
-        _cleanup_(restore_done) Restore rs = { .ctl = ctl, .data = { .parent_fd = -EBADF } };
+        _cleanup_(restore_done) Restore rs = {.ctl = ctl, .data = {.parent_fd = -EBADF}};
         int r, ret;
 
         r = ctl_open_layout(ctl, &l);
@@ -584,17 +625,21 @@ static int run_restore(Ctl *ctl) {
 
         r = backup_list(ctl->config.name, ctl->config.home, ctl->config.backup_dir, 0, &list);
         if (r < 0)
-                return r == -ENOMEM ? (log_oom(), CTL_EXIT_FAILURE) :
-                        ctl_fail(CTL_EXIT_FAILURE, "Cannot list the backups of DAEMON_NAME='%s': %s.", ctl->config.name, strerror(-r));
+                return r == -ENOMEM
+                        ? (log_oom(), CTL_EXIT_FAILURE)
+                        : ctl_fail(CTL_EXIT_FAILURE, "Cannot list the backups of DAEMON_NAME='%s': %s.",
+                                  ctl->config.name, strerror(-r));
         for (size_t i = 0; i < list.n_entries; i++)
-                if (streq(list.entries[i].dir_name, name) || (!rs.backup && streq(list.entries[i].name, name)))
+                if (streq(list.entries[i].dir_name, name) ||
+                        (!rs.backup && streq(list.entries[i].name, name)))
                         rs.backup = &list.entries[i];
         if (!rs.backup)
                 return backup_not_ours(ctl, &list, name);
         if (rs.backup->partial) {
                 _cleanup_free_ char *sp = shown(rs.backup->path);
                 return ctl_fail(CTL_EXIT_FAILURE,
-                        "'%s' is an unfinished backup (its upgrade was interrupted while it was made): it cannot be restored; choose a complete one (see 'oraivisorctl backups').",
+                        "'%s' is an unfinished backup (its upgrade was interrupted while it was made): it "
+                        "cannot be restored; choose a complete one (see 'oraivisorctl backups').",
                         strna(sp));
         }
 
@@ -609,14 +654,17 @@ static int run_restore(Ctl *ctl) {
         if (lock_fd == -EBUSY) {
                 if (ctl->instance)
                         return ctl_fail(CTL_EXIT_BUSY,
-                                "oraivisor@%s.service (or the node it runs) is running on '%s': stop it first with 'systemctl stop oraivisor@%s', then retry.",
+                                "oraivisor@%s.service (or the node it runs) is running on '%s': stop it "
+                                "first with 'systemctl stop oraivisor@%s', then retry.",
                                 ctl->instance, ctl->config.home, ctl->instance);
                 return ctl_fail(CTL_EXIT_BUSY,
-                        "oraivisor (or the node it started) is running on '%s': stop it first (under systemd: 'systemctl stop oraivisor@<instance>'), then retry.",
+                        "oraivisor (or the node it started) is running on '%s': stop it first (under "
+                        "systemd: 'systemctl stop oraivisor@<instance>'), then retry.",
                         ctl->config.home);
         }
         if (lock_fd < 0)
-                return ctl_fail(CTL_EXIT_FAILURE, "Cannot take the lock '%s/.lock': %s.", l->root, strerror(-lock_fd));
+                return ctl_fail(CTL_EXIT_FAILURE, "Cannot take the lock '%s/.lock': %s.", l->root,
+                        strerror(-lock_fd));
 
         r = data_place_get(&ctl->config, &rs.data);
         if (r == -ENOMEM)
@@ -631,21 +679,26 @@ static int run_restore(Ctl *ctl) {
                 if (r > 0) {
                         _cleanup_free_ char *sc = comm ? shown(comm) : NULL, *sd = shown(rs.data.path);
                         return ctl_fail(CTL_EXIT_BUSY,
-                                "Process %d (%s) uses '%s': stop the node (%s) before restoring its data, then retry.",
+                                "Process %d (%s) uses '%s': stop the node (%s) before restoring its data, "
+                                "then retry.",
                                 (int) pid, strna(sc), strna(sd),
-                                ctl->instance ? "systemctl stop oraivisor@<instance>" : "and anything else that reads it");
+                                ctl->instance ? "systemctl stop oraivisor@<instance>"
+                                              : "and anything else that reads it");
                 }
         }
 
         if (rs.target) {
-                install_fd = install_lock_acquire(l->root_fd, "oraivisorctl backups restore", INSTALL_LOCK_TIMEOUT, &holder);
+                install_fd = install_lock_acquire(
+                        l->root_fd, "oraivisorctl backups restore", INSTALL_LOCK_TIMEOUT, &holder);
                 if (install_fd == -EBUSY) {
                         _cleanup_free_ char *sh = holder ? shown(holder) : NULL;
-                        return ctl_fail(CTL_EXIT_BUSY, "'%s/.install-lock' is held by %s: wait until it is done, then retry.",
+                        return ctl_fail(CTL_EXIT_BUSY,
+                                "'%s/.install-lock' is held by %s: wait until it is done, then retry.",
                                 l->root, sh ? sh : "another program");
                 }
                 if (install_fd < 0)
-                        return ctl_fail(CTL_EXIT_FAILURE, "Cannot take '%s/.install-lock': %s.", l->root, strerror(-install_fd));
+                        return ctl_fail(CTL_EXIT_FAILURE, "Cannot take '%s/.install-lock': %s.", l->root,
+                                strerror(-install_fd));
         }
         char link[PATH_MAX];
         ssize_t n = readlinkat(l->root_fd, "current", link, sizeof(link) - 1);
@@ -665,18 +718,22 @@ static int run_restore(Ctl *ctl) {
                 r = layout_switch(l, rs.target, NULL, NULL);
                 if (r < 0) {
                         ret = ctl_fail(CTL_EXIT_FAILURE,
-                                "The data is restored, but switching '%s/current' to '%s' failed (see above): it still points to '%s'.",
+                                "The data is restored, but switching '%s/current' to '%s' failed (see "
+                                "above): it still points to '%s'.",
                                 l->root, rs.target, strna(so));
                         print_undo(&rs, false);
                         return ret;
                 }
                 switched = true;
-                printf("Switched '%s/current' from '%s' to '%s'.\n", l->root, so ? so : "nothing", rs.target);
+                printf("Switched '%s/current' from '%s' to '%s'.\n", l->root, so ? so : "nothing",
+                        rs.target);
         } else if (rs.old_current) {
                 _cleanup_free_ char *want = NULL;
                 if (asprintf(&want, "upgrades/%s", rs.backup->folder) >= 0 && streq(rs.old_current, want)) {
                         _cleanup_free_ char *su = shown(rs.backup->upgrade);
-                        printf("Note: the backup was taken before the upgrade to '%s', and '%s/current' still points to it: add --switch-to with the version the data needs (such as 'genesis') if it is not that one.\n",
+                        printf("Note: the backup was taken before the upgrade to '%s', and '%s/current' "
+                               "still points to it: add --switch-to with the version the data needs (such "
+                               "as 'genesis') if it is not that one.\n",
                                 strna(su), l->root);
                 }
         }
@@ -690,14 +747,19 @@ static int run_restore(Ctl *ctl) {
 static int run(Ctl *ctl) {
         if (ctl->n_args == 0) {
                 if (ctl->switch_to)
-                        return ctl_fail(CTL_EXIT_USAGE, "--switch-to goes with 'backups restore NAME': see 'oraivisorctl backups --help'.");
+                        return ctl_fail(CTL_EXIT_USAGE,
+                                "--switch-to goes with 'backups restore NAME': see 'oraivisorctl backups "
+                                "--help'.");
                 return run_list(ctl);
         }
         if (!streq(ctl->args[0], "restore"))
-                return ctl_fail(CTL_EXIT_USAGE, "Unknown 'backups' command '%s': use 'backups' or 'backups restore NAME'.",
+                return ctl_fail(CTL_EXIT_USAGE,
+                        "Unknown 'backups' command '%s': use 'backups' or 'backups restore NAME'.",
                         ctl->args[0]);
         if (ctl->n_args != 2)
-                return ctl_fail(CTL_EXIT_USAGE, "'backups restore' takes the backup's name: oraivisorctl backups restore NAME [--switch-to VERSION].");
+                return ctl_fail(CTL_EXIT_USAGE,
+                        "'backups restore' takes the backup's name: oraivisorctl backups restore NAME "
+                        "[--switch-to VERSION].");
         if (ctl->json)
                 return ctl_fail(CTL_EXIT_USAGE, "'backups restore' does not take --json.");
         return run_restore(ctl);
@@ -707,13 +769,18 @@ const CtlCommand ctl_command_backups = {
         .name = "backups",
         .usage = "[restore NAME]",
         .summary = "List the node's backups, or restore data/ from one after a failed upgrade",
-        .help = "Without arguments: this node's backups in DAEMON_DATA_BACKUP_DIR (or DAEMON_HOME): name, upgrade,\n"
+        .help = "Without arguments: this node's backups in DAEMON_DATA_BACKUP_DIR (or DAEMON_HOME): name, "
+                "upgrade,\n"
                 "time, size, kind (copy or btrfs snapshot), complete or partial, and the free space there.\n"
                 "\n"
-                "restore NAME: replaces data/ with a copy of the backup NAME, with oraivisor and the node stopped\n"
-                "(it refuses otherwise, exit status 75). The copy is made beside data/ first; the old data/ is kept\n"
-                "as data.replaced-<time>, so a failure at any point leaves data/ as it was. --switch-to VERSION\n"
-                "('genesis' or an installed upgrade) also points `current` back to that version. It prints what it\n"
+                "restore NAME: replaces data/ with a copy of the backup NAME, with oraivisor and the node "
+                "stopped\n"
+                "(it refuses otherwise, exit status 75). The copy is made beside data/ first; the old data/ "
+                "is kept\n"
+                "as data.replaced-<time>, so a failure at any point leaves data/ as it was. --switch-to "
+                "VERSION\n"
+                "('genesis' or an installed upgrade) also points `current` back to that version. It prints "
+                "what it\n"
                 "did and the commands that undo it.",
         .min_args = 0,
         .max_args = 2,

@@ -27,7 +27,7 @@ typedef struct InodeSet {
         struct InodeKey {
                 dev_t dev;
                 ino_t ino;
-        } *keys;
+        } * keys;
         size_t n, cap;
 } InodeSet;
 
@@ -41,7 +41,8 @@ static int inode_set_add(InodeSet *s, dev_t dev, ino_t ino) {
                 for (size_t i = 0; i < s->cap; i++) {
                         if (s->keys[i].ino == 0)
                                 continue;
-                        size_t h = (size_t) (s->keys[i].ino * 0x9E3779B97F4A7C15ULL ^ s->keys[i].dev) & (cap - 1);
+                        size_t h = (size_t) (s->keys[i].ino * 0x9E3779B97F4A7C15ULL ^ s->keys[i].dev) &
+                                (cap - 1);
                         while (k[h].ino != 0)
                                 h = (h + 1) & (cap - 1);
                         k[h] = s->keys[i];
@@ -57,7 +58,7 @@ static int inode_set_add(InodeSet *s, dev_t dev, ino_t ino) {
                         return 0;
                 h = (h + 1) & (s->cap - 1);
         }
-        s->keys[h] = (struct InodeKey){ .dev = dev, .ino = ino };
+        s->keys[h] = (struct InodeKey){.dev = dev, .ino = ino};
         s->n++;
         return 1;
 }
@@ -181,7 +182,7 @@ static int entry_make(int root_fd, const char *root, const char *dir_name, const
         if (r < 0)
                 return r == -ENOMEM ? r : 0;
 
-        *e = (BackupEntry){ .time = t, .partial = partial, .size = UINT64_MAX };
+        *e = (BackupEntry){.time = t, .partial = partial, .size = UINT64_MAX};
         e->name = strdup(name);
         e->dir_name = strdup(dir_name);
         if (asprintf(&e->path, "%s/%s", root, dir_name) < 0)
@@ -215,7 +216,7 @@ static int entry_make(int root_fd, const char *root, const char *dir_name, const
 int backup_list(const char *daemon_name, const char *home, const char *backup_dir, BackupListFlags flags,
         BackupList *ret) {
         _cleanup_(backup_owner_done) BackupOwner owner = {};
-        _cleanup_(backup_list_done) BackupList l = { .free_bytes = UINT64_MAX };
+        _cleanup_(backup_list_done) BackupList l = {.free_bytes = UINT64_MAX};
         int r;
 
         assert(daemon_name);
@@ -256,7 +257,8 @@ int backup_list(const char *daemon_name, const char *home, const char *backup_di
                                 l.root_error = -errno;
                         break;
                 }
-                if (!startswith(de->d_name, BACKUP_NAME_PREFIX) && !startswith(de->d_name, BACKUP_PARTIAL_PREFIX))
+                if (!startswith(de->d_name, BACKUP_NAME_PREFIX) &&
+                        !startswith(de->d_name, BACKUP_PARTIAL_PREFIX))
                         continue;
                 BackupEntry e;
                 r = entry_make(fd, l.root, de->d_name, &owner, flags, &e);

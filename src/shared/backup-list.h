@@ -14,23 +14,23 @@
 #include "time-util.h"
 
 typedef struct BackupEntry {
-        char *name;       /* the backup's final name ("data-backup-…"), also for a partial one */
-        char *dir_name;   /* the folder's name as it is: name, or ".partial-" name */
-        char *path;       /* the folder's absolute path */
-        char *folder;     /* the upgrade folder under upgrades/ it was taken before */
-        char *upgrade;    /* that folder's upgrade name (decoded), or the folder when it does not decode */
-        usec_t time;      /* CLOCK_REALTIME of the backup, from its name (whole seconds) */
-        bool partial;     /* an unfinished backup: never restorable; oraivisor removes it at its next start */
-        bool snapshot;    /* a btrfs subvolume (a snapshot) rather than a copied folder */
-        uint64_t size;    /* allocated bytes below it (as du: a hard-linked file once), UINT64_MAX: not
-                           * measured (no BACKUP_LIST_SIZES) or not measurable (size_error says why) */
-        int size_error;   /* 0, or the negative errno that stopped the measure */
+        char *name; /* the backup's final name ("data-backup-…"), also for a partial one */
+        char *dir_name; /* the folder's name as it is: name, or ".partial-" name */
+        char *path; /* the folder's absolute path */
+        char *folder; /* the upgrade folder under upgrades/ it was taken before */
+        char *upgrade; /* that folder's upgrade name (decoded), or the folder when it does not decode */
+        usec_t time; /* CLOCK_REALTIME of the backup, from its name (whole seconds) */
+        bool partial; /* an unfinished backup: never restorable; oraivisor removes it at its next start */
+        bool snapshot; /* a btrfs subvolume (a snapshot) rather than a copied folder */
+        uint64_t size; /* allocated bytes below it (as du: a hard-linked file once), UINT64_MAX: not
+                        * measured (no BACKUP_LIST_SIZES) or not measurable (size_error says why) */
+        int size_error; /* 0, or the negative errno that stopped the measure */
 } BackupEntry;
 
 typedef struct BackupList {
-        char *root;           /* the backup folder: DAEMON_DATA_BACKUP_DIR, else the home */
-        int root_error;       /* 0, or the negative errno of opening it (-ENOENT: no such folder, no backups) */
-        uint64_t free_bytes;  /* available to us in root (statvfs f_bavail), UINT64_MAX when unknown */
+        char *root; /* the backup folder: DAEMON_DATA_BACKUP_DIR, else the home */
+        int root_error; /* 0, or the negative errno of opening it (-ENOENT: no such folder, no backups) */
+        uint64_t free_bytes; /* available to us in root (statvfs f_bavail), UINT64_MAX when unknown */
         BackupEntry *entries; /* oldest first (ties: by name) */
         size_t n_entries;
 } BackupList;
