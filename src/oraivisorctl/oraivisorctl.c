@@ -13,6 +13,7 @@
 #include "string-util.h"
 
 static const CtlCommand *const commands[] = {
+        &ctl_command_backups,
         &ctl_command_check,
         &ctl_command_config,
         &ctl_command_import_cosmovisor,

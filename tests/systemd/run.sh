@@ -18,7 +18,8 @@
 #               docs/systemd.md, a bad checksum, no drop-in at all and an IPAddressDeny= on the unit or its
 #               slice (refused at start); loopback TCP from the unit's sandbox to the host's 127.0.0.1 with
 #               the RPC drop-in of docs/systemd.md; a backup of a data/ that is a btrfs subvolume, a
-#               snapshot taken and an older one pruned within the unit's seccomp filter and capabilities);
+#               snapshot taken and an older one pruned within the unit's seccomp filter and capabilities; the
+#               recovery after a failed upgrade with `oraivisorctl -i NAME backups restore`);
 #   oraivisor_fleet_journal  docs/fleet.md's recipe: systemd-journal-upload to systemd-journal-remote over
 #               HTTPS on loopback, an upgrade found in the central journal with its fields;
 #   torture_unit tests/torture/torture.py with the unit launcher (TORTURE_UNIT_RUNS runs, default 10).
@@ -1545,7 +1546,8 @@ t_oraivisor_metrics_node_exporter() {
 
 # The backup of a data/ that is a btrfs subvolume, by oraivisor@.service with its SystemCallFilter and
 # capability set (no CAP_SYS_ADMIN): a read-only snapshot, and an older snapshot of the node pruned by
-# ORAIVISOR_BACKUP_KEEP=1 (made writable and emptied: the unit cannot delete subvolumes outright).
+# ORAIVISOR_BACKUP_KEEP=1 (made writable and emptied: the unit cannot delete subvolumes outright); then
+# `oraivisorctl backups restore` of the snapshot makes data/ a writable snapshot of it.
 t_oraivisor_backup_snapshot() {
         local i=s30 m=/srv/sbx-btrfs node old b h
         [ -n "$BTRFS_MNT" ] || { fail "no btrfs file system for the scenario (mkfs.btrfs, loop mount)"; return; }
@@ -1585,6 +1587,66 @@ print("%08x" % h)' "$h")"
         expect "the older snapshot is pruned (ORAIVISOR_BACKUP_KEEP=1)" wait_for 10 ov_journal_has $i "Removed the old backup '$h/$old'"
         expect "... and gone" not sbx test -e "$h/$old"
         sbx systemctl stop oraivisor@$i
+        # Restoring the snapshot: data/ becomes a writable snapshot of it, the replaced subvolume is kept.
+        sbx sh -c "echo after >$h/data/marker"
+        sbx oraivisorctl -i $i backups restore "$b" >"$OUT/$i.restore" 2>&1
+        expect "backups restore of the snapshot succeeds" contains "$OUT/$i.restore" "as a writable btrfs snapshot."
+        expect "... data/ is a subvolume" test "$(sbx stat -c %i "$h/data")" = 256
+        expect "... writable" test "$(sbx btrfs property get -ts "$h/data" ro)" = ro=false
+        expect "... with the backup's data" not sbx test -e "$h/data/marker"
+        expect "... the replaced data is kept" bash -c 'nsenter -t "$1" -a sh -c "test -e $2/data.replaced-*/marker"' _ "$SBX_PID1" "$h"
+}
+
+# The recovery path after a failed upgrade: the new binary's pre-upgrade aborts (status 30) after the backup,
+# having written into data/; the operator stops the unit, restores the backup with `oraivisorctl -i NAME
+# backups restore NAME --switch-to genesis`, decides to skip the upgrade (--unsafe-skip-upgrades) and starts
+# again: genesis runs on the restored data, owned by DAEMON_USER as before. While it runs, a restore is
+# refused with the unit to stop.
+t_oraivisor_backup_restore() {
+        local i=rb1 h=/var/lib/rb1 u=oraivisor@rb1.service b out="$OUT/rb1.restore" rc
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        make_home $h fakechaind chainuser
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_USER=chainuser DAEMON_SHUTDOWN_GRACE=5s \
+                "DAEMON_ARGS=start --home $h"
+        fakechain_dropin $i FAKECHAIN_PLANS=v2@30 FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_PREUPGRADE_EXITS=30
+        sbx systemctl start $u
+        expect "genesis runs" wait_for 10 dj_has $i "fakechaind v1 starting"
+        expect "the upgrade fails: the unit fails, no restart" wait_for 60 settled_failed $u
+        expect "... with status 81" test "$(prop $u ExecMainStatus)" = 81
+        expect "... because the pre-upgrade aborted" ov_journal_has $i "asked to abort the upgrade (exit status 30)"
+        expect "... after writing into data/" sbx test -e $h/data/pre-upgrade.count
+        b=$(sbx sh -c "cd $h && ls -d data-backup-fakechaind@*-v2-*" 2>/dev/null)
+        expect "one backup of v2" test -n "$b"
+        sbx oraivisorctl -i $i backups --json >"$OUT/rb1.json" 2>&1
+        expect "oraivisorctl -i $i backups lists it, complete" python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+b = [x for x in d["backups"] if x["name"] == sys.argv[2]]
+assert d["backup_dir"] == sys.argv[3] and len(d["backups"]) == 1 and b[0]["complete"] and b[0]["upgrade"] == "v2", d' \
+                "$OUT/rb1.json" "$b" "$h"
+        sbx systemctl stop $u
+        sbx systemctl reset-failed $u 2>/dev/null
+        sbx oraivisorctl -i $i backups restore "$b" --switch-to genesis >"$out" 2>&1
+        rc=$?
+        expect "backups restore succeeds" test "$rc" = 0
+        expect "... data/ is the backup's: the pre-upgrade's files are gone" not sbx test -e $h/data/pre-upgrade.count
+        expect "... the height is the halt's" test "$(sbx cat $h/data/height)" = 29
+        expect "... owned by DAEMON_USER as before" test "$(sbx stat -c %U $h/data $h/data/height | sort -u)" = chainuser
+        expect "... the replaced data is kept" bash -c 'nsenter -t "$1" -a sh -c "test -e $2/data.replaced-*/pre-upgrade.count"' _ "$SBX_PID1" "$h"
+        expect "... current -> genesis" test "$(sbx readlink $h/oraivisor/current)" = genesis
+        expect "... it says how to undo it" contains "$out" "To undo, with oraivisor stopped:"
+        expect "... and how to start again" contains "$out" "systemctl start oraivisor@$i"
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_USER=chainuser DAEMON_SHUTDOWN_GRACE=5s \
+                "DAEMON_ARGS=start --home $h --unsafe-skip-upgrades 30"
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start $u
+        expect "oraivisor does not upgrade (skipped)" wait_for 20 ov_journal_has $i "Not upgrading to 'v2'"
+        expect "genesis runs on the restored data, past the skipped height" wait_for 20 dj_has $i "height=31 "
+        expect "... it started from the backup's height" dj_has $i "UPGRADE \"v2\" SKIPPED at height: 30"
+        expect "v2 never ran" bash -c '! grep -q "fakechaind v2 starting" <<<"$1"' _ "$(dj $i)"
+        sbx oraivisorctl -i $i backups restore "$b" >"$out.busy" 2>&1
+        rc=$?
+        expect "a restore while it runs is refused (75)" test "$rc" = 75
+        expect "... naming the unit to stop" contains "$out.busy" "stop it first with 'systemctl stop oraivisor@$i'"
+        sbx systemctl stop $u
 }
 
 SCENARIOS=(
@@ -1596,7 +1658,7 @@ SCENARIOS=(
         oraivisor_nobus_recycled_pid oraivisor_settled_failed_sees_restarts
         oraivisor_upgrade_least_config oraivisor_upgrade_stay_down oraivisor_hook_timeout_other_user
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network oraivisor_download_ip_deny
-        oraivisor_loopback_tcp oraivisor_backup_snapshot
+        oraivisor_loopback_tcp oraivisor_backup_snapshot oraivisor_backup_restore
         oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
         oraivisor_node_properties_bad oraivisor_node_properties_missing_path
         oraivisor_fleet_journal
