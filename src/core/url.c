@@ -73,6 +73,13 @@ int url_check(const char *s, bool allow_file, UrlScheme *ret, const char **ret_r
         } else {
                 size_t host = strcspn(rest, "/?#");
                 const char *at = memchr(rest, '@', host);
+                /* Two '@' make the host ambiguous: URL parsers disagree on which one ends the user
+                 * part (a check and a fetch that split differently would check one host and fetch
+                 * another), so such a URL is refused; an '@' in a user or password is written %40. */
+                if (at && memchr(at + 1, '@', host - (at + 1 - rest))) {
+                        *ret_reason = "the URL's host part holds more than one '@': write an '@' in the user or password as %40";
+                        return -EINVAL;
+                }
                 size_t userinfo = at ? (size_t) (at - rest) + 1 : 0;
                 if (host <= userinfo || rest[userinfo] == ':') {
                         *ret_reason = "the URL names no host";
