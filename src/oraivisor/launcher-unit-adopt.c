@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The unit launcher, taking over a unit left running by an earlier oraivisor. */
+/* The unit launcher: taking over a unit left running by an earlier oraivisor. */
 
 #include <signal.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The unit launcher, the connection to the system bus, its signals and the reconnect. */
+/* The unit launcher: the connection to the system bus, its signals and the reconnect. */
 
 #include <signal.h>
 #include <stdarg.h>

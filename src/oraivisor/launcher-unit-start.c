@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The unit launcher, StartTransientUnit, clearing a blocking unit and trying again, start failures. */
+/* The unit launcher: StartTransientUnit, clearing a blocking unit and trying again, start failures. */
 
 #include <signal.h>
 #include <stdarg.h>

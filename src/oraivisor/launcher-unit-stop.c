@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The unit launcher, StopUnit with our own grace, KillUnit, and stopping while the bus is away. */
+/* The unit launcher: StopUnit with our own grace, KillUnit, and stopping while the bus is away. */
 
 #include <signal.h>
 #include <stdarg.h>

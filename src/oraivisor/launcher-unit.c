@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The unit launcher, the run of the unit (its phase, its main process, its end) and the evaluation of its state. */
+/* The unit launcher: the run of the unit (its phase, its main process, its end) and the evaluation of its
+ * state. */
 
 #include <signal.h>
 #include <stdarg.h>
