@@ -28,14 +28,78 @@ int copy_dir_reopen(int fd) {
         return open_dir_noatime_at(fd, ".");
 }
 
+/* The one loop over a folder's entries of the scan and the copy (see backup-copy-internal.h). */
+int copy_walk_dir(CopyContext *c, DIR *d, unsigned depth, CopyWalkFn fn, void *userdata) {
+        Worker *w = &c->walker;
+        int r;
+
+        assert(c);
+        assert(d);
+        assert(fn);
+
+        if (depth > BACKUP_MAX_DEPTH)
+                return copy_fail(w, -ELOOP, "Too many nested folders below");
+        for (;;) {
+                if (copy_failed(c))
+                        return c->error_code ?: -ECANCELED;
+                errno = 0;
+                struct dirent *de = readdir(d);
+                if (!de) {
+                        if (errno != 0)
+                                return copy_fail(w, -errno, "Failed to read the folder");
+                        return 0;
+                }
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+
+                size_t old;
+                r = copy_path_push(c, de->d_name, &old);
+                if (r < 0)
+                        return r;
+                r = fn(c, dirfd(d), de, depth, userdata);
+                if (r < 0)
+                        return r;
+                copy_path_pop(c, old);
+        }
+}
+
+static int scan_entry(CopyContext *c, int fd, const struct dirent *de, unsigned depth, void *userdata) {
+        Worker *w = &c->walker;
+        struct stat st;
+
+        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? copy_fail_changed(w) : copy_fail(w, -errno, "Failed to look at");
+
+        bool count = true;
+        if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+                bool added;
+                if (!inode_set_get(&c->inodes, st.st_dev, st.st_ino, &added))
+                        return -ENOMEM;
+                count = added;
+        }
+        if (count) {
+                c->stats.needed_bytes += (uint64_t) st.st_blocks * 512;
+                if (S_ISREG(st.st_mode))
+                        c->stats.bytes += (uint64_t) st.st_size;
+        }
+
+        if (S_ISDIR(st.st_mode)) {
+                if (same_inode(&st, &c->parent_st))
+                        return copy_fail_inside(w);
+                _cleanup_close_ int sub = open_dir_noatime_at(fd, de->d_name);
+                if (sub < 0)
+                        return sub == -ENOENT ? copy_fail_changed(w) : copy_fail(w, sub, "Failed to open");
+                return copy_scan_dir(c, sub, depth + 1);
+        }
+        return 0;
+}
+
 /* The first pass when copying: totals for progress and for the free-space check (and the check that the
  * backup root is not inside the data folder). */
 int copy_scan_dir(CopyContext *c, int fd, unsigned depth) {
         Worker *w = &c->walker;
         int r;
 
-        if (depth > BACKUP_MAX_DEPTH)
-                return copy_fail(w, -ELOOP, "Too many nested folders below");
         int dfd = copy_dir_reopen(fd);
         if (dfd < 0)
                 return copy_fail(w, dfd, "Failed to read the folder");
@@ -45,53 +109,7 @@ int copy_scan_dir(CopyContext *c, int fd, unsigned depth) {
                 safe_close(dfd);
                 return copy_fail(w, r, "Failed to read the folder");
         }
-        for (;;) {
-                errno = 0;
-                struct dirent *de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                return copy_fail(w, -errno, "Failed to read the folder");
-                        break;
-                }
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-
-                size_t old;
-                r = copy_path_push(c, de->d_name, &old);
-                if (r < 0)
-                        return r;
-                struct stat st;
-                if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        return errno == ENOENT ? copy_fail_changed(w)
-                                               : copy_fail(w, -errno, "Failed to look at");
-
-                bool count = true;
-                if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
-                        bool added;
-                        if (!inode_set_get(&c->inodes, st.st_dev, st.st_ino, &added))
-                                return -ENOMEM;
-                        count = added;
-                }
-                if (count) {
-                        c->stats.needed_bytes += (uint64_t) st.st_blocks * 512;
-                        if (S_ISREG(st.st_mode))
-                                c->stats.bytes += (uint64_t) st.st_size;
-                }
-
-                if (S_ISDIR(st.st_mode)) {
-                        if (same_inode(&st, &c->parent_st))
-                                return copy_fail_inside(w);
-                        _cleanup_close_ int sub = open_dir_noatime_at(fd, de->d_name);
-                        if (sub < 0)
-                                return sub == -ENOENT ? copy_fail_changed(w)
-                                                      : copy_fail(w, sub, "Failed to open");
-                        r = copy_scan_dir(c, sub, depth + 1);
-                        if (r < 0)
-                                return r;
-                }
-                copy_path_pop(c, old);
-        }
-        return 0;
+        return copy_walk_dir(c, d, depth, scan_entry, NULL);
 }
 
 /* Opens an entry of the data folder for reading, without following a symlink. Returns the fd, or -1 with
@@ -330,42 +348,20 @@ static int copy_entry(CopyContext *c, int src, int dst, const char *name, unsign
         return copy_special(c, dst, name, &st);
 }
 
+static int copy_dir_entry(CopyContext *c, int src, const struct dirent *de, unsigned depth, void *userdata) {
+        int dst = *(const int *) userdata;
+
+        /* Files and folders are looked at through their fd once open; the rest by name. */
+        if (de->d_type == DT_REG)
+                return copy_regular(c, src, dst, de->d_name, NULL);
+        if (de->d_type == DT_DIR)
+                return copy_subdir(c, src, dst, de->d_name, NULL, depth);
+        return copy_entry(c, src, dst, de->d_name, depth);
+}
+
 /* Copies the entries of the folder d into dst (both borrowed). */
 int copy_dir(CopyContext *c, DIR *d, int dst, unsigned depth) {
-        Worker *w = &c->walker;
-        int src = dirfd(d), r;
-
-        if (depth > BACKUP_MAX_DEPTH)
-                return copy_fail(w, -ELOOP, "Too many nested folders below");
-        for (;;) {
-                if (copy_failed(c))
-                        return c->error_code ?: -ECANCELED;
-                errno = 0;
-                struct dirent *de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                return copy_fail(w, -errno, "Failed to read the folder");
-                        break;
-                }
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-
-                size_t old;
-                r = copy_path_push(c, de->d_name, &old);
-                if (r < 0)
-                        return r;
-                /* Files and folders are looked at through their fd once open; the rest by name. */
-                if (de->d_type == DT_REG)
-                        r = copy_regular(c, src, dst, de->d_name, NULL);
-                else if (de->d_type == DT_DIR)
-                        r = copy_subdir(c, src, dst, de->d_name, NULL, depth);
-                else
-                        r = copy_entry(c, src, dst, de->d_name, depth);
-                if (r < 0)
-                        return r;
-                copy_path_pop(c, old);
-        }
-        return 0;
+        return copy_walk_dir(c, d, depth, copy_dir_entry, &dst);
 }
 
 /* Whether FICLONE works from the data folder into the partial folder: tried with the first regular file
