@@ -10,6 +10,7 @@
 #include "bus-util.h"
 #include "journal-follow.h"
 #include "launcher-unit.h"
+#include "outcome.h"
 #include "unit-evaluate.h"
 #include "unit-spec.h"
 

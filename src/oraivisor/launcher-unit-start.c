@@ -37,11 +37,10 @@ void unit_start_request_done(UnitLauncher *u) {
 }
 
 void unit_start_failed(UnitLauncher *u, int error, const char *format, ...) {
-        _cleanup_free_ char *msg = NULL;
+        _cleanup_(outcome_done) Outcome o = OUTCOME_NULL;
         va_list ap;
         va_start(ap, format);
-        if (vasprintf(&msg, format, ap) < 0)
-                msg = NULL;
+        (void) outcome_failv(&o, error, format, ap);
         va_end(ap);
 
         unit_start_request_done(u);
@@ -55,7 +54,8 @@ void unit_start_failed(UnitLauncher *u, int error, const char *format, ...) {
         u->stop_job = mfree(u->stop_job);
         u->stop_requested = u->stop_pending = false;
         if (u->base.cb.on_failed)
-                u->base.cb.on_failed(&u->base, error, msg ?: "The daemon unit failed to start.", u->base.userdata);
+                u->base.cb.on_failed(&u->base, error, outcome_message(&o, "The daemon unit failed to start."),
+                        u->base.userdata);
 }
 
 /* systemd could not run the binary at all (status 200..245 from its own exec code). */

@@ -51,7 +51,7 @@ static int copy_range_rw(Worker *w, int src, int dst, off_t off, uint64_t len) {
                 len -= (uint64_t) n;
                 copy_account(w, &(Account){.copied = (uint64_t) n, .done = (uint64_t) n});
                 if (copy_failed(w->c))
-                        return w->c->error_code ?: -ECANCELED;
+                        return w->c->failure.error ?: -ECANCELED;
         }
         return 0;
 }
@@ -94,7 +94,7 @@ static int copy_range(Worker *w, int src, int dst, off_t off, uint64_t len) {
                 len -= (uint64_t) n;
                 copy_account(w, &(Account){.copied = (uint64_t) n, .done = (uint64_t) n});
                 if (copy_failed(c))
-                        return c->error_code ?: -ECANCELED;
+                        return c->failure.error ?: -ECANCELED;
                 /* Start writing a large range out now rather than all at the final syncfs(), so that
                  * writing overlaps with reading the next files. Only starts the writeback (durability is
                  * syncfs()'s job), and in large windows: a window written at once fills its preallocated

@@ -33,6 +33,7 @@
 
 #include "backup.h"
 #include "macro.h"
+#include "outcome.h"
 #include "time-util.h"
 
 /* Deep enough for any node's data folder; each level holds two fds while it is copied. */
@@ -141,8 +142,7 @@ struct CopyContext {
         unsigned idle; /* workers waiting for work */
         bool closing;
         bool warned_owner, warned_xattr;
-        char *error;
-        int error_code;
+        Outcome failure; /* the first failure of any thread */
         void (*progress)(uint64_t, uint64_t, void *);
         void *userdata;
 };

@@ -39,7 +39,7 @@ static int job_run(Worker *w, Job *j) {
         w->path = j->path;
         w->job_done = 0;
         if (copy_failed(c)) {
-                r = c->error_code ?: -ECANCELED;
+                r = c->failure.error ?: -ECANCELED;
                 goto finish;
         }
 
@@ -208,7 +208,7 @@ int copy_batch_submit(CopyContext *c) {
         while (c->q_len == BACKUP_QUEUE_MAX && !copy_failed(c) && !c->clone)
                 pthread_cond_wait(&c->space, &c->lock);
         if (copy_failed(c)) {
-                int r = c->error_code ?: -ECANCELED;
+                int r = c->failure.error ?: -ECANCELED;
                 pthread_mutex_unlock(&c->lock);
                 copy_batch_free(b);
                 return r;

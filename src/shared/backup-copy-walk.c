@@ -41,7 +41,7 @@ int copy_walk_dir(CopyContext *c, DIR *d, unsigned depth, CopyWalkFn fn, void *u
                 return copy_fail(w, -ELOOP, "Too many nested folders below");
         for (;;) {
                 if (copy_failed(c))
-                        return c->error_code ?: -ECANCELED;
+                        return c->failure.error ?: -ECANCELED;
                 errno = 0;
                 struct dirent *de = readdir(d);
                 if (!de) {

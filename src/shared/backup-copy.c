@@ -33,7 +33,7 @@ static void copy_context_done(CopyContext *c) {
         free(c->dst_display);
         free(c->path);
         free(c->walker.buffer);
-        free(c->error);
+        outcome_done(&c->failure);
         pthread_mutex_destroy(&c->lock);
         pthread_cond_destroy(&c->work);
         pthread_cond_destroy(&c->space);
@@ -70,15 +70,10 @@ static int copy_fail_fmt(Worker *w, int r, const char *format, ...) {
         CopyContext *c = w->c;
         assert(r < 0);
         pthread_mutex_lock(&c->lock);
-        if (!c->error_code) {
-                va_list ap;
-                va_start(ap, format);
-                errno = -r; /* for %m */
-                if (vasprintf(&c->error, format, ap) < 0)
-                        c->error = NULL;
-                va_end(ap);
-                c->error_code = r;
-        }
+        va_list ap;
+        va_start(ap, format);
+        (void) outcome_failv(&c->failure, r, format, ap); /* the first failure wins */
+        va_end(ap);
         __atomic_store_n(&c->failed, true, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&c->space);
         pthread_mutex_unlock(&c->lock);
@@ -220,11 +215,11 @@ static int check_space(CopyContext *c) {
 /* Out of space (or quota) in the middle: say so with the figures, not as a failed write. */
 static void set_space_error(CopyContext *c) {
         char done[BACKUP_FORMAT_BYTES_MAX], total[BACKUP_FORMAT_BYTES_MAX];
-        free(c->error);
-        if (asprintf(&c->error, "The backup ran out of space in '%s' after %s of %s: " SPACE_FIX ".",
+        free(c->failure.message);
+        if (asprintf(&c->failure.message, "The backup ran out of space in '%s' after %s of %s: " SPACE_FIX ".",
                     c->dst_display, backup_format_bytes(done, sizeof(done), MIN(c->done, c->stats.bytes)),
                     backup_format_bytes(total, sizeof(total), c->stats.bytes)) < 0)
-                c->error = NULL;
+                c->failure.message = NULL;
 }
 
 /* The backup as a read-only btrfs snapshot of the data folder, when it is a subvolume and the backup root
@@ -363,7 +358,7 @@ static int copy_tree_in(CopyContext *c, int src_dirfd, int dst_parent_fd, const 
         copy_workers_stop(c);
         (void) tree_prefetch_stop(prefetch, false);
         if (r >= 0 && copy_failed(c))
-                r = c->error_code ?: -ECANCELED;
+                r = c->failure.error ?: -ECANCELED;
         if (r < 0)
                 return r;
         copy_path_pop(c, 0);
@@ -470,7 +465,7 @@ int backup_copy_tree(int src_dirfd, int dst_parent_fd, const char *dst_name, Bac
         c.dst_root_fd = -EBADF;
         if (r < 0) {
                 if (r == -ENOSPC || r == -EDQUOT) {
-                        if (!c.error || !strstr(c.error, SPACE_FIX))
+                        if (!c.failure.message || !strstr(c.failure.message, SPACE_FIX))
                                 set_space_error(&c);
                         r = -ENOSPC;
                 }
@@ -483,10 +478,10 @@ int backup_copy_tree(int src_dirfd, int dst_parent_fd, const char *dst_name, Bac
 
 finish:
         if (r < 0) {
-                if (!c.error)
-                        c.error = strdup(r == -ENOMEM ? "Out of memory." : "The backup failed.");
+                if (!c.failure.message)
+                        c.failure.message = strdup(r == -ENOMEM ? "Out of memory." : "The backup failed.");
                 if (ret_error)
-                        *ret_error = TAKE_PTR(c.error);
+                        *ret_error = TAKE_PTR(c.failure.message);
         } else if (ret_stats)
                 *ret_stats = c.stats;
         copy_context_done(&c);

@@ -8,6 +8,7 @@
 #include "dlopen-libs.h"
 #include "fetch.h"
 #include "log.h"
+#include "outcome.h"
 #include "string-util.h"
 #include "url.h"
 
@@ -108,13 +109,12 @@ static void fetch_finish(Fetch *f, int error, const char *message) {
 
 static void fetch_finishf(Fetch *f, int error, const char *format, ...) _printf_(3, 4);
 static void fetch_finishf(Fetch *f, int error, const char *format, ...) {
-        _cleanup_free_ char *m = NULL;
+        _cleanup_(outcome_done) Outcome o = OUTCOME_NULL;
         va_list ap;
         va_start(ap, format);
-        if (vasprintf(&m, format, ap) < 0)
-                m = NULL;
+        (void) outcome_failv(&o, error, format, ap);
         va_end(ap);
-        fetch_finish(f, error, m ?: "Out of memory while formatting a download error.");
+        fetch_finish(f, error, outcome_message(&o, "Out of memory while formatting a download error."));
 }
 
 /* ---- curl's view of the loop ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include "fd-util.h"
 #include "fs-util.h"
 #include "log.h"
+#include "outcome.h"
 #include "string-util.h"
 #include "unpack-internal.h"
 
@@ -25,14 +26,14 @@ typedef struct Finisher {
         struct stat *done; /* files and symlinks with more than one name, already given to us */
         size_t n_done;
         bool binary_seen;
-        char *message;
+        Outcome outcome; /* the first failure */
 } Finisher;
 
 static int finisher_fail(Finisher *f, int error, const char *format, ...) _printf_(3, 4);
 static int finisher_fail(Finisher *f, int error, const char *format, ...) {
         va_list ap;
         va_start(ap, format);
-        int r = unpack_fail_message(&f->message, error, format, ap);
+        int r = outcome_failv(&f->outcome, error, format, ap);
         va_end(ap);
         return r;
 }
@@ -173,8 +174,8 @@ int unpack_finish_tree(int dir_fd, uid_t worker_uid, const char *daemon_name, ch
         if (r >= 0)
                 r = finisher_take(&f, dir_fd, ARCHIVE_INSTALL_DIRECTORY, 0755, "the staging folder");
         if (r < 0 && ret_message)
-                *ret_message = TAKE_PTR(f.message);
-        free(f.message);
+                *ret_message = TAKE_PTR(f.outcome.message);
+        outcome_done(&f.outcome);
         free(f.done);
         return r;
 }

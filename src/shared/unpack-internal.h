@@ -4,8 +4,6 @@
 /* Between the parts of the unpacker (unpack.c: the parent's side and the keeper process; unpack-worker.c:
  * the sandboxed worker that writes the entries; unpack-finisher.c: the tree handed back). Not an API. */
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -20,15 +18,6 @@
  * and archive_install_mode(), fsyncs it, and requires bin/<daemon_name>. On failure returns a negative
  * errno and, if ret_message is not NULL, one line naming the entry. */
 int unpack_finish_tree(int dir_fd, uid_t worker_uid, const char *daemon_name, char **ret_message);
-
-/* Keeps the first failure's message (the root cause; later ones follow from it) and returns error. */
-_printf_(3, 0) static inline int unpack_fail_message(
-        char **message, int error, const char *format, va_list ap) {
-        assert(error < 0);
-        if (!*message && vasprintf(message, format, ap) < 0)
-                *message = NULL;
-        return error;
-}
 
 /* An entry's name as it may appear in a message (escaped, at most 200 bytes); NULL when out of memory. */
 static inline char *unpack_quote(const char *s) {

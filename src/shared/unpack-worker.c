@@ -23,6 +23,7 @@
 #include "fd-util.h"
 #include "fs-util.h"
 #include "log.h"
+#include "outcome.h"
 #include "string-util.h"
 #include "unpack.h"
 #include "unpack-internal.h"
@@ -41,7 +42,7 @@ typedef struct Worker {
         bool sniff_pending;
         uint64_t written;
         uint64_t entries;
-        char *message;
+        Outcome outcome; /* the first failure */
         char *listed; /* the first few top-level names, for "binary missing" */
         unsigned n_listed;
         char *parent_path; /* cache: the last parent folder opened, and its fd */
@@ -54,7 +55,7 @@ static int worker_fail(Worker *w, int error, const char *format, ...) _printf_(3
 static int worker_fail(Worker *w, int error, const char *format, ...) {
         va_list ap;
         va_start(ap, format);
-        int r = unpack_fail_message(&w->message, error, format, ap);
+        int r = outcome_failv(&w->outcome, error, format, ap);
         va_end(ap);
         return r;
 }
@@ -738,7 +739,7 @@ finish:
         free(w.listed);
         free(w.buf);
         if (r < 0 && ret_message)
-                *ret_message = TAKE_PTR(w.message);
-        free(w.message);
+                *ret_message = TAKE_PTR(w.outcome.message);
+        outcome_done(&w.outcome);
         return r;
 }

@@ -40,7 +40,7 @@ static void setup(void) {
 static void teardown(void) {
         free(c.src_display);
         free(c.path);
-        free(c.error);
+        free(c.failure.message);
         char cmd[PATH_MAX + 16];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
         (void) system(cmd);
@@ -119,7 +119,7 @@ Test(backup_walk, every_entry_once_with_its_path_and_depth) {
         /* Every name popped again after its success. */
         cr_assert_str_eq(c.path, "");
         cr_assert_eq(c.path_len, 0);
-        cr_assert_eq(c.error_code, 0);
+        cr_assert_eq(c.failure.error, 0);
 }
 
 Test(backup_walk, empty_folder) {
@@ -154,12 +154,12 @@ Test(backup_walk, too_deep_is_eloop_with_a_message) {
         cr_assert_eq(copy_walk_dir(&c, d, BACKUP_MAX_DEPTH + 1, record, &s), -ELOOP);
         closedir(d);
         cr_assert_eq(s.n, 0);
-        cr_assert_eq(c.error_code, -ELOOP);
-        cr_assert_not_null(c.error);
-        cr_assert_str_eq(c.error, "Too many nested folders below '/data': Too many levels of symbolic links.");
+        cr_assert_eq(c.failure.error, -ELOOP);
+        cr_assert_not_null(c.failure.message);
+        cr_assert_str_eq(c.failure.message, "Too many nested folders below '/data': Too many levels of symbolic links.");
 
         /* At the limit itself, the walk runs. */
-        free(c.error);
+        free(c.failure.message);
         c = (CopyContext) {
                 .lock = PTHREAD_MUTEX_INITIALIZER,
                 .work = PTHREAD_COND_INITIALIZER,
@@ -177,7 +177,7 @@ Test(backup_walk, too_deep_is_eloop_with_a_message) {
 
 Test(backup_walk, stops_once_another_thread_failed) {
         make("a", false);
-        c.error_code = -ENOSPC;
+        c.failure.error = -ENOSPC;
         c.failed = true;
         Seen s = {};
         DIR *d = open_top();
