@@ -48,12 +48,13 @@ static bool xattr_unsupported(int e) {
         return e == EOPNOTSUPP || e == ENOSYS || e == EPERM || e == EACCES || e == EINVAL;
 }
 
-/* The attribute names of src into buf (of size *size, on the stack), or into a *ret_heap buffer when they
- * do not fit. Returns the length of the list (0: none, the usual case, in one call). */
-static ssize_t list_xattrs(int src, char *buf, size_t size, char **ret_heap) {
-        ssize_t n = flistxattr(src, buf, size);
+/* The attribute names of src (k NULL: flistxattr()) or the value of its attribute k (fgetxattr()) into buf
+ * (of size size, on the stack), or into a *ret_heap buffer when they do not fit. Returns the length (0:
+ * none, the usual case for names, in one call); -1 with errno set on failure (ENODATA: k is gone). */
+static ssize_t xattr_read(int src, const char *k, void *buf, size_t size, void **ret_heap) {
+        ssize_t n = k ? fgetxattr(src, k, buf, size) : flistxattr(src, buf, size);
         while (n < 0 && errno == ERANGE) {
-                n = flistxattr(src, NULL, 0);
+                n = k ? fgetxattr(src, k, NULL, 0) : flistxattr(src, NULL, 0);
                 if (n < 0)
                         break;
                 free(*ret_heap);
@@ -62,25 +63,7 @@ static ssize_t list_xattrs(int src, char *buf, size_t size, char **ret_heap) {
                         errno = ENOMEM;
                         return -1;
                 }
-                n = flistxattr(src, *ret_heap, (size_t) n);
-        }
-        return n;
-}
-
-/* The value of the attribute k of src, as list_xattrs() does the names. -1 with errno ENODATA: gone. */
-static ssize_t get_xattr(int src, const char *k, void *buf, size_t size, void **ret_heap) {
-        ssize_t n = fgetxattr(src, k, buf, size);
-        while (n < 0 && errno == ERANGE) {
-                n = fgetxattr(src, k, NULL, 0);
-                if (n < 0)
-                        break;
-                free(*ret_heap);
-                *ret_heap = malloc((size_t) n + 1);
-                if (!*ret_heap) {
-                        errno = ENOMEM;
-                        return -1;
-                }
-                n = fgetxattr(src, k, *ret_heap, (size_t) n);
+                n = k ? fgetxattr(src, k, *ret_heap, (size_t) n) : flistxattr(src, *ret_heap, (size_t) n);
         }
         return n;
 }
@@ -88,20 +71,20 @@ static ssize_t get_xattr(int src, const char *k, void *buf, size_t size, void **
 static int copy_xattrs(Worker *w, int src, int dst) {
         CopyContext *c = w->c;
         char names_buf[512];
-        _cleanup_free_ char *names_heap = NULL;
+        _cleanup_free_ void *names_heap = NULL;
 
-        ssize_t n = list_xattrs(src, names_buf, sizeof(names_buf), &names_heap);
+        ssize_t n = xattr_read(src, NULL, names_buf, sizeof(names_buf), &names_heap);
         if (n < 0) {
                 if (errno == ENOMEM)
                         return -ENOMEM;
                 return xattr_unsupported(errno) ? 0
                                                 : copy_fail(w, -errno, "Failed to list the attributes of");
         }
-        const char *names = names_heap ?: names_buf;
+        const char *names = names_heap ?: (void *) names_buf;
         for (const char *k = names; k < names + n; k += strlen(k) + 1) {
                 char value_buf[1024];
                 _cleanup_free_ void *value_heap = NULL;
-                ssize_t vl = get_xattr(src, k, value_buf, sizeof(value_buf), &value_heap);
+                ssize_t vl = xattr_read(src, k, value_buf, sizeof(value_buf), &value_heap);
                 if (vl < 0) {
                         if (errno == ENODATA)
                                 continue;

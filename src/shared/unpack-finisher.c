@@ -29,14 +29,8 @@ typedef struct Finisher {
         Outcome outcome; /* the first failure */
 } Finisher;
 
-static int finisher_fail(Finisher *f, int error, const char *format, ...) _printf_(3, 4);
-static int finisher_fail(Finisher *f, int error, const char *format, ...) {
-        va_list ap;
-        va_start(ap, format);
-        int r = outcome_failv(&f->outcome, error, format, ap);
-        va_end(ap);
-        return r;
-}
+/* Records a failure in f->outcome: the first failure's message is the one reported. */
+#define finisher_fail(f, error, ...) outcome_failf(&(f)->outcome, (error), __VA_ARGS__)
 
 static bool finisher_seen(const Finisher *f, const struct stat *st) {
         for (size_t i = 0; i < f->n_done; i++)
@@ -68,14 +62,9 @@ static int finisher_take(Finisher *f, int fd, ArchiveInstallKind kind, mode_t mo
 }
 
 static int finisher_walk(Finisher *f, int dir_fd, const char *prefix, unsigned depth) {
-        int dfd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
+        _cleanup_closedir_ DIR *d = fdopendir_dup(dir_fd);
+        if (!d)
                 return finisher_fail(f, errno, "cannot read the staging folder: %s", strerror(errno));
-        _cleanup_closedir_ DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return finisher_fail(f, errno, "cannot read the staging folder: %s", strerror(errno));
-        }
         /* The staging folder's fd shares its position with the worker's, which read it to its end. */
         rewinddir(d);
         struct dirent *de;

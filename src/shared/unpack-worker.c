@@ -49,16 +49,8 @@ typedef struct Worker {
         int parent_fd;
 } Worker;
 
-/* The first failure's message is the one reported. */
-
-static int worker_fail(Worker *w, int error, const char *format, ...) _printf_(3, 4);
-static int worker_fail(Worker *w, int error, const char *format, ...) {
-        va_list ap;
-        va_start(ap, format);
-        int r = outcome_failv(&w->outcome, error, format, ap);
-        va_end(ap);
-        return r;
-}
+/* Records a failure in w->outcome: the first failure's message is the one reported. */
+#define worker_fail(w, error, ...) outcome_failf(&(w)->outcome, (error), __VA_ARGS__)
 
 
 static ssize_t read_some(int fd, void *buf, size_t n) {
@@ -226,17 +218,32 @@ static int worker_finish_file(Worker *w, int fd, ArchiveInstallKind kind, mode_t
         return 0;
 }
 
-static int worker_regular(Worker *w, struct archive *a, struct archive_entry *e, const char *path) {
-        _cleanup_free_ char *copy = strdup(path);
-        if (!copy)
-                return worker_fail(w, -ENOMEM, "out of memory");
+/* Where an entry goes: opens (creating as needed) the folder of path and clears its name there. copy is
+ * path's writable copy, which split_path() cuts: *ret_base points into it. *ret_parent is the cached
+ * folder fd (worker_open_dir()), not the caller's to close. */
+static int worker_make_room(Worker *w, const char *path, char *copy, int *ret_parent, const char **ret_base) {
         const char *dir, *base;
-        split_path(copy, &dir, &base);
         int parent, r;
+
+        split_path(copy, &dir, &base);
         r = worker_open_dir(w, path, dir, &parent);
         if (r < 0)
                 return r;
         r = worker_clear_name(w, parent, base, path);
+        if (r < 0)
+                return r;
+        *ret_parent = parent;
+        *ret_base = base;
+        return 0;
+}
+
+static int worker_regular(Worker *w, struct archive *a, struct archive_entry *e, const char *path) {
+        _cleanup_free_ char *copy = strdup(path);
+        if (!copy)
+                return worker_fail(w, -ENOMEM, "out of memory");
+        const char *base;
+        int parent, r;
+        r = worker_make_room(w, path, copy, &parent, &base);
         if (r < 0)
                 return r;
 
@@ -306,13 +313,9 @@ static int worker_symlink(Worker *w, struct archive_entry *e, const char *path) 
         _cleanup_free_ char *copy = strdup(path);
         if (!copy)
                 return worker_fail(w, -ENOMEM, "out of memory");
-        const char *dir, *base;
-        split_path(copy, &dir, &base);
+        const char *base;
         int parent;
-        r = worker_open_dir(w, path, dir, &parent);
-        if (r < 0)
-                return r;
-        r = worker_clear_name(w, parent, base, path);
+        r = worker_make_room(w, path, copy, &parent, &base);
         if (r < 0)
                 return r;
         if (symlinkat(target, parent, base) < 0)
@@ -608,6 +611,20 @@ static int worker_archive(Worker *w) {
         return 0;
 }
 
+/* The binary the archive holds (at dir + name) must be a regular file: a symlink or a folder there is
+ * refused, naming it. */
+static int binary_check_type(Worker *w, mode_t mode, const char *dir, const char *name) {
+        if (S_ISLNK(mode))
+                return worker_fail(w, -ELOOP,
+                        "the archive's '%s%s' is a symlink; the binary must be a regular file", dir, name);
+        if (S_ISDIR(mode))
+                return worker_fail(w, -EISDIR,
+                        "the archive's '%s%s' is a folder; the binary must be a regular file", dir, name);
+        if (!S_ISREG(mode))
+                return worker_fail(w, -EPERM, "the archive's '%s%s' is not a regular file", dir, name);
+        return 0;
+}
+
 /* bin/<daemon> (or <daemon> at the root, moved into bin/) must be a regular file; made executable. */
 static int worker_place_binary(Worker *w) {
         const char *d = w->o->daemon_name;
@@ -623,23 +640,13 @@ static int worker_place_binary(Worker *w) {
                 return worker_fail(w, -EXDEV, "the archive's 'bin' is %s, not a folder",
                         errno == ELOOP ? "a symlink" : "a file");
         if (bin >= 0 && fstatat(bin, d, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
-                if (S_ISLNK(st.st_mode))
-                        return worker_fail(w, -ELOOP,
-                                "the archive's 'bin/%s' is a symlink; the binary must be a regular file", d);
-                if (S_ISDIR(st.st_mode))
-                        return worker_fail(w, -EISDIR,
-                                "the archive's 'bin/%s' is a folder; the binary must be a regular file", d);
-                if (!S_ISREG(st.st_mode))
-                        return worker_fail(w, -EPERM, "the archive's 'bin/%s' is not a regular file", d);
+                r = binary_check_type(w, st.st_mode, "bin/", d);
+                if (r < 0)
+                        return r;
         } else if (fstatat(w->dir_fd, d, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
-                if (S_ISLNK(st.st_mode))
-                        return worker_fail(w, -ELOOP,
-                                "the archive's '%s' is a symlink; the binary must be a regular file", d);
-                if (S_ISDIR(st.st_mode))
-                        return worker_fail(w, -EISDIR,
-                                "the archive's '%s' is a folder; the binary must be a regular file", d);
-                if (!S_ISREG(st.st_mode))
-                        return worker_fail(w, -EPERM, "the archive's '%s' is not a regular file", d);
+                r = binary_check_type(w, st.st_mode, "", d);
+                if (r < 0)
+                        return r;
                 if (bin < 0) {
                         r = open_or_create_dir_at(w->dir_fd, "bin", 0755);
                         if (r < 0)
@@ -663,14 +670,9 @@ static int worker_place_binary(Worker *w) {
 static int fsync_tree(int fd, unsigned depth) {
         if (depth > 64)
                 return 0;
-        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
+        _cleanup_closedir_ DIR *d = fdopendir_dup(fd);
+        if (!d)
                 return -errno;
-        _cleanup_closedir_ DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return -errno;
-        }
         struct dirent *de;
         while ((de = readdir(d))) {
                 if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
