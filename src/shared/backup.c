@@ -93,6 +93,8 @@ pid_t backup_worker_pid(const Backup *b) {
 }
 
 const BackupStats *backup_get_stats(const Backup *b) {
+        assert(b);
+
         return &b->stats;
 }
 

@@ -80,14 +80,20 @@ Fetch *fetch_free(Fetch *f) {
 }
 
 uint64_t fetch_received(const Fetch *f) {
+        assert(f);
+
         return f->received;
 }
 
 const char *fetch_url_redacted(const Fetch *f) {
+        assert(f);
+
         return f->url_redacted;
 }
 
 int fetch_set_error_message(Fetch *f, const char *message) {
+        assert(f);
+
         char *m = strdup(strempty(message));
         if (!m)
                 return -ENOMEM;
@@ -515,6 +521,8 @@ int fetch_unpause(Fetch *f) {
 }
 
 int fetch_start(sd_event *e, const FetchOptions *o, const FetchCallbacks *cb, void *userdata, Fetch **ret) {
+        assert(ret);
+
         int r;
 
         assert(e);

@@ -675,6 +675,8 @@ static int obtain_load_libraries(Obtain *o) {
 
 int obtain_start(sd_event *e, const ObtainSpec *spec, ObtainDone done, ObtainProgress progress,
         void *userdata, Obtain **ret) {
+        assert(ret);
+
         int r;
 
         assert(e);

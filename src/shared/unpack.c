@@ -318,6 +318,8 @@ int unpack_feed(Unpack *u, const void *p, size_t n) {
 }
 
 int unpack_finish(Unpack *u) {
+        assert(u);
+
         if (u->broken)
                 return -EPIPE;
         u->finishing = true;
@@ -357,6 +359,8 @@ static int unpack_spawn(Unpack *u, bool finisher, int stream_fd) {
 
 int unpack_start(sd_event *e, const UnpackOptions *o, UnpackDone done, UnpackReady ready, void *userdata,
         Unpack **ret) {
+        assert(ret);
+
         int r;
 
         assert(e && o && done);
