@@ -54,17 +54,17 @@ static int finisher_remember(Finisher *f, const struct stat *st) {
 /* fd: the entry, opened without following symlinks (a folder or a regular file). */
 static int finisher_take(Finisher *f, int fd, ArchiveInstallKind kind, mode_t mode, const char *path) {
         if (f->uid != f->worker_uid && fchown(fd, f->uid, f->gid) < 0)
-                return finisher_fail(f, errno, "cannot give '%s' to uid %u: %s", path, (unsigned) f->uid,
+                return finisher_fail(f, -errno, "cannot give '%s' to uid %u: %s", path, (unsigned) f->uid,
                         strerror(errno));
         if (fchmod(fd, archive_install_mode(kind, mode)) < 0 || fsync(fd) < 0)
-                return finisher_fail(f, errno, "cannot set the mode of '%s': %s", path, strerror(errno));
+                return finisher_fail(f, -errno, "cannot set the mode of '%s': %s", path, strerror(errno));
         return 0;
 }
 
 static int finisher_walk(Finisher *f, int dir_fd, const char *prefix, unsigned depth) {
         _cleanup_closedir_ DIR *d = fdopendir_dup(dir_fd);
         if (!d)
-                return finisher_fail(f, errno, "cannot read the staging folder: %s", strerror(errno));
+                return finisher_fail(f, -errno, "cannot read the staging folder: %s", strerror(errno));
         /* The staging folder's fd shares its position with the worker's, which read it to its end. */
         rewinddir(d);
         struct dirent *de;
@@ -82,7 +82,7 @@ static int finisher_walk(Finisher *f, int dir_fd, const char *prefix, unsigned d
 
                 struct stat st;
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        return finisher_fail(f, errno, "cannot inspect '%s': %s", strna(q), strerror(errno));
+                        return finisher_fail(f, -errno, "cannot inspect '%s': %s", strna(q), strerror(errno));
                 if (st.st_uid != f->worker_uid) {
                         if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 && st.st_uid == f->uid &&
                                 finisher_seen(f, &st))
@@ -97,7 +97,7 @@ static int finisher_walk(Finisher *f, int dir_fd, const char *prefix, unsigned d
                 if (S_ISLNK(st.st_mode)) {
                         if (f->uid != f->worker_uid &&
                                 fchownat(dirfd(d), de->d_name, f->uid, f->gid, AT_SYMLINK_NOFOLLOW) < 0)
-                                return finisher_fail(f, errno, "cannot give '%s' to uid %u: %s", strna(q),
+                                return finisher_fail(f, -errno, "cannot give '%s' to uid %u: %s", strna(q),
                                         (unsigned) f->uid, strerror(errno));
                         r = finisher_remember(f, &st);
                         if (r < 0)
@@ -136,7 +136,7 @@ static int finisher_walk(Finisher *f, int dir_fd, const char *prefix, unsigned d
                         return r;
         }
         if (errno != 0)
-                return finisher_fail(f, errno, "cannot read the staging folder: %s", strerror(errno));
+                return finisher_fail(f, -errno, "cannot read the staging folder: %s", strerror(errno));
         return 0;
 }
 
@@ -150,7 +150,7 @@ int unpack_finish_tree(int dir_fd, uid_t worker_uid, const char *daemon_name, ch
         struct stat st;
         int r = 0;
         if (fstat(dir_fd, &st) < 0)
-                r = finisher_fail(&f, errno, "cannot inspect the staging folder: %s", strerror(errno));
+                r = finisher_fail(&f, -errno, "cannot inspect the staging folder: %s", strerror(errno));
         else if (st.st_uid != f.worker_uid)
                 r = finisher_fail(&f, -EPERM,
                         "the staging folder belongs to uid %u, not to the unpack worker "
