@@ -262,3 +262,15 @@ int fd_free_bytes(int fd, uint64_t *ret) {
         *ret = (uint64_t) sv.f_bavail * (uint64_t) sv.f_frsize;
         return 0;
 }
+
+DIR *fdopendir_dup(int fd) {
+        assert(fd >= 0);
+
+        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return NULL;
+        DIR *d = fdopendir(dfd);
+        if (!d)
+                safe_close(dfd); /* keeps errno */
+        return d;
+}

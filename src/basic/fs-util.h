@@ -4,6 +4,7 @@
 /* File-system helpers that work relative to directory file descriptors, never follow symlinks unless
  * told to, and publish content atomically (temporary name, fsync, renameat, fsync of the folder). */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -48,3 +49,7 @@ int open_dir_noatime_at(int dirfd, const char *name);
 
 /* Free bytes for unprivileged users on the file system holding fd. */
 int fd_free_bytes(int fd, uint64_t *ret);
+
+/* A DIR on a duplicate (close-on-exec, >= 3) of the folder fd, which stays open and shares its read
+ * position with it. NULL with errno set on failure. */
+DIR *fdopendir_dup(int fd);

@@ -141,6 +141,8 @@ _printf_(2, 0) static int diag_addv(char ***l, const char *format, va_list ap) {
 }
 
 int config_diagnostics_add_error(ConfigDiagnostics *d, const char *format, ...) {
+        assert(d);
+
         va_list ap;
         va_start(ap, format);
         int r = diag_addv(&d->errors, format, ap);
@@ -149,6 +151,8 @@ int config_diagnostics_add_error(ConfigDiagnostics *d, const char *format, ...) 
 }
 
 int config_diagnostics_add_warning(ConfigDiagnostics *d, const char *format, ...) {
+        assert(d);
+
         va_list ap;
         va_start(ap, format);
         int r = diag_addv(&d->warnings, format, ap);
@@ -157,11 +161,15 @@ int config_diagnostics_add_warning(ConfigDiagnostics *d, const char *format, ...
 }
 
 void config_diagnostics_done(ConfigDiagnostics *d) {
+        assert(d);
+
         d->errors = strv_free(d->errors);
         d->warnings = strv_free(d->warnings);
 }
 
 void config_done(Config *c) {
+        assert(c);
+
         free(c->home);
         free(c->name);
         free(c->daemon_unit);
@@ -570,6 +578,8 @@ static int check_unknown(char *const *env, ConfigDiagnostics *d) {
 }
 
 int config_parse(char *const *env, Config *ret, ConfigDiagnostics *d) {
+        assert(d);
+
         int r;
 
         *ret = (Config) {

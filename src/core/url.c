@@ -92,6 +92,9 @@ int url_check(const char *s, bool allow_file, UrlScheme *ret, const char **ret_r
 }
 
 int url_percent_decode(const char *s, size_t len, bool plus_is_space, char **ret) {
+        assert(s || len == 0);
+        assert(ret);
+
         _cleanup_free_ char *out = malloc(len + 1);
         if (!out)
                 return -ENOMEM;
@@ -116,6 +119,8 @@ int url_percent_decode(const char *s, size_t len, bool plus_is_space, char **ret
 }
 
 int url_split_checksum(const char *url, char **ret_url, char **ret_checksum, const char **ret_reason) {
+        assert(ret_url);
+
         const char *reason_dummy;
         if (!ret_reason)
                 ret_reason = &reason_dummy;
@@ -250,6 +255,8 @@ char *url_redact(const char *url) {
 }
 
 int url_file_name(const char *url, char **ret) {
+        assert(ret);
+
         size_t n = scheme_length(url);
         const char *path = url;
         if (n > 0) {

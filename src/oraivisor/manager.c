@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The manager (manager.h). A little over 800 lines, kept whole on purpose: every part (start-up, launch,
+ * the plan decisions carried out, signals, the upgrade, the exit) acts on the one Manager and its event
+ * sources, and the decisions themselves already live in core (plan-arbiter, upgrade-steps). */
 
 #include <fcntl.h>
 #include <inttypes.h>

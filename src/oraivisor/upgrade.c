@@ -14,6 +14,7 @@
 #include "fs-util.h"
 #include "launcher.h"
 #include "log.h"
+#include "outcome.h"
 #include "notify.h"
 #include "string-util.h"
 #include "strv.h"
@@ -156,18 +157,18 @@ static void finish(Upgrade *u, int error, int exit_status, const char *format, .
 static void finish(Upgrade *u, int error, int exit_status, const char *format, ...) {
         const UpgradePlan *p = u->record->plan;
         if (error < 0) {
-                _cleanup_free_ char *reason = NULL, *step = NULL;
+                _cleanup_(outcome_done) Outcome o = OUTCOME_NULL;
+                _cleanup_free_ char *step = NULL;
                 va_list ap;
                 va_start(ap, format);
-                if (vasprintf(&reason, format, ap) < 0)
-                        reason = NULL;
+                (void) outcome_failv(&o, error, format, ap);
                 va_end(ap);
                 const char *step_name = upgrade_step_to_string(u->record->step);
                 if (asprintf(&step, "ORAIVISOR_UPGRADE_STEP=%s", step_name) < 0)
                         step = NULL;
                 log_event(EVENT_UPGRADE_FAILED, LOG_ERR, error, u->layout->daemon_name, p,
                         step ? STRV_MAKE(step) : NULL, "Upgrade '%s' failed at step %s: %s '%s/current' is unchanged.",
-                        p->name, step_name, strna(reason), u->layout->root);
+                        p->name, step_name, strna(o.message), u->layout->root);
                 notify_status("upgrade %s failed at step %s", p->name, step_name);
                 (void) record_remove(u);
         }

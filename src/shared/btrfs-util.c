@@ -45,6 +45,8 @@ int btrfs_snapshot_readonly_at(int src_fd, int dst_dirfd, const char *name) {
 }
 
 int btrfs_snapshot_at(int src_fd, int dst_dirfd, const char *name, bool readonly) {
+        assert(name);
+
         struct btrfs_ioctl_vol_args_v2 args = {
                 .fd = src_fd,
                 .flags = readonly ? BTRFS_SUBVOL_RDONLY : 0,
@@ -58,6 +60,8 @@ int btrfs_snapshot_at(int src_fd, int dst_dirfd, const char *name, bool readonly
 }
 
 int btrfs_subvolume_remove_at(int dirfd, const char *name) {
+        assert(name);
+
         _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 0 : -errno;
