@@ -37,6 +37,7 @@ struct Unpack {
         Child *child; /* the worker, then the finisher */
         bool finisher; /* child is the finisher */
         uid_t worker_uid; /* what the worker's files are owned by */
+        WorkerUserMode user_mode; /* which user a root worker takes in this user namespace */
         int data_fd; /* our end of the stream socket */
         int report_fd; /* the worker's report */
         int dir_fd;
@@ -118,8 +119,8 @@ static int worker_main(void *userdata) {
         pid_t keeper = getpid();
         uid_t uid = geteuid();
         gid_t gid = getegid();
-        if (uid == 0) {
-                uid = gid = worker_sandbox_uid(keeper);
+        if (uid == 0 && u->user_mode != WORKER_USER_KEEP) {
+                uid = gid = worker_sandbox_user(u->user_mode, keeper);
                 if (fchown(3, uid, gid) < 0 || fchmod(3, 0700) < 0 || setresuid(uid, 0, 0) < 0) {
                         int e = errno;
                         (void) asprintf(&message,
@@ -353,7 +354,7 @@ static int unpack_spawn(Unpack *u, bool finisher, int stream_fd) {
                 return r;
         u->finisher = finisher;
         if (!finisher)
-                u->worker_uid = geteuid() == 0 ? worker_sandbox_uid(child_pid(u->child)) : geteuid();
+                u->worker_uid = geteuid() == 0 ? worker_sandbox_user(u->user_mode, child_pid(u->child)) : geteuid();
         return 0;
 }
 
@@ -387,6 +388,14 @@ int unpack_start(sd_event *e, const UnpackOptions *o, UnpackDone done, UnpackRea
         u->dir_fd = fcntl(o->dir_fd, F_DUPFD_CLOEXEC, 3);
         if (u->dir_fd < 0)
                 return -errno;
+        if (geteuid() == 0) {
+                u->user_mode = worker_sandbox_user_mode();
+                if (u->user_mode == WORKER_USER_NOBODY)
+                        log_notice("The unpack worker runs as nobody (%u): its own users (%" PRIu32 " + pid) are not mapped in this user namespace (a rootless container?).",
+                                   (unsigned) WORKER_SANDBOX_NOBODY, WORKER_SANDBOX_UID_BASE);
+                else if (u->user_mode == WORKER_USER_KEEP)
+                        log_notice("The unpack worker stays root, without capabilities and behind its system call filter: this user namespace maps neither its own users nor nobody. Map more ids into the container for a worker of its own.");
+        }
 
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
