@@ -6,15 +6,17 @@
 set -euo pipefail
 
 # libc6-dev: gcc only recommends it, and a minimal system (or --no-install-recommends) has no C headers.
-build_pkgs="gcc libc6-dev pkg-config meson ninja-build libsystemd-dev libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev"
+# scdoc: the manual pages (docs/*.scd).
+build_pkgs="gcc libc6-dev pkg-config meson ninja-build libsystemd-dev libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev scdoc"
 # The Debian package (make deb): debhelper builds it (dpkg-checkbuilddeps also wants build-essential),
 # lintian checks it.
 deb_pkgs="$build_pkgs build-essential debhelper dpkg-dev fakeroot lintian"
 # Tests: Criterion; python3 for the end-to-end harnesses; a real systemd in a container for the systemd
 # suite; file systems and archive tools for the backup and download suites; the package tools (make check
 # builds the package, runs lintian and installs it in the container); mmdebstrap and git for the check of
-# each group on a minimal Debian (tests/deps/run.sh).
-test_pkgs="$deb_pkgs libcriterion-dev python3 systemd systemd-container dbus openssl zstd xz-utils bzip2 btrfs-progs xfsprogs e2fsprogs util-linux procps iproute2 ca-certificates mmdebstrap git"
+# each group on a minimal Debian (tests/deps/run.sh); man-db (with groff-base) to render the manual pages
+# as lintian does.
+test_pkgs="$deb_pkgs libcriterion-dev man-db python3 systemd systemd-container dbus openssl zstd xz-utils bzip2 btrfs-progs xfsprogs e2fsprogs util-linux procps iproute2 ca-certificates mmdebstrap git"
 demo_pkgs="$build_pkgs python3 systemd systemd-container dbus"
 bench_pkgs="$test_pkgs curl hyperfine time"
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev"
