@@ -11,6 +11,6 @@ tmp="$out.tmp"
 trap 'rm -f "$tmp" "$tmp.scd"' EXIT
 sed -e "s|%VERSION%|$4|g" -e "s|%DOCDIR%|$5|g" -e "s|%UNITDIR%|$6|g" "$in" >"$tmp.scd"
 "$scdoc" <"$tmp.scd" >"$tmp"
-sed -i '/^\.TH /a .nh\n.ad l' "$tmp"
+sed -i '/^\.TH /a .nh\n.ad l\n.cflags 0 -' "$tmp"
 grep -A1 '^\.TH ' "$tmp" | grep -qx '\.nh' || { echo "$0: no .TH line in scdoc's output for $in" >&2; exit 1; }
 mv "$tmp" "$out"
