@@ -7,6 +7,8 @@
 # /etc/oraivisor/NAME.conf with -i NAME, else $DAEMON_HOME. Needs bash only (not bash-completion's
 # helpers): tests/completion/test-completion.sh runs it in a bare bash. Keep the command list and the
 # options in step with src/oraivisorctl/oraivisorctl.c (that test compares them with --help).
+# XXX: bash splits words at ':' (COMP_WORDBREAKS), so a name holding one completes only while the part
+# typed has no ':' yet; joining the words as bash-completion's _get_comp_words_by_ref -n : does would lift it.
 
 _oraivisorctl_commands="config init import-cosmovisor add-upgrade remove-upgrade prepare-upgrade list show-upgrade-info status backups version"
 
