@@ -15,11 +15,12 @@ fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# A home with genesis, three upgrades (one whose name needs encoding) and a staging folder; backups of
+# A home with genesis, four upgrades (three whose names need encoding) and a staging folder; backups of
 # this node, of another node sharing the folder and a partial one; two instances' conf files.
 home="$tmp/node home"
 mkdir -p "$home/oraivisor/genesis/bin" "$home/oraivisor/upgrades/v1.0/bin" \
         "$home/oraivisor/upgrades/v2%20final/bin" "$home/oraivisor/upgrades/v3%2Frc1/bin" \
+        "$home/oraivisor/upgrades/v5%3afinal/bin" \
         "$home/oraivisor/upgrades/.staging-x" "$home/data"
 printf '{"name":"v4 final","height":1200,"info":""}' >"$home/data/upgrade-info.json"
 backups="$tmp/backups"
@@ -76,17 +77,17 @@ expect "instances" "oraid other" -i ""
 expect "instances, long option" "other" --instance ot
 expect "instances after --instance=" "oraid other" --instance = ""
 
-expect "upgrade names, decoded and quoted" 'v1.0 v2\ final v3/rc1' --home "$home" remove-upgrade ""
+expect "upgrade names, decoded and quoted" 'v1.0 v2\ final v3/rc1 v5:final' --home "$home" remove-upgrade ""
 expect "upgrade names, prefix" 'v2\ final' --home "$home" remove-upgrade 'v2\ '
-expect "upgrade names from -i's conf file" 'v1.0 v2\ final v3/rc1' -i oraid remove-upgrade ""
-expect "upgrade names with --home=" 'v1.0 v2\ final v3/rc1' --home = "$home" remove-upgrade ""
-expect "options after the command" 'v1.0 v2\ final v3/rc1' remove-upgrade --home "$home" ""
+expect "upgrade names from -i's conf file" 'v1.0 v2\ final v3/rc1 v5:final' -i oraid remove-upgrade ""
+expect "upgrade names with --home=" 'v1.0 v2\ final v3/rc1 v5:final' --home = "$home" remove-upgrade ""
+expect "options after the command" 'v1.0 v2\ final v3/rc1 v5:final' remove-upgrade --home "$home" ""
 got=$(DAEMON_HOME=$home comp remove-upgrade "")
-[[ $got == 'v1.0 v2\ final v3/rc1' ]] || fail "upgrade names from \$DAEMON_HOME: got '$got'"
+[[ $got == 'v1.0 v2\ final v3/rc1 v5:final' ]] || fail "upgrade names from \$DAEMON_HOME: got '$got'"
 got=$(DAEMON_HOME=/nonexistent comp -i other remove-upgrade "")
 [[ -z $got ]] || fail "-i other (a home that does not exist) offers '$got'"
 expect "no second argument to remove-upgrade" "" --home "$home" remove-upgrade v1.0 ""
-expect "--switch-to: genesis and the upgrades" 'genesis v1.0 v2\ final v3/rc1' -i oraid backups restore X --switch-to ""
+expect "--switch-to: genesis and the upgrades" 'genesis v1.0 v2\ final v3/rc1 v5:final' -i oraid backups restore X --switch-to ""
 expect "--switch-to=" 'v2\ final' -i oraid backups restore X --switch-to = v2
 
 expect "prepare-upgrade: the plan's name" 'v4\ final' -i oraid prepare-upgrade ""
