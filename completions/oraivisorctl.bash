@@ -10,7 +10,7 @@
 # XXX: bash splits words at ':' (COMP_WORDBREAKS), so a name holding one completes only while the part
 # typed has no ':' yet; joining the words as bash-completion's _get_comp_words_by_ref -n : does would lift it.
 
-_oraivisorctl_commands="config init import-cosmovisor add-upgrade remove-upgrade prepare-upgrade list show-upgrade-info status backups version"
+_oraivisorctl_commands="config init import-cosmovisor add-upgrade check remove-upgrade prepare-upgrade list show-upgrade-info status backups version"
 
 # The options a command takes besides the global ones.
 _oraivisorctl_command_options() {
@@ -18,7 +18,7 @@ _oraivisorctl_command_options() {
         init | add-upgrade) echo --force ;;
         prepare-upgrade) echo --info ;;
         backups\ restore) echo --switch-to ;;
-        config | list | show-upgrade-info | status | backups | version) echo --json ;;
+        config | check | list | show-upgrade-info | status | backups | version) echo --json ;;
         esac
 }
 
@@ -187,6 +187,9 @@ _oraivisorctl() {
                 ;;
         remove-upgrade)
                 ((n == 0)) && _oraivisorctl_add_quoted "${upgrades[@]}"
+                ;;
+        check)
+                ((n == 0)) && _oraivisorctl_add_quoted genesis "${upgrades[@]}"
                 ;;
         prepare-upgrade)
                 # The plan the node wrote, when there is one.

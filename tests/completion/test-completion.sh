@@ -62,7 +62,7 @@ expect() {
         [[ $got == "$want" ]] || fail "$what: 'oraivisorctl $*' completes to '$got', expected '$want'"
 }
 
-commands="add-upgrade backups config import-cosmovisor init list prepare-upgrade remove-upgrade show-upgrade-info status version"
+commands="add-upgrade backups check config import-cosmovisor init list prepare-upgrade remove-upgrade show-upgrade-info status version"
 expect "commands" "$commands" ""
 expect "a command's prefix" "show-upgrade-info status" s
 expect "import-cosmovisor" "import-cosmovisor init" i
@@ -86,6 +86,8 @@ got=$(DAEMON_HOME=$home comp remove-upgrade "")
 [[ $got == 'v1.0 v2\ final v3/rc1 v5:final' ]] || fail "upgrade names from \$DAEMON_HOME: got '$got'"
 got=$(DAEMON_HOME=/nonexistent comp -i other remove-upgrade "")
 [[ -z $got ]] || fail "-i other (a home that does not exist) offers '$got'"
+expect "check: genesis and the upgrades" 'genesis v1.0 v2\ final v3/rc1 v5:final' --home "$home" check ""
+expect "check's options" "--json" check --j
 expect "no second argument to remove-upgrade" "" --home "$home" remove-upgrade v1.0 ""
 expect "--switch-to: genesis and the upgrades" 'genesis v1.0 v2\ final v3/rc1 v5:final' -i oraid backups restore X --switch-to ""
 expect "--switch-to=" 'v2\ final' -i oraid backups restore X --switch-to = v2
