@@ -13,7 +13,10 @@
 #include "string-util.h"
 
 static const CtlCommand *const commands[] = {
+        &ctl_command_backups,
+        &ctl_command_check,
         &ctl_command_config,
+        &ctl_command_import_cosmovisor,
 };
 
 static const CtlCommand *find_command(const char *name) {

@@ -81,7 +81,10 @@ typedef struct CtlCommand {
 } CtlCommand;
 
 /* The commands (oraivisorctl-<name>.c each define theirs). */
+extern const CtlCommand ctl_command_backups;
+extern const CtlCommand ctl_command_check;
 extern const CtlCommand ctl_command_config;
+extern const CtlCommand ctl_command_import_cosmovisor;
 
 /* Builds the environment block (the process environment, or the unit's view with -i), applies --home and
  * --name, parses and validates it as oraivisor does. Prints every problem and returns CTL_EXIT_CONFIG when
