@@ -6,7 +6,8 @@
 set -euo pipefail
 
 # libc6-dev: gcc only recommends it, and a minimal system (or --no-install-recommends) has no C headers.
-build_pkgs="gcc libc6-dev pkg-config meson ninja-build libsystemd-dev libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev"
+# scdoc: the manual pages (docs/*.scd).
+build_pkgs="gcc libc6-dev pkg-config meson ninja-build libsystemd-dev libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev scdoc"
 # The Debian package (make deb): debhelper builds it (dpkg-checkbuilddeps also wants build-essential),
 # lintian checks it.
 deb_pkgs="$build_pkgs build-essential debhelper dpkg-dev fakeroot lintian"
@@ -16,8 +17,9 @@ deb_pkgs="$build_pkgs build-essential debhelper dpkg-dev fakeroot lintian"
 # each group on a minimal Debian (tests/deps/run.sh); systemd-journal-remote and jq for the central journal
 # of docs/fleet.md, run in the container; prometheus for promtool (the alerting rules of docs/ and the
 # metrics file's format) and prometheus-node-exporter, which the systemd suite runs in the container to read
-# oraivisor's metrics as an operator's Prometheus would.
-test_pkgs="$deb_pkgs libcriterion-dev python3 systemd systemd-container systemd-journal-remote jq dbus openssl zstd xz-utils bzip2 btrfs-progs xfsprogs e2fsprogs util-linux procps iproute2 ca-certificates mmdebstrap git prometheus prometheus-node-exporter"
+# oraivisor's metrics as an operator's Prometheus would; man-db, groff-base and bsdextrautils (col) to render
+# the manual pages as lintian does (tests/man).
+test_pkgs="$deb_pkgs libcriterion-dev man-db groff-base bsdextrautils python3 systemd systemd-container systemd-journal-remote jq dbus openssl zstd xz-utils bzip2 btrfs-progs xfsprogs e2fsprogs util-linux procps iproute2 ca-certificates mmdebstrap git prometheus prometheus-node-exporter"
 demo_pkgs="$build_pkgs python3 systemd systemd-container dbus"
 bench_pkgs="$test_pkgs curl hyperfine time"
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev"

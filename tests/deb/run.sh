@@ -3,7 +3,8 @@
 #
 # The Debian package, as an operator gets it. Builds it twice (tools/build-deb.sh: the tree's version, and
 # the same with a newer version), runs lintian on it (no error, no warning that is not overridden with a
-# reason), then in the throw-away systemd container (tests/systemd/sandbox.sh):
+# reason), checks that it holds the manual pages and the bash completion, then in the throw-away systemd
+# container (tests/systemd/sandbox.sh):
 #   1. apt-get install ./oraivisor_<version>_<arch>.deb: the binary, the template unit (neither enabled nor
 #      started), /etc/oraivisor from the tmpfiles entry, the catalog (journalctl --update-catalog through
 #      systemd's trigger), the example configuration;
@@ -46,6 +47,14 @@ lintian --pedantic --show-overrides --fail-on error,warning "$OUT/old/oraivisor_
 lintian --pedantic --fail-on error,warning "$OUT/old/oraivisor_${version}_$arch.changes" >/dev/null 2>&1 ||
         fail "lintian reports an error or a warning without an override (above)"
 echo "lintian clean in $((SECONDS - t1)) s"
+
+# The manual pages (lintian's no-manual-page has no override any more) and the bash completion.
+contents=$(dpkg-deb -c "$old_deb")
+for f in usr/share/man/man1/oraivisorctl.1.gz usr/share/man/man5/oraivisor.conf.5.gz \
+        usr/share/man/man8/oraivisor.8.gz usr/share/bash-completion/completions/oraivisorctl; do
+        grep -q " \./$f\$" <<<"$contents" || fail "the package has no /$f"
+done
+echo "manual pages and bash completion in the package"
 
 # shellcheck source=tests/systemd/sandbox.sh
 . "$SRC/tests/systemd/sandbox.sh"
