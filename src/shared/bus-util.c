@@ -154,6 +154,8 @@ int unit_state_read_properties(sd_bus_message *m, UnitState *s) {
                         s->transient = r >= 0 ? !!b : -1;
                 } else if (streq(name, "ExecStart"))
                         r = read_exec_path(m, s);
+                else if (streq(name, "ActiveEnterTimestamp"))
+                        r = sd_bus_message_read(m, "v", "t", &s->active_enter_usec);
                 else
                         r = sd_bus_message_skip(m, "v");
                 if (r < 0)
