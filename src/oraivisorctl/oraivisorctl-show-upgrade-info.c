@@ -31,7 +31,8 @@ static int run(Ctl *ctl) {
         int r = layout_read_plan_file(l, &plan, &reason);
         if (r == -EBADMSG)
                 return ctl_fail(CTL_EXIT_FAILURE,
-                        "'%s' is not a valid plan (%s): the node may be writing it right now; run the command again, or look at the file.",
+                        "'%s' is not a valid plan (%s): the node may be writing it right now; run the "
+                        "command again, or look at the file.",
                         path, reason);
         if (r < 0)
                 return CTL_EXIT_FAILURE;
@@ -82,27 +83,34 @@ static int run(Ctl *ctl) {
                 printf("  %-14s manifest at %s (fetched at upgrade time)\n", "binaries", u);
         }
         if (json_object_object_get_ex(p, "info_error", &v) && v)
-                printf("  %-14s %sthe info cannot be used: %s%s\n", "binaries", ctl_ansi_red(ctl), json_object_get_string(v),
-                       ctl_ansi_normal(ctl));
-        const char *platform = json_object_object_get_ex(p, "platform", &v) && v ? json_object_get_string(v) : NULL;
-        const char *here = json_object_object_get_ex(p, "binary_url", &v) && v ? json_object_get_string(v) : NULL;
+                printf("  %-14s %sthe info cannot be used: %s%s\n", "binaries", ctl_ansi_red(ctl),
+                        json_object_get_string(v), ctl_ansi_normal(ctl));
+        const char *platform =
+                json_object_object_get_ex(p, "platform", &v) && v ? json_object_get_string(v) : NULL;
+        const char *here =
+                json_object_object_get_ex(p, "binary_url", &v) && v ? json_object_get_string(v) : NULL;
         if (json_object_object_get_ex(p, "binaries", &v) && v) {
                 bool first = true;
                 json_object_object_foreach(v, key, val) {
-                        _cleanup_free_ char *k = esc(key), *u = val ? esc(json_object_get_string(val)) : strdup("(not a URL)");
+                        _cleanup_free_ char *k = esc(key),
+                                            *u = val ? esc(json_object_get_string(val))
+                                                     : strdup("(not a URL)");
                         bool mine = here && val && streq(json_object_get_string(val), here);
-                        printf("  %-14s %-14s %s%s\n", first ? "binaries" : "", k, strna(u), mine ? "  (this machine)" : "");
+                        printf("  %-14s %-14s %s%s\n", first ? "binaries" : "", k, strna(u),
+                                mine ? "  (this machine)" : "");
                         first = false;
                 }
                 if (first)
                         printf("  %-14s none listed\n", "binaries");
                 if (!here)
-                        printf("  %-14s %snone for %s%s\n", "", ctl_ansi_yellow(ctl), strna(platform), ctl_ansi_normal(ctl));
+                        printf("  %-14s %snone for %s%s\n", "", ctl_ansi_yellow(ctl), strna(platform),
+                                ctl_ansi_normal(ctl));
         }
         _cleanup_free_ char *f = esc(folder);
         if (ready >= 0)
-                printf("  %-14s %s%s%s (%s/upgrades/%s)\n", "installed", ready ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl),
-                       ready ? "ready" : "missing", ctl_ansi_normal(ctl), l->root, f);
+                printf("  %-14s %s%s%s (%s/upgrades/%s)\n", "installed",
+                        ready ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl), ready ? "ready" : "missing",
+                        ctl_ansi_normal(ctl), l->root, f);
         json_object_put(p);
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 }
@@ -110,9 +118,12 @@ static int run(Ctl *ctl) {
 const CtlCommand ctl_command_show_upgrade_info = {
         .name = "show-upgrade-info",
         .summary = "Show data/upgrade-info.json decoded: name, height, info, binaries, installed or not",
-        .help = "Reads $DAEMON_HOME/data/upgrade-info.json, the plan the node writes when it halts for an upgrade,\n"
-                "and shows it decoded: the name, the height (or time), the info with its binaries per platform\n"
-                "(the one for this machine marked), and whether the upgrade's binary is installed (ready) or not\n"
+        .help = "Reads $DAEMON_HOME/data/upgrade-info.json, the plan the node writes when it halts for an "
+                "upgrade,\n"
+                "and shows it decoded: the name, the height (or time), the info with its binaries per "
+                "platform\n"
+                "(the one for this machine marked), and whether the upgrade's binary is installed (ready) "
+                "or not\n"
                 "(missing). Exit status 4 when there is no such file (with --json: \"plan\": null).",
         .flags = CTL_FLAG_JSON,
         .needs_config = true,

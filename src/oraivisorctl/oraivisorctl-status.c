@@ -32,14 +32,14 @@
 
 typedef struct Proc {
         bool running;
-        pid_t pid;         /* 0 when unknown */
-        usec_t since;      /* CLOCK_REALTIME, 0 when unknown */
+        pid_t pid; /* 0 when unknown */
+        usec_t since; /* CLOCK_REALTIME, 0 when unknown */
 } Proc;
 
 typedef struct Scheduled {
         UpgradePlan *plan;
         char *folder;
-        int ready;         /* 1 ready, 0 missing, <0 the name cannot be a folder */
+        int ready; /* 1 ready, 0 missing, <0 the name cannot be a folder */
         bool downloadable; /* the info names a binary for this machine and downloads are allowed */
 } Scheduled;
 
@@ -48,15 +48,15 @@ typedef struct Status {
         CtlVersions versions;
         bool unit_mode;
         char *daemon_unit;
-        char *daemon_active_state;   /* unit mode */
+        char *daemon_active_state; /* unit mode */
         Proc daemon, oraivisor;
         UpgradeRecord *record;
         LastUpgrade *last;
-        Scheduled scheduled;         /* data/upgrade-info.json, when it is not the current version's */
+        Scheduled scheduled; /* data/upgrade-info.json, when it is not the current version's */
         bool have_scheduled;
         char *backup_dir;
         BackupList backups;
-        uint64_t free_bytes;         /* UINT64_MAX unknown */
+        uint64_t free_bytes; /* UINT64_MAX unknown */
         char **warnings;
 } Status;
 
@@ -137,7 +137,8 @@ static void inspect_lock(Ctl *ctl, Status *s) {
         _cleanup_free_ pid_t *pids = NULL;
         int held = lock_probe(s->layout->root_fd);
         if (held < 0) {
-                warn(s, "Cannot check whether oraivisor runs ('%s/.lock': %s).", s->layout->root, strerror(-held));
+                warn(s, "Cannot check whether oraivisor runs ('%s/.lock': %s).", s->layout->root,
+                        strerror(-held));
                 return;
         }
         int n = held > 0 ? lock_holders(s->layout->root_fd, &pids) : 0;
@@ -158,7 +159,7 @@ static void inspect_lock(Ctl *ctl, Status *s) {
                         continue; /* under systemd the daemon is its unit's; only oraivisor holds the lock */
                 if (p->running && p->pid < st[i].pid)
                         continue;
-                *p = (Proc) { .running = true, .pid = st[i].pid, .since = proc_since(&st[i]) };
+                *p = (Proc){.running = true, .pid = st[i].pid, .since = proc_since(&st[i])};
         }
         /* The lock is held but we may not look into its holders (another user's processes). */
         if (held > 0 && !s->oraivisor.running && !s->daemon.running)
@@ -172,17 +173,20 @@ static int inspect_unit(Ctl *ctl, Status *s) {
 
         int r = sd_bus_open_system(&bus);
         if (r < 0) {
-                warn(s, "Cannot ask systemd about '%s': the system bus is not reachable (%s).", s->daemon_unit, strerror(-r));
+                warn(s, "Cannot ask systemd about '%s': the system bus is not reachable (%s).",
+                        s->daemon_unit, strerror(-r));
                 return r;
         }
         r = bus_unit_get_state(bus, s->daemon_unit, &u, &error);
         if (r < 0) {
-                warn(s, "Cannot read the state of '%s' from systemd: %s.", s->daemon_unit, bus_error_text(&error, r));
+                warn(s, "Cannot read the state of '%s' from systemd: %s.", s->daemon_unit,
+                        bus_error_text(&error, r));
                 unit_state_done(&u);
                 return r;
         }
         if (r > 0) {
-                if (asprintf(&s->daemon_active_state, "%s (%s)", strna(u.active_state), strna(u.sub_state)) < 0)
+                if (asprintf(&s->daemon_active_state, "%s (%s)", strna(u.active_state), strna(u.sub_state)) <
+                        0)
                         s->daemon_active_state = NULL;
                 s->daemon.running = unit_active_state_is_running(u.active_state);
                 s->daemon.pid = s->daemon.running ? (pid_t) u.main_pid : 0;
@@ -197,9 +201,10 @@ static int inspect_unit(Ctl *ctl, Status *s) {
                 UnitState o = UNIT_STATE_INIT;
                 sd_bus_error_free(&error);
                 if (asprintf(&own, "oraivisor@%s.service", ctl->instance) >= 0 &&
-                    bus_unit_get_state(bus, own, &o, &error) > 0 && unit_active_state_is_running(o.active_state) &&
-                    o.main_pid > 0) {
-                        s->oraivisor = (Proc) { .running = true, .pid = (pid_t) o.main_pid, .since = o.active_enter_usec };
+                        bus_unit_get_state(bus, own, &o, &error) > 0 &&
+                        unit_active_state_is_running(o.active_state) && o.main_pid > 0) {
+                        s->oraivisor = (Proc){
+                                .running = true, .pid = (pid_t) o.main_pid, .since = o.active_enter_usec};
                 }
                 unit_state_done(&o);
         }
@@ -216,14 +221,9 @@ static void choose_mode(Ctl *ctl, Status *s) {
                 s->daemon_unit = NULL;
 
         switch (ctl->config.launcher) {
-        case LAUNCHER_UNIT:
-                s->unit_mode = true;
-                return;
-        case LAUNCHER_EXEC:
-                s->unit_mode = false;
-                return;
-        default:
-                break;
+        case LAUNCHER_UNIT: s->unit_mode = true; return;
+        case LAUNCHER_EXEC: s->unit_mode = false; return;
+        default: break;
         }
         if (ctl->config.under_systemd) {
                 s->unit_mode = true;
@@ -236,7 +236,7 @@ static void choose_mode(Ctl *ctl, Status *s) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         UnitState u = UNIT_STATE_INIT;
         if (sd_bus_open_system(&bus) >= 0 && bus_unit_get_state(bus, s->daemon_unit, &u, &error) > 0 &&
-            !unit_active_state_is_ended(u.active_state))
+                !unit_active_state_is_ended(u.active_state))
                 s->unit_mode = true;
         unit_state_done(&u);
 }
@@ -260,14 +260,17 @@ static void inspect_plans(Ctl *ctl, Status *s) {
         json_object *pj = ctl_plan_to_json(plan), *v;
         s->scheduled.downloadable = ctl->config.allow_download && pj &&
                 ((json_object_object_get_ex(pj, "binary_url", &v) && v) ||
-                 (json_object_object_get_ex(pj, "manifest_url", &v) && v));
+                        (json_object_object_get_ex(pj, "manifest_url", &v) && v));
         json_object_put(pj);
         _cleanup_free_ char *name = string_escape_for_log(plan->name, strlen(plan->name), 200);
         if (s->scheduled.ready == 0 && !s->scheduled.downloadable)
-                warn(s, "The binary of the planned upgrade '%s' is not installed, and oraivisor will not download it: install it now (oraivisorctl add-upgrade or prepare-upgrade).",
+                warn(s,
+                        "The binary of the planned upgrade '%s' is not installed, and oraivisor will not "
+                        "download it: install it now (oraivisorctl add-upgrade or prepare-upgrade).",
                         strna(name));
         else if (s->scheduled.ready < 0)
-                warn(s, "The planned upgrade's name '%s' cannot be a folder: oraivisor will refuse it.", strna(name));
+                warn(s, "The planned upgrade's name '%s' cannot be a folder: oraivisor will refuse it.",
+                        strna(name));
         s->scheduled.plan = TAKE_PTR(plan);
 }
 
@@ -275,12 +278,16 @@ static void inspect_records(Status *s) {
         const char *reason = NULL;
         int r = upgrade_record_read_at(s->layout->root_fd, &s->record, &reason);
         if (r == -EBADMSG)
-                warn(s, "'%s/" UPGRADE_RECORD_FILE "' is damaged (%s): oraivisor will not start until it is looked at.",
+                warn(s,
+                        "'%s/" UPGRADE_RECORD_FILE
+                        "' is damaged (%s): oraivisor will not start until it is looked at.",
                         s->layout->root, reason);
         else if (r < 0)
                 warn(s, "Cannot read '%s/" UPGRADE_RECORD_FILE "': %s.", s->layout->root, strerror(-r));
         else if (r > 0 && !s->oraivisor.running)
-                warn(s, "The upgrade to '%s' was interrupted at step %s: the next start of oraivisor resumes it.",
+                warn(s,
+                        "The upgrade to '%s' was interrupted at step %s: the next start of oraivisor "
+                        "resumes it.",
                         s->record->plan->name, upgrade_step_to_string(s->record->step));
 
         r = last_upgrade_read_at(s->layout->root_fd, &s->last, &reason);
@@ -302,17 +309,21 @@ static void inspect_backups(Ctl *ctl, Status *s) {
         _cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
                 if (!ctl->config.unsafe_skip_backup)
-                        warn(s, "The backup folder '%s' cannot be opened (%s): the next upgrade's backup will fail.", root,
-                                strerror(errno));
+                        warn(s,
+                                "The backup folder '%s' cannot be opened (%s): the next upgrade's backup "
+                                "will fail.",
+                                root, strerror(errno));
                 return;
         }
         if (fd_free_bytes(fd, &s->free_bytes) < 0)
                 s->free_bytes = UINT64_MAX;
         /* The newest backup is the best guess of what the next one needs. */
         if (!ctl->config.unsafe_skip_backup && s->backups.n_entries > 0 && s->free_bytes != UINT64_MAX &&
-            s->backups.entries[0].bytes != UINT64_MAX && s->free_bytes < s->backups.entries[0].bytes) {
+                s->backups.entries[0].bytes != UINT64_MAX && s->free_bytes < s->backups.entries[0].bytes) {
                 char a[BACKUP_FORMAT_BYTES_MAX], b[BACKUP_FORMAT_BYTES_MAX];
-                warn(s, "Only %s free in '%s', less than the last backup (%s): the next upgrade's backup may not fit.",
+                warn(s,
+                        "Only %s free in '%s', less than the last backup (%s): the next upgrade's backup "
+                        "may not fit.",
                         backup_format_bytes(a, sizeof a, s->free_bytes), root,
                         backup_format_bytes(b, sizeof b, s->backups.entries[0].bytes));
         }
@@ -321,23 +332,33 @@ static void inspect_backups(Ctl *ctl, Status *s) {
 static void judge(Ctl *ctl, Status *s) {
         const CtlVersion *cur = ctl_versions_current(&s->versions);
         if (s->versions.current_error == -ENOENT)
-                warn(s, "'%s/current' does not exist yet: oraivisor creates it (-> genesis) at its first start.", s->layout->root);
+                warn(s,
+                        "'%s/current' does not exist yet: oraivisor creates it (-> genesis) at its first "
+                        "start.",
+                        s->layout->root);
         else if (s->versions.current_error < 0)
-                warn(s, "'%s/current' is broken: point it at the version the node's data needs.", s->layout->root);
+                warn(s, "'%s/current' is broken: point it at the version the node's data needs.",
+                        s->layout->root);
         else if (!cur)
-                warn(s, "'%s/current' points to '%s', which is not installed.", s->layout->root, s->versions.current_target);
+                warn(s, "'%s/current' points to '%s', which is not installed.", s->layout->root,
+                        s->versions.current_target);
         else if (cur->binary_error < 0)
-                warn(s, "The current binary '%s' %s.", cur->binary, version_binary_problem(cur->binary_error));
+                warn(s, "The current binary '%s' %s.", cur->binary,
+                        version_binary_problem(cur->binary_error));
 
         if (!s->oraivisor.running && s->daemon.running)
-                warn(s, "The daemon runs without oraivisor: upgrades will not be applied. Start oraivisor%s%s%s.",
-                     ctl->instance ? " (systemctl start oraivisor@" : "", strempty(ctl->instance), ctl->instance ? ".service)" : "");
+                warn(s,
+                        "The daemon runs without oraivisor: upgrades will not be applied. Start "
+                        "oraivisor%s%s%s.",
+                        ctl->instance ? " (systemctl start oraivisor@" : "", strempty(ctl->instance),
+                        ctl->instance ? ".service)" : "");
         else if (!s->oraivisor.running)
-                warn(s, "oraivisor is not running%s%s%s.", ctl->instance ? ": systemctl start oraivisor@" : "",
-                     strempty(ctl->instance), ctl->instance ? ".service" : "");
+                warn(s, "oraivisor is not running%s%s%s.",
+                        ctl->instance ? ": systemctl start oraivisor@" : "", strempty(ctl->instance),
+                        ctl->instance ? ".service" : "");
         else if (!s->daemon.running && !s->record)
-                warn(s, "oraivisor runs but the daemon does not%s%s.", s->daemon_unit ? ": see journalctl -u " : "",
-                     s->daemon_unit ? s->daemon_unit : "");
+                warn(s, "oraivisor runs but the daemon does not%s%s.",
+                        s->daemon_unit ? ": see journalctl -u " : "", s->daemon_unit ? s->daemon_unit : "");
 }
 
 /* ---- output ------------------------------------------------------------------------------------------- */
@@ -376,7 +397,8 @@ static int print_json(Ctl *ctl, Status *s) {
                 v = json_object_new_object();
                 json_object_object_add(v, "plan", ctl_plan_to_json(s->record->plan));
                 ctl_json_add_string(v, "folder", s->record->folder);
-                json_object_object_add(v, "step", json_object_new_string(upgrade_step_to_string(s->record->step)));
+                json_object_object_add(
+                        v, "step", json_object_new_string(upgrade_step_to_string(s->record->step)));
                 json_object_object_add(v, "started", ctl_time_json(s->record->started_usec));
                 ctl_json_add_string(v, "backup", s->record->backup_name);
                 json_object_object_add(v, "running", json_object_new_boolean(s->oraivisor.running));
@@ -396,13 +418,15 @@ static int print_json(Ctl *ctl, Status *s) {
         if (s->last) {
                 v = json_object_new_object();
                 ctl_json_add_string(v, "name", s->last->plan->name);
-                json_object_object_add(v, "height", s->last->plan->height > 0 ? json_object_new_int64(s->last->plan->height) : NULL);
+                json_object_object_add(v, "height",
+                        s->last->plan->height > 0 ? json_object_new_int64(s->last->plan->height) : NULL);
                 ctl_json_add_string(v, "folder", s->last->folder);
                 json_object_object_add(v, "started", ctl_time_json(s->last->started_usec));
                 json_object_object_add(v, "finished", ctl_time_json(s->last->finished_usec));
                 json_object_object_add(v, "duration_usec",
-                        s->last->started_usec && s->last->finished_usec >= s->last->started_usec ?
-                        json_object_new_uint64(s->last->finished_usec - s->last->started_usec) : NULL);
+                        s->last->started_usec && s->last->finished_usec >= s->last->started_usec
+                                ? json_object_new_uint64(s->last->finished_usec - s->last->started_usec)
+                                : NULL);
                 ctl_json_add_string(v, "backup", s->last->backup_name);
         }
         json_object_object_add(o, "last_upgrade", v);
@@ -411,13 +435,18 @@ static int print_json(Ctl *ctl, Status *s) {
         if (s->have_scheduled) {
                 json_object *p = json_object_new_object();
                 ctl_json_add_string(p, "name", s->scheduled.plan->name);
-                json_object_object_add(p, "height", s->scheduled.plan->height > 0 ? json_object_new_int64(s->scheduled.plan->height) : NULL);
+                json_object_object_add(p, "height",
+                        s->scheduled.plan->height > 0 ? json_object_new_int64(s->scheduled.plan->height)
+                                                      : NULL);
                 ctl_json_add_string(p, "time", s->scheduled.plan->time);
                 ctl_json_add_string(p, "source", "data/" PLAN_FILE);
                 ctl_json_add_string(p, "folder", s->scheduled.folder);
-                json_object_object_add(p, "binary", s->scheduled.ready < 0 ? NULL :
-                        json_object_new_string(s->scheduled.ready ? "ready" : "missing"));
-                json_object_object_add(p, "downloadable", json_object_new_boolean(s->scheduled.downloadable));
+                json_object_object_add(p, "binary",
+                        s->scheduled.ready < 0
+                                ? NULL
+                                : json_object_new_string(s->scheduled.ready ? "ready" : "missing"));
+                json_object_object_add(
+                        p, "downloadable", json_object_new_boolean(s->scheduled.downloadable));
                 json_object_array_add(a, p);
         }
         json_object_object_add(o, "scheduled", a);
@@ -429,17 +458,20 @@ static int print_json(Ctl *ctl, Status *s) {
                 _cleanup_free_ char *name = NULL;
                 ctl_json_add_string(b, "name", e->name);
                 ctl_json_add_string(b, "upgrade_folder", e->folder);
-                ctl_json_add_string(b, "upgrade", upgrade_folder_to_name(e->folder, &name) >= 0 ? name : NULL);
+                ctl_json_add_string(
+                        b, "upgrade", upgrade_folder_to_name(e->folder, &name) >= 0 ? name : NULL);
                 json_object_object_add(b, "time", ctl_time_json(e->time));
-                json_object_object_add(b, "size", e->bytes != UINT64_MAX ? json_object_new_uint64(e->bytes) : NULL);
+                json_object_object_add(
+                        b, "size", e->bytes != UINT64_MAX ? json_object_new_uint64(e->bytes) : NULL);
                 json_object_array_add(a, b);
         }
         json_object_object_add(o, "backups", a);
         ctl_json_add_string(o, "backup_dir", s->backup_dir);
-        json_object_object_add(o, "backup_free_bytes", s->free_bytes != UINT64_MAX ? json_object_new_uint64(s->free_bytes) : NULL);
+        json_object_object_add(o, "backup_free_bytes",
+                s->free_bytes != UINT64_MAX ? json_object_new_uint64(s->free_bytes) : NULL);
 
         a = json_object_new_array();
-        STRV_FOREACH(w, s->warnings)
+        STRV_FOREACH (w, s->warnings)
                 json_object_array_add(a, json_object_new_string(*w));
         json_object_object_add(o, "warnings", a);
         int r = ctl_print_json(o);
@@ -454,7 +486,7 @@ static char *esc(const char *s) {
 static void print_proc(Ctl *ctl, const char *label, const Proc *p, const char *extra) {
         char t[CTL_TIME_MAX];
         printf("%12s: %s%s%s", label, p->running ? ctl_ansi_green(ctl) : ctl_ansi_red(ctl),
-               p->running ? "running" : "not running", ctl_ansi_normal(ctl));
+                p->running ? "running" : "not running", ctl_ansi_normal(ctl));
         if (p->pid > 0)
                 printf(" (pid %d)", (int) p->pid);
         if (p->since > 0)
@@ -467,9 +499,10 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
         const CtlVersion *cur = ctl_versions_current(&s->versions);
 
         _cleanup_free_ char *home = esc(ctl->config.home);
-        printf("%s●%s %s%s%s node in %s%s%s%s\n", ok ? ctl_ansi_green(ctl) : ctl_ansi_red(ctl), ctl_ansi_normal(ctl),
-               ctl_ansi_bold(ctl), ctl->config.name, ctl_ansi_normal(ctl), home, ctl->instance ? " (oraivisor@" : "",
-               strempty(ctl->instance), ctl->instance ? ".service)" : "");
+        printf("%s●%s %s%s%s node in %s%s%s%s\n", ok ? ctl_ansi_green(ctl) : ctl_ansi_red(ctl),
+                ctl_ansi_normal(ctl), ctl_ansi_bold(ctl), ctl->config.name, ctl_ansi_normal(ctl), home,
+                ctl->instance ? " (oraivisor@" : "", strempty(ctl->instance),
+                ctl->instance ? ".service)" : "");
         _cleanup_free_ char *cn = cur ? esc(cur->name) : NULL, *cf = cur ? esc(cur->rel) : NULL;
         if (cur)
                 printf("%12s: %s (%s)\n", "Current", strna(cn), strna(cf));
@@ -478,7 +511,8 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
 
         _cleanup_free_ char *extra = NULL;
         if (s->unit_mode && s->daemon_unit &&
-            asprintf(&extra, "; %s: %s", s->daemon_unit, s->daemon_active_state ? s->daemon_active_state : "unknown") < 0)
+                asprintf(&extra, "; %s: %s", s->daemon_unit,
+                        s->daemon_active_state ? s->daemon_active_state : "unknown") < 0)
                 extra = NULL;
         print_proc(ctl, "Daemon", &s->daemon, extra);
         print_proc(ctl, "Oraivisor", &s->oraivisor, NULL);
@@ -486,8 +520,9 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
         if (s->record) {
                 _cleanup_free_ char *d = upgrade_plan_describe(s->record->plan), *de = d ? esc(d) : NULL;
                 printf("%12s: %s%s%s at step %s%s, started %s", "Upgrading", ctl_ansi_yellow(ctl), strna(de),
-                       ctl_ansi_normal(ctl), upgrade_step_to_string(s->record->step),
-                       s->oraivisor.running ? "" : " (interrupted)", ctl_format_time(s->record->started_usec, t, sizeof t));
+                        ctl_ansi_normal(ctl), upgrade_step_to_string(s->record->step),
+                        s->oraivisor.running ? "" : " (interrupted)",
+                        ctl_format_time(s->record->started_usec, t, sizeof t));
                 if (s->record->backup_name)
                         printf("; backup %s", s->record->backup_name);
                 putchar('\n');
@@ -495,18 +530,24 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
         if (s->last) {
                 char span[FORMAT_TIMESPAN_MAX];
                 _cleanup_free_ char *d = upgrade_plan_describe(s->last->plan), *de = d ? esc(d) : NULL;
-                printf("%12s: %s, finished %s", "Last upgrade", strna(de), ctl_format_time(s->last->finished_usec, t, sizeof t));
+                printf("%12s: %s, finished %s", "Last upgrade", strna(de),
+                        ctl_format_time(s->last->finished_usec, t, sizeof t));
                 if (s->last->started_usec && s->last->finished_usec >= s->last->started_usec)
-                        printf(" after %s", format_timespan(span, sizeof span, s->last->finished_usec - s->last->started_usec));
+                        printf(" after %s",
+                                format_timespan(
+                                        span, sizeof span, s->last->finished_usec - s->last->started_usec));
                 printf("; backup %s\n", s->last->backup_name ? s->last->backup_name : "none");
         }
         if (s->have_scheduled) {
                 _cleanup_free_ char *d = upgrade_plan_describe(s->scheduled.plan), *de = d ? esc(d) : NULL,
                                     *f = esc(s->scheduled.folder);
-                const char *state = s->scheduled.ready < 0 ? "invalid name" : s->scheduled.ready ? "ready" :
-                        s->scheduled.downloadable ? "missing (oraivisor will download it)" : "missing";
+                const char *state = s->scheduled.ready < 0 ? "invalid name"
+                        : s->scheduled.ready               ? "ready"
+                        : s->scheduled.downloadable        ? "missing (oraivisor will download it)"
+                                                           : "missing";
                 printf("%12s: %s: binary %s%s%s (upgrades/%s)\n", "Scheduled", strna(de),
-                       s->scheduled.ready > 0 ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl), state, ctl_ansi_normal(ctl), f);
+                        s->scheduled.ready > 0 ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl), state,
+                        ctl_ansi_normal(ctl), f);
         } else
                 printf("%12s: none known (data/" PLAN_FILE ")\n", "Scheduled");
 
@@ -518,11 +559,11 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
         for (size_t i = 0; i < s->backups.n_entries; i++) {
                 const BackupEntry *e = &s->backups.entries[i];
                 printf("%12s  %s  %s  %s\n", "", e->name, ctl_format_time(e->time, t, sizeof t),
-                       e->bytes != UINT64_MAX ? backup_format_bytes(b, sizeof b, e->bytes) : "?");
+                        e->bytes != UINT64_MAX ? backup_format_bytes(b, sizeof b, e->bytes) : "?");
         }
         if (s->warnings) {
                 printf("%12s:\n", "Warnings");
-                STRV_FOREACH(w, s->warnings)
+                STRV_FOREACH (w, s->warnings)
                         printf("%12s  %s%s%s\n", "", ctl_ansi_yellow(ctl), *w, ctl_ansi_normal(ctl));
         }
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
@@ -538,8 +579,10 @@ static int run(Ctl *ctl) {
         choose_mode(ctl, &s);
         if (s.unit_mode) {
                 if (!s.daemon_unit)
-                        warn(&s, "The daemon unit's name cannot be derived from DAEMON_NAME='%s': set ORAIVISOR_DAEMON_UNIT.",
-                             ctl->config.name);
+                        warn(&s,
+                                "The daemon unit's name cannot be derived from DAEMON_NAME='%s': set "
+                                "ORAIVISOR_DAEMON_UNIT.",
+                                ctl->config.name);
                 else
                         (void) inspect_unit(ctl, &s);
         }
@@ -559,11 +602,15 @@ static int run(Ctl *ctl) {
 const CtlCommand ctl_command_status = {
         .name = "status",
         .summary = "Show the node at a glance: versions, daemon, oraivisor, upgrades, backups, warnings",
-        .help = "Shows the current version; the daemon (under systemd its unit as PID 1 sees it, read over D-Bus;\n"
-                "in exec mode the process holding oraivisor's lock); whether oraivisor runs and which upgrade step\n"
-                "it is at; the last upgrade; the planned upgrade (data/upgrade-info.json) and whether its binary\n"
+        .help = "Shows the current version; the daemon (under systemd its unit as PID 1 sees it, read over "
+                "D-Bus;\n"
+                "in exec mode the process holding oraivisor's lock); whether oraivisor runs and which "
+                "upgrade step\n"
+                "it is at; the last upgrade; the planned upgrade (data/upgrade-info.json) and whether its "
+                "binary\n"
                 "is ready; the backups and the free space where they go; and what needs attention.\n"
-                "Exit status 0 when the daemon runs and nothing needs attention, 3 otherwise (as systemctl status).",
+                "Exit status 0 when the daemon runs and nothing needs attention, 3 otherwise (as systemctl "
+                "status).",
         .flags = CTL_FLAG_JSON,
         .needs_config = true,
         .run = run,

@@ -25,10 +25,15 @@ static int run(Ctl *ctl) {
         const CtlVersion *cur = ctl_versions_current(&vs);
         int r;
         if (!cur)
-                r = asprintf(&error, "'%s/current' %s: install the genesis binary (oraivisorctl init PATH) or point current at a version",
-                        l->root, vs.current_error == -ENOENT ? "does not exist" : "does not point to an installed version");
+                r = asprintf(&error,
+                        "'%s/current' %s: install the genesis binary (oraivisorctl init PATH) or point "
+                        "current at a version",
+                        l->root,
+                        vs.current_error == -ENOENT ? "does not exist"
+                                                    : "does not point to an installed version");
         else if (cur->binary_error < 0)
-                r = asprintf(&error, "the current binary '%s' %s", cur->binary, version_binary_problem(cur->binary_error));
+                r = asprintf(&error, "the current binary '%s' %s", cur->binary,
+                        version_binary_problem(cur->binary_error));
         else {
                 r = ctl_node_credentials(ctl, &cred, &cred_error);
                 if (r == -ENOMEM)
@@ -45,8 +50,9 @@ static int run(Ctl *ctl) {
                 return log_oom(), CTL_EXIT_FAILURE;
         bool clean = ran && nv.result.code == CLD_EXITED && nv.result.status == 0 && !nv.result.timed_out;
         char end[64];
-        if (ran && !clean && asprintf(&error, "'%s version' ended with %s", cur->binary,
-                                      node_version_describe_end(&nv, end, sizeof end)) < 0)
+        if (ran && !clean &&
+                asprintf(&error, "'%s version' ended with %s", cur->binary,
+                        node_version_describe_end(&nv, end, sizeof end)) < 0)
                 return log_oom(), CTL_EXIT_FAILURE;
 
         if (ctl->json) {
@@ -73,7 +79,8 @@ static int run(Ctl *ctl) {
         printf("oraivisor %s\n", PACKAGE_VERSION);
         if (ran) {
                 _cleanup_free_ char *text = ctl_version_output_text(&nv);
-                _cleanup_free_ char *name = cur->name ? string_escape_for_log(cur->name, strlen(cur->name), 200) : NULL;
+                _cleanup_free_ char *name =
+                        cur->name ? string_escape_for_log(cur->name, strlen(cur->name), 200) : NULL;
                 printf("%s (%s): %s\n", strna(name), cur->rel, isempty(text) ? "(nothing printed)" : text);
         }
         if (fflush(stdout) != 0)
@@ -86,8 +93,10 @@ static int run(Ctl *ctl) {
 const CtlCommand ctl_command_version = {
         .name = "version",
         .summary = "Show oraivisor's version and what the current binary's `version` prints",
-        .help = "Prints oraivisor's version, then runs `<current binary> version` as the node runs (DAEMON_USER,\n"
-                "the node's environment, lib/ on LD_LIBRARY_PATH; stopped after 10 s) and prints its output.\n"
+        .help = "Prints oraivisor's version, then runs `<current binary> version` as the node runs "
+                "(DAEMON_USER,\n"
+                "the node's environment, lib/ on LD_LIBRARY_PATH; stopped after 10 s) and prints its "
+                "output.\n"
                 "Exit status 1 when the current binary is missing or its `version` fails.",
         .flags = CTL_FLAG_JSON,
         .needs_config = true,

@@ -47,7 +47,7 @@ static int version_fill(Layout *l, const char *folder, const char *current, CtlV
         struct stat st;
         int r;
 
-        *v = (CtlVersion) {};
+        *v = (CtlVersion){};
         if (folder) {
                 v->folder = strdup(folder);
                 if (!v->folder || asprintf(&v->rel, "upgrades/%s", folder) < 0)
@@ -66,7 +66,7 @@ static int version_fill(Layout *l, const char *folder, const char *current, CtlV
 
         _cleanup_close_ int dfd = open_beneath(l->root_fd, v->rel, O_RDONLY | O_DIRECTORY, 0, true);
         if (dfd >= 0 && fstatat(dfd, "lib", &st, 0) >= 0 && S_ISDIR(st.st_mode) &&
-            asprintf(&v->lib_dir, "%s/%s/lib", l->root, v->rel) < 0)
+                asprintf(&v->lib_dir, "%s/%s/lib", l->root, v->rel) < 0)
                 return -ENOMEM;
         if (dfd >= 0 && folder) {
                 r = plan_file_read_at(dfd, &v->plan, &v->plan_reason, NULL);
@@ -92,7 +92,8 @@ int ctl_versions_load(Layout *l, CtlVersions *ret) {
                 return log_oom();
         vs.current_error = MIN(r, 0);
 
-        _cleanup_close_ int ufd = openat(l->root_fd, "upgrades", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int ufd =
+                openat(l->root_fd, "upgrades", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (ufd < 0 && errno != ENOENT)
                 return log_error_errno(errno, "Failed to open '%s/upgrades': %m", l->root);
         if (ufd >= 0) {
@@ -110,8 +111,8 @@ int ctl_versions_load(Layout *l, CtlVersions *ret) {
                                 break;
                         }
                         /* Folders only; dot files are oraivisor's staging ("." prefix) or not versions. */
-                        if (de->d_name[0] == '.' ||
-                            fstatat(ufd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+                        if (de->d_name[0] == '.' || fstatat(ufd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                                !S_ISDIR(st.st_mode))
                                 continue;
                         r = strv_extend(&folders, de->d_name);
                         if (r < 0)
@@ -167,7 +168,8 @@ int ctl_run_version(Ctl *ctl, const CtlVersion *v, const Credentials *c, NodeVer
         _cleanup_strv_free_ char **env = strv_copy(ctl->env ?: STRV_MAKE(NULL));
         if (!env)
                 return -ENOMEM;
-        if (!strv_env_get(env, "PATH") && strv_env_set(&env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin") < 0)
+        if (!strv_env_get(env, "PATH") &&
+                strv_env_set(&env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin") < 0)
                 return -ENOMEM;
         return node_version_run(v->binary, v->lib_dir, env, c, ctl->config.home, NODE_VERSION_TIMEOUT, ret);
 }
@@ -197,12 +199,14 @@ json_object *ctl_version_output_json(const NodeVersion *nv) {
         for (size_t i = 0; plain && i < n; i++)
                 if ((unsigned char) nv->output[i] < 0x20 && !strchr("\t\n", nv->output[i]))
                         plain = false;
-        _cleanup_free_ char *text = plain ? strndup(nv->output, n) : string_escape_for_log(nv->output, n, NODE_VERSION_OUTPUT_MAX);
+        _cleanup_free_ char *text = plain ? strndup(nv->output, n)
+                                          : string_escape_for_log(nv->output, n, NODE_VERSION_OUTPUT_MAX);
         json_object_object_add(o, "output", text ? json_object_new_string(text) : NULL);
         json_object_object_add(o, "truncated", json_object_new_boolean(nv->truncated));
         bool exited = nv->result.code == CLD_EXITED && !nv->result.timed_out;
         json_object_object_add(o, "exit_status", exited ? json_object_new_int(nv->result.status) : NULL);
-        json_object_object_add(o, "signal", !exited && !nv->result.timed_out ? json_object_new_int(nv->result.status) : NULL);
+        json_object_object_add(o, "signal",
+                !exited && !nv->result.timed_out ? json_object_new_int(nv->result.status) : NULL);
         json_object_object_add(o, "timed_out", json_object_new_boolean(nv->result.timed_out));
         return o;
 }
@@ -224,7 +228,10 @@ json_object *ctl_plan_to_json(const UpgradePlan *p) {
         _cleanup_(manifest_freep) Manifest *m = NULL;
         const char *reason = NULL, *kind;
         int r = plan_info_parse(p->info, &url, &m, &reason);
-        kind = r == PLAN_INFO_URL ? "url" : r == PLAN_INFO_MANIFEST ? "manifest" : r == -ENODATA ? "none" : "invalid";
+        kind = r == PLAN_INFO_URL         ? "url"
+                : r == PLAN_INFO_MANIFEST ? "manifest"
+                : r == -ENODATA           ? "none"
+                                          : "invalid";
         json_object_object_add(o, "info_kind", json_object_new_string(kind));
         ctl_json_add_string(o, "manifest_url", url);
         ctl_json_add_string(o, "info_error", r == -EBADMSG ? reason : NULL);

@@ -10,15 +10,16 @@
 #include "oraivisorctl.h"
 
 typedef struct CtlVersion {
-        char *name;          /* "genesis", or the upgrade's name decoded from its folder (NULL when it does not decode) */
-        char *folder;        /* the folder under upgrades/, NULL for genesis */
-        char *rel;           /* "genesis" or "upgrades/<folder>" */
-        char *binary;        /* absolute path of bin/$DAEMON_NAME */
-        char *lib_dir;       /* absolute path of its lib/ when that is a folder, else NULL */
+        char *name; /* "genesis", or the upgrade's name decoded from its folder (NULL when it does not
+                       decode) */
+        char *folder; /* the folder under upgrades/, NULL for genesis */
+        char *rel; /* "genesis" or "upgrades/<folder>" */
+        char *binary; /* absolute path of bin/$DAEMON_NAME */
+        char *lib_dir; /* absolute path of its lib/ when that is a folder, else NULL */
         bool current;
-        int binary_error;    /* 0 when installed (version_binary_check_at()), else its negative errno */
-        UpgradePlan *plan;   /* upgrades/<folder>/upgrade-info.json, the plan that activated it */
-        int plan_error;      /* reading it: 0 (also when absent), -EBADMSG with plan_reason, another errno */
+        int binary_error; /* 0 when installed (version_binary_check_at()), else its negative errno */
+        UpgradePlan *plan; /* upgrades/<folder>/upgrade-info.json, the plan that activated it */
+        int plan_error; /* reading it: 0 (also when absent), -EBADMSG with plan_reason, another errno */
         const char *plan_reason;
 } CtlVersion;
 
@@ -26,7 +27,7 @@ typedef struct CtlVersions {
         CtlVersion *versions; /* genesis first (when its folder exists), then upgrades/ sorted by folder */
         size_t n_versions;
         char *current_target; /* what `current` points to, normalised; NULL when current_error */
-        int current_error;    /* layout_current_target()'s error, 0 when fine */
+        int current_error; /* layout_current_target()'s error, 0 when fine */
 } CtlVersions;
 
 int ctl_versions_load(Layout *l, CtlVersions *ret);

@@ -56,7 +56,8 @@ static int tree_add(int fd, dev_t dev, unsigned depth, uint64_t *total) {
                 *total += (uint64_t) st.st_blocks * 512;
                 if (!S_ISDIR(st.st_mode) || st.st_dev != dev)
                         continue;
-                _cleanup_close_ int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_close_ int sub =
+                        openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (sub < 0) {
                         r = -errno;
                         break;
@@ -75,7 +76,8 @@ int tree_allocated_bytes_at(int dirfd, const char *name, uint64_t *ret) {
                 return -errno;
         uint64_t total = (uint64_t) st.st_blocks * 512;
         if (S_ISDIR(st.st_mode)) {
-                _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_close_ int fd =
+                        openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         return -errno;
                 int r = tree_add(fd, st.st_dev, 0, &total);
@@ -126,7 +128,7 @@ int backup_list(const char *backup_root, const BackupOwner *owner, bool sizes, B
                 struct stat st;
                 if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
                         continue;
-                BackupEntry e = { .bytes = UINT64_MAX };
+                BackupEntry e = {.bytes = UINT64_MAX};
                 r = backup_name_parse(de->d_name, &e.folder, &e.time);
                 if (r < 0) /* cannot be: backup_name_is_ours() said it is a backup name */
                         continue;

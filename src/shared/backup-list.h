@@ -11,10 +11,11 @@
 #include "time-util.h"
 
 typedef struct BackupEntry {
-        char *name;      /* the folder's name in the backup folder */
-        char *folder;    /* the upgrade (folder under upgrades/) it was taken before */
-        usec_t time;     /* when, from its name (UTC, seconds) */
-        uint64_t bytes;  /* allocated size of everything below it; UINT64_MAX when not measured or unreadable */
+        char *name; /* the folder's name in the backup folder */
+        char *folder; /* the upgrade (folder under upgrades/) it was taken before */
+        usec_t time; /* when, from its name (UTC, seconds) */
+        uint64_t bytes; /* allocated size of everything below it; UINT64_MAX when not measured or unreadable
+                         */
 } BackupEntry;
 
 typedef struct BackupList {

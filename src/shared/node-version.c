@@ -19,7 +19,6 @@ typedef struct Probe {
         bool eof;
 } Probe;
 
-
 void node_version_done(NodeVersion *v) {
         if (v)
                 v->output = mfree(v->output);
@@ -62,8 +61,8 @@ static void on_done(Child *c, const ChildResult *r, void *userdata) {
         (void) sd_event_exit(p->event, 0);
 }
 
-int node_version_run(const char *binary, const char *lib_dir, char *const *env, const Credentials *credentials,
-        const char *working_directory, usec_t timeout, NodeVersion *ret) {
+int node_version_run(const char *binary, const char *lib_dir, char *const *env,
+        const Credentials *credentials, const char *working_directory, usec_t timeout, NodeVersion *ret) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(sd_event_source_unrefp) sd_event_source *io = NULL;
         _cleanup_(child_freep) Child *child = NULL;
@@ -100,12 +99,12 @@ int node_version_run(const char *binary, const char *lib_dir, char *const *env, 
         wfd = pipefd[1];
         (void) fd_nonblock(rfd, true);
 
-        Probe p = { .event = e, .v = &v };
+        Probe p = {.event = e, .v = &v};
         r = sd_event_add_io(e, &io, rfd, EPOLLIN, on_output, &p);
         if (r < 0)
                 goto fail;
 
-        char *argv[] = { (char *) binary, (char *) "version", NULL };
+        char *argv[] = {(char *) binary, (char *) "version", NULL};
         ChildSpec spec = CHILD_SPEC_INIT;
         spec.argv = argv;
         spec.env = node_env;
@@ -138,6 +137,7 @@ const char *node_version_describe_end(const NodeVersion *v, char *buf, size_t le
         else if (v->result.code == CLD_EXITED)
                 snprintf(buf, len, "exit status %d", v->result.status);
         else
-                snprintf(buf, len, "killed by signal %d (%s)", v->result.status, strsignal(v->result.status));
+                snprintf(
+                        buf, len, "killed by signal %d (%s)", v->result.status, strsignal(v->result.status));
         return buf;
 }

@@ -17,9 +17,9 @@
 #define NODE_VERSION_TIMEOUT (10 * USEC_PER_SEC)
 
 typedef struct NodeVersion {
-        char *output;      /* what it printed (NUL-terminated, raw bytes: escape before showing) */
+        char *output; /* what it printed (NUL-terminated, raw bytes: escape before showing) */
         size_t size;
-        bool truncated;    /* it printed more than NODE_VERSION_OUTPUT_MAX bytes */
+        bool truncated; /* it printed more than NODE_VERSION_OUTPUT_MAX bytes */
         ChildResult result; /* how it ended: code CLD_EXITED and status, or killed; timed_out */
 } NodeVersion;
 
@@ -29,8 +29,8 @@ void node_version_done(NodeVersion *v);
  * got it); lib_dir may be NULL; credentials NULL or unset: ours. Returns 0 when the command ran (whatever
  * it printed or how it ended), a negative errno when it could not be started (-ENOMEM, fork, the event
  * loop). SIGCHLD is blocked in the calling thread from then on (sd-event needs it). */
-int node_version_run(const char *binary, const char *lib_dir, char *const *env, const Credentials *credentials,
-        const char *working_directory, usec_t timeout, NodeVersion *ret);
+int node_version_run(const char *binary, const char *lib_dir, char *const *env,
+        const Credentials *credentials, const char *working_directory, usec_t timeout, NodeVersion *ret);
 
 /* One short phrase for how it ended: "exit status 0", "exit status 3", "killed by signal 9", "timed out
  * after the limit". Into buf. */

@@ -27,7 +27,8 @@ int upgrade_record_load(Layout *l, UpgradeRecord **ret) {
                 return log_oom();
         if (r == -EBADMSG)
                 return log_error_errno(r,
-                        "'%s/" UPGRADE_RECORD_FILE "' is damaged (%s). Check '%s/current' points at the version the data needs, then remove the file.",
+                        "'%s/" UPGRADE_RECORD_FILE "' is damaged (%s). Check '%s/current' points at the "
+                                                   "version the data needs, then remove the file.",
                         l->root, strna(reason), l->root);
         if (r < 0)
                 return log_error_errno(r, "Failed to read '%s/" UPGRADE_RECORD_FILE "': %m", l->root);

@@ -39,9 +39,10 @@ static void script(const char *body) {
 }
 
 Test(node_version, output_and_environment, .init = setup, .fini = teardown) {
-        script("echo \"$1 ld=$LD_LIBRARY_PATH notify=${NOTIFY_SOCKET-unset} cwd=$(pwd)\"; echo err >&2; exit 0");
-        char *env[] = { (char *) "PATH=/usr/bin:/bin", (char *) "LD_LIBRARY_PATH=/opt/x",
-                        (char *) "NOTIFY_SOCKET=/run/nope", NULL };
+        script("echo \"$1 ld=$LD_LIBRARY_PATH notify=${NOTIFY_SOCKET-unset} cwd=$(pwd)\"; echo err >&2; "
+               "exit 0");
+        char *env[] = {(char *) "PATH=/usr/bin:/bin", (char *) "LD_LIBRARY_PATH=/opt/x",
+                (char *) "NOTIFY_SOCKET=/run/nope", NULL};
         NodeVersion v = {};
         cr_assert_eq(node_version_run(bin, "/v/lib", env, NULL, dir, 10 * USEC_PER_SEC, &v), 0);
         char want[PATH_MAX + 100];
@@ -56,7 +57,7 @@ Test(node_version, output_and_environment, .init = setup, .fini = teardown) {
 }
 
 Test(node_version, capped_failing_and_timed_out, .init = setup, .fini = teardown) {
-        char *env[] = { (char *) "PATH=/usr/bin:/bin", NULL };
+        char *env[] = {(char *) "PATH=/usr/bin:/bin", NULL};
         char end[64];
         NodeVersion v = {};
 

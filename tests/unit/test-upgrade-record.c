@@ -48,7 +48,8 @@ Test(upgrade_record, read_both_files, .init = setup, .fini = teardown) {
         cr_assert_eq(upgrade_record_load(l, &r), 0);
         cr_assert_eq(last_upgrade_read_at(l->root_fd, &u, &reason), 0);
 
-        put(l, UPGRADE_RECORD_FILE, "{\"plan\":{\"name\":\"v2\",\"height\":5},\"folder\":\"v2\",\"step\":\"hooks\"}");
+        put(l, UPGRADE_RECORD_FILE,
+                "{\"plan\":{\"name\":\"v2\",\"height\":5},\"folder\":\"v2\",\"step\":\"hooks\"}");
         cr_assert_eq(upgrade_record_read_at(l->root_fd, &r, &reason), 1);
         cr_assert_eq(r->step, UPGRADE_STEP_HOOKS);
         r = upgrade_record_free(r);
@@ -60,7 +61,7 @@ Test(upgrade_record, read_both_files, .init = setup, .fini = teardown) {
         cr_assert_eq(upgrade_record_load(l, &r), -EBADMSG);
 
         /* Written by the engine, read back; never through a symlink. */
-        LastUpgrade w = { .folder = (char *) "v2", .started_usec = 1, .finished_usec = 2 };
+        LastUpgrade w = {.folder = (char *) "v2", .started_usec = 1, .finished_usec = 2};
         cr_assert_eq(upgrade_plan_new("v2", 5, NULL, "", &w.plan), 0);
         cr_assert_eq(last_upgrade_save(l, &w), 0);
         cr_assert_eq(last_upgrade_read_at(l->root_fd, &u, &reason), 1);
