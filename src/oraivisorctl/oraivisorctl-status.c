@@ -54,6 +54,7 @@ typedef struct Status {
         LastUpgrade *last;
         Scheduled scheduled; /* data/upgrade-info.json, when it is not the current version's */
         bool have_scheduled;
+        bool holders_hidden; /* the lock is held, by processes we may not look into */
         char *backup_dir;
         BackupList backups;
         uint64_t free_bytes; /* UINT64_MAX unknown */
@@ -162,8 +163,10 @@ static void inspect_lock(Ctl *ctl, Status *s) {
                 *p = (Proc){.running = true, .pid = st[i].pid, .since = proc_since(&st[i])};
         }
         /* The lock is held but we may not look into its holders (another user's processes). */
-        if (held > 0 && !s->oraivisor.running && !s->daemon.running)
+        if (held > 0 && !s->oraivisor.running && !s->daemon.running) {
                 s->oraivisor.running = true;
+                s->holders_hidden = true;
+        }
 }
 
 static int inspect_unit(Ctl *ctl, Status *s) {
@@ -255,8 +258,15 @@ static void inspect_plans(Ctl *ctl, Status *s) {
         const CtlVersion *cur = ctl_versions_current(&s->versions);
         if (cur && cur->plan && upgrade_plan_same(cur->plan, plan))
                 return;
+        _cleanup_free_ char *folder = NULL;
+        int ready = ctl_plan_binary_ready(s->layout, plan->name, &folder);
+        /* Without a recorded plan, the version in the plan's folder being current says the same (as
+         * oraivisor's own check at start-up). */
+        if (cur && cur->folder && streq_ptr(folder, cur->folder))
+                return;
         s->have_scheduled = true;
-        s->scheduled.ready = ctl_plan_binary_ready(s->layout, plan->name, &s->scheduled.folder);
+        s->scheduled.ready = ready;
+        s->scheduled.folder = TAKE_PTR(folder);
         json_object *pj = ctl_plan_to_json(plan), *v;
         s->scheduled.downloadable = ctl->config.allow_download && pj &&
                 ((json_object_object_get_ex(pj, "binary_url", &v) && v) ||
@@ -356,6 +366,8 @@ static void judge(Ctl *ctl, Status *s) {
                 warn(s, "oraivisor is not running%s%s%s.",
                         ctl->instance ? ": systemctl start oraivisor@" : "", strempty(ctl->instance),
                         ctl->instance ? ".service" : "");
+        else if (s->holders_hidden && !s->unit_mode)
+                warn(s, "oraivisor's lock is held, but its processes cannot be seen as this user: run oraivisorctl as root (or as the node's user) to see the daemon.");
         else if (!s->daemon.running && !s->record)
                 warn(s, "oraivisor runs but the daemon does not%s%s.",
                         s->daemon_unit ? ": see journalctl -u " : "", s->daemon_unit ? s->daemon_unit : "");

@@ -301,6 +301,18 @@ class Status(InspectTestCase):
         self.assertIsNone(doc["upgrade_in_progress"])
         self.assertIn("upgrade-in-progress.json' is damaged", "\n".join(doc["warnings"]))
 
+    def test_applied_plan_is_not_scheduled(self):
+        # The plan that activated the current version stays in data/upgrade-info.json: done, not planned,
+        # whether oraivisor recorded it (upgrades/v2/upgrade-info.json) or an operator switched by hand.
+        os.symlink("upgrades/v2", os.path.join(self.home.root, "current"))
+        self.plan_file({"name": "v2", "height": 5, "info": ""})
+        self.assertEqual(self.ctl_json("status", want=NEEDS_ATTENTION)["scheduled"], [])
+        write(os.path.join(self.home.root, "upgrades", "v2", "upgrade-info.json"), '{"name":"v2","height":5}')
+        self.assertEqual(self.ctl_json("status", want=NEEDS_ATTENTION)["scheduled"], [])
+        # The next plan is.
+        self.plan_file({"name": "v3", "height": 9, "info": ""})
+        self.assertEqual([p["name"] for p in self.ctl_json("status", want=NEEDS_ATTENTION)["scheduled"]], ["v3"])
+
     def test_running_node(self):
         env = base_env(self.home, FAKECHAIN_BLOCK_INTERVAL="50")
         r = Run(self.home, env=env)
