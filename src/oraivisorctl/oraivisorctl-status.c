@@ -55,9 +55,7 @@ typedef struct Status {
         Scheduled scheduled; /* data/upgrade-info.json, when it is not the current version's */
         bool have_scheduled;
         bool holders_hidden; /* the lock is held, by processes we may not look into */
-        char *backup_dir;
         BackupList backups;
-        uint64_t free_bytes; /* UINT64_MAX unknown */
         char **warnings;
 } Status;
 
@@ -70,7 +68,6 @@ static void status_done(Status *s) {
         last_upgrade_free(s->last);
         upgrade_plan_free(s->scheduled.plan);
         free(s->scheduled.folder);
-        free(s->backup_dir);
         backup_list_done(&s->backups);
         strv_free(s->warnings);
 }
@@ -306,36 +303,31 @@ static void inspect_records(Status *s) {
 }
 
 static void inspect_backups(Ctl *ctl, Status *s) {
-        _cleanup_(backup_owner_done) BackupOwner owner = {};
-        const char *root = ctl->config.backup_dir ?: ctl->config.home;
-
-        s->free_bytes = UINT64_MAX;
-        s->backup_dir = strdup(root);
-        if (backup_owner_get(ctl->config.name, ctl->config.home, ctl->config.backup_dir, &owner) < 0)
-                return (void) log_oom();
-        int r = backup_list(root, &owner, true, &s->backups);
-        if (r < 0)
-                warn(s, "Cannot list the backups in '%s': %s.", root, strerror(-r));
-        _cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
-                if (!ctl->config.unsafe_skip_backup)
-                        warn(s,
-                                "The backup folder '%s' cannot be opened (%s): the next upgrade's backup "
-                                "will fail.",
-                                root, strerror(errno));
+        /* The same listing as `oraivisorctl backups` (shared/backup-list.h). */
+        int r = backup_list(
+                ctl->config.name, ctl->config.home, ctl->config.backup_dir, BACKUP_LIST_SIZES, &s->backups);
+        if (r < 0) {
+                warn(s, "Cannot list the backups of this node: %s.", strerror(-r));
                 return;
         }
-        if (fd_free_bytes(fd, &s->free_bytes) < 0)
-                s->free_bytes = UINT64_MAX;
-        /* The newest backup is the best guess of what the next one needs. */
-        if (!ctl->config.unsafe_skip_backup && s->backups.n_entries > 0 && s->free_bytes != UINT64_MAX &&
-                s->backups.entries[0].bytes != UINT64_MAX && s->free_bytes < s->backups.entries[0].bytes) {
+        const char *root = s->backups.root;
+        if (s->backups.root_error < 0 && s->backups.root_error != -ENOENT && !ctl->config.unsafe_skip_backup)
+                warn(s, "The backup folder '%s' cannot be opened (%s): the next upgrade's backup will fail.",
+                        root, strerror(-s->backups.root_error));
+        /* The newest complete backup is the best guess of what the next one needs. */
+        const BackupEntry *newest = NULL;
+        for (size_t i = 0; i < s->backups.n_entries; i++)
+                if (!s->backups.entries[i].partial)
+                        newest = &s->backups.entries[i];
+        if (!ctl->config.unsafe_skip_backup && newest && !newest->snapshot &&
+                s->backups.free_bytes != UINT64_MAX && newest->size != UINT64_MAX &&
+                s->backups.free_bytes < newest->size) {
                 char a[BACKUP_FORMAT_BYTES_MAX], b[BACKUP_FORMAT_BYTES_MAX];
                 warn(s,
                         "Only %s free in '%s', less than the last backup (%s): the next upgrade's backup "
                         "may not fit.",
-                        backup_format_bytes(a, sizeof a, s->free_bytes), root,
-                        backup_format_bytes(b, sizeof b, s->backups.entries[0].bytes));
+                        backup_format_bytes(a, sizeof a, s->backups.free_bytes), root,
+                        backup_format_bytes(b, sizeof b, newest->size));
         }
 }
 
@@ -367,7 +359,9 @@ static void judge(Ctl *ctl, Status *s) {
                         ctl->instance ? ": systemctl start oraivisor@" : "", strempty(ctl->instance),
                         ctl->instance ? ".service" : "");
         else if (s->holders_hidden && !s->unit_mode)
-                warn(s, "oraivisor's lock is held, but its processes cannot be seen as this user: run oraivisorctl as root (or as the node's user) to see the daemon.");
+                warn(s,
+                        "oraivisor's lock is held, but its processes cannot be seen as this user: run "
+                        "oraivisorctl as root (or as the node's user) to see the daemon.");
         else if (!s->daemon.running && !s->record)
                 warn(s, "oraivisor runs but the daemon does not%s%s.",
                         s->daemon_unit ? ": see journalctl -u " : "", s->daemon_unit ? s->daemon_unit : "");
@@ -467,20 +461,21 @@ static int print_json(Ctl *ctl, Status *s) {
         for (size_t i = 0; i < s->backups.n_entries; i++) {
                 const BackupEntry *e = &s->backups.entries[i];
                 json_object *b = json_object_new_object();
-                _cleanup_free_ char *name = NULL;
                 ctl_json_add_string(b, "name", e->name);
+                ctl_json_add_string(b, "path", e->path);
                 ctl_json_add_string(b, "upgrade_folder", e->folder);
-                ctl_json_add_string(
-                        b, "upgrade", upgrade_folder_to_name(e->folder, &name) >= 0 ? name : NULL);
+                ctl_json_add_string(b, "upgrade", e->upgrade);
                 json_object_object_add(b, "time", ctl_time_json(e->time));
                 json_object_object_add(
-                        b, "size", e->bytes != UINT64_MAX ? json_object_new_uint64(e->bytes) : NULL);
+                        b, "size", e->size != UINT64_MAX ? json_object_new_uint64(e->size) : NULL);
+                json_object_object_add(b, "partial", json_object_new_boolean(e->partial));
+                json_object_object_add(b, "snapshot", json_object_new_boolean(e->snapshot));
                 json_object_array_add(a, b);
         }
         json_object_object_add(o, "backups", a);
-        ctl_json_add_string(o, "backup_dir", s->backup_dir);
+        ctl_json_add_string(o, "backup_dir", s->backups.root);
         json_object_object_add(o, "backup_free_bytes",
-                s->free_bytes != UINT64_MAX ? json_object_new_uint64(s->free_bytes) : NULL);
+                s->backups.free_bytes != UINT64_MAX ? json_object_new_uint64(s->backups.free_bytes) : NULL);
 
         a = json_object_new_array();
         STRV_FOREACH (w, s->warnings)
@@ -563,15 +558,16 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
         } else
                 printf("%12s: none known (data/" PLAN_FILE ")\n", "Scheduled");
 
-        _cleanup_free_ char *bd = esc(s->backup_dir);
+        _cleanup_free_ char *bd = esc(s->backups.root);
         printf("%12s: %zu in %s", "Backups", s->backups.n_entries, bd);
-        if (s->free_bytes != UINT64_MAX)
-                printf(", %s free", backup_format_bytes(b, sizeof b, s->free_bytes));
+        if (s->backups.free_bytes != UINT64_MAX)
+                printf(", %s free", backup_format_bytes(b, sizeof b, s->backups.free_bytes));
         putchar('\n');
         for (size_t i = 0; i < s->backups.n_entries; i++) {
                 const BackupEntry *e = &s->backups.entries[i];
-                printf("%12s  %s  %s  %s\n", "", e->name, ctl_format_time(e->time, t, sizeof t),
-                        e->bytes != UINT64_MAX ? backup_format_bytes(b, sizeof b, e->bytes) : "?");
+                printf("%12s  %s  %s  %s%s%s\n", "", e->name, ctl_format_time(e->time, t, sizeof t),
+                        e->size != UINT64_MAX ? backup_format_bytes(b, sizeof b, e->size) : "?",
+                        e->snapshot ? "  (snapshot)" : "", e->partial ? "  (unfinished)" : "");
         }
         if (s->warnings) {
                 printf("%12s:\n", "Warnings");

@@ -277,11 +277,14 @@ class Status(InspectTestCase):
         doc = self.ctl_json("status", want=NEEDS_ATTENTION)
         self.assertEqual(doc["scheduled"], [{"name": "v3", "height": 40, "time": None, "source": "data/upgrade-info.json",
                                              "folder": "v3", "binary": "missing", "downloadable": False}])
+        # The listing of `oraivisorctl backups` (shared/backup-list): oldest first.
         self.assertEqual([b["name"] for b in doc["backups"]],
-                         ["data-backup-v2-20261201T000000Z", "data-backup-v2-20261101T000000Z"])
-        self.assertEqual(doc["backups"][0]["upgrade"], "v2")
-        self.assertEqual(doc["backups"][0]["time"], "2026-12-01T00:00:00Z")
-        self.assertGreaterEqual(doc["backups"][0]["size"], 1 << 17)
+                         ["data-backup-v2-20261101T000000Z", "data-backup-v2-20261201T000000Z"])
+        b = doc["backups"][1]
+        self.assertEqual((b["upgrade"], b["upgrade_folder"], b["time"], b["partial"], b["snapshot"]),
+                         ("v2", "v2", "2026-12-01T00:00:00Z", False, False))
+        self.assertEqual(b["path"], os.path.join(self.home.path, "data-backup-v2-20261201T000000Z"))
+        self.assertGreaterEqual(b["size"], 1 << 17)
         u = doc["upgrade_in_progress"]
         self.assertEqual((u["step"], u["plan"]["name"], u["plan"]["height"], u["folder"], u["running"]),
                          ("pre-upgrade", "v2", 5, "v2", False))
