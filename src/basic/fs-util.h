@@ -17,6 +17,10 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
 /* Writes data to dirfd/name atomically: a temporary file in the same folder, fsync, renameat over name,
  * fsync of the folder. A crash leaves the old content or the new one, never a mix. */
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* The same without the two fsyncs, for content that is rewritten often and may be lost in a crash (a
+ * reader still never sees a partial file; after a power loss the file may be old, or empty): never
+ * blocks on a disk that is busy writing something else. */
+int write_file_replace_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 
 int fsync_directory_fd(int dirfd);
 

@@ -55,6 +55,12 @@ struct Upgrade {
         usec_t stop_grace;
         usec_t stop_asked;      /* CLOCK_MONOTONIC */
         bool stop_killed;
+        /* For the metrics: */
+        UpgradeStepBegun step_begun;
+        usec_t backup_started;  /* CLOCK_MONOTONIC */
+        bool backup_made;
+        uint64_t backup_bytes;
+        usec_t backup_duration;
 };
 
 static void step_begin(Upgrade *u, UpgradeStep step);
@@ -84,6 +90,22 @@ const UpgradePlan *upgrade_plan(const Upgrade *u) {
 
 UpgradeStep upgrade_current_step(const Upgrade *u) {
         return u->record->step;
+}
+
+usec_t upgrade_started_usec(const Upgrade *u) {
+        return u->record->started_usec;
+}
+
+bool upgrade_backup_made(const Upgrade *u, uint64_t *ret_bytes, usec_t *ret_duration) {
+        if (!u->backup_made)
+                return false;
+        *ret_bytes = u->backup_bytes;
+        *ret_duration = u->backup_duration;
+        return true;
+}
+
+void upgrade_set_step_begun(Upgrade *u, UpgradeStepBegun cb) {
+        u->step_begun = cb;
 }
 
 static int record_save(Upgrade *u) {
@@ -437,6 +459,11 @@ static void on_backup_done(Backup *b, int error, const char *message, void *user
         Upgrade *u = userdata;
         /* message belongs to the Backup: keep a copy before freeing it. */
         _cleanup_free_ char *m = message ? strdup(message) : NULL;
+        if (error >= 0) {
+                u->backup_made = true;
+                u->backup_bytes = backup_get_stats(b)->bytes;
+                u->backup_duration = now(CLOCK_MONOTONIC) - u->backup_started;
+        }
         u->backup = backup_free(u->backup);
         if (error < 0)
                 return finish(u, error, EXIT_UPGRADE_FAILED, "%s", strna(m));
@@ -530,6 +557,7 @@ static void step_backup(Upgrade *u) {
         };
         log_info("Backing up '%s' to '%s/%s'.", data, root, u->record->backup_name);
         notify_status("%s: backing up data", u->label);
+        u->backup_started = now(CLOCK_MONOTONIC);
         r = backup_start(u->event, &spec, on_backup_done, on_backup_progress, u, &u->backup);
         if (r < 0)
                 return finish(u, r, EXIT_UPGRADE_FAILED, "the backup could not be started: %s.", strerror(-r));
@@ -635,6 +663,8 @@ static void step_begin(Upgrade *u, UpgradeStep step) {
         if (r < 0)
                 return finish(u, r, EXIT_UPGRADE_FAILED, "the upgrade record could not be written.");
         log_debug("Upgrade '%s': step %s.", u->record->plan->name, upgrade_step_to_string(step));
+        if (u->step_begun)
+                u->step_begun(u, u->userdata);
 
         switch (step) {
         case UPGRADE_STEP_BACKUP:

@@ -125,6 +125,7 @@ struct CopyContext {
         uid_t uid;
         gid_t gid;
         bool clone; /* try FICLONE (set before the workers start) */
+        bool writable_snapshot; /* BACKUP_COPY_WRITABLE: a snapshot is made writable */
         bool counting; /* the walk adds up the totals (no scan before it) */
         bool cfr; /* try copy_file_range() (atomic) */
         bool failed; /* atomic */
@@ -1317,7 +1318,7 @@ static int snapshot_tree(CopyContext *c, int src_dirfd, int dst_parent_fd, const
                                 c->src_display);
                 return 0;
         }
-        r = btrfs_snapshot_readonly_at(src_dirfd, dst_parent_fd, dst_name);
+        r = btrfs_snapshot_at(src_dirfd, dst_parent_fd, dst_name, !c->writable_snapshot);
         if (r == -EEXIST)
                 return copy_fail_fmt(&c->walker, r,
                         "The backup folder '%s/%s' appeared during the backup: remove or rename it, then "
@@ -1447,6 +1448,12 @@ static int copy_tree_in(CopyContext *c, int src_dirfd, int dst_parent_fd, const 
 
 int backup_copy_tree(int src_dirfd, int dst_parent_fd, const char *dst_name, BackupStats *ret_stats,
         void (*progress)(uint64_t done, uint64_t total, void *), void *userdata, char **ret_error) {
+        return backup_copy_tree_full(src_dirfd, dst_parent_fd, dst_name, 0, ret_stats, progress, userdata, ret_error);
+}
+
+int backup_copy_tree_full(int src_dirfd, int dst_parent_fd, const char *dst_name, BackupCopyFlags flags,
+        BackupStats *ret_stats, void (*progress)(uint64_t done, uint64_t total, void *), void *userdata,
+        char **ret_error) {
 
         _cleanup_free_ char *partial = NULL;
         CopyContext c = {
@@ -1454,6 +1461,7 @@ int backup_copy_tree(int src_dirfd, int dst_parent_fd, const char *dst_name, Bac
                 .uid = geteuid(),
                 .gid = getegid(),
                 .cfr = true,
+                .writable_snapshot = flags & BACKUP_COPY_WRITABLE,
                 .progress = progress,
                 .userdata = userdata,
                 .lock = PTHREAD_MUTEX_INITIALIZER,

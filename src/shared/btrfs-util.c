@@ -41,9 +41,13 @@ int btrfs_subvolume_has_children(int fd) {
 }
 
 int btrfs_snapshot_readonly_at(int src_fd, int dst_dirfd, const char *name) {
+        return btrfs_snapshot_at(src_fd, dst_dirfd, name, true);
+}
+
+int btrfs_snapshot_at(int src_fd, int dst_dirfd, const char *name, bool readonly) {
         struct btrfs_ioctl_vol_args_v2 args = {
                 .fd = src_fd,
-                .flags = BTRFS_SUBVOL_RDONLY,
+                .flags = readonly ? BTRFS_SUBVOL_RDONLY : 0,
         };
         if (strlen(name) > BTRFS_SUBVOL_NAME_MAX)
                 return -ENAMETOOLONG;
