@@ -1695,6 +1695,12 @@ t_oraivisorctl_status_unit() {
         expect "... the new daemon runs" wait_for 15 ctl_shows $i "$o" 'd["daemon"]["running"] and d["daemon"]["pid"] != '"$pid1" True
         expect "... its pid is the daemon unit's new MainPID" test "$(ctl_json "$o" 'd["daemon"]["pid"]')" = "$(prop $d MainPID)"
         expect "... the last upgrade is v2 at 40" test "$(ctl_json "$o" 'd["last_upgrade"]["name"], d["last_upgrade"]["height"]')" = "('v2', 40)"
+        sbx oraivisorctl -i $i list --json >"$o.list" 2>&1
+        expect "list -i: current v2, each version's \`version\` as the unit's environment runs it" \
+                test "$(ctl_json "$o.list" '[(v["name"], v["current"], v["version"]["output"]) for v in d["versions"]]')" = \
+                "[('genesis', False, 'v1'), ('v2', True, 'v2'), ('v3', False, 'v3')]"
+        expect "version -i: the current binary's" bash -c 'nsenter -t $1 -a oraivisorctl -i $2 version | grep -qx "v2 (upgrades/v2): v2"' \
+                _ "$SBX_PID1" $i
 
         sbx systemctl stop oraivisor@$i
         ctl_status_json $i "$o"
