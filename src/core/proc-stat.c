@@ -61,6 +61,25 @@ int proc_stat_parse(const char *buf, size_t len, ProcStat *ret) {
                 return -EINVAL;
         if (p < end && *p != ' ' && *p != '\n')
                 return -EINVAL;
+        /* Fields 6 to 21, then the start time (an unsigned number; left 0 when absent or malformed). */
+        for (unsigned field = 6; field <= 22 && p < end && *p == ' '; field++) {
+                p++;
+                const char *tok = p;
+                while (p < end && *p != ' ' && *p != '\n')
+                        p++;
+                if (field == 22 && p > tok) {
+                        uint64_t v = 0;
+                        bool ok = true;
+                        for (const char *q = tok; q < p && ok; q++) {
+                                if (*q < '0' || *q > '9' || v > (UINT64_MAX - 9) / 10)
+                                        ok = false;
+                                else
+                                        v = v * 10 + (uint64_t) (*q - '0');
+                        }
+                        if (ok)
+                                st.starttime = v;
+                }
+        }
         *ret = st;
         return 0;
 }

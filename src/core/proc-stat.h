@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "macro.h"
@@ -16,6 +17,7 @@ typedef struct ProcStat {
         char state;  /* 'R', 'S', 'D', 'Z' (zombie), 'X' (dead), … */
         pid_t ppid;
         pid_t pgrp;
+        uint64_t starttime; /* field 22: clock ticks after boot when it started; 0 when the line is shorter */
 } ProcStat;
 
 /* buf need not be NUL-terminated. The name in parentheses may hold anything, parentheses and newlines

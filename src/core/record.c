@@ -205,3 +205,99 @@ fail:
                 *ret_reason = reason;
         return ret_r;
 }
+
+LastUpgrade *last_upgrade_free(LastUpgrade *l) {
+        if (!l)
+                return NULL;
+        upgrade_plan_free(l->plan);
+        free(l->folder);
+        free(l->backup_name);
+        return mfree(l);
+}
+
+int last_upgrade_to_json(const LastUpgrade *l, char **ret) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *plan = NULL;
+        _cleanup_free_ char *plan_json = NULL;
+
+        if (!o || plan_to_json(l->plan, &plan_json) < 0)
+                return -ENOMEM;
+        plan = json_tokener_parse(plan_json);
+        if (!plan)
+                return -ENOMEM;
+        if (json_object_object_add(o, "version", json_object_new_int(1)) < 0 ||
+                json_object_object_add(o, "plan", TAKE_PTR(plan)) < 0 ||
+                json_object_object_add(o, "folder", json_object_new_string(l->folder)) < 0 ||
+                (l->backup_name && json_object_object_add(o, "backup", json_object_new_string(l->backup_name)) < 0) ||
+                json_object_object_add(o, "started_usec", json_object_new_uint64(l->started_usec)) < 0 ||
+                json_object_object_add(o, "finished_usec", json_object_new_uint64(l->finished_usec)) < 0)
+                return -ENOMEM;
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s || !(*ret = strdup(s)))
+                return -ENOMEM;
+        return 0;
+}
+
+static bool uint_field(json_object *o, const char *key, uint64_t *ret) {
+        json_object *v;
+        if (!json_object_object_get_ex(o, key, &v))
+                return false;
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+                return false;
+        *ret = json_object_get_uint64(v);
+        return true;
+}
+
+int last_upgrade_from_json(const char *buf, size_t len, LastUpgrade **ret, const char **ret_reason) {
+        const char *reason = NULL;
+        _cleanup_(json_object_putp) json_object *o = parse_exact(buf, len);
+        json_object *plan, *folder, *backup;
+        _cleanup_(last_upgrade_freep) LastUpgrade *l = NULL;
+        int r = -EBADMSG;
+
+        if (!o || !json_object_is_type(o, json_type_object)) {
+                reason = "not a JSON object";
+                goto fail;
+        }
+        if (!json_object_object_get_ex(o, "plan", &plan) || !json_object_is_type(plan, json_type_object)) {
+                reason = "no \"plan\"";
+                goto fail;
+        }
+        if (!string_field(o, "folder", &folder) || !folder_is_valid(json_object_get_string(folder))) {
+                reason = "no valid \"folder\"";
+                goto fail;
+        }
+        l = new0(LastUpgrade, 1);
+        if (!l)
+                return -ENOMEM;
+        if (!uint_field(o, "finished_usec", &l->finished_usec)) {
+                reason = "no valid \"finished_usec\"";
+                goto fail;
+        }
+        if (json_object_object_get_ex(o, "started_usec", NULL) && !uint_field(o, "started_usec", &l->started_usec)) {
+                reason = "\"started_usec\" is not a time";
+                goto fail;
+        }
+        const char *plan_s = json_object_to_json_string_ext(plan, JSON_C_TO_STRING_PLAIN);
+        r = plan_parse_json(plan_s, strlen(plan_s), &l->plan, &reason);
+        if (r < 0)
+                goto fail;
+        r = -EBADMSG;
+        l->folder = strdup(json_object_get_string(folder));
+        if (!l->folder)
+                return -ENOMEM;
+        if (json_object_object_get_ex(o, "backup", &backup)) {
+                if (!json_object_is_type(backup, json_type_string) || !folder_is_valid(json_object_get_string(backup))) {
+                        reason = "\"backup\" is not a folder name";
+                        goto fail;
+                }
+                l->backup_name = strdup(json_object_get_string(backup));
+                if (!l->backup_name)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+fail:
+        if (ret_reason)
+                *ret_reason = reason;
+        return r;
+}

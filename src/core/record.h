@@ -52,3 +52,21 @@ int upgrade_record_to_json(const UpgradeRecord *r, char **ret);
 /* buf holds len bytes (no terminating NUL needed); -EBADMSG with *ret_reason for a damaged record, which
  * includes a NUL byte inside it or anything after the JSON object but white space. */
 int upgrade_record_from_json(const char *buf, size_t len, UpgradeRecord **ret, const char **ret_reason);
+
+/* The last finished upgrade, $DAEMON_HOME/oraivisor/last-upgrade.json: written (atomically) by the upgrade
+ * engine right after the switch, replaced by the next one, read by `oraivisorctl status`. Nothing else in
+ * the layout says when an upgrade happened, how long it took or which backup it made. */
+typedef struct LastUpgrade {
+        UpgradePlan *plan;
+        char *folder;           /* the folder under upgrades/ */
+        char *backup_name;      /* the backup it made, NULL when none (UNSAFE_SKIP_BACKUP) */
+        uint64_t started_usec;  /* CLOCK_REALTIME when the upgrade began (0: unknown) */
+        uint64_t finished_usec; /* CLOCK_REALTIME of the switch */
+} LastUpgrade;
+
+LastUpgrade *last_upgrade_free(LastUpgrade *l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(LastUpgrade *, last_upgrade_free);
+
+int last_upgrade_to_json(const LastUpgrade *l, char **ret);
+/* Same rules as upgrade_record_from_json(): -EBADMSG with *ret_reason for a damaged file, -ENOMEM. */
+int last_upgrade_from_json(const char *buf, size_t len, LastUpgrade **ret, const char **ret_reason);

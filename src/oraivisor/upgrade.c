@@ -25,8 +25,7 @@
 #include "backup.h"
 #include "obtain.h"
 
-#define RECORD_FILE "upgrade-in-progress.json"
-#define RECORD_MAX (1U << 20)
+#define RECORD_FILE UPGRADE_RECORD_FILE
 
 /* x/upgrade's pre-upgrade protocol (cosmos-sdk docs, "pre-upgrade handling"). */
 
@@ -108,25 +107,6 @@ bool upgrade_backup_made(const Upgrade *u, uint64_t *ret_bytes, usec_t *ret_dura
 
 void upgrade_set_step_begun(Upgrade *u, UpgradeStepBegun cb) {
         u->step_begun = cb;
-}
-
-int upgrade_record_load(Layout *l, UpgradeRecord **ret) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len;
-        int r = read_file_at(l->root_fd, RECORD_FILE, RECORD_MAX, &buf, &len);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return log_error_errno(r, "Failed to read '%s/" RECORD_FILE "': %m", l->root);
-        const char *reason = NULL;
-        r = upgrade_record_from_json(buf, len, ret, &reason);
-        if (r == -ENOMEM)
-                return log_oom();
-        if (r < 0)
-                return log_error_errno(r,
-                        "'%s/" RECORD_FILE "' is damaged (%s). Check '%s/current' points at the version the data needs, then remove the file.",
-                        l->root, strna(reason), l->root);
-        return 1;
 }
 
 static int record_save(Upgrade *u) {
@@ -653,6 +633,16 @@ static void step_switch(Upgrade *u) {
         r = record_remove(u);
         if (r < 0)
                 log_warning_errno(r, "Failed to remove the upgrade record, ignoring: %m");
+        /* For `oraivisorctl status`: which upgrade ran last, when, how long, with which backup. */
+        LastUpgrade last = {
+                .plan = u->record->plan,
+                .folder = u->record->folder,
+                .backup_name = u->config->unsafe_skip_backup ? NULL : u->record->backup_name,
+                .started_usec = u->record->started_usec,
+                .finished_usec = now(CLOCK_REALTIME),
+        };
+        if (last_upgrade_save(u->layout, &last) < 0)
+                log_warning("The upgrade could not be recorded in '%s/" LAST_UPGRADE_FILE "', ignoring.", u->layout->root);
 
         if (!u->config->unsafe_skip_backup && u->config->backup_keep > 0) {
                 _cleanup_(backup_owner_done) BackupOwner owner = {};

@@ -16,6 +16,7 @@
 #include "layout.h"
 #include "plan.h"
 #include "record.h"
+#include "upgrade-record.h"
 
 typedef struct Upgrade Upgrade;
 
@@ -55,7 +56,3 @@ bool upgrade_backup_made(const Upgrade *u, uint64_t *ret_bytes, usec_t *ret_dura
 /* Called each time a step begins (after it is recorded), with upgrade_start()'s userdata. For the metrics. */
 typedef void (*UpgradeStepBegun)(Upgrade *u, void *userdata);
 void upgrade_set_step_begun(Upgrade *u, UpgradeStepBegun cb);
-
-/* Reads upgrade-in-progress.json. 1 and the record, 0 when none, <0 on error (a damaged record is logged
- * and returns -EBADMSG: it is left for the operator). */
-int upgrade_record_load(Layout *l, UpgradeRecord **ret);

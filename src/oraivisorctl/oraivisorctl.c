@@ -13,10 +13,14 @@
 #include "string-util.h"
 
 static const CtlCommand *const commands[] = {
+        &ctl_command_status,
+        &ctl_command_list,
+        &ctl_command_show_upgrade_info,
         &ctl_command_backups,
         &ctl_command_check,
         &ctl_command_config,
         &ctl_command_import_cosmovisor,
+        &ctl_command_version,
 };
 
 static const CtlCommand *find_command(const char *name) {

@@ -85,6 +85,10 @@ extern const CtlCommand ctl_command_backups;
 extern const CtlCommand ctl_command_check;
 extern const CtlCommand ctl_command_config;
 extern const CtlCommand ctl_command_import_cosmovisor;
+extern const CtlCommand ctl_command_show_upgrade_info;
+extern const CtlCommand ctl_command_list;
+extern const CtlCommand ctl_command_version;
+extern const CtlCommand ctl_command_status;
 
 /* Builds the environment block (the process environment, or the unit's view with -i), applies --home and
  * --name, parses and validates it as oraivisor does. Prints every problem and returns CTL_EXIT_CONFIG when

@@ -156,6 +156,8 @@ int unit_state_read_properties(sd_bus_message *m, UnitState *s) {
                         s->transient = r >= 0 ? !!b : -1;
                 } else if (streq(name, "ExecStart"))
                         r = read_exec_path(m, s);
+                else if (streq(name, "ActiveEnterTimestamp"))
+                        r = sd_bus_message_read(m, "v", "t", &s->active_enter_usec);
                 else
                         r = sd_bus_message_skip(m, "v");
                 if (r < 0)
@@ -165,6 +167,29 @@ int unit_state_read_properties(sd_bus_message *m, UnitState *s) {
                         return r;
         }
         return sd_bus_message_exit_container(m);
+}
+
+int bus_unit_get_state(sd_bus *bus, const char *unit, UnitState *s, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path;
+
+        int r = sd_bus_call_method(bus, SYSTEMD_DESTINATION, SYSTEMD_PATH, SYSTEMD_MANAGER_INTERFACE, "GetUnit",
+                error, &reply, "s", unit);
+        if (r < 0)
+                return sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit") ? 0 : r;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        reply = sd_bus_message_unref(reply);
+        r = sd_bus_call_method(bus, SYSTEMD_DESTINATION, p, "org.freedesktop.DBus.Properties", "GetAll", error,
+                &reply, "s", "");
+        if (r < 0)
+                return r;
+        r = unit_state_read_properties(reply, s);
+        return r < 0 ? r : 1;
 }
 
 static int append_string(sd_bus_message *m, const char *name, const char *value) {

@@ -35,6 +35,7 @@ typedef struct UnitState {
         bool have_exec_main;    /* ExecMainCode/Status were part of what was read */
         int transient;          /* Unit.Transient: 1, 0, or -1 when not read */
         char *exec_path;        /* the binary of the first ExecStart= entry, NULL when not read or none */
+        uint64_t active_enter_usec; /* Unit.ActiveEnterTimestamp (CLOCK_REALTIME), 0 when never or not read */
 } UnitState;
 
 #define UNIT_STATE_INIT { .transient = -1 }
@@ -42,6 +43,11 @@ typedef struct UnitState {
 void unit_state_done(UnitState *s);
 /* Reads an a{sv} at the message's current position into s; properties we do not need are skipped. */
 int unit_state_read_properties(sd_bus_message *m, UnitState *s);
+
+/* Reads the state of unit from PID 1 synchronously and read-only (GetUnit, then GetAll: a unit PID 1 has
+ * not loaded is not loaded for the question). 1 and *s filled, 0 when PID 1 has no such unit loaded, or
+ * a negative errno with *error set. For oraivisorctl status. */
+int bus_unit_get_state(sd_bus *bus, const char *unit, UnitState *s, sd_bus_error *error);
 
 static inline bool unit_active_state_is_running(const char *s) {
         return s && (streq(s, "active") || streq(s, "activating") || streq(s, "reloading") ||

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <errno.h>
+#include <unistd.h>
+
 #include <openssl/evp.h>
 
 #include "digest.h"
@@ -105,4 +108,34 @@ int digest_buffer_hex(ChecksumType type, const void *p, size_t n, char **ret) {
         if (r < 0)
                 return r;
         return digest_hex(d, ret);
+}
+
+int digest_fd_hex(ChecksumType type, int fd, char **ret, uint64_t *ret_size) {
+        _cleanup_(digest_freep) Digest *d = NULL;
+        uint64_t total = 0;
+        char buf[64 * 1024];
+
+        int r = digest_new(type, &d);
+        if (r < 0)
+                return r;
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                r = digest_update(d, buf, n);
+                if (r < 0)
+                        return r;
+                total += n;
+        }
+        r = digest_hex(d, ret);
+        if (r < 0)
+                return r;
+        if (ret_size)
+                *ret_size = total;
+        return 0;
 }

@@ -23,3 +23,7 @@ int digest_hex(Digest *d, char **ret);
 
 /* One-shot: the hex digest of a buffer. */
 int digest_buffer_hex(ChecksumType type, const void *p, size_t n, char **ret);
+
+/* The hex digest of everything read from fd (from its current offset to the end), and how many bytes
+ * that was (ret_size may be NULL). */
+int digest_fd_hex(ChecksumType type, int fd, char **ret, uint64_t *ret_size);

@@ -134,7 +134,7 @@ int layout_check_binary(Layout *l, const char *version_dir_rel, char **ret_path)
         return version_binary_check_at(l->root_fd, version_dir_rel, l->daemon_name);
 }
 
-static const char *binary_problem(int r) {
+const char *version_binary_problem(int r) {
         switch (r) {
         case -ENOENT: return "is missing";
         case -EACCES: return "is not executable";
@@ -158,7 +158,7 @@ int layout_ensure_current(Layout *l) {
         if (r < 0)
                 return log_event(EVENT_LAYOUT_BROKEN, LOG_ERR, r, l->daemon_name, NULL, NULL,
                         "First start: the genesis binary '%s' %s. Install it (cp <binary> '%s' && chmod +x '%s'), then start again.",
-                        bin, binary_problem(r), bin, bin);
+                        bin, version_binary_problem(r), bin, bin);
 
         r = layout_switch(l, "genesis", NULL, NULL);
         if (r < 0)
@@ -199,6 +199,22 @@ static int normalize_target(Layout *l, const char *target, char **ret_target, ch
         if (!*ret_folder)
                 return -ENOMEM;
         *ret_target = TAKE_PTR(copy);
+        return 0;
+}
+
+int layout_current_target(Layout *l, char **ret_target, char **ret_folder) {
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(l->root_fd, CURRENT, target, sizeof(target) - 1);
+        if (n < 0)
+                return errno == EINVAL ? -ENOLINK : -errno;
+        target[n] = 0;
+        _cleanup_free_ char *t = NULL, *f = NULL;
+        int r = normalize_target(l, target, &t, &f);
+        if (r < 0)
+                return r;
+        *ret_target = TAKE_PTR(t);
+        if (ret_folder)
+                *ret_folder = TAKE_PTR(f);
         return 0;
 }
 
@@ -261,7 +277,7 @@ int layout_read_current(Layout *l, CurrentVersion *ret) {
         if (r < 0)
                 return log_event(EVENT_LAYOUT_BROKEN, LOG_ERR, ENOEXEC, l->daemon_name, NULL, NULL,
                         "The current binary '%s' %s. Install it there (and chmod +x), then start again.",
-                        v.binary, binary_problem(r));
+                        v.binary, version_binary_problem(r));
 
         struct stat st;
         if (fstatat(dfd, "lib", &st, 0) >= 0 && S_ISDIR(st.st_mode) &&

@@ -64,6 +64,13 @@ int layout_find_upgrade(Layout *l, const char *name, char **ret_folder);
  * -EACCES not executable, -EISDIR/-EBADFD not a file (or outside the tree). Does not log. */
 int version_binary_check_at(int dirfd, const char *version_rel, const char *daemon_name);
 int layout_check_binary(Layout *l, const char *version_dir_rel, char **ret_path);
+/* "is missing", "is not executable", … for an error of version_binary_check_at(). */
+const char *version_binary_problem(int r) _const_;
+
+/* What `current` points to, as layout_read_current() reduces it ("genesis" or "upgrades/<folder>", and
+ * the folder or NULL), without checking the version or logging: -ENOENT no `current`, -ENOLINK not a
+ * symlink or pointing outside genesis/ and upgrades/<folder>. For readers that show a broken current. */
+int layout_current_target(Layout *l, char **ret_target, char **ret_folder);
 
 /* Fault injection for tests: called before each step of a switch; a nonzero return stops the switch
  * there, as if the machine had lost power (nothing is cleaned up). */

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <string.h>
@@ -102,4 +105,55 @@ int install_lock_acquire(int root_fd, const char *what, usec_t timeout, char **r
         if (ftruncate(fd, 0) < 0 || pwrite(fd, line, MIN((size_t) n, sizeof line - 1), 0) < 0)
                 return -errno;
         return TAKE_FD(fd);
+}
+
+static int pid_compare(const void *a, const void *b) {
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+        return (x > y) - (x < y);
+}
+
+int lock_holders(int root_fd, pid_t **ret) {
+        struct stat lock_st;
+        if (fstatat(root_fd, LOCK_FILE, &lock_st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                *ret = NULL;
+                return 0;
+        }
+        _cleanup_closedir_ DIR *proc = opendir("/proc");
+        if (!proc)
+                return -errno;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(proc))) {
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+                if (*end || pid <= 0)
+                        continue;
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+                _cleanup_closedir_ DIR *fds = opendir(path);
+                if (!fds)
+                        continue; /* gone, or not ours to read */
+                int dfd = dirfd(fds);
+                struct dirent *f;
+                while ((f = readdir(fds))) {
+                        struct stat st;
+                        if (f->d_name[0] == '.' || fstatat(dfd, f->d_name, &st, 0) < 0)
+                                continue;
+                        if (st.st_dev != lock_st.st_dev || st.st_ino != lock_st.st_ino)
+                                continue;
+                        pid_t *p = reallocarray(pids, n + 1, sizeof(pid_t));
+                        if (!p)
+                                return -ENOMEM;
+                        pids = p;
+                        pids[n++] = (pid_t) pid;
+                        break;
+                }
+        }
+        if (n > 1)
+                qsort(pids, n, sizeof(pid_t), pid_compare);
+        *ret = TAKE_PTR(pids);
+        return (int) n;
 }

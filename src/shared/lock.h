@@ -26,3 +26,9 @@ int lock_try(int root_fd);
  * into the file, so that a waiter can say whom it waits for. Waits up to timeout; returns the fd, or
  * -EBUSY after the timeout with *ret_holder (if not NULL) set to the holder's description (not logged). */
 int install_lock_acquire(int root_fd, const char *what, usec_t timeout, char **ret_holder);
+
+/* The processes that hold $DAEMON_HOME/oraivisor/.lock open now (oraivisor, and in exec mode the daemon
+ * that inherited it), found through /proc/<pid>/fd: sorted pids in *ret (free()), their number as the
+ * return value, 0 when there is no lock file or no holder, or a negative errno. Processes whose fds we
+ * may not read (another user's, without privileges) are not seen. */
+int lock_holders(int root_fd, pid_t **ret);

@@ -25,9 +25,37 @@ static void check_equal(const UpgradeRecord *a, const UpgradeRecord *b) {
         }
 }
 
+/* last-upgrade.json, read by oraivisorctl status: the same rules, the same fixed point. */
+static void check_last_upgrade(const uint8_t *data, size_t size) {
+        _cleanup_(last_upgrade_freep) LastUpgrade *l = NULL, *back = NULL;
+        const char *reason = NULL;
+
+        int r = last_upgrade_from_json((const char *) data, size, &l, &reason);
+        CHECK(r == 0 || r == -EBADMSG);
+        if (r < 0) {
+                CHECK(!l);
+                CHECK(reason && reason[0]);
+                return;
+        }
+        CHECK(l && l->plan);
+        CHECK(fuzz_is_component(l->folder, 255));
+        CHECK(!l->backup_name || fuzz_is_component(l->backup_name, 255));
+        _cleanup_free_ char *json = NULL, *json2 = NULL;
+        CHECK(last_upgrade_to_json(l, &json) == 0);
+        CHECK(last_upgrade_from_json(json, strlen(json), &back, &reason) == 0);
+        CHECK(upgrade_plan_same(l->plan, back->plan));
+        CHECK(streq(l->folder, back->folder));
+        CHECK(streq_ptr(l->backup_name, back->backup_name));
+        CHECK(l->started_usec == back->started_usec && l->finished_usec == back->finished_usec);
+        CHECK(last_upgrade_to_json(back, &json2) == 0);
+        CHECK(streq(json, json2));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(upgrade_record_freep) UpgradeRecord *rec = NULL, *back = NULL;
         const char *reason = NULL;
+
+        check_last_upgrade(data, size);
 
         int r = upgrade_record_from_json((const char *) data, size, &rec, &reason);
         CHECK(r == 0 || r == -EBADMSG);

@@ -22,6 +22,7 @@
 #               recovery after a failed upgrade with `oraivisorctl -i NAME backups restore`);
 #   oraivisor_fleet_journal  docs/fleet.md's recipe: systemd-journal-upload to systemd-journal-remote over
 #               HTTPS on loopback, an upgrade found in the central journal with its fields;
+#   oraivisorctl-* the installed oraivisorctl against oraivisor@NAME (`-i NAME status` while it runs);
 #   torture_unit tests/torture/torture.py with the unit launcher (TORTURE_UNIT_RUNS runs, default 10).
 # It fails (never skips) when the container cannot boot.
 #
@@ -44,7 +45,8 @@ FK="$BUILD/tests/fakechaind"
 . "$SRC/tests/systemd/sandbox.sh"
 SBX_OWN_TRAP=1
 
-for f in "$DRV" "$FK/fakechaind-v1" "$FK/fakechaind-v2" "$FK/fakechaind-v3" "$BUILD/src/oraivisor/oraivisor"; do
+for f in "$DRV" "$FK/fakechaind-v1" "$FK/fakechaind-v2" "$FK/fakechaind-v3" "$BUILD/src/oraivisor/oraivisor" \
+        "$BUILD/src/oraivisorctl/oraivisorctl"; do
         [ -x "$f" ] || { echo "FAIL: '$f' is not built: run ninja -C '$BUILD' first" >&2; exit 1; }
 done
 
@@ -1649,6 +1651,63 @@ assert d["backup_dir"] == sys.argv[3] and len(d["backups"]) == 1 and b[0]["compl
         sbx systemctl stop $u
 }
 
+# oraivisorctl -i NAME status while oraivisor@NAME runs: the daemon's unit as PID 1 sees it (running, its main
+# PID), oraivisor's own unit, the current version, before and after an upgrade and once stopped.
+# ctl_json FILE PYTHON-EXPRESSION: evaluates the expression over the JSON document d in FILE (host side).
+ctl_json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+ctl_status_json() { # ctl_status_json INSTANCE OUTFILE: runs the installed oraivisorctl, keeps its status
+        sbx oraivisorctl -i "$1" status --json >"$2" 2>"$2.err"
+        echo $? >"$2.rc"
+}
+ctl_shows() { # ctl_shows INSTANCE OUTFILE EXPRESSION VALUE: a fresh status whose EXPRESSION is VALUE
+        ctl_status_json "$1" "$2" && [ "$(ctl_json "$2" "$3" 2>/dev/null)" = "$4" ]
+}
+
+t_oraivisorctl_status_unit() {
+        local i=ctlst1 h=/var/lib/ctlst1 o="$OUT/ctlst1.json" d=oraivisor-daemon@ctlst1.service
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_RESTART_AFTER_UPGRADE=true UNSAFE_SKIP_BACKUP=true \
+                DAEMON_SHUTDOWN_GRACE=5s "DAEMON_ARGS=start" FAKECHAIN_PLANS=v2@40 FAKECHAIN_BLOCK_INTERVAL=100
+        expect "oraivisorctl is installed beside oraivisor" sbx sh -c 'test -x "$(dirname "$(command -v oraivisor)")/oraivisorctl"' 
+        ctl_status_json $i "$o"
+        expect "before the start: status 3 (needs attention)" test "$(cat "$o.rc")" = 3
+        expect "... the daemon is not running" test "$(ctl_json "$o" 'd["daemon"]["running"]')" = False
+        expect "... the launcher is the unit's" test "$(ctl_json "$o" 'd["launcher"]')" = unit
+        expect "... the daemon unit as oraivisor derives it" test "$(ctl_json "$o" 'd["daemon"]["unit"]')" = $d
+        expect "... not loaded" test "$(ctl_json "$o" 'd["daemon"]["unit_state"]')" = "not loaded"
+
+        sbx systemctl start oraivisor@$i
+        expect "genesis runs" wait_for 15 dj_has $i "fakechaind v1 starting"
+        expect "status 0 while the node runs" wait_for 15 ctl_shows $i "$o" 'd["daemon"]["running"]' True
+        expect "... exit status 0" test "$(cat "$o.rc")" = 0
+        local pid1; pid1=$(prop $d MainPID)
+        expect "daemon.pid is the daemon unit's MainPID ($pid1)" test "$(ctl_json "$o" 'd["daemon"]["pid"]')" = "$pid1"
+        local since; since=$(sbx date -u -d "$(prop $d ActiveEnterTimestamp)" +%Y-%m-%dT%H:%M:%SZ)
+        expect "daemon.since is the daemon unit's ActiveEnterTimestamp ($since)" test "$(ctl_json "$o" 'd["daemon"]["since"]')" = "$since"
+        expect "oraivisor.pid is oraivisor@'s MainPID" \
+                test "$(ctl_json "$o" 'd["oraivisor"]["pid"]')" = "$(prop oraivisor@$i.service MainPID)"
+        expect "current is genesis" test "$(ctl_json "$o" 'd["current"]')" = genesis
+        expect "no warnings" test "$(ctl_json "$o" 'd["warnings"]')" = "[]"
+        expect "the human form shows the pid" bash -c 'nsenter -t $1 -a oraivisorctl -i $2 status | grep -qF "Daemon: running (pid $3)"' \
+                _ "$SBX_PID1" $i "$pid1"
+
+        expect "after the upgrade: current is v2" wait_for 40 ctl_shows $i "$o" 'd["current"]' v2
+        expect "... the new daemon runs" wait_for 15 ctl_shows $i "$o" 'd["daemon"]["running"] and d["daemon"]["pid"] != '"$pid1" True
+        expect "... its pid is the daemon unit's new MainPID" test "$(ctl_json "$o" 'd["daemon"]["pid"]')" = "$(prop $d MainPID)"
+        expect "... the last upgrade is v2 at 40" test "$(ctl_json "$o" 'd["last_upgrade"]["name"], d["last_upgrade"]["height"]')" = "('v2', 40)"
+        sbx oraivisorctl -i $i list --json >"$o.list" 2>&1
+        expect "list -i: current v2, each version's \`version\` as the unit's environment runs it" \
+                test "$(ctl_json "$o.list" '[(v["name"], v["current"], v["version"]["output"]) for v in d["versions"]]')" = \
+                "[('genesis', False, 'v1'), ('v2', True, 'v2'), ('v3', False, 'v3')]"
+        expect "version -i: the current binary's" bash -c 'nsenter -t $1 -a oraivisorctl -i $2 version | grep -qx "v2 (upgrades/v2): v2"' \
+                _ "$SBX_PID1" $i
+
+        sbx systemctl stop oraivisor@$i
+        ctl_status_json $i "$o"
+        expect "once stopped: status 3" test "$(cat "$o.rc")" = 3
+        expect "... nothing runs" test "$(ctl_json "$o" 'd["daemon"]["running"], d["oraivisor"]["running"]')" = "(False, False)"
+}
+
 SCENARIOS=(
         launcher_start_properties launcher_exit_status launcher_adopt_cursor launcher_burst
         launcher_bait_description launcher_daemon_user launcher_exec_failure launcher_grace_kill launcher_kill
@@ -1662,6 +1721,7 @@ SCENARIOS=(
         oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
         oraivisor_node_properties_bad oraivisor_node_properties_missing_path
         oraivisor_fleet_journal
+        oraivisorctl_status_unit
         torture_unit
 )
 # The metrics scenario, kept apart from the list above.

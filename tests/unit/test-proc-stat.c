@@ -21,6 +21,7 @@ Test(proc_stat, plain_line) {
         cr_expect_eq(st.state, 'S');
         cr_expect_eq(st.ppid, 17);
         cr_expect_eq(st.pgrp, 4242);
+        cr_expect_eq(st.starttime, 2207);
 }
 
 Test(proc_stat, name_with_spaces_and_parentheses) {
@@ -37,6 +38,7 @@ Test(proc_stat, name_with_spaces_and_parentheses) {
 
 Test(proc_stat, init_and_kernel_threads) {
         ProcStat st = parse_ok("1 (oraivisor) S 0 1 1 34816 1 4194560");
+        cr_expect_eq(st.starttime, 0); /* a short line: no start time */
         cr_expect_eq(st.ppid, 0);
         st = parse_ok("2 (kthreadd) S 0 0 0 0 -1");
         cr_expect_eq(st.pgrp, 0);

@@ -110,3 +110,53 @@ Test(record, interruption_round_trip) {
         cr_assert(strstr(reason, "interrupted"), "%s", reason);
         upgrade_plan_free(r.plan);
 }
+
+Test(record, last_upgrade_round_trip) {
+        LastUpgrade l = { .folder = (char *) "v2%20x", .backup_name = (char *) "data-backup-v2-20261129T050000Z",
+                .started_usec = 1000000, .finished_usec = 61000000 };
+        cr_assert_eq(upgrade_plan_new("v2 x", 100, NULL, "{}", &l.plan), 0);
+        char *json = NULL;
+        cr_assert_eq(last_upgrade_to_json(&l, &json), 0);
+        LastUpgrade *back = NULL;
+        const char *reason = NULL;
+        cr_assert_eq(last_upgrade_from_json(json, strlen(json), &back, &reason), 0, "%s: %s", json, reason);
+        cr_assert(upgrade_plan_same(back->plan, l.plan));
+        cr_assert_str_eq(back->folder, "v2%20x");
+        cr_assert_str_eq(back->backup_name, l.backup_name);
+        cr_assert_eq(back->started_usec, 1000000);
+        cr_assert_eq(back->finished_usec, 61000000);
+        back = last_upgrade_free(back);
+        free(json);
+
+        /* Without a backup (UNSAFE_SKIP_BACKUP): no "backup" key, read back as NULL. */
+        l.backup_name = NULL;
+        cr_assert_eq(last_upgrade_to_json(&l, &json), 0);
+        cr_assert_null(strstr(json, "backup"), "%s", json);
+        cr_assert_eq(last_upgrade_from_json(json, strlen(json), &back, &reason), 0);
+        cr_assert_null(back->backup_name);
+        last_upgrade_free(back);
+        free(json);
+        upgrade_plan_free(l.plan);
+}
+
+Test(record, last_upgrade_damaged) {
+        static const char *const bad[] = {
+                "",
+                "[]",
+                "{\"plan\":{\"name\":\"v2\",\"height\":1},\"folder\":\"v2\"}",
+                "{\"plan\":{\"name\":\"v2\",\"height\":1},\"folder\":\"v2\",\"finished_usec\":-1}",
+                "{\"plan\":{\"name\":\"v2\",\"height\":1},\"folder\":\"v2\",\"finished_usec\":\"1\"}",
+                "{\"plan\":{\"name\":\"v2\",\"height\":1},\"folder\":\"../v2\",\"finished_usec\":1}",
+                "{\"plan\":{\"height\":1},\"folder\":\"v2\",\"finished_usec\":1}",
+                "{\"plan\":{\"name\":\"v2\",\"height\":1},\"folder\":\"v2\",\"finished_usec\":1,\"backup\":\"a/b\"}",
+                "{\"plan\":{\"name\":\"v2\",\"height\":1},\"folder\":\"v2\",\"finished_usec\":1,\"started_usec\":true}",
+                "{\"plan\":{\"name\":\"v2\",\"height\":1},\"folder\":\"v2\",\"finished_usec\":1} x",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                LastUpgrade *l = NULL;
+                const char *reason = NULL;
+                cr_assert_eq(last_upgrade_from_json(bad[i], strlen(bad[i]), &l, &reason), -EBADMSG, "%s", bad[i]);
+                cr_assert_not_null(reason, "no reason for %s", bad[i]);
+                cr_assert_null(l);
+        }
+}

@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* oraivisorctl status: the node at a glance, as `systemctl status` shows a unit: the current version, the
+ * daemon (under systemd: its unit, read from PID 1 over D-Bus; in exec mode: the holders of oraivisor's
+ * lock in /proc), oraivisor and the upgrade it is running (its record), the last upgrade, the known plans
+ * and whether their binaries are installed, the backups and the room left for the next one, and warnings.
+ * Exit status 0 when the daemon runs and nothing needs attention, 3 otherwise. */
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+
+#include "backup-list.h"
+#include "backup-name.h"
+#include "bus-util.h"
+#include "fd-util.h"
+#include "fs-util.h"
+#include "lock.h"
+#include "log.h"
+#include "oraivisorctl-versions.h"
+#include "plan-file.h"
+#include "proc-stat.h"
+#include "string-util.h"
+#include "strv.h"
+#include "unit-spec.h"
+#include "upgrade-name.h"
+#include "upgrade-record.h"
+
+typedef struct Proc {
+        bool running;
+        pid_t pid; /* 0 when unknown */
+        usec_t since; /* CLOCK_REALTIME, 0 when unknown */
+} Proc;
+
+typedef struct Scheduled {
+        UpgradePlan *plan;
+        char *folder;
+        int ready; /* 1 ready, 0 missing, <0 the name cannot be a folder */
+        bool downloadable; /* the info names a binary for this machine and downloads are allowed */
+} Scheduled;
+
+typedef struct Status {
+        Layout *layout;
+        CtlVersions versions;
+        bool unit_mode;
+        char *daemon_unit;
+        char *daemon_active_state; /* unit mode */
+        Proc daemon, oraivisor;
+        UpgradeRecord *record;
+        LastUpgrade *last;
+        Scheduled scheduled; /* data/upgrade-info.json, when it is not the current version's */
+        bool have_scheduled;
+        bool holders_hidden; /* the lock is held, by processes we may not look into */
+        BackupList backups;
+        char **warnings;
+} Status;
+
+static void status_done(Status *s) {
+        layout_free(s->layout);
+        ctl_versions_done(&s->versions);
+        free(s->daemon_unit);
+        free(s->daemon_active_state);
+        upgrade_record_free(s->record);
+        last_upgrade_free(s->last);
+        upgrade_plan_free(s->scheduled.plan);
+        free(s->scheduled.folder);
+        backup_list_done(&s->backups);
+        strv_free(s->warnings);
+}
+
+static void warn(Status *s, const char *format, ...) _printf_(2, 3);
+static void warn(Status *s, const char *format, ...) {
+        _cleanup_free_ char *m = NULL;
+        va_list ap;
+        va_start(ap, format);
+        int r = vasprintf(&m, format, ap);
+        va_end(ap);
+        if (r < 0 || strv_extend(&s->warnings, m) < 0)
+                log_oom();
+}
+
+/* ---- processes ---------------------------------------------------------------------------------------- */
+
+static usec_t boot_time_usec(void) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        if (read_file_at(AT_FDCWD, "/proc/stat", 1U << 20, &buf, &len) < 0)
+                return 0;
+        const char *p = strstr(buf, "\nbtime ");
+        return p ? (usec_t) strtoull(p + 7, NULL, 10) * USEC_PER_SEC : 0;
+}
+
+static int proc_read(pid_t pid, ProcStat *ret) {
+        _cleanup_free_ char *buf = NULL;
+        char path[64];
+        size_t len;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        int r = read_file_at(AT_FDCWD, path, 4096, &buf, &len);
+        if (r < 0)
+                return r;
+        return proc_stat_parse(buf, len, ret);
+}
+
+static usec_t proc_since(const ProcStat *st) {
+        usec_t boot = boot_time_usec();
+        long hz = sysconf(_SC_CLK_TCK);
+        if (boot == 0 || hz <= 0 || st->starttime == 0)
+                return 0;
+        return boot + st->starttime * USEC_PER_SEC / (uint64_t) hz;
+}
+
+/* Whether pid's executable lies in the version tree: then it is a node, not oraivisor. */
+static bool proc_is_node(Layout *l, pid_t pid) {
+        char path[64], exe[4096];
+        snprintf(path, sizeof path, "/proc/%d/exe", (int) pid);
+        ssize_t n = readlink(path, exe, sizeof exe - 1);
+        if (n < 0)
+                return false;
+        exe[n] = 0;
+        const char *rest = path_startswith_dir(exe, l->root);
+        if (rest)
+                return true;
+        /* The tree may be reached through a symlink: compare with current's binary's real path. */
+        _cleanup_free_ char *real = realpath(l->root, NULL);
+        return real && path_startswith_dir(exe, real);
+}
+
+/* Exec mode, and oraivisor's own pid in either mode: oraivisor holds the lock; in exec mode its daemon (a
+ * child) inherited it. A lone holder running a binary of the tree is a daemon that outlived oraivisor. */
+static void inspect_lock(Ctl *ctl, Status *s) {
+        _cleanup_free_ pid_t *pids = NULL;
+        int held = lock_probe(s->layout->root_fd);
+        if (held < 0) {
+                warn(s, "Cannot check whether oraivisor runs ('%s/.lock': %s).", s->layout->root,
+                        strerror(-held));
+                return;
+        }
+        int n = held > 0 ? lock_holders(s->layout->root_fd, &pids) : 0;
+        if (n < 0)
+                n = 0;
+        ProcStat st[8];
+        size_t m = 0;
+        for (int i = 0; i < n && m < ELEMENTSOF(st); i++)
+                if (proc_read(pids[i], &st[m]) >= 0 && st[m].state != 'Z')
+                        m++;
+        for (size_t i = 0; i < m; i++) {
+                bool parent_holds = false;
+                for (size_t j = 0; j < m; j++)
+                        parent_holds = parent_holds || st[j].pid == st[i].ppid;
+                bool node = parent_holds || proc_is_node(s->layout, st[i].pid);
+                Proc *p = node ? &s->daemon : &s->oraivisor;
+                if (node && s->unit_mode)
+                        continue; /* under systemd the daemon is its unit's; only oraivisor holds the lock */
+                if (p->running && p->pid < st[i].pid)
+                        continue;
+                *p = (Proc){.running = true, .pid = st[i].pid, .since = proc_since(&st[i])};
+        }
+        /* The lock is held but we may not look into its holders (another user's processes). */
+        if (held > 0 && !s->oraivisor.running && !s->daemon.running) {
+                s->oraivisor.running = true;
+                s->holders_hidden = true;
+        }
+}
+
+static int inspect_unit(Ctl *ctl, Status *s) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        UnitState u = UNIT_STATE_INIT;
+
+        int r = sd_bus_open_system(&bus);
+        if (r < 0) {
+                warn(s, "Cannot ask systemd about '%s': the system bus is not reachable (%s).",
+                        s->daemon_unit, strerror(-r));
+                return r;
+        }
+        r = bus_unit_get_state(bus, s->daemon_unit, &u, &error);
+        if (r < 0) {
+                warn(s, "Cannot read the state of '%s' from systemd: %s.", s->daemon_unit,
+                        bus_error_text(&error, r));
+                unit_state_done(&u);
+                return r;
+        }
+        if (r > 0) {
+                if (asprintf(&s->daemon_active_state, "%s (%s)", strna(u.active_state), strna(u.sub_state)) <
+                        0)
+                        s->daemon_active_state = NULL;
+                s->daemon.running = unit_active_state_is_running(u.active_state);
+                s->daemon.pid = s->daemon.running ? (pid_t) u.main_pid : 0;
+                s->daemon.since = s->daemon.running ? u.active_enter_usec : 0;
+        } else
+                s->daemon_active_state = strdup("not loaded");
+        unit_state_done(&u);
+
+        /* oraivisor's own unit, when we know it. */
+        if (ctl->instance) {
+                _cleanup_free_ char *own = NULL;
+                UnitState o = UNIT_STATE_INIT;
+                sd_bus_error_free(&error);
+                if (asprintf(&own, "oraivisor@%s.service", ctl->instance) >= 0 &&
+                        bus_unit_get_state(bus, own, &o, &error) > 0 &&
+                        unit_active_state_is_running(o.active_state) && o.main_pid > 0) {
+                        s->oraivisor = (Proc){
+                                .running = true, .pid = (pid_t) o.main_pid, .since = o.active_enter_usec};
+                }
+                unit_state_done(&o);
+        }
+        return 0;
+}
+
+/* Which launcher oraivisor uses here, as it decides it: ORAIVISOR_LAUNCHER, else under systemd (the unit's
+ * view, -i) the unit launcher. Asked from a shell, auto cannot know: a loaded daemon unit says. */
+static void choose_mode(Ctl *ctl, Status *s) {
+        _cleanup_free_ char *own = NULL;
+        if (ctl->instance && asprintf(&own, "oraivisor@%s.service", ctl->instance) < 0)
+                own = NULL;
+        if (daemon_unit_name(ctl->config.daemon_unit, own, ctl->config.name, &s->daemon_unit) < 0)
+                s->daemon_unit = NULL;
+
+        switch (ctl->config.launcher) {
+        case LAUNCHER_UNIT: s->unit_mode = true; return;
+        case LAUNCHER_EXEC: s->unit_mode = false; return;
+        default: break;
+        }
+        if (ctl->config.under_systemd) {
+                s->unit_mode = true;
+                return;
+        }
+        s->unit_mode = false;
+        if (!s->daemon_unit || access("/run/systemd/system", F_OK) < 0)
+                return;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        UnitState u = UNIT_STATE_INIT;
+        if (sd_bus_open_system(&bus) >= 0 && bus_unit_get_state(bus, s->daemon_unit, &u, &error) > 0 &&
+                !unit_active_state_is_ended(u.active_state))
+                s->unit_mode = true;
+        unit_state_done(&u);
+}
+
+/* ---- the rest ----------------------------------------------------------------------------------------- */
+
+static void inspect_plans(Ctl *ctl, Status *s) {
+        _cleanup_(upgrade_plan_freep) UpgradePlan *plan = NULL;
+        const char *reason = NULL;
+        int r = layout_read_plan_file(s->layout, &plan, &reason);
+        if (r == -EBADMSG)
+                warn(s, "'%s/data/" PLAN_FILE "' is not a valid plan (%s).", s->layout->home, reason);
+        if (r <= 0)
+                return;
+        /* The plan the current version was activated by is done, not scheduled. */
+        const CtlVersion *cur = ctl_versions_current(&s->versions);
+        if (cur && cur->plan && upgrade_plan_same(cur->plan, plan))
+                return;
+        _cleanup_free_ char *folder = NULL;
+        int ready = ctl_plan_binary_ready(s->layout, plan->name, &folder);
+        /* Without a recorded plan, the version in the plan's folder being current says the same (as
+         * oraivisor's own check at start-up). */
+        if (cur && cur->folder && streq_ptr(folder, cur->folder))
+                return;
+        s->have_scheduled = true;
+        s->scheduled.ready = ready;
+        s->scheduled.folder = TAKE_PTR(folder);
+        json_object *pj = ctl_plan_to_json(plan), *v;
+        s->scheduled.downloadable = ctl->config.allow_download && pj &&
+                ((json_object_object_get_ex(pj, "binary_url", &v) && v) ||
+                        (json_object_object_get_ex(pj, "manifest_url", &v) && v));
+        json_object_put(pj);
+        _cleanup_free_ char *name = string_escape_for_log(plan->name, strlen(plan->name), 200);
+        if (s->scheduled.ready == 0 && !s->scheduled.downloadable)
+                warn(s,
+                        "The binary of the planned upgrade '%s' is not installed, and oraivisor will not "
+                        "download it: install it now (oraivisorctl add-upgrade or prepare-upgrade).",
+                        strna(name));
+        else if (s->scheduled.ready < 0)
+                warn(s, "The planned upgrade's name '%s' cannot be a folder: oraivisor will refuse it.",
+                        strna(name));
+        s->scheduled.plan = TAKE_PTR(plan);
+}
+
+static void inspect_records(Status *s) {
+        const char *reason = NULL;
+        int r = upgrade_record_read_at(s->layout->root_fd, &s->record, &reason);
+        if (r == -EBADMSG)
+                warn(s,
+                        "'%s/" UPGRADE_RECORD_FILE
+                        "' is damaged (%s): oraivisor will not start until it is looked at.",
+                        s->layout->root, reason);
+        else if (r < 0)
+                warn(s, "Cannot read '%s/" UPGRADE_RECORD_FILE "': %s.", s->layout->root, strerror(-r));
+        else if (r > 0 && !s->oraivisor.running)
+                warn(s,
+                        "The upgrade to '%s' was interrupted at step %s: the next start of oraivisor "
+                        "resumes it.",
+                        s->record->plan->name, upgrade_step_to_string(s->record->step));
+
+        r = last_upgrade_read_at(s->layout->root_fd, &s->last, &reason);
+        if (r == -EBADMSG)
+                warn(s, "'%s/" LAST_UPGRADE_FILE "' is damaged (%s), ignoring it.", s->layout->root, reason);
+}
+
+static void inspect_backups(Ctl *ctl, Status *s) {
+        /* The same listing as `oraivisorctl backups` (shared/backup-list.h). */
+        int r = backup_list(
+                ctl->config.name, ctl->config.home, ctl->config.backup_dir, BACKUP_LIST_SIZES, &s->backups);
+        if (r < 0) {
+                warn(s, "Cannot list the backups of this node: %s.", strerror(-r));
+                return;
+        }
+        const char *root = s->backups.root;
+        if (s->backups.root_error < 0 && s->backups.root_error != -ENOENT && !ctl->config.unsafe_skip_backup)
+                warn(s, "The backup folder '%s' cannot be opened (%s): the next upgrade's backup will fail.",
+                        root, strerror(-s->backups.root_error));
+        /* The newest complete backup is the best guess of what the next one needs. */
+        const BackupEntry *newest = NULL;
+        for (size_t i = 0; i < s->backups.n_entries; i++)
+                if (!s->backups.entries[i].partial)
+                        newest = &s->backups.entries[i];
+        if (!ctl->config.unsafe_skip_backup && newest && !newest->snapshot &&
+                s->backups.free_bytes != UINT64_MAX && newest->size != UINT64_MAX &&
+                s->backups.free_bytes < newest->size) {
+                char a[BACKUP_FORMAT_BYTES_MAX], b[BACKUP_FORMAT_BYTES_MAX];
+                warn(s,
+                        "Only %s free in '%s', less than the last backup (%s): the next upgrade's backup "
+                        "may not fit.",
+                        backup_format_bytes(a, sizeof a, s->backups.free_bytes), root,
+                        backup_format_bytes(b, sizeof b, newest->size));
+        }
+}
+
+static void judge(Ctl *ctl, Status *s) {
+        const CtlVersion *cur = ctl_versions_current(&s->versions);
+        if (s->versions.current_error == -ENOENT)
+                warn(s,
+                        "'%s/current' does not exist yet: oraivisor creates it (-> genesis) at its first "
+                        "start.",
+                        s->layout->root);
+        else if (s->versions.current_error < 0)
+                warn(s, "'%s/current' is broken: point it at the version the node's data needs.",
+                        s->layout->root);
+        else if (!cur)
+                warn(s, "'%s/current' points to '%s', which is not installed.", s->layout->root,
+                        s->versions.current_target);
+        else if (cur->binary_error < 0)
+                warn(s, "The current binary '%s' %s.", cur->binary,
+                        version_binary_problem(cur->binary_error));
+
+        if (!s->oraivisor.running && s->daemon.running)
+                warn(s,
+                        "The daemon runs without oraivisor: upgrades will not be applied. Start "
+                        "oraivisor%s%s%s.",
+                        ctl->instance ? " (systemctl start oraivisor@" : "", strempty(ctl->instance),
+                        ctl->instance ? ".service)" : "");
+        else if (!s->oraivisor.running)
+                warn(s, "oraivisor is not running%s%s%s.",
+                        ctl->instance ? ": systemctl start oraivisor@" : "", strempty(ctl->instance),
+                        ctl->instance ? ".service" : "");
+        else if (s->holders_hidden && !s->unit_mode)
+                warn(s,
+                        "oraivisor's lock is held, but its processes cannot be seen as this user: run "
+                        "oraivisorctl as root (or as the node's user) to see the daemon.");
+        else if (!s->daemon.running && !s->record)
+                warn(s, "oraivisor runs but the daemon does not%s%s.",
+                        s->daemon_unit ? ": see journalctl -u " : "", s->daemon_unit ? s->daemon_unit : "");
+}
+
+/* ---- output ------------------------------------------------------------------------------------------- */
+
+static json_object *proc_json(const Proc *p) {
+        json_object *o = json_object_new_object();
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "running", json_object_new_boolean(p->running));
+        json_object_object_add(o, "pid", p->pid > 0 ? json_object_new_int(p->pid) : NULL);
+        json_object_object_add(o, "since", ctl_time_json(p->since));
+        return o;
+}
+
+static int print_json(Ctl *ctl, Status *s) {
+        json_object *o = json_object_new_object(), *v;
+        if (!o)
+                return log_oom(), CTL_EXIT_FAILURE;
+        const CtlVersion *cur = ctl_versions_current(&s->versions);
+        ctl_json_add_string(o, "home", ctl->config.home);
+        ctl_json_add_string(o, "name", ctl->config.name);
+        ctl_json_add_string(o, "current", cur ? cur->name : NULL);
+        ctl_json_add_string(o, "current_folder", cur ? cur->folder : NULL);
+        json_object_object_add(o, "launcher", json_object_new_string(s->unit_mode ? "unit" : "exec"));
+
+        v = proc_json(&s->daemon);
+        if (v) {
+                ctl_json_add_string(v, "unit", s->unit_mode ? s->daemon_unit : NULL);
+                ctl_json_add_string(v, "unit_state", s->unit_mode ? s->daemon_active_state : NULL);
+        }
+        json_object_object_add(o, "daemon", v);
+        json_object_object_add(o, "oraivisor", proc_json(&s->oraivisor));
+
+        v = NULL;
+        if (s->record) {
+                v = json_object_new_object();
+                json_object_object_add(v, "plan", ctl_plan_to_json(s->record->plan));
+                ctl_json_add_string(v, "folder", s->record->folder);
+                json_object_object_add(
+                        v, "step", json_object_new_string(upgrade_step_to_string(s->record->step)));
+                json_object_object_add(v, "started", ctl_time_json(s->record->started_usec));
+                ctl_json_add_string(v, "backup", s->record->backup_name);
+                json_object_object_add(v, "running", json_object_new_boolean(s->oraivisor.running));
+                json_object *i = NULL;
+                if (s->record->interrupted) {
+                        i = json_object_new_object();
+                        ctl_json_add_string(i, "by", s->record->interrupted->by);
+                        ctl_json_add_string(i, "step", upgrade_step_to_string(s->record->interrupted->step));
+                        ctl_json_add_string(i, "outcome", s->record->interrupted->outcome);
+                        json_object_object_add(i, "when", ctl_time_json(s->record->interrupted->usec));
+                }
+                json_object_object_add(v, "interrupted", i);
+        }
+        json_object_object_add(o, "upgrade_in_progress", v);
+
+        v = NULL;
+        if (s->last) {
+                v = json_object_new_object();
+                ctl_json_add_string(v, "name", s->last->plan->name);
+                json_object_object_add(v, "height",
+                        s->last->plan->height > 0 ? json_object_new_int64(s->last->plan->height) : NULL);
+                ctl_json_add_string(v, "folder", s->last->folder);
+                json_object_object_add(v, "started", ctl_time_json(s->last->started_usec));
+                json_object_object_add(v, "finished", ctl_time_json(s->last->finished_usec));
+                json_object_object_add(v, "duration_usec",
+                        s->last->started_usec && s->last->finished_usec >= s->last->started_usec
+                                ? json_object_new_uint64(s->last->finished_usec - s->last->started_usec)
+                                : NULL);
+                ctl_json_add_string(v, "backup", s->last->backup_name);
+        }
+        json_object_object_add(o, "last_upgrade", v);
+
+        json_object *a = json_object_new_array();
+        if (s->have_scheduled) {
+                json_object *p = json_object_new_object();
+                ctl_json_add_string(p, "name", s->scheduled.plan->name);
+                json_object_object_add(p, "height",
+                        s->scheduled.plan->height > 0 ? json_object_new_int64(s->scheduled.plan->height)
+                                                      : NULL);
+                ctl_json_add_string(p, "time", s->scheduled.plan->time);
+                ctl_json_add_string(p, "source", "data/" PLAN_FILE);
+                ctl_json_add_string(p, "folder", s->scheduled.folder);
+                json_object_object_add(p, "binary",
+                        s->scheduled.ready < 0
+                                ? NULL
+                                : json_object_new_string(s->scheduled.ready ? "ready" : "missing"));
+                json_object_object_add(
+                        p, "downloadable", json_object_new_boolean(s->scheduled.downloadable));
+                json_object_array_add(a, p);
+        }
+        json_object_object_add(o, "scheduled", a);
+
+        a = json_object_new_array();
+        for (size_t i = 0; i < s->backups.n_entries; i++) {
+                const BackupEntry *e = &s->backups.entries[i];
+                json_object *b = json_object_new_object();
+                ctl_json_add_string(b, "name", e->name);
+                ctl_json_add_string(b, "path", e->path);
+                ctl_json_add_string(b, "upgrade_folder", e->folder);
+                ctl_json_add_string(b, "upgrade", e->upgrade);
+                json_object_object_add(b, "time", ctl_time_json(e->time));
+                json_object_object_add(
+                        b, "size", e->size != UINT64_MAX ? json_object_new_uint64(e->size) : NULL);
+                json_object_object_add(b, "partial", json_object_new_boolean(e->partial));
+                json_object_object_add(b, "snapshot", json_object_new_boolean(e->snapshot));
+                json_object_array_add(a, b);
+        }
+        json_object_object_add(o, "backups", a);
+        ctl_json_add_string(o, "backup_dir", s->backups.root);
+        json_object_object_add(o, "backup_free_bytes",
+                s->backups.free_bytes != UINT64_MAX ? json_object_new_uint64(s->backups.free_bytes) : NULL);
+
+        a = json_object_new_array();
+        STRV_FOREACH (w, s->warnings)
+                json_object_array_add(a, json_object_new_string(*w));
+        json_object_object_add(o, "warnings", a);
+        int r = ctl_print_json(o);
+        json_object_put(o);
+        return r;
+}
+
+static char *esc(const char *s) {
+        return s ? string_escape_for_log(s, strlen(s), 200) : strdup("-");
+}
+
+static void print_proc(Ctl *ctl, const char *label, const Proc *p, const char *extra) {
+        char t[CTL_TIME_MAX];
+        printf("%12s: %s%s%s", label, p->running ? ctl_ansi_green(ctl) : ctl_ansi_red(ctl),
+                p->running ? "running" : "not running", ctl_ansi_normal(ctl));
+        if (p->pid > 0)
+                printf(" (pid %d)", (int) p->pid);
+        if (p->since > 0)
+                printf(" since %s", ctl_format_time(p->since, t, sizeof t));
+        printf("%s\n", strempty(extra));
+}
+
+static int print_human(Ctl *ctl, Status *s, bool ok) {
+        char t[CTL_TIME_MAX], b[BACKUP_FORMAT_BYTES_MAX];
+        const CtlVersion *cur = ctl_versions_current(&s->versions);
+
+        _cleanup_free_ char *home = esc(ctl->config.home);
+        printf("%s●%s %s%s%s node in %s%s%s%s\n", ok ? ctl_ansi_green(ctl) : ctl_ansi_red(ctl),
+                ctl_ansi_normal(ctl), ctl_ansi_bold(ctl), ctl->config.name, ctl_ansi_normal(ctl), home,
+                ctl->instance ? " (oraivisor@" : "", strempty(ctl->instance),
+                ctl->instance ? ".service)" : "");
+        _cleanup_free_ char *cn = cur ? esc(cur->name) : NULL, *cf = cur ? esc(cur->rel) : NULL;
+        if (cur)
+                printf("%12s: %s (%s)\n", "Current", strna(cn), strna(cf));
+        else
+                printf("%12s: %snone%s\n", "Current", ctl_ansi_red(ctl), ctl_ansi_normal(ctl));
+
+        _cleanup_free_ char *extra = NULL;
+        if (s->unit_mode && s->daemon_unit &&
+                asprintf(&extra, "; %s: %s", s->daemon_unit,
+                        s->daemon_active_state ? s->daemon_active_state : "unknown") < 0)
+                extra = NULL;
+        print_proc(ctl, "Daemon", &s->daemon, extra);
+        print_proc(ctl, "Oraivisor", &s->oraivisor, NULL);
+
+        if (s->record) {
+                _cleanup_free_ char *d = upgrade_plan_describe(s->record->plan), *de = d ? esc(d) : NULL;
+                printf("%12s: %s%s%s at step %s%s, started %s", "Upgrading", ctl_ansi_yellow(ctl), strna(de),
+                        ctl_ansi_normal(ctl), upgrade_step_to_string(s->record->step),
+                        s->oraivisor.running ? "" : " (interrupted)",
+                        ctl_format_time(s->record->started_usec, t, sizeof t));
+                if (s->record->backup_name)
+                        printf("; backup %s", s->record->backup_name);
+                putchar('\n');
+        }
+        if (s->last) {
+                char span[FORMAT_TIMESPAN_MAX];
+                _cleanup_free_ char *d = upgrade_plan_describe(s->last->plan), *de = d ? esc(d) : NULL;
+                printf("%12s: %s, finished %s", "Last upgrade", strna(de),
+                        ctl_format_time(s->last->finished_usec, t, sizeof t));
+                if (s->last->started_usec && s->last->finished_usec >= s->last->started_usec)
+                        printf(" after %s",
+                                format_timespan(
+                                        span, sizeof span, s->last->finished_usec - s->last->started_usec));
+                printf("; backup %s\n", s->last->backup_name ? s->last->backup_name : "none");
+        }
+        if (s->have_scheduled) {
+                _cleanup_free_ char *d = upgrade_plan_describe(s->scheduled.plan), *de = d ? esc(d) : NULL,
+                                    *f = esc(s->scheduled.folder);
+                const char *state = s->scheduled.ready < 0 ? "invalid name"
+                        : s->scheduled.ready               ? "ready"
+                        : s->scheduled.downloadable        ? "missing (oraivisor will download it)"
+                                                           : "missing";
+                printf("%12s: %s: binary %s%s%s (upgrades/%s)\n", "Scheduled", strna(de),
+                        s->scheduled.ready > 0 ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl), state,
+                        ctl_ansi_normal(ctl), f);
+        } else
+                printf("%12s: none known (data/" PLAN_FILE ")\n", "Scheduled");
+
+        _cleanup_free_ char *bd = esc(s->backups.root);
+        printf("%12s: %zu in %s", "Backups", s->backups.n_entries, bd);
+        if (s->backups.free_bytes != UINT64_MAX)
+                printf(", %s free", backup_format_bytes(b, sizeof b, s->backups.free_bytes));
+        putchar('\n');
+        for (size_t i = 0; i < s->backups.n_entries; i++) {
+                const BackupEntry *e = &s->backups.entries[i];
+                printf("%12s  %s  %s  %s%s%s\n", "", e->name, ctl_format_time(e->time, t, sizeof t),
+                        e->size != UINT64_MAX ? backup_format_bytes(b, sizeof b, e->size) : "?",
+                        e->snapshot ? "  (snapshot)" : "", e->partial ? "  (unfinished)" : "");
+        }
+        if (s->warnings) {
+                printf("%12s:\n", "Warnings");
+                STRV_FOREACH (w, s->warnings)
+                        printf("%12s  %s%s%s\n", "", ctl_ansi_yellow(ctl), *w, ctl_ansi_normal(ctl));
+        }
+        return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
+}
+
+static int run(Ctl *ctl) {
+        _cleanup_(status_done) Status s = {};
+
+        if (ctl_open_layout(ctl, &s.layout) < 0)
+                return CTL_EXIT_FAILURE;
+        if (ctl_versions_load(s.layout, &s.versions) < 0)
+                return CTL_EXIT_FAILURE;
+        choose_mode(ctl, &s);
+        if (s.unit_mode) {
+                if (!s.daemon_unit)
+                        warn(&s,
+                                "The daemon unit's name cannot be derived from DAEMON_NAME='%s': set "
+                                "ORAIVISOR_DAEMON_UNIT.",
+                                ctl->config.name);
+                else
+                        (void) inspect_unit(ctl, &s);
+        }
+        inspect_lock(ctl, &s);
+        inspect_records(&s);
+        inspect_plans(ctl, &s);
+        inspect_backups(ctl, &s);
+        judge(ctl, &s);
+
+        bool ok = s.daemon.running && !s.warnings;
+        int r = ctl->json ? print_json(ctl, &s) : print_human(ctl, &s, ok);
+        if (r != CTL_EXIT_OK)
+                return r;
+        return ok ? CTL_EXIT_OK : CTL_EXIT_NEEDS_ATTENTION;
+}
+
+const CtlCommand ctl_command_status = {
+        .name = "status",
+        .summary = "Show the node at a glance: versions, daemon, oraivisor, upgrades, backups, warnings",
+        .help = "Shows the current version; the daemon (under systemd its unit as PID 1 sees it, read over "
+                "D-Bus;\n"
+                "in exec mode the process holding oraivisor's lock); whether oraivisor runs and which "
+                "upgrade step\n"
+                "it is at; the last upgrade; the planned upgrade (data/upgrade-info.json) and whether its "
+                "binary\n"
+                "is ready; the backups and the free space where they go; and what needs attention.\n"
+                "Exit status 0 when the daemon runs and nothing needs attention, 3 otherwise (as systemctl "
+                "status).",
+        .flags = CTL_FLAG_JSON,
+        .needs_config = true,
+        .run = run,
+};
