@@ -41,6 +41,7 @@ typedef struct Scheduled {
         char *folder;
         int ready; /* 1 ready, 0 missing, <0 the name cannot be a folder */
         bool downloadable; /* the info names a binary for this machine and downloads are allowed */
+        char *not_ready; /* installed, but the readiness check failed: why */
 } Scheduled;
 
 typedef struct Status {
@@ -68,6 +69,7 @@ static void status_done(Status *s) {
         last_upgrade_free(s->last);
         upgrade_plan_free(s->scheduled.plan);
         free(s->scheduled.folder);
+        free(s->scheduled.not_ready);
         backup_list_done(&s->backups);
         strv_free(s->warnings);
 }
@@ -278,6 +280,17 @@ static void inspect_plans(Ctl *ctl, Status *s) {
         else if (s->scheduled.ready < 0)
                 warn(s, "The planned upgrade's name '%s' cannot be a folder: oraivisor will refuse it.",
                         strna(name));
+        else if (s->scheduled.ready > 0) {
+                /* Installed is not enough: it must start on this host (issue 17). */
+                _cleanup_free_ char *rel = NULL, *why = NULL;
+                bool ok = false;
+                if (asprintf(&rel, "upgrades/%s", s->scheduled.folder) >= 0 &&
+                    ctl_check_version(ctl, rel, &ok, &why, NULL) >= 0 && !ok) {
+                        warn(s, "The binary of the planned upgrade '%s' is installed but will not start on this host: it %s.",
+                             strna(name), strna(why));
+                        s->scheduled.not_ready = TAKE_PTR(why);
+                }
+        }
         s->scheduled.plan = TAKE_PTR(plan);
 }
 
@@ -450,7 +463,10 @@ static int print_json(Ctl *ctl, Status *s) {
                 json_object_object_add(p, "binary",
                         s->scheduled.ready < 0
                                 ? NULL
-                                : json_object_new_string(s->scheduled.ready ? "ready" : "missing"));
+                                : json_object_new_string(s->scheduled.not_ready ? "not_ready"
+                                                         : s->scheduled.ready   ? "ready"
+                                                                                : "missing"));
+                ctl_json_add_string(p, "binary_reason", s->scheduled.not_ready);
                 json_object_object_add(
                         p, "downloadable", json_object_new_boolean(s->scheduled.downloadable));
                 json_object_array_add(a, p);
@@ -549,11 +565,12 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
                 _cleanup_free_ char *d = upgrade_plan_describe(s->scheduled.plan), *de = d ? esc(d) : NULL,
                                     *f = esc(s->scheduled.folder);
                 const char *state = s->scheduled.ready < 0 ? "invalid name"
+                        : s->scheduled.not_ready           ? "not ready (see below)"
                         : s->scheduled.ready               ? "ready"
                         : s->scheduled.downloadable        ? "missing (oraivisor will download it)"
                                                            : "missing";
                 printf("%12s: %s: binary %s%s%s (upgrades/%s)\n", "Scheduled", strna(de),
-                        s->scheduled.ready > 0 ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl), state,
+                        s->scheduled.ready > 0 && !s->scheduled.not_ready ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl), state,
                         ctl_ansi_normal(ctl), f);
         } else
                 printf("%12s: none known (data/" PLAN_FILE ")\n", "Scheduled");

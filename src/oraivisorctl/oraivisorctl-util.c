@@ -3,6 +3,7 @@
 /* What every command shares: the configuration (the same variables, validation and status 78 as
  * oraivisor), the layout, JSON and colours. */
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "env-file.h"
 #include "log.h"
 #include "oraivisorctl.h"
+#include "readiness.h"
 #include "strv.h"
 
 extern char **environ;
@@ -213,3 +215,76 @@ ANSI(green, "\x1b[0;1;32m")
 ANSI(yellow, "\x1b[0;1;33m")
 ANSI(grey, "\x1b[0;38;5;245m")
 ANSI(normal, "\x1b[0m")
+
+typedef struct CheckRun {
+        sd_event *event;
+        bool ready;
+        char *reason, *output;
+        int error;
+} CheckRun;
+
+static void on_checked(Readiness *r, const ReadinessResult *res, void *userdata) {
+        CheckRun *c = userdata;
+        c->ready = res->ready;
+        if ((res->reason && !(c->reason = strdup(res->reason))) ||
+            (res->version_output && !(c->output = strdup(res->version_output))))
+                c->error = -ENOMEM;
+        (void) sd_event_exit(c->event, 0);
+}
+
+int ctl_check_version(Ctl *ctl, const char *folder_rel, bool *ret_ready, char **ret_reason, char **ret_output) {
+        _cleanup_(credentials_done) Credentials creds = {};
+        _cleanup_free_ char *cred_error = NULL, *dir = NULL;
+        _cleanup_(readiness_freep) Readiness *r = NULL;
+        CheckRun c = {};
+        sigset_t ss;
+        int k;
+
+        assert(ctl->config_loaded);
+        assert(folder_rel);
+        assert(ret_ready);
+
+        k = credentials_resolve(ctl->config.daemon_user, ctl->config.daemon_group, &creds, &cred_error);
+        if (k < 0) {
+                if (cred_error)
+                        log_error("%s", cred_error);
+                return k;
+        }
+        if (asprintf(&dir, "%s/oraivisor/%s", ctl->config.home, folder_rel) < 0)
+                return -ENOMEM;
+        /* sd-event watches children through SIGCHLD, which must be blocked first. */
+        if (sigemptyset(&ss) < 0 || sigaddset(&ss, SIGCHLD) < 0 || sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                return -errno;
+        k = sd_event_new(&c.event);
+        if (k < 0)
+                return k;
+        ReadinessSpec spec = {
+                .version_dir = dir,
+                .daemon_name = ctl->config.name,
+                .credentials = &creds,
+                .env = environ,
+                .working_directory = ctl->config.home,
+        };
+        k = readiness_start(c.event, &spec, on_checked, &c, &r);
+        if (k >= 0)
+                k = sd_event_loop(c.event);
+        r = readiness_free(r);
+        sd_event_unref(c.event);
+        if (k >= 0 && c.error < 0)
+                k = c.error;
+        if (k < 0) {
+                free(c.reason);
+                free(c.output);
+                return k;
+        }
+        *ret_ready = c.ready;
+        if (ret_reason)
+                *ret_reason = c.reason;
+        else
+                free(c.reason);
+        if (ret_output)
+                *ret_output = c.output;
+        else
+                free(c.output);
+        return 0;
+}

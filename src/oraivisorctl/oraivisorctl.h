@@ -105,6 +105,12 @@ const char *ctl_variable_value(const Ctl *ctl, const char *name);
 /* Opens the layout of the configured home (logs and returns a negative errno when it is missing). */
 int ctl_open_layout(Ctl *ctl, Layout **ret);
 
+/* Runs the readiness check (shared/readiness.h) of the version in folder_rel ("genesis",
+ * "upgrades/<folder>") as the node would run, and waits for it (at most twice its 10 s limit). Returns 0 with
+ * *ret_ready and, when not ready, the reason; the output of `version` when it ran. Negative errno when the
+ * check could not run (logged when it is a bad DAEMON_USER). */
+int ctl_check_version(Ctl *ctl, const char *folder_rel, bool *ret_ready, char **ret_reason, char **ret_output);
+
 /* Prints a JSON value to stdout, pretty and with a final newline. Returns CTL_EXIT_OK or _FAILURE. */
 int ctl_print_json(json_object *o);
 

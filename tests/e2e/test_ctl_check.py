@@ -172,5 +172,44 @@ class Check(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
 
+
+class StatusShowsReadiness(Check):
+    """`status` says ready only for a binary that passes the check; installed is not enough."""
+
+    def plan(self, name):
+        os.makedirs(self.home.data(), exist_ok=True)
+        with open(self.home.data("upgrade-info.json"), "w") as f:
+            json.dump({"name": name, "height": 100}, f)
+
+    def scheduled(self):
+        r = ctl(self.home, "status", "--json")
+        self.assertIn(r.returncode, (0, 3), r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual(len(doc["scheduled"]), 1, doc["scheduled"])
+        return doc, doc["scheduled"][0]
+
+    def test_not_ready_missing_ready(self):
+        self.stage("v9", "newglibc")
+        self.plan("v9")
+        doc, s = self.scheduled()
+        self.assertEqual(s["binary"], "not_ready")
+        self.assertIn("GLIBC_9.99", s["binary_reason"])
+        self.assertTrue(any("installed but will not start on this host" in w for w in doc["warnings"]), doc["warnings"])
+        r = ctl(self.home, "status", env={"NO_COLOR": "1"})
+        self.assertIn("binary not ready", r.stdout)
+        self.plan("v10")
+        doc, s = self.scheduled()
+        self.assertEqual(s["binary"], "missing")
+        self.assertIsNone(s.get("binary_reason"))
+        self.stage("v11", "app", libs=[("libfoo.so.1", "libfoo.so.1")])
+        self.plan("v11")
+        doc, s = self.scheduled()
+        self.assertEqual(s["binary"], "ready")
+        self.assertIsNone(s.get("binary_reason"))
+
+    # The Check tests are not run again here.
+    test_ready = test_each_failure_has_its_reason = test_hang_is_killed = test_all_versions_and_errors = None
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
