@@ -23,9 +23,7 @@
 #include "backup-name.h"
 #include "backup.h"
 #include "obtain.h"
-
-#define RECORD_FILE "upgrade-in-progress.json"
-#define RECORD_MAX (1U << 20)
+#include "record-file.h"
 
 /* x/upgrade's pre-upgrade protocol (cosmos-sdk docs, "pre-upgrade handling"). */
 
@@ -88,22 +86,17 @@ UpgradeStep upgrade_current_step(const Upgrade *u) {
 }
 
 int upgrade_record_load(Layout *l, UpgradeRecord **ret) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len;
-        int r = read_file_at(l->root_fd, RECORD_FILE, RECORD_MAX, &buf, &len);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return log_error_errno(r, "Failed to read '%s/" RECORD_FILE "': %m", l->root);
         const char *reason = NULL;
-        r = upgrade_record_from_json(buf, len, ret, &reason);
+        int r = record_file_read_at(l->root_fd, ret, &reason);
         if (r == -ENOMEM)
                 return log_oom();
-        if (r < 0)
+        if (r == -EBADMSG)
                 return log_error_errno(r,
                         "'%s/" RECORD_FILE "' is damaged (%s). Check '%s/current' points at the version the data needs, then remove the file.",
                         l->root, strna(reason), l->root);
-        return 1;
+        if (r < 0)
+                return log_error_errno(r, "Failed to read '%s/" RECORD_FILE "': %m", l->root);
+        return r;
 }
 
 static int record_save(Upgrade *u) {

@@ -14,6 +14,7 @@
 
 static const CtlCommand *const commands[] = {
         &ctl_command_config,
+        &ctl_command_prepare_upgrade,
 };
 
 static const CtlCommand *find_command(const char *name) {

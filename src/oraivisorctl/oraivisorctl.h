@@ -82,6 +82,7 @@ typedef struct CtlCommand {
 
 /* The commands (oraivisorctl-<name>.c each define theirs). */
 extern const CtlCommand ctl_command_config;
+extern const CtlCommand ctl_command_prepare_upgrade;
 
 /* Builds the environment block (the process environment, or the unit's view with -i), applies --home and
  * --name, parses and validates it as oraivisor does. Prints every problem and returns CTL_EXIT_CONFIG when
