@@ -78,23 +78,26 @@ static void format_eta(char *buf, size_t len, const Prepare *p) {
                 snprintf(buf, len, "%" PRIu64 ":%02" PRIu64, s / 60, s % 60);
 }
 
-/* "412.0 MiB/980.0 MiB  12.3 MiB/s  ETA 0:46" (or "412.0 MiB  12.3 MiB/s" when the size is unknown). */
+/* "412.0 MiB/980.0 MiB  12.3 MiB/s  ETA 0:46"; without the size "412.0 MiB  12.3 MiB/s"; the rate and the
+ * ETA once known. */
 static void format_numbers(char *buf, size_t len, const Prepare *p) {
         char got[BACKUP_FORMAT_BYTES_MAX], total[BACKUP_FORMAT_BYTES_MAX], rate[BACKUP_FORMAT_BYTES_MAX],
                 eta[32];
+        size_t n = 0;
         backup_format_bytes(got, sizeof(got), p->received);
-        backup_format_bytes(total, sizeof(total), p->total);
-        if (p->rate > 0)
+        if (p->total > 0) {
+                backup_format_bytes(total, sizeof(total), p->total);
+                n = snprintf(buf, len, "%s/%s", got, total);
+        } else
+                n = snprintf(buf, len, "%s", got);
+        if (p->rate > 0 && n < len) {
                 backup_format_bytes(rate, sizeof(rate), (uint64_t) p->rate);
-        else
-                snprintf(rate, sizeof(rate), "--");
-        format_eta(eta, sizeof(eta), p);
-        if (p->total > 0 && p->received >= p->total)
-                snprintf(buf, len, "%s/%s  %s/s", got, total, rate);
-        else if (p->total > 0)
-                snprintf(buf, len, "%s/%s  %s/s  ETA %s", got, total, rate, eta);
-        else
-                snprintf(buf, len, "%s  %s/s", got, rate);
+                n += snprintf(buf + n, len - n, "  %s/s", rate);
+                if (p->total > 0 && p->received < p->total && n < len) {
+                        format_eta(eta, sizeof(eta), p);
+                        snprintf(buf + n, len - n, "  ETA %s", eta);
+                }
+        }
 }
 
 static void bar_clear(Prepare *p) {
