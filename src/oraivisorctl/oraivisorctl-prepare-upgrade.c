@@ -7,7 +7,6 @@
  * operator's explicit request, so DAEMON_ALLOW_DOWNLOAD_BINARIES=false does not stop it; every other
  * download setting does apply. The install lock is taken for the publish only. */
 
-#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +25,11 @@
 #include "plan-file.h"
 #include "record-file.h"
 #include "string-util.h"
+#include "transfer-progress.h"
 #include "upgrade-name.h"
 
 /* How often a plain progress line is written when the size is unknown (known: at every tenth). */
 #define PLAIN_PROGRESS_INTERVAL (10 * USEC_PER_SEC)
-/* The rate is averaged over samples at least this far apart. */
-#define RATE_SAMPLE_MIN (200 * USEC_PER_MSEC)
 #define NAME_SHOWN_MAX 128
 
 typedef struct Prepare {
@@ -48,11 +46,7 @@ typedef struct Prepare {
         /* Progress. */
         bool bar;               /* stderr is a terminal: one line redrawn in place */
         bool bar_shown;         /* the bar is on screen (cleared before any log line) */
-        uint64_t received, total;
-        usec_t first_time;      /* the first report of this download (restarts included) */
-        usec_t sample_time;
-        uint64_t sample_received;
-        double rate;            /* bytes per second, smoothed; 0 while unknown */
+        TransferProgress progress;
         int plain_tenth;        /* the last tenth written as a plain line */
         usec_t plain_last;
 } Prepare;
@@ -64,42 +58,6 @@ static unsigned terminal_columns(void) {
         return 80;
 }
 
-static void format_eta(char *buf, size_t len, const Prepare *p) {
-        if (p->total == 0 || p->rate <= 0 || p->received >= p->total) {
-                snprintf(buf, len, "--:--");
-                return;
-        }
-        uint64_t s = (uint64_t) ((double) (p->total - p->received) / p->rate + 0.5);
-        if (s >= 100 * 3600)
-                snprintf(buf, len, ">99h");
-        else if (s >= 3600)
-                snprintf(buf, len, "%" PRIu64 ":%02" PRIu64 ":%02" PRIu64, s / 3600, s / 60 % 60, s % 60);
-        else
-                snprintf(buf, len, "%" PRIu64 ":%02" PRIu64, s / 60, s % 60);
-}
-
-/* "412.0 MiB/980.0 MiB  12.3 MiB/s  ETA 0:46"; without the size "412.0 MiB  12.3 MiB/s"; the rate and the
- * ETA once known. */
-static void format_numbers(char *buf, size_t len, const Prepare *p) {
-        char got[BACKUP_FORMAT_BYTES_MAX], total[BACKUP_FORMAT_BYTES_MAX], rate[BACKUP_FORMAT_BYTES_MAX],
-                eta[32];
-        size_t n = 0;
-        backup_format_bytes(got, sizeof(got), p->received);
-        if (p->total > 0) {
-                backup_format_bytes(total, sizeof(total), p->total);
-                n = snprintf(buf, len, "%s/%s", got, total);
-        } else
-                n = snprintf(buf, len, "%s", got);
-        if (p->rate > 0 && n < len) {
-                backup_format_bytes(rate, sizeof(rate), (uint64_t) p->rate);
-                n += snprintf(buf + n, len - n, "  %s/s", rate);
-                if (p->total > 0 && p->received < p->total && n < len) {
-                        format_eta(eta, sizeof(eta), p);
-                        snprintf(buf + n, len - n, "  ETA %s", eta);
-                }
-        }
-}
-
 static void bar_clear(Prepare *p) {
         if (!p->bar_shown)
                 return;
@@ -107,22 +65,27 @@ static void bar_clear(Prepare *p) {
         p->bar_shown = false;
 }
 
-static void bar_draw(Prepare *p) {
-        char numbers[160], line[512];
-        format_numbers(numbers, sizeof(numbers), p);
+/* The bar's width: constant for a terminal's width, so that it does not wobble as the numbers change;
+ * about 55 columns are left for "[" "] 100% " and the numbers. */
+static unsigned bar_width(void) {
         unsigned columns = terminal_columns();
-        size_t fixed = strlen(numbers) + 8; /* "[" "] " "100% " and a spare column */
+        return columns < 65 ? 0 : MIN(columns - 55, 40u);
+}
 
-        if (p->total > 0 && columns > fixed + 10) {
-                unsigned width = MIN(columns - fixed, 50u);
-                unsigned pct = (unsigned) (MIN(p->received, p->total) * 100 / p->total);
-                unsigned filled = (unsigned) (MIN(p->received, p->total) * width / p->total);
-                char bar[64];
-                memset(bar, '#', filled);
-                memset(bar + filled, '.', width - filled);
-                bar[width] = 0;
-                snprintf(line, sizeof(line), "\r\x1b[K[%s] %3u%% %s", bar, pct, numbers);
-        } else
+static void bar_draw(Prepare *p) {
+        char numbers[160], line[512], bar[64];
+        int pct = transfer_progress_percent(&p->progress);
+        unsigned width = bar_width();
+
+        if (p->progress.received == 0)
+                return;
+        transfer_progress_format(&p->progress, numbers, sizeof(numbers));
+        if (pct >= 0 && width > 0)
+                snprintf(line, sizeof(line), "\r\x1b[K[%s] %3d%% %s",
+                        transfer_progress_format_bar(&p->progress, width, bar, sizeof(bar)), pct, numbers);
+        else if (pct >= 0)
+                snprintf(line, sizeof(line), "\r\x1b[K%3d%% %s", pct, numbers);
+        else
                 snprintf(line, sizeof(line), "\r\x1b[KDownloading %s", numbers);
         (void) loop_write(STDERR_FILENO, line, strlen(line));
         p->bar_shown = true;
@@ -140,25 +103,24 @@ static void log_sink_with_bar(int level, const char *message, const LogField *fi
 }
 
 static void plain_line(Prepare *p, bool final) {
-        usec_t t = now(CLOCK_MONOTONIC);
-        if (p->received == 0 && !final)
+        const TransferProgress *t = &p->progress;
+        usec_t n = now(CLOCK_MONOTONIC);
+        int pct = transfer_progress_percent(t);
+
+        if (t->received == 0 && !final)
                 return;
-        if (p->total > 0) {
-                int tenth = (int) (MIN(p->received, p->total) * 10 / p->total);
-                if (tenth <= p->plain_tenth && !final)
+        if (pct >= 0) {
+                if (pct / 10 <= p->plain_tenth && !(final && pct == 100 && p->plain_tenth < 10))
                         return;
-                if (final && tenth <= p->plain_tenth && p->plain_tenth == 10)
-                        return;
-                p->plain_tenth = tenth;
-        } else if (!final && p->plain_last > 0 && t < p->plain_last + PLAIN_PROGRESS_INTERVAL)
+                p->plain_tenth = pct / 10;
+        } else if (!final && p->plain_last > 0 && n < p->plain_last + PLAIN_PROGRESS_INTERVAL)
                 return;
-        p->plain_last = t;
+        p->plain_last = n;
 
         char numbers[160];
-        format_numbers(numbers, sizeof(numbers), p);
-        if (p->total > 0)
-                log_info("Upgrade %s: downloaded %3u%%, %s.", p->name,
-                        (unsigned) (MIN(p->received, p->total) * 100 / p->total), numbers);
+        transfer_progress_format(t, numbers, sizeof(numbers));
+        if (pct >= 0)
+                log_info("Upgrade %s: downloaded %3d%%, %s.", p->name, pct, numbers);
         else
                 log_info("Upgrade %s: downloaded %s.", p->name, numbers);
 }
@@ -166,30 +128,8 @@ static void plain_line(Prepare *p, bool final) {
 static void progress_update(Prepare *p, bool final) {
         uint64_t received, total;
         obtain_get_progress(p->obtain, &received, &total);
-        usec_t t = now(CLOCK_MONOTONIC);
-
-        if (received < p->sample_received) { /* started again from the first byte */
-                p->sample_time = 0;
-                p->rate = 0;
+        if (transfer_progress_update(&p->progress, now(CLOCK_MONOTONIC), received, total, final))
                 p->plain_tenth = 0;
-        }
-        if (p->first_time == 0)
-                p->first_time = t;
-        if (final && t > p->first_time)
-                /* The whole download's average, also for one too short to sample. */
-                p->rate = (double) received * USEC_PER_SEC / (double) (t - p->first_time);
-        else if (p->sample_time == 0) {
-                p->sample_time = t;
-                p->sample_received = received;
-        } else if (t >= p->sample_time + RATE_SAMPLE_MIN) {
-                double r = (double) (received - p->sample_received) * USEC_PER_SEC / (double) (t - p->sample_time);
-                p->rate = p->rate > 0 ? 0.7 * p->rate + 0.3 * r : r;
-                p->sample_time = t;
-                p->sample_received = received;
-        }
-        p->received = received;
-        p->total = total;
-
         if (p->bar)
                 bar_draw(p);
         else
@@ -202,8 +142,13 @@ static void on_progress(Obtain *o, const char *status_line, void *userdata) {
 
 static void on_done(Obtain *o, int error, const char *message, void *userdata) {
         Prepare *p = userdata;
-        if (error >= 0 && p->received > 0)
+        if (error >= 0 && obtain_outcome(o) == OBTAIN_INSTALLED) {
+                /* The complete bar stays on screen, as curl's does. */
                 progress_update(p, true);
+                if (p->bar_shown)
+                        (void) loop_write(STDERR_FILENO, "\n", 1);
+                p->bar_shown = false;
+        }
         bar_clear(p);
         p->finished = true;
         p->error = error;
