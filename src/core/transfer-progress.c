@@ -11,7 +11,8 @@
 /* The weight of a new sample in the smoothed rate. */
 #define RATE_SMOOTHING 0.3
 
-bool transfer_progress_update(TransferProgress *p, usec_t now, uint64_t received, uint64_t total, bool final) {
+bool transfer_progress_update(
+        TransferProgress *p, usec_t now, uint64_t received, uint64_t total, bool final) {
         bool restarted = received < p->received;
 
         assert(p);
@@ -24,7 +25,8 @@ bool transfer_progress_update(TransferProgress *p, usec_t now, uint64_t received
                 if (now > p->first_time)
                         p->rate = (double) received * USEC_PER_SEC / (double) (now - p->first_time);
         } else if (now >= p->sample_time + TRANSFER_RATE_SAMPLE_MIN) {
-                double r = (double) (received - p->sample_received) * USEC_PER_SEC / (double) (now - p->sample_time);
+                double r = (double) (received - p->sample_received) * USEC_PER_SEC /
+                        (double) (now - p->sample_time);
                 p->rate = p->rate > 0 ? (1 - RATE_SMOOTHING) * p->rate + RATE_SMOOTHING * r : r;
                 p->sample_time = now;
                 p->sample_received = received;
@@ -49,7 +51,8 @@ const char *transfer_progress_format_eta(const TransferProgress *p, char *buf, s
         else {
                 uint64_t s = (uint64_t) left;
                 if (s >= 3600)
-                        snprintf(buf, len, "%" PRIu64 ":%02" PRIu64 ":%02" PRIu64, s / 3600, s / 60 % 60, s % 60);
+                        snprintf(buf, len, "%" PRIu64 ":%02" PRIu64 ":%02" PRIu64, s / 3600, s / 60 % 60,
+                                s % 60);
                 else
                         snprintf(buf, len, "%" PRIu64 ":%02" PRIu64, s / 60, s % 60);
         }
@@ -57,7 +60,8 @@ const char *transfer_progress_format_eta(const TransferProgress *p, char *buf, s
 }
 
 const char *transfer_progress_format(const TransferProgress *p, char *buf, size_t len) {
-        char got[BACKUP_FORMAT_BYTES_MAX], total[BACKUP_FORMAT_BYTES_MAX], rate[BACKUP_FORMAT_BYTES_MAX], eta[32];
+        char got[BACKUP_FORMAT_BYTES_MAX], total[BACKUP_FORMAT_BYTES_MAX], rate[BACKUP_FORMAT_BYTES_MAX],
+                eta[32];
         int n;
 
         backup_format_bytes(got, sizeof(got), p->received);

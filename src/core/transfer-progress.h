@@ -15,17 +15,18 @@
 
 typedef struct TransferProgress {
         uint64_t received;
-        uint64_t total;         /* 0: unknown */
-        double rate;            /* bytes per second, smoothed; 0 while unknown */
-        usec_t first_time;      /* the first sample since the transfer (re)started */
-        usec_t sample_time;     /* the last sample the rate was computed from */
+        uint64_t total; /* 0: unknown */
+        double rate; /* bytes per second, smoothed; 0 while unknown */
+        usec_t first_time; /* the first sample since the transfer (re)started */
+        usec_t sample_time; /* the last sample the rate was computed from */
         uint64_t sample_received;
 } TransferProgress;
 
 /* A new sample. received going back means the transfer started again from its first byte: the rate is
  * forgotten. final: the transfer is complete, the rate becomes its whole average. Returns true when the
  * transfer restarted. */
-bool transfer_progress_update(TransferProgress *p, usec_t now, uint64_t received, uint64_t total, bool final);
+bool transfer_progress_update(
+        TransferProgress *p, usec_t now, uint64_t received, uint64_t total, bool final);
 
 /* 0…100 of total, -1 when the total is unknown. */
 int transfer_progress_percent(const TransferProgress *p);

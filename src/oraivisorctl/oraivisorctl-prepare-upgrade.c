@@ -15,7 +15,6 @@
 
 #include <systemd/sd-event.h>
 
-#include "backup-name.h"
 #include "fd-util.h"
 #include "fs-util.h"
 #include "lock.h"
@@ -35,7 +34,7 @@
 typedef struct Prepare {
         sd_event *event;
         Obtain *obtain;
-        const char *name;       /* escaped, for messages */
+        const char *name; /* escaped, for messages */
 
         bool finished;
         int error;
@@ -44,10 +43,10 @@ typedef struct Prepare {
         bool verified;
 
         /* Progress. */
-        bool bar;               /* stderr is a terminal: one line redrawn in place */
-        bool bar_shown;         /* the bar is on screen (cleared before any log line) */
+        bool bar; /* stderr is a terminal: one line redrawn in place */
+        bool bar_shown; /* the bar is on screen (cleared before any log line) */
         TransferProgress progress;
-        int plain_tenth;        /* the last tenth written as a plain line */
+        int plain_tenth; /* the last tenth written as a plain line */
         usec_t plain_last;
 } Prepare;
 
@@ -91,13 +90,15 @@ static void bar_draw(Prepare *p) {
         p->bar_shown = true;
 }
 
-/* On a terminal, log lines (obtain's "using the manifest's entry", warnings...) go above the bar. */
-static void log_sink_with_bar(int level, const char *message, const LogField *fields, size_t n_fields,
-        void *userdata) {
+/* obtain's log lines (the manifest entry used, the checksum matched, warnings) carry the plan's name and
+ * URLs, which come from the chain: escaped for the terminal, and above the bar when there is one. */
+static void log_sink_prepare(
+        int level, const char *message, const LogField *fields, size_t n_fields, void *userdata) {
         Prepare *p = userdata;
+        _cleanup_free_ char *escaped = string_escape_for_log(message, strlen(message), SIZE_MAX);
         bool shown = p->bar_shown;
         bar_clear(p);
-        log_sink_stderr(level, message, fields, n_fields, NULL);
+        log_sink_stderr(level, escaped ?: message, fields, n_fields, NULL);
         if (shown)
                 bar_draw(p);
 }
@@ -174,7 +175,8 @@ static int load_plan(Ctl *ctl, Layout *l, UpgradePlan **ret, bool *ret_from_file
         if (ctl->info) {
                 if (!name)
                         return ctl_fail(CTL_EXIT_USAGE,
-                                "--info needs the upgrade's NAME: oraivisorctl prepare-upgrade NAME --info INFO.");
+                                "--info needs the upgrade's NAME: oraivisorctl prepare-upgrade NAME --info "
+                                "INFO.");
                 r = upgrade_plan_new(name, 0, NULL, ctl->info, ret);
                 if (r < 0)
                         return log_oom(), CTL_EXIT_FAILURE;
@@ -188,26 +190,32 @@ static int load_plan(Ctl *ctl, Layout *l, UpgradePlan **ret, bool *ret_from_file
         if (r == 0) {
                 if (!name)
                         return ctl_fail(CTL_EXIT_USAGE,
-                                "No plan to prepare: '%s/data/" PLAN_FILE "' does not exist. Give the plan with "
-                                "'oraivisorctl prepare-upgrade NAME --info INFO' (INFO: the proposal's info, inline JSON "
+                                "No plan to prepare: '%s/data/" PLAN_FILE
+                                "' does not exist. Give the plan with "
+                                "'oraivisorctl prepare-upgrade NAME --info INFO' (INFO: the proposal's "
+                                "info, inline JSON "
                                 "or a manifest URL), or run it once the node has written its plan file.",
                                 l->home);
                 return ctl_fail(CTL_EXIT_USAGE,
-                        "Upgrade '%s' has no plan here: '%s/data/" PLAN_FILE "' does not exist. Give its info: "
+                        "Upgrade '%s' has no plan here: '%s/data/" PLAN_FILE
+                        "' does not exist. Give its info: "
                         "oraivisorctl prepare-upgrade %s --info INFO (inline JSON or a manifest URL).",
                         shown, l->home, shown);
         }
         if (r == -EBADMSG)
                 return ctl_fail(CTL_EXIT_FAILURE,
-                        "'%s/data/" PLAN_FILE "' is malformed (%s): give the plan with 'oraivisorctl prepare-upgrade "
+                        "'%s/data/" PLAN_FILE
+                        "' is malformed (%s): give the plan with 'oraivisorctl prepare-upgrade "
                         "NAME --info INFO' instead.",
                         l->home, strna(reason));
         if (r < 0)
                 return CTL_EXIT_FAILURE; /* logged, with the path */
         if (name && !streq(name, plan->name)) {
-                _cleanup_free_ char *theirs = string_escape_for_log(plan->name, strlen(plan->name), NAME_SHOWN_MAX);
+                _cleanup_free_ char *theirs =
+                        string_escape_for_log(plan->name, strlen(plan->name), NAME_SHOWN_MAX);
                 return ctl_fail(CTL_EXIT_USAGE,
-                        "'%s/data/" PLAN_FILE "' plans upgrade '%s', not '%s': run 'oraivisorctl prepare-upgrade %s', "
+                        "'%s/data/" PLAN_FILE
+                        "' plans upgrade '%s', not '%s': run 'oraivisorctl prepare-upgrade %s', "
                         "or give the other plan's info with --info.",
                         l->home, strna(theirs), shown, strna(theirs));
         }
@@ -224,19 +232,23 @@ static int check_not_upgrading(Ctl *ctl, Layout *l, const char *folder) {
         if (r == -ENOMEM)
                 return log_oom(), CTL_EXIT_FAILURE;
         if (r < 0) {
-                log_warning("Cannot read '%s/" RECORD_FILE "' (%s), ignoring: oraivisorctl status tells more.", l->root,
-                        r == -EBADMSG ? strna(reason) : strerror(-r));
+                log_warning("Cannot read '%s/" RECORD_FILE
+                            "' (%s), ignoring: oraivisorctl status tells more.",
+                        l->root, r == -EBADMSG ? strna(reason) : strerror(-r));
                 return CTL_EXIT_OK;
         }
         if (r == 0 || !streq(rec->folder, folder))
                 return CTL_EXIT_OK;
-        _cleanup_free_ char *shown = string_escape_for_log(rec->plan->name, strlen(rec->plan->name), NAME_SHOWN_MAX);
+        _cleanup_free_ char *shown =
+                string_escape_for_log(rec->plan->name, strlen(rec->plan->name), NAME_SHOWN_MAX);
         if (lock_probe(l->root_fd) > 0)
                 return ctl_fail(CTL_EXIT_BUSY,
-                        "oraivisor is upgrading to '%s' right now (step %s) and obtains its binary itself: wait for "
+                        "oraivisor is upgrading to '%s' right now (step %s) and obtains its binary itself: "
+                        "wait for "
                         "it to finish (oraivisorctl status).",
                         strna(shown), strna(upgrade_step_to_string(rec->step)));
-        log_notice("The upgrade to '%s' was interrupted at step %s; oraivisor resumes it at its next start, with "
+        log_notice("The upgrade to '%s' was interrupted at step %s; oraivisor resumes it at its next start, "
+                   "with "
                    "the binary installed now.",
                 strna(shown), strna(upgrade_step_to_string(rec->step)));
         return CTL_EXIT_OK;
@@ -244,30 +256,29 @@ static int check_not_upgrading(Ctl *ctl, Layout *l, const char *folder) {
 
 static const char *outcome_json(ObtainOutcome o) {
         switch (o) {
-        case OBTAIN_INSTALLED:
-                return "installed";
-        case OBTAIN_FOUND:
-                return "already-installed";
-        case OBTAIN_FOUND_AT_PUBLISH:
-                return "installed-meanwhile";
-        default:
-                return NULL;
+        case OBTAIN_INSTALLED: return "installed";
+        case OBTAIN_FOUND: return "already-installed";
+        case OBTAIN_FOUND_AT_PUBLISH: return "installed-meanwhile";
+        default: return NULL;
         }
 }
 
-static int print_result(Ctl *ctl, const Prepare *p, const UpgradePlan *plan, bool from_file, const char *folder,
-        const char *binary) {
+static int print_result(Ctl *ctl, const Prepare *p, const UpgradePlan *plan, bool from_file,
+        const char *folder, const char *binary) {
         if (ctl->json) {
                 json_object *o = json_object_new_object();
                 if (!o)
                         return log_oom(), CTL_EXIT_FAILURE;
                 json_object_object_add(o, "name", json_object_new_string(plan->name));
-                json_object_object_add(o, "height", from_file && plan->height > 0 ? json_object_new_int64(plan->height) : NULL);
-                json_object_object_add(o, "plan_source", json_object_new_string(from_file ? "upgrade-info.json" : "info"));
+                json_object_object_add(o, "height",
+                        from_file && plan->height > 0 ? json_object_new_int64(plan->height) : NULL);
+                json_object_object_add(
+                        o, "plan_source", json_object_new_string(from_file ? "upgrade-info.json" : "info"));
                 json_object_object_add(o, "folder", json_object_new_string(folder));
                 json_object_object_add(o, "binary", json_object_new_string(binary));
                 json_object_object_add(o, "result", json_object_new_string(outcome_json(p->outcome)));
-                json_object_object_add(o, "verified", p->outcome == OBTAIN_INSTALLED ? json_object_new_boolean(p->verified) : NULL);
+                json_object_object_add(o, "verified",
+                        p->outcome == OBTAIN_INSTALLED ? json_object_new_boolean(p->verified) : NULL);
                 int r = ctl_print_json(o);
                 json_object_put(o);
                 return r;
@@ -277,13 +288,16 @@ static int print_result(Ctl *ctl, const Prepare *p, const UpgradePlan *plan, boo
         case OBTAIN_INSTALLED:
                 printf("Upgrade '%s' is %sready%s: %s was downloaded, %s and installed.\n", p->name,
                         ctl_ansi_green(ctl), ctl_ansi_normal(ctl), strna(path),
-                        p->verified ? "verified against its checksum" : "NOT verified (the plan gives no checksum)");
+                        p->verified ? "verified against its checksum"
+                                    : "NOT verified (the plan gives no checksum)");
                 break;
         case OBTAIN_FOUND:
-                printf("Upgrade '%s' is already installed: %s; nothing was downloaded.\n", p->name, strna(path));
+                printf("Upgrade '%s' is already installed: %s; nothing was downloaded.\n", p->name,
+                        strna(path));
                 break;
         default:
-                printf("Upgrade '%s' was installed meanwhile by another writer (oraivisor?): %s is kept, this "
+                printf("Upgrade '%s' was installed meanwhile by another writer (oraivisor?): %s is kept, "
+                       "this "
                        "download was discarded.\n",
                         p->name, strna(path));
                 break;
@@ -330,7 +344,7 @@ static int run(Ctl *ctl) {
                 return ctl_fail(CTL_EXIT_FAILURE, "Cannot open '%s/upgrades': %s.", l->root, strerror(-ufd));
         _cleanup_free_ char *upath = NULL, *binary = NULL;
         if (asprintf(&upath, "%s/upgrades", l->root) < 0 ||
-            asprintf(&binary, "%s/%s/bin/%s", upath, folder, l->daemon_name) < 0)
+                asprintf(&binary, "%s/%s/bin/%s", upath, folder, l->daemon_name) < 0)
                 return log_oom(), CTL_EXIT_FAILURE;
 
         sigset_t mask;
@@ -351,8 +365,7 @@ static int run(Ctl *ctl) {
         };
         (void) sd_event_add_signal(e, NULL, SIGTERM, on_signal, &p);
         (void) sd_event_add_signal(e, NULL, SIGINT, on_signal, &p);
-        if (p.bar)
-                log_set_sink(log_sink_with_bar, &p);
+        log_set_sink(log_sink_prepare, &p);
 
         ObtainSpec spec = {
                 .upgrades_fd = ufd,
@@ -369,8 +382,8 @@ static int run(Ctl *ctl) {
         r = obtain_start(e, &spec, on_done, on_progress, &p, &p.obtain);
         if (r < 0) {
                 log_set_sink(NULL, NULL);
-                return ctl_fail(CTL_EXIT_FAILURE, "Cannot start obtaining the binary of upgrade '%s': %s.", name,
-                        strerror(-r));
+                return ctl_fail(CTL_EXIT_FAILURE, "Cannot start obtaining the binary of upgrade '%s': %s.",
+                        name, strerror(-r));
         }
         r = sd_event_loop(e);
         /* Cancels what still runs (a signal): the staging folder goes with it. */
@@ -380,9 +393,11 @@ static int run(Ctl *ctl) {
 
         int ret;
         if (!p.finished)
-                ret = ctl_fail(CTL_EXIT_FAILURE, "Interrupted: nothing was installed for upgrade '%s'.", name);
+                ret = ctl_fail(
+                        CTL_EXIT_FAILURE, "Interrupted: nothing was installed for upgrade '%s'.", name);
         else if (p.error < 0) {
-                _cleanup_free_ char *m = p.message ? string_escape_for_log(p.message, strlen(p.message), SIZE_MAX) : NULL;
+                _cleanup_free_ char *m =
+                        p.message ? string_escape_for_log(p.message, strlen(p.message), SIZE_MAX) : NULL;
                 ret = ctl_fail(p.error == -EBUSY ? CTL_EXIT_BUSY : CTL_EXIT_FAILURE, "%s",
                         m ?: p.message ?: strerror(-p.error));
         } else
@@ -395,10 +410,14 @@ const CtlCommand ctl_command_prepare_upgrade = {
         .name = "prepare-upgrade",
         .usage = "[NAME] [--info INFO]",
         .summary = "Download, verify and install an upgrade's binary ahead of its height",
-        .help = "Fetches the binary of a plan through the same code oraivisor runs at upgrade time (manifest,\n"
-                "this machine's entry, checksums, archive limits, the sandboxed unpack worker) and installs it\n"
-                "as upgrades/<NAME>/bin/$DAEMON_NAME by one rename. INFO is the plan's info as written in the\n"
-                "proposal: inline JSON ({\"binaries\":{\"linux/amd64\":\"https://…?checksum=sha256:…\"}}) or a\n"
+        .help = "Fetches the binary of a plan through the same code oraivisor runs at upgrade time "
+                "(manifest,\n"
+                "this machine's entry, checksums, archive limits, the sandboxed unpack worker) and installs "
+                "it\n"
+                "as upgrades/<NAME>/bin/$DAEMON_NAME by one rename. INFO is the plan's info as written in "
+                "the\n"
+                "proposal: inline JSON ({\"binaries\":{\"linux/amd64\":\"https://…?checksum=sha256:…\"}}) "
+                "or a\n"
                 "manifest URL. Without --info the plan comes from $DAEMON_HOME/data/upgrade-info.json.\n"
                 "Works with DAEMON_ALLOW_DOWNLOAD_BINARIES=false (an explicit request); every other\n"
                 "download setting applies (DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM, ORAIVISOR_DOWNLOAD_*,\n"

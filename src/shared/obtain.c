@@ -351,7 +351,8 @@ static int obtain_take_install_lock(Obtain *o) {
         char buf[FORMAT_TIMESPAN_MAX];
         int r;
 
-        if (asprintf(&what, "installs '%s/%s' (upgrade %s)", o->upgrades_path, o->folder, o->plan_name) < 0) {
+        if (asprintf(&what, "installs '%s/%s' (upgrade %s)", o->upgrades_path, o->folder, o->plan_name) <
+                0) {
                 obtain_finish(o, -ENOMEM, "Out of memory.");
                 return -ENOMEM;
         }
@@ -369,7 +370,8 @@ static int obtain_take_install_lock(Obtain *o) {
         usec_t n = now(CLOCK_MONOTONIC);
         if (o->install_lock_waiting_since == 0) {
                 o->install_lock_waiting_since = n;
-                log_notice("Upgrade %s: downloaded and verified; waiting for the install lock, held by '%s'.",
+                log_notice(
+                        "Upgrade %s: downloaded and verified; waiting for the install lock, held by '%s'.",
                         o->plan_name, strna(holder));
         } else if (n - o->install_lock_waiting_since >= o->install_lock_timeout) {
                 obtain_failf(o, -EBUSY,
@@ -397,8 +399,9 @@ static void obtain_found_at_publish(Obtain *o) {
                         "'%s/%s' appeared while the binary was downloaded, without a usable 'bin/%s' (%s); "
                         "remove it and try again, or install the binary there by hand.",
                         o->upgrades_path, o->folder, o->daemon_name, strerror(-r));
-        log_notice("Upgrade %s: '%s/%s/bin/%s' was installed by someone else while it was downloaded; keeping "
-                   "that one.",
+        log_notice(
+                "Upgrade %s: '%s/%s/bin/%s' was installed by someone else while it was downloaded; keeping "
+                "that one.",
                 o->plan_name, o->upgrades_path, o->folder, o->daemon_name);
         obtain_drop_staging(o);
         o->outcome = OBTAIN_FOUND_AT_PUBLISH;
@@ -904,8 +907,8 @@ int obtain_cleanup_stale(int upgrades_fd, const char *upgrades_path) {
                         continue;
                 /* Held locked (until removed) so that no download can start using it meanwhile; a folder
                  * locked already belongs to a download running now (oraivisorctl prepare-upgrade). */
-                _cleanup_close_ int sfd = openat(upgrades_fd, de->d_name,
-                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_close_ int sfd =
+                        openat(upgrades_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (sfd >= 0 && flock(sfd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
                         log_info("Leaving '%s/%s' alone: a download running now is using it.", upgrades_path,
                                 de->d_name);

@@ -34,9 +34,9 @@ typedef struct ObtainSpec {
         /* An operator's explicit request (oraivisorctl prepare-upgrade): downloads even with
          * DAEMON_ALLOW_DOWNLOAD_BINARIES=false; every other download setting still applies. */
         bool explicit_request;
-        /* Take the install lock (lock.h) of root_fd ($DAEMON_HOME/oraivisor) for the publish only, waiting for
-         * it on the event loop up to install_lock_timeout (0: OBTAIN_INSTALL_LOCK_TIMEOUT_DEFAULT); -EBUSY
-         * after that. For a writer that does not hold the lock already (oraivisorctl). */
+        /* Take the install lock (lock.h) of root_fd ($DAEMON_HOME/oraivisor) for the publish only, waiting
+         * for it on the event loop up to install_lock_timeout (0: OBTAIN_INSTALL_LOCK_TIMEOUT_DEFAULT);
+         * -EBUSY after that. For a writer that does not hold the lock already (oraivisorctl). */
         bool take_install_lock;
         int root_fd;
         usec_t install_lock_timeout;
@@ -48,8 +48,8 @@ typedef struct ObtainSpec {
 
 /* How an Obtain that succeeded got there. */
 typedef enum ObtainOutcome {
-        OBTAIN_INSTALLED,        /* downloaded, verified and published by this Obtain */
-        OBTAIN_FOUND,            /* installed already when it started: nothing fetched */
+        OBTAIN_INSTALLED, /* downloaded, verified and published by this Obtain */
+        OBTAIN_FOUND, /* installed already when it started: nothing fetched */
         OBTAIN_FOUND_AT_PUBLISH, /* installed by someone else while it downloaded: that copy is kept */
         _OBTAIN_OUTCOME_MAX,
         _OBTAIN_OUTCOME_INVALID = -EINVAL,

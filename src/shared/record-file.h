@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* upgrade-in-progress.json in $DAEMON_HOME/oraivisor: the record of the upgrade oraivisor runs (or will resume
- * at its next start). The one reader, for oraivisor (which resumes from it) and oraivisorctl (which reports
- * it and refuses what would conflict with it): at most RECORD_FILE_MAX bytes, never through a symlink,
- * parsed by core/record.c. Does not log. */
+/* upgrade-in-progress.json in $DAEMON_HOME/oraivisor: the record of the upgrade oraivisor runs (or will
+ * resume at its next start). The one reader, for oraivisor (which resumes from it) and oraivisorctl (which
+ * reports it and refuses what would conflict with it): at most RECORD_FILE_MAX bytes, never through a
+ * symlink, parsed by core/record.c. Does not log. */
 
 #include "record.h"
 

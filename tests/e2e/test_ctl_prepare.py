@@ -8,37 +8,27 @@ with what prepare-upgrade installed."""
 import errno
 import fcntl
 import hashlib
-import io
 import json
 import os
 import pty
 import select
+import shutil
 import signal
 import subprocess
 import sys
-import tarfile
+import tempfile
 import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
-from harness import Home, Run, base_env, ctl, fakechaind, installed_ctl, kill_tree_by_home, run_once  # noqa: E402
+from harness import (Home, Run, base_env, ctl, fakechaind, installed_ctl, kill_tree_by_home,  # noqa: E402
+                     run_once, tar_gz)
 from server import start_server  # noqa: E402
 
 EXIT_BUSY = 75
 EXIT_UPGRADE_MISSING = 80
-
-
-def tar_gz(entries):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as t:
-        for name, data, mode in entries:
-            ti = tarfile.TarInfo(name)
-            ti.size = len(data)
-            ti.mode = mode
-            t.addfile(ti, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def error_lines(stderr):
@@ -193,6 +183,16 @@ class TestPrepare(PrepareTestCase):
         r = self.ctl("prepare-upgrade", "v2")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("already installed", r.stdout)
+
+    def test_hostile_name_escaped(self):
+        # The name comes from the chain: its control characters never reach the terminal.
+        self.write_plan_file("v2\x1b[2J\x07", self.inline(self.archive_url()))
+        r = self.ctl("prepare-upgrade")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("\x1b", r.stdout + r.stderr)
+        self.assertNotIn("\x07", r.stdout + r.stderr)
+        self.assertIn("Upgrade 'v2\\x1b[2J\\x07' is ready", r.stdout)
+        self.assertInstalled(folder="v2%1B%5B2J%07")
 
     def test_name_mismatch_refused(self):
         self.write_plan_file("v2", self.inline(self.archive_url()))
@@ -400,6 +400,30 @@ class TestPrepare(PrepareTestCase):
         self.assertInstalled()
 
 
+class TestDiskFull(unittest.TestCase):
+    """Needs root (a small tmpfs), as the download suite's disk-full test."""
+
+    def test_disk_full_installs_nothing(self):
+        base = tempfile.mkdtemp(prefix="oraivisorctl-small-")
+        self.addCleanup(os.rmdir, base)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", base], check=True)
+        self.addCleanup(subprocess.run, ["umount", base], check=True)
+        home = Home(upgrades=(), base=base)
+        srv_dir = tempfile.mkdtemp(prefix="oraivisorctl-srv-")
+        self.addCleanup(shutil.rmtree, srv_dir)
+        server = start_server(srv_dir)
+        self.addCleanup(server.stop)
+        archive = tar_gz([("bin/fakechaind", b"\x7fELF" + os.urandom(12 << 20), 0o755)])
+        with open(os.path.join(srv_dir, "big.tar.gz"), "wb") as f:
+            f.write(archive)
+        url = f"http://127.0.0.1:{server.port}/big.tar.gz?checksum=sha256:{hashlib.sha256(archive).hexdigest()}"
+        r = ctl(home, "prepare-upgrade", "v2", "--info", json.dumps({"binaries": {"any": url}}))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(len(error_lines(r.stderr)), 1, r.stderr)
+        self.assertIn("No space left on device", r.stderr)
+        self.assertEqual(os.listdir(os.path.join(home.root, "upgrades")), [])
+
+
 class TestAlreadyInstalled(PrepareTestCase):
     upgrades = ("v2",)
 
@@ -488,15 +512,33 @@ class TestConcurrency(PrepareTestCase):
         self.assertEqual(len(error_lines(p.stderr)), 1, p.stderr)
         self.assertIn("oraivisor is upgrading to 'v2' right now (step hooks)", p.stderr)
         self.assertEqual(self.server.requests, [])
-        # Another plan is not that upgrade: it is prepared meanwhile.
-        p = self.ctl("prepare-upgrade", "v3", "--info", self.inline(self.archive_url()))
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertInstalled("v3")
 
         open(os.path.join(self.home.path, "go"), "w").close()
         self.assertTrue(r.wait_for("fakechaind v2 starting", timeout=60), r.text())
         r.signal(signal.SIGTERM)
         self.assertEqual(r.wait(), 0, r.text())
+
+    def write_record(self, name):
+        with open(os.path.join(self.home.root, "upgrade-in-progress.json"), "w") as f:
+            json.dump({"version": 1, "plan": {"name": name, "height": 5, "info": ""}, "folder": name,
+                       "step": "obtain", "started_usec": 1}, f)
+
+    def test_record_of_another_plan_or_of_a_stopped_oraivisor(self):
+        # oraivisor (it holds .lock) upgrading to v3: v2 is another plan, prepared meanwhile.
+        self.write_record("v3")
+        fd = os.open(os.path.join(self.home.root, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        r = self.ctl("prepare-upgrade", "v2", "--info", self.inline(self.archive_url()))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertInstalled()
+        # The same plan, recorded by an oraivisor that is not running (stopped mid-upgrade): prepared, and
+        # the next start resumes with it.
+        os.close(fd)
+        self.write_record("v3")
+        r = self.ctl("prepare-upgrade", "v3", "--info", self.inline(self.archive_url()))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("was interrupted at step obtain; oraivisor resumes it at its next start", r.stderr)
+        self.assertInstalled("v3")
 
 
 class TestUpgradeWithWhatWasPrepared(PrepareTestCase):

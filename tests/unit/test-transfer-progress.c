@@ -4,8 +4,8 @@
 
 #include "transfer-progress.h"
 
-#define S(x) ((usec_t) (x) * USEC_PER_SEC)
-#define MS(x) ((usec_t) (x) * USEC_PER_MSEC)
+#define S(x) ((usec_t) (x) *USEC_PER_SEC)
+#define MS(x) ((usec_t) (x) *USEC_PER_MSEC)
 #define KiB (UINT64_C(1) << 10)
 #define MiB (UINT64_C(1) << 20)
 
@@ -25,7 +25,8 @@ Test(transfer_progress, rate_eta_and_line) {
 
         /* 1 MiB in 1 s: 1 MiB/s, 9 MiB left: 9 s. */
         transfer_progress_update(&p, S(101), 1 * MiB, 10 * MiB, false);
-        cr_assert_str_eq(transfer_progress_format(&p, buf, sizeof(buf)), "1.0 MiB/10.0 MiB  1.0 MiB/s  ETA 0:09");
+        cr_assert_str_eq(
+                transfer_progress_format(&p, buf, sizeof(buf)), "1.0 MiB/10.0 MiB  1.0 MiB/s  ETA 0:09");
         cr_assert_eq(transfer_progress_percent(&p), 10);
 
         /* Smoothed: 3 MiB/s for a second moves it 30 % of the way. */
@@ -66,7 +67,7 @@ Test(transfer_progress, restart_forgets_the_rate) {
 
 Test(transfer_progress, eta_forms) {
         char eta[32];
-        TransferProgress p = { .received = 0, .total = 7322, .rate = 1 };
+        TransferProgress p = {.received = 0, .total = 7322, .rate = 1};
         cr_assert_str_eq(transfer_progress_format_eta(&p, eta, sizeof(eta)), "2:02:02");
         p.total = 100 * 3600;
         cr_assert_str_eq(transfer_progress_format_eta(&p, eta, sizeof(eta)), ">99h");
@@ -76,7 +77,7 @@ Test(transfer_progress, eta_forms) {
 
 Test(transfer_progress, bar) {
         char buf[16];
-        TransferProgress p = { .received = 5, .total = 10 };
+        TransferProgress p = {.received = 5, .total = 10};
         cr_assert_str_eq(transfer_progress_format_bar(&p, 10, buf, sizeof(buf)), "#####.....");
         p.received = 20; /* more than announced: full, never past it */
         cr_assert_str_eq(transfer_progress_format_bar(&p, 10, buf, sizeof(buf)), "##########");
@@ -87,7 +88,7 @@ Test(transfer_progress, bar) {
 
 Test(transfer_progress, short_buffer) {
         char buf[8];
-        TransferProgress p = { .received = 10 * MiB, .total = 20 * MiB, .rate = MiB };
+        TransferProgress p = {.received = 10 * MiB, .total = 20 * MiB, .rate = MiB};
         transfer_progress_format(&p, buf, sizeof(buf));
         cr_assert_eq(strlen(buf), sizeof(buf) - 1);
 }
