@@ -175,8 +175,8 @@ static int load_plan(Ctl *ctl, Layout *l, UpgradePlan **ret, bool *ret_from_file
         if (ctl->info) {
                 if (!name)
                         return ctl_fail(CTL_EXIT_USAGE,
-                                "--info needs the upgrade's NAME: oraivisorctl prepare-upgrade NAME --info "
-                                "INFO.");
+                                "--info needs the upgrade's NAME: oraivisorctl prepare-upgrade NAME "
+                                "--info INFO.");
                 r = upgrade_plan_new(name, 0, NULL, ctl->info, ret);
                 if (r < 0)
                         return log_oom(), CTL_EXIT_FAILURE;
@@ -190,23 +190,20 @@ static int load_plan(Ctl *ctl, Layout *l, UpgradePlan **ret, bool *ret_from_file
         if (r == 0) {
                 if (!name)
                         return ctl_fail(CTL_EXIT_USAGE,
-                                "No plan to prepare: '%s/data/" PLAN_FILE
-                                "' does not exist. Give the plan with "
-                                "'oraivisorctl prepare-upgrade NAME --info INFO' (INFO: the proposal's "
-                                "info, inline JSON "
-                                "or a manifest URL), or run it once the node has written its plan file.",
+                                "No plan to prepare: '%s/data/" PLAN_FILE "' does not exist. Give the plan "
+                                "with 'oraivisorctl prepare-upgrade NAME --info INFO' (INFO: the proposal's "
+                                "info, inline JSON or a manifest URL), or run it once the node has written "
+                                "its plan file.",
                                 l->home);
                 return ctl_fail(CTL_EXIT_USAGE,
-                        "Upgrade '%s' has no plan here: '%s/data/" PLAN_FILE
-                        "' does not exist. Give its info: "
-                        "oraivisorctl prepare-upgrade %s --info INFO (inline JSON or a manifest URL).",
+                        "Upgrade '%s' has no plan here: '%s/data/" PLAN_FILE "' does not exist. Give its "
+                        "info: oraivisorctl prepare-upgrade %s --info INFO (inline JSON or a manifest URL).",
                         shown, l->home, shown);
         }
         if (r == -EBADMSG)
                 return ctl_fail(CTL_EXIT_FAILURE,
-                        "'%s/data/" PLAN_FILE
-                        "' is malformed (%s): give the plan with 'oraivisorctl prepare-upgrade "
-                        "NAME --info INFO' instead.",
+                        "'%s/data/" PLAN_FILE "' is malformed (%s): give the plan with "
+                        "'oraivisorctl prepare-upgrade NAME --info INFO' instead.",
                         l->home, strna(reason));
         if (r < 0)
                 return CTL_EXIT_FAILURE; /* logged, with the path */
@@ -214,9 +211,8 @@ static int load_plan(Ctl *ctl, Layout *l, UpgradePlan **ret, bool *ret_from_file
                 _cleanup_free_ char *theirs =
                         string_escape_for_log(plan->name, strlen(plan->name), NAME_SHOWN_MAX);
                 return ctl_fail(CTL_EXIT_USAGE,
-                        "'%s/data/" PLAN_FILE
-                        "' plans upgrade '%s', not '%s': run 'oraivisorctl prepare-upgrade %s', "
-                        "or give the other plan's info with --info.",
+                        "'%s/data/" PLAN_FILE "' plans upgrade '%s', not '%s': run 'oraivisorctl "
+                        "prepare-upgrade %s', or give the other plan's info with --info.",
                         l->home, strna(theirs), shown, strna(theirs));
         }
         *ret = TAKE_PTR(plan);
@@ -232,8 +228,7 @@ static int check_not_upgrading(Ctl *ctl, Layout *l, const char *folder) {
         if (r == -ENOMEM)
                 return log_oom(), CTL_EXIT_FAILURE;
         if (r < 0) {
-                log_warning("Cannot read '%s/" RECORD_FILE
-                            "' (%s), ignoring: oraivisorctl status tells more.",
+                log_warning("Cannot read '%s/" RECORD_FILE "' (%s), ignoring: oraivisorctl status tells more.",
                         l->root, r == -EBADMSG ? strna(reason) : strerror(-r));
                 return CTL_EXIT_OK;
         }
@@ -244,12 +239,10 @@ static int check_not_upgrading(Ctl *ctl, Layout *l, const char *folder) {
         if (lock_probe(l->root_fd) > 0)
                 return ctl_fail(CTL_EXIT_BUSY,
                         "oraivisor is upgrading to '%s' right now (step %s) and obtains its binary itself: "
-                        "wait for "
-                        "it to finish (oraivisorctl status).",
+                        "wait for it to finish (oraivisorctl status).",
                         strna(shown), strna(upgrade_step_to_string(rec->step)));
         log_notice("The upgrade to '%s' was interrupted at step %s; oraivisor resumes it at its next start, "
-                   "with "
-                   "the binary installed now.",
+                   "with the binary installed now.",
                 strna(shown), strna(upgrade_step_to_string(rec->step)));
         return CTL_EXIT_OK;
 }
@@ -297,8 +290,7 @@ static int print_result(Ctl *ctl, const Prepare *p, const UpgradePlan *plan, boo
                 break;
         default:
                 printf("Upgrade '%s' was installed meanwhile by another writer (oraivisor?): %s is kept, "
-                       "this "
-                       "download was discarded.\n",
+                       "this download was discarded.\n",
                         p->name, strna(path));
                 break;
         }
@@ -410,14 +402,10 @@ const CtlCommand ctl_command_prepare_upgrade = {
         .name = "prepare-upgrade",
         .usage = "[NAME] [--info INFO]",
         .summary = "Download, verify and install an upgrade's binary ahead of its height",
-        .help = "Fetches the binary of a plan through the same code oraivisor runs at upgrade time "
-                "(manifest,\n"
-                "this machine's entry, checksums, archive limits, the sandboxed unpack worker) and installs "
-                "it\n"
-                "as upgrades/<NAME>/bin/$DAEMON_NAME by one rename. INFO is the plan's info as written in "
-                "the\n"
-                "proposal: inline JSON ({\"binaries\":{\"linux/amd64\":\"https://…?checksum=sha256:…\"}}) "
-                "or a\n"
+        .help = "Fetches the binary of a plan through the same code oraivisor runs at upgrade time (manifest,\n"
+                "this machine's entry, checksums, archive limits, the sandboxed unpack worker) and installs it\n"
+                "as upgrades/<NAME>/bin/$DAEMON_NAME by one rename. INFO is the plan's info as written in the\n"
+                "proposal: inline JSON ({\"binaries\":{\"linux/amd64\":\"https://…?checksum=sha256:…\"}}) or a\n"
                 "manifest URL. Without --info the plan comes from $DAEMON_HOME/data/upgrade-info.json.\n"
                 "Works with DAEMON_ALLOW_DOWNLOAD_BINARIES=false (an explicit request); every other\n"
                 "download setting applies (DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM, ORAIVISOR_DOWNLOAD_*,\n"
