@@ -20,6 +20,7 @@ static const CtlCommand *const commands[] = {
         &ctl_command_check,
         &ctl_command_config,
         &ctl_command_import_cosmovisor,
+        &ctl_command_prepare_upgrade,
         &ctl_command_version,
 };
 
@@ -83,7 +84,7 @@ static void help(void) {
                 if (asprintf(&left, "%s%s%s", commands[i]->name, commands[i]->usage ? " " : "",
                              strempty(commands[i]->usage)) < 0)
                         return;
-                printf("  %-34s %s\n", left, commands[i]->summary);
+                printf("  %-38s %s\n", left, commands[i]->summary);
         }
         help_common();
         printf("\nSee oraivisorctl(1); exit statuses: 0 ok, 1 failed, 2 usage, 3 needs attention (status),\n"

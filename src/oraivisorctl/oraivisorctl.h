@@ -89,6 +89,7 @@ extern const CtlCommand ctl_command_show_upgrade_info;
 extern const CtlCommand ctl_command_list;
 extern const CtlCommand ctl_command_version;
 extern const CtlCommand ctl_command_status;
+extern const CtlCommand ctl_command_prepare_upgrade;
 
 /* Builds the environment block (the process environment, or the unit's view with -i), applies --home and
  * --name, parses and validates it as oraivisor does. Prints every problem and returns CTL_EXIT_CONFIG when

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
@@ -17,6 +18,7 @@
 #include "outcome.h"
 #include "manifest.h"
 #include "layout.h"
+#include "lock.h"
 #include "obtain.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -27,6 +29,7 @@
 #define STAGING_FOLDER_MAX 180
 #define CHECKSUM_LIST_SIZE_MAX (1024U * 1024U)
 #define PROGRESS_INTERVAL (250 * USEC_PER_MSEC)
+#define INSTALL_LOCK_RETRY (100 * USEC_PER_MSEC)
 
 typedef enum Target {
         TARGET_MANIFEST,
@@ -46,6 +49,15 @@ struct Obtain {
         ObtainDone done;
         ObtainProgress progress;
         void *userdata;
+        bool explicit_request;
+        bool no_progress_log;
+        ObtainOutcome outcome;
+
+        /* The install lock, taken for the publish only (spec->take_install_lock). */
+        int root_fd;
+        usec_t install_lock_timeout;
+        usec_t install_lock_waiting_since; /* CLOCK_MONOTONIC, 0: not waiting */
+        sd_event_source *install_lock_retry;
 
         /* The result, delivered from a defer source so that done never runs inside curl or obtain_start().
          */
@@ -100,8 +112,10 @@ Obtain *obtain_free(Obtain *o) {
         o->fetch = fetch_free(o->fetch);
         obtain_drop_staging(o);
         sd_event_source_disable_unref(o->defer);
+        sd_event_source_disable_unref(o->install_lock_retry);
         sd_event_unref(o->event);
         safe_close(o->upgrades_fd);
+        safe_close(o->root_fd);
         digest_free(o->digest);
         free(o->upgrades_path);
         free(o->folder);
@@ -176,7 +190,7 @@ static void obtain_report_progress(Obtain *o, bool force) {
         char amount[96];
         usec_t t = now(CLOCK_MONOTONIC);
 
-        if (o->total > 0) {
+        if (o->total > 0 && !o->no_progress_log) {
                 int decile = (int) (MIN(o->received, o->total) * 10 / o->total);
                 if (decile > o->last_decile) {
                         o->last_decile = decile;
@@ -253,6 +267,10 @@ static int obtain_begin_staging(Obtain *o) {
         o->staging_fd = openat(o->upgrades_fd, o->staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (o->staging_fd < 0)
                 return -errno;
+        /* Ours while we live: obtain_cleanup_stale() of another process (oraivisor starting while
+         * oraivisorctl downloads) leaves a locked staging folder alone. */
+        if (flock(o->staging_fd, LOCK_EX | LOCK_NB) < 0)
+                return -errno;
 
         UnpackOptions uo = {
                 .dir_fd = o->staging_fd,
@@ -316,8 +334,104 @@ static void on_fetch_progress(Fetch *f, uint64_t received, uint64_t total, void 
         obtain_report_progress(o, false);
 }
 
-static void obtain_publish(Obtain *o) {
+static void obtain_publish(Obtain *o);
+
+static int on_install_lock_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Obtain *o = userdata;
+        o->install_lock_retry = sd_event_source_disable_unref(o->install_lock_retry);
+        obtain_publish(o);
+        return 0;
+}
+
+/* The install lock for the publish, when the spec asks for it: its fd; -EAGAIN when a retry is scheduled;
+ * another negative errno with the Obtain finished. */
+static int obtain_take_install_lock(Obtain *o) {
+        _cleanup_free_ char *what = NULL, *holder = NULL;
+        char buf[FORMAT_TIMESPAN_MAX];
         int r;
+
+        if (asprintf(&what, "installs '%s/%s' (upgrade %s)", o->upgrades_path, o->folder, o->plan_name) <
+                0) {
+                obtain_finish(o, -ENOMEM, "Out of memory.");
+                return -ENOMEM;
+        }
+        int fd = install_lock_acquire(o->root_fd, what, 0, &holder);
+        if (fd >= 0) {
+                o->install_lock_waiting_since = 0;
+                return fd;
+        }
+        if (fd != -EBUSY) {
+                obtain_failf(o, fd, "Failed to take the install lock in '%s': %s; nothing was installed.",
+                        o->upgrades_path, strerror(-fd));
+                return fd;
+        }
+
+        usec_t n = now(CLOCK_MONOTONIC);
+        if (o->install_lock_waiting_since == 0) {
+                o->install_lock_waiting_since = n;
+                log_notice(
+                        "Upgrade %s: downloaded and verified; waiting for the install lock, held by '%s'.",
+                        o->plan_name, strna(holder));
+        } else if (n - o->install_lock_waiting_since >= o->install_lock_timeout) {
+                obtain_failf(o, -EBUSY,
+                        "The install lock is still held by '%s' after %s; nothing was installed. Try again "
+                        "once it is done.",
+                        strna(holder), format_timespan(buf, sizeof(buf), o->install_lock_timeout));
+                return -EBUSY;
+        }
+        r = sd_event_add_time_relative(o->event, &o->install_lock_retry, CLOCK_MONOTONIC, INSTALL_LOCK_RETRY,
+                0, on_install_lock_retry, o);
+        if (r < 0) {
+                obtain_failf(o, r, "Failed to wait for the install lock: %s; nothing was installed.",
+                        strerror(-r));
+                return r;
+        }
+        return -EAGAIN;
+}
+
+/* upgrades/<folder> exists at publish time: someone (the other program) installed it while we downloaded.
+ * Keeps a usable one (the outcome says so), refuses anything else. */
+static void obtain_found_at_publish(Obtain *o) {
+        int r = version_binary_check_at(o->upgrades_fd, o->folder, o->daemon_name);
+        if (r < 0)
+                return obtain_failf(o, -EEXIST,
+                        "'%s/%s' appeared while the binary was downloaded, without a usable 'bin/%s' (%s); "
+                        "remove it and try again, or install the binary there by hand.",
+                        o->upgrades_path, o->folder, o->daemon_name, strerror(-r));
+        log_notice(
+                "Upgrade %s: '%s/%s/bin/%s' was installed by someone else while it was downloaded; keeping "
+                "that one.",
+                o->plan_name, o->upgrades_path, o->folder, o->daemon_name);
+        obtain_drop_staging(o);
+        o->outcome = OBTAIN_FOUND_AT_PUBLISH;
+        obtain_finish(o, 0, NULL);
+}
+
+static void obtain_publish(Obtain *o) {
+        _cleanup_close_ int lock_fd = -EBADF;
+        struct stat st;
+        int r;
+
+        if (o->finished)
+                return;
+        if (o->root_fd >= 0) {
+                lock_fd = obtain_take_install_lock(o);
+                if (lock_fd < 0)
+                        return; /* retried later, or finished */
+        }
+
+        /* Under the lock (when taken), nothing else writes upgrades/<folder>. */
+        if (fstatat(o->upgrades_fd, o->folder, &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                return obtain_found_at_publish(o);
+        if (errno != ENOENT)
+                return obtain_failf(o, -errno, "Failed to inspect '%s/%s': %s; nothing was installed.",
+                        o->upgrades_path, o->folder, strerror(errno));
+        r = version_binary_check_at(o->upgrades_fd, o->staging, o->daemon_name);
+        if (r < 0)
+                return obtain_failf(o, r,
+                        "The staging folder '%s/%s' lost its 'bin/%s' (%s) before it was published; nothing "
+                        "was installed. Try again.",
+                        o->upgrades_path, o->staging, o->daemon_name, strerror(-r));
 
         if (fsync(o->staging_fd) < 0)
                 return obtain_failf(o, -errno,
@@ -325,11 +439,9 @@ static void obtain_publish(Obtain *o) {
                         o->upgrades_path, o->staging, strerror(errno));
         if (renameat2(o->upgrades_fd, o->staging, o->upgrades_fd, o->folder, RENAME_NOREPLACE) < 0) {
                 r = -errno;
+                /* A writer that takes no install lock published it first. */
                 if (r == -EEXIST || r == -ENOTEMPTY)
-                        return obtain_failf(o, r,
-                                "'%s/%s' appeared while the binary was downloaded; remove it and try again, "
-                                "or install the binary there by hand.",
-                                o->upgrades_path, o->folder);
+                        return obtain_found_at_publish(o);
                 return obtain_failf(o, r, "Failed to publish '%s/%s': %s; nothing was installed.",
                         o->upgrades_path, o->folder, strerror(-r));
         }
@@ -341,6 +453,7 @@ static void obtain_publish(Obtain *o) {
 
         log_info("Upgrade %s: installed '%s/%s/bin/%s' from '%s'.", o->plan_name, o->upgrades_path,
                 o->folder, o->daemon_name, o->target_redacted);
+        o->outcome = OBTAIN_INSTALLED;
         obtain_finish(o, 0, NULL);
 }
 
@@ -673,6 +786,24 @@ static int obtain_load_libraries(Obtain *o) {
         return 0;
 }
 
+ObtainOutcome obtain_outcome(const Obtain *o) {
+        assert(o);
+        return o->outcome;
+}
+
+bool obtain_verified(const Obtain *o) {
+        assert(o);
+        return o->outcome == OBTAIN_INSTALLED && o->expected_hex;
+}
+
+void obtain_get_progress(const Obtain *o, uint64_t *ret_received, uint64_t *ret_total) {
+        assert(o);
+        if (ret_received)
+                *ret_received = o->received;
+        if (ret_total)
+                *ret_total = o->total;
+}
+
 int obtain_start(sd_event *e, const ObtainSpec *spec, ObtainDone done, ObtainProgress progress,
         void *userdata, Obtain **ret) {
         assert(ret);
@@ -693,10 +824,20 @@ int obtain_start(sd_event *e, const ObtainSpec *spec, ObtainDone done, ObtainPro
         o->progress = progress;
         o->userdata = userdata;
         o->staging_fd = -EBADF;
+        o->root_fd = -EBADF;
         o->expected_type = _CHECKSUM_TYPE_INVALID;
+        o->explicit_request = spec->explicit_request;
+        o->no_progress_log = spec->no_progress_log;
+        o->install_lock_timeout = spec->install_lock_timeout ?: OBTAIN_INSTALL_LOCK_TIMEOUT_DEFAULT;
         o->upgrades_fd = fcntl(spec->upgrades_fd, F_DUPFD_CLOEXEC, 3);
         if (o->upgrades_fd < 0)
                 return -errno;
+        if (spec->take_install_lock) {
+                assert(spec->root_fd >= 0);
+                o->root_fd = fcntl(spec->root_fd, F_DUPFD_CLOEXEC, 3);
+                if (o->root_fd < 0)
+                        return -errno;
+        }
         o->upgrades_path = strdup(strempty(spec->upgrades_path));
         o->folder = strdup(spec->folder);
         o->daemon_name = strdup(spec->daemon_name);
@@ -712,8 +853,9 @@ int obtain_start(sd_event *e, const ObtainSpec *spec, ObtainDone done, ObtainPro
         if (r > 0) {
                 log_info("Upgrade %s: '%s/%s/bin/%s' is already installed; nothing to download.",
                         o->plan_name, o->upgrades_path, o->folder, o->daemon_name);
+                o->outcome = OBTAIN_FOUND;
                 obtain_finish(o, 0, NULL);
-        } else if (r == 0 && !o->config->allow_download)
+        } else if (r == 0 && !o->config->allow_download && !o->explicit_request)
                 obtain_failf(o, -ENOENT,
                         "The binary for upgrade %s is not installed and downloads are disabled; install "
                         "'%s/%s/bin/%s' (chmod +x) or set DAEMON_ALLOW_DOWNLOAD_BINARIES=true.",
@@ -764,6 +906,15 @@ int obtain_cleanup_stale(int upgrades_fd, const char *upgrades_path) {
         while ((de = readdir(d))) {
                 if (!startswith(de->d_name, STAGING_PREFIX))
                         continue;
+                /* Held locked (until removed) so that no download can start using it meanwhile; a folder
+                 * locked already belongs to a download running now (oraivisorctl prepare-upgrade). */
+                _cleanup_close_ int sfd =
+                        openat(upgrades_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sfd >= 0 && flock(sfd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+                        log_info("Leaving '%s/%s' alone: a download running now is using it.", upgrades_path,
+                                de->d_name);
+                        continue;
+                }
                 int r = rm_rf_at(upgrades_fd, de->d_name);
                 if (r < 0) {
                         log_warning_errno(r,

@@ -499,15 +499,20 @@ class Transport(Base):
         self.assert_ok(self.run_obtain(self.inline(url), env={"ORAIVISOR_DOWNLOAD_CA_FILE": ca}),
                        binary=b"\x7fELF" + self.big)
 
-    def test_cancel_removes_staging(self):
+    def obtain_in_background(self, url):
+        """obtain-run downloading url, once its staging folder exists."""
         e = {k: v for k, v in os.environ.items() if not k.startswith(("DAEMON_", "ORAIVISOR_"))}
         e.update({"DAEMON_HOME": self.home, "DAEMON_NAME": DAEMON, "DAEMON_ALLOW_DOWNLOAD_BINARIES": "true"})
-        p = subprocess.Popen([OBTAIN_RUN, self.upgrades, "v2", self.inline(self.url("/stall/100000"))], env=e,
+        p = subprocess.Popen([OBTAIN_RUN, self.upgrades, "v2", self.inline(url)], env=e,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 20
         while not self.leftovers() and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertTrue(self.leftovers(), "no staging folder while downloading")
+        return p
+
+    def test_cancel_removes_staging(self):
+        p = self.obtain_in_background(self.url("/stall/100000"))
         time.sleep(0.3)
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=30)
@@ -516,6 +521,31 @@ class Transport(Base):
         self.assertIn("CANCELLED", out)
         self.assertEqual(self.leftovers(), [])
         self.assertFalse(os.path.exists(os.path.join(self.upgrades, "v2")))
+
+    def test_installed_by_the_other_program_meanwhile(self):
+        # oraivisorctl prepare-upgrade (or add-upgrade) publishes upgrades/v2 while oraivisor downloads it: the
+        # upgrade goes on with that copy instead of failing; this download is discarded.
+        p = self.obtain_in_background(self.url("/slow/1000000"))
+        staging = os.path.join(self.upgrades, ".v2-by-hand")
+        os.makedirs(os.path.join(staging, "bin"))
+        with open(os.path.join(staging, "bin", DAEMON), "wb") as f:
+            f.write(b"by the other program")
+        os.chmod(os.path.join(staging, "bin", DAEMON), 0o755)
+        os.rename(staging, os.path.join(self.upgrades, "v2"))
+        out, err = p.communicate(timeout=60)
+        self.assert_no_sanitizer_report(err)
+        self.assertEqual(p.returncode, 0, out + err)
+        self.assertIn("was installed by someone else while it was downloaded; keeping that one", err)
+        self.assert_ok((p.returncode, out.strip(), err), binary=b"by the other program")
+
+    def test_appeared_meanwhile_without_binary_refused(self):
+        p = self.obtain_in_background(self.url("/slow/1000000"))
+        os.makedirs(os.path.join(self.upgrades, "v2", "bin"))
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 1, out + err)
+        self.assertIn("appeared while the binary was downloaded, without a usable 'bin/%s'" % DAEMON, out)
+        self.assertEqual(self.leftovers(), [])
+        self.assertEqual(os.listdir(os.path.join(self.upgrades, "v2")), ["bin"])
 
 
 class Hostile(Base):

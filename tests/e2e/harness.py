@@ -2,11 +2,13 @@
 """Shared pieces of the end-to-end tests: where the installed oraivisor and the fake chain daemons are, and
 a throw-away DAEMON_HOME laid out as an operator would."""
 
+import io
 import os
 import shutil
 import signal
 import stat
 import subprocess
+import tarfile
 import tempfile
 import time
 
@@ -134,6 +136,18 @@ def run_once(home, args=("start",), env=None, timeout=30):
     r = Run(home, args, env)
     rc = r.wait(timeout)
     return rc, r
+
+
+def tar_gz(entries):
+    """A .tar.gz of (name, data, mode) entries, as a release archive of a plan's binary."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        for name, data, mode in entries:
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            ti.mode = mode
+            t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
 
 
 def file_mode(path):

@@ -3,32 +3,19 @@
 loopback HTTP server; the installed oraivisor downloads, verifies, unpacks and runs v2."""
 
 import hashlib
-import io
 import json
 import os
 import signal
 import sys
-import tarfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
-from harness import Home, Run, base_env, fakechaind, kill_tree_by_home, run_once  # noqa: E402
+from harness import Home, Run, base_env, fakechaind, kill_tree_by_home, run_once, tar_gz  # noqa: E402
 from server import start_server  # noqa: E402
 
 EXIT_UPGRADE_FAILED = 81
-
-
-def tar_gz(entries):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as t:
-        for name, data, mode in entries:
-            ti = tarfile.TarInfo(name)
-            ti.size = len(data)
-            ti.mode = mode
-            t.addfile(ti, io.BytesIO(data))
-    return buf.getvalue()
 
 
 class TestDownloadEndToEnd(unittest.TestCase):

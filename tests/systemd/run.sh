@@ -16,7 +16,8 @@
 #               oraivisor; what follows an upgrade with DAEMON_HOME alone and with
 #               DAEMON_RESTART_AFTER_UPGRADE=false; downloads from a loopback mirror through the drop-in of
 #               docs/systemd.md, a bad checksum, no drop-in at all and an IPAddressDeny= on the unit or its
-#               slice (refused at start); loopback TCP from the unit's sandbox to the host's 127.0.0.1 with
+#               slice (refused at start); oraivisorctl -i NAME prepare-upgrade with downloads off, ahead of
+#               the height, and the upgrade with what it installed; loopback TCP from the unit's sandbox to the host's 127.0.0.1 with
 #               the RPC drop-in of docs/systemd.md; a backup of a data/ that is a btrfs subvolume, a
 #               snapshot taken and an older one pruned within the unit's seccomp filter and capabilities; the
 #               recovery after a failed upgrade with `oraivisorctl -i NAME backups restore`);
@@ -1096,6 +1097,36 @@ start_refused() {
         sbx systemctl reset-failed $u
 }
 
+# oraivisorctl -i INSTANCE prepare-upgrade while oraivisor@INSTANCE runs genesis with downloads OFF and the
+# shipped unit (no network for oraivisor): the ctl, an operator's command, fetches v2 from the loopback mirror
+# through the same code, ahead of the height; at the height oraivisor upgrades with it and downloads nothing.
+t_oraivisorctl_prepare_upgrade() {
+        local i=ctlprep h=/var/lib/ctlprep o="$OUT/ctlprep.ctl" rc=0
+        download_setup $i "" "" || return
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_USER=chainuser DAEMON_RESTART_AFTER_UPGRADE=true \
+                UNSAFE_SKIP_BACKUP=true DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM=true DAEMON_SHUTDOWN_GRACE=5s \
+                "DAEMON_ARGS=start --home $h" FAKECHAIN_PLANS=v2@150 FAKECHAIN_BLOCK_INTERVAL=100 "FAKECHAIN_PLAN_INFO=$DL_INFO"
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "genesis runs" wait_for 10 dj_has $i "fakechaind v1 starting"
+        sbx oraivisorctl -i $i prepare-upgrade v2 --info "$DL_INFO" --json >"$o" 2>"$o.err" || rc=$?
+        expect "oraivisorctl -i $i prepare-upgrade v2 --info <manifest URL>: status 0" test $rc -eq 0
+        [ $rc -eq 0 ] || sed 's/^/      /' "$o.err"
+        expect "... installed and verified (--json)" python3 -c \
+                'import json, sys; d = json.load(open(sys.argv[1])); sys.exit((d["result"], d["verified"]) != ("installed", True))' "$o"
+        expect "... upgrades/v2/bin/fakechaind is fakechaind v2" sbx cmp -s $h/oraivisor/upgrades/v2/bin/fakechaind "$FK/fakechaind-v2"
+        expect "... with the archive's lib/" sbx grep -q "not really a library" $h/oraivisor/upgrades/v2/lib/libwasmvm.x86_64.so
+        expect "... no staging folder left" no_staging_left $h
+        expect "genesis still runs (the ctl did not touch it)" test "$(sbx readlink $h/oraivisor/current)" = genesis
+        expect "v2 runs after the height" wait_for 40 dj_has $i "fakechaind v2 starting"
+        expect "current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+        expect "oraivisor downloaded nothing" not ov_journal_has $i "downloading"
+        rc=0
+        sbx oraivisorctl -i $i prepare-upgrade v2 --info "$DL_INFO" >"$o" 2>"$o.err" || rc=$?
+        expect "prepare-upgrade again: already installed, status 0" bash -c '[ "$1" = 0 ] && grep -q "is already installed" "$2"' _ "$rc" "$o"
+        sbx systemctl stop oraivisor@$i
+        mirror_stop $i
+}
+
 # Downloads on, the shipped unit without the drop-in (no network): refused at start with status 78 and the
 # drop-in that fixes it, instead of a download failing at the upgrade height. With the drop-in, the upgrade
 # downloads its binary.
@@ -1717,6 +1748,7 @@ SCENARIOS=(
         oraivisor_nobus_recycled_pid oraivisor_settled_failed_sees_restarts
         oraivisor_upgrade_least_config oraivisor_upgrade_stay_down oraivisor_hook_timeout_other_user
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network oraivisor_download_ip_deny
+        oraivisorctl_prepare_upgrade
         oraivisor_loopback_tcp oraivisor_backup_snapshot oraivisor_backup_restore
         oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
         oraivisor_node_properties_bad oraivisor_node_properties_missing_path
