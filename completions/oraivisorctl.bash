@@ -16,7 +16,7 @@ _oraivisorctl_commands="config init import-cosmovisor add-upgrade check remove-u
 _oraivisorctl_command_options() {
         case $1 in
         init | add-upgrade) echo --force ;;
-        prepare-upgrade) echo --info ;;
+        prepare-upgrade) echo --info --json ;;
         backups\ restore) echo --switch-to ;;
         config | check | list | show-upgrade-info | status | backups | version) echo --json ;;
         esac

@@ -113,7 +113,8 @@ listed=$(awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }'
 for c in $listed; do
         [[ " $commands " == *" $c "* ]] || fail "command '$c' of 'oraivisorctl --help' is not completed: add it to completions/oraivisorctl.bash"
 done
-for o in $(grep -o -- '--[a-z][a-z-]*' <<<"$help" | sort -u); do
+# The global options: those outside the command list (a command's own are checked below).
+for o in $(awk '/^Commands:/ { on = 1; next } on && /^$/ { on = 0; next } !on' <<<"$help" | grep -o -- '--[a-z][a-z-]*' | sort -u); do
         [[ " $(comp --) " == *" $o "* ]] || fail "global option '$o' of 'oraivisorctl --help' is not completed"
 done
 for c in $listed; do
