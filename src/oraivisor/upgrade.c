@@ -24,6 +24,7 @@
 #include "backup-name.h"
 #include "backup.h"
 #include "obtain.h"
+#include "readiness.h"
 
 #define RECORD_FILE UPGRADE_RECORD_FILE
 
@@ -46,6 +47,7 @@ struct Upgrade {
         unsigned preupgrade_attempt;
         Backup *backup;
         Obtain *obtain;
+        Readiness *readiness;   /* the check of the new version before anything else runs it */
         UpgradeDone done;
         void *userdata;
         /* upgrade_stop(): */
@@ -77,6 +79,7 @@ Upgrade *upgrade_free(Upgrade *u) {
         child_free(u->child);
         backup_free(u->backup);
         obtain_free(u->obtain);
+        readiness_free(u->readiness);
         upgrade_record_free(u->record);
         sd_event_unref(u->event);
         free(u->label);
@@ -309,6 +312,9 @@ int upgrade_stop(Upgrade *u, const char *by, usec_t grace, UpgradeStopped stoppe
         } else if (u->obtain) {
                 u->obtain = obtain_free(u->obtain);
                 outcome = strdup("the download was cancelled");
+        } else if (u->readiness) {
+                u->readiness = readiness_free(u->readiness);
+                outcome = strdup("the readiness check of the new binary was cancelled");
         } else
                 outcome = strdup("no hook or worker was running");
         stop_complete(u, outcome);
@@ -574,6 +580,42 @@ static int check_binary(Upgrade *u) {
         return r;
 }
 
+/* Installed is not enough: the new version must start on this host (its libraries, its glibc, its
+ * architecture, `version` answering), or the switch would leave the node down at the height with a binary
+ * that cannot run. A version that is not ready stops the upgrade here, before hooks, pre-upgrade and the
+ * switch, and 'current' is unchanged. */
+static void on_ready(Readiness *r, const ReadinessResult *res, void *userdata) {
+        Upgrade *u = userdata;
+        if (res->ready) {
+                u->readiness = readiness_free(u->readiness);
+                log_info("'%s' is ready: it will start on this host.", u->binary);
+                return step_next(u);
+        }
+        _cleanup_free_ char *why = strdup(strna(res->reason));
+        u->readiness = readiness_free(u->readiness);
+        return finish(u, -ENOEXEC, EXIT_UPGRADE_FAILED,
+                "its binary '%s' will not start on this host: it %s. Install a working one (oraivisorctl check %s says when it is), then start oraivisor again.",
+                u->binary, strna(why), u->record->plan->name);
+}
+
+static void check_ready(Upgrade *u) {
+        _cleanup_free_ char *dir = NULL;
+        if (asprintf(&dir, "%s/%s", u->layout->root, u->version_dir) < 0)
+                return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+        ReadinessSpec spec = {
+                .version_dir = dir,
+                .daemon_name = u->layout->daemon_name,
+                .credentials = u->run_as,
+                .env = environ,
+                .working_directory = u->layout->home,
+        };
+        notify_status("%s: checking that the new binary starts on this host", u->label);
+        int r = readiness_start(u->event, &spec, on_ready, u, &u->readiness);
+        if (r < 0)
+                return finish(u, r, EXIT_UPGRADE_FAILED, "the readiness check of '%s' could not start: %s.", u->binary,
+                        strerror(-r));
+}
+
 static void on_obtain_progress(Obtain *o, const char *line, void *userdata) {
         notify_status("%s", line);
 }
@@ -590,12 +632,12 @@ static void on_obtain_done(Obtain *o, int error, const char *message, void *user
                 return finish(u, r, EXIT_UPGRADE_FAILED, "the download finished but '%s' cannot be used: %s.",
                         u->binary, strerror(-r));
         log_info("Downloaded and verified '%s'.", u->binary);
-        step_next(u);
+        check_ready(u);
 }
 
 static void step_obtain(Upgrade *u) {
         if (check_binary(u) >= 0)
-                return step_next(u);
+                return check_ready(u);
         _cleanup_close_ int ufd = open_or_create_dir_at(u->layout->root_fd, "upgrades", 0755);
         if (ufd < 0)
                 return finish(u, ufd, EXIT_UPGRADE_FAILED, "'%s/upgrades' cannot be opened: %s.", u->layout->root,

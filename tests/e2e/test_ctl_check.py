@@ -13,7 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Home, ctl  # noqa: E402
+from harness import Home, base_env, ctl, kill_tree_by_home, run_once  # noqa: E402
 
 CC = shutil.which("cc") or shutil.which("gcc")
 
@@ -208,6 +208,31 @@ class StatusShowsReadiness(Check):
         self.assertIsNone(s.get("binary_reason"))
 
     # The Check tests are not run again here.
+    test_ready = test_each_failure_has_its_reason = test_hang_is_killed = test_all_versions_and_errors = None
+
+
+class UpgradeStopsAtNotReady(Check):
+    """At the height, a version that will not start on this host stops the upgrade before 'current'
+    changes, with the reason: the node is not switched to a binary that cannot run."""
+
+    def test_upgrade_refused_before_the_switch(self):
+        self.addCleanup(kill_tree_by_home, self.home)
+        self.stage("v2", "newglibc")
+        rc, r = run_once(self.home, env=base_env(self.home, FAKECHAIN_PLANS="v2@15"), timeout=120)
+        text = r.text()
+        self.assertEqual(rc, 81, text)
+        self.assertEqual(self.home.current(), "genesis")
+        self.assertIn("will not start on this host", text)
+        self.assertIn("GLIBC_9.99", text)
+
+    def test_ready_version_upgrades(self):
+        self.addCleanup(kill_tree_by_home, self.home)
+        self.home.install("upgrades/v2", "v2")
+        rc, r = run_once(self.home, env=base_env(self.home, FAKECHAIN_PLANS="v2@15"), timeout=120)
+        self.assertEqual(rc, 0, r.text())
+        self.assertEqual(self.home.current(), "upgrades/v2")
+        self.assertIn("is ready: it will start on this host", r.text())
+
     test_ready = test_each_failure_has_its_reason = test_hang_is_killed = test_all_versions_and_errors = None
 
 
