@@ -16,6 +16,7 @@
 #include "layout.h"
 #include "plan.h"
 #include "record.h"
+#include "upgrade-record.h"
 
 typedef struct Upgrade Upgrade;
 
@@ -46,7 +47,3 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Upgrade *, upgrade_free);
 
 const UpgradePlan *upgrade_plan(const Upgrade *u);
 UpgradeStep upgrade_current_step(const Upgrade *u);
-
-/* Reads upgrade-in-progress.json. 1 and the record, 0 when none, <0 on error (a damaged record is logged
- * and returns -EBADMSG: it is left for the operator). */
-int upgrade_record_load(Layout *l, UpgradeRecord **ret);

@@ -192,6 +192,26 @@ static int normalize_target(Layout *l, const char *target, char **ret_target, ch
         return 0;
 }
 
+int layout_current_target(Layout *l, char **ret_target, char **ret_folder) {
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(l->root_fd, CURRENT, target, sizeof(target) - 1);
+        if (n < 0) {
+                if (errno == ENOENT) {
+                        *ret_target = *ret_folder = NULL;
+                        return 0;
+                }
+                return errno == EINVAL ? -ENOLINK : -errno;
+        }
+        target[n] = 0;
+        _cleanup_free_ char *t = NULL, *f = NULL;
+        int r = normalize_target(l, target, &t, &f);
+        if (r < 0)
+                return r;
+        *ret_target = TAKE_PTR(t);
+        *ret_folder = TAKE_PTR(f);
+        return 1;
+}
+
 static int read_recorded_plan(Layout *l, const char *folder, UpgradePlan **ret) {
         _cleanup_free_ char *rel = NULL;
         if (asprintf(&rel, "upgrades/%s", folder) < 0)

@@ -51,6 +51,11 @@ int layout_ensure_current(Layout *l);
  * -ENOEXEC when its binary is missing or not executable. */
 int layout_read_current(Layout *l, CurrentVersion *ret);
 
+/* What `current` names, without checking that version: 1 and "genesis" or "upgrades/<folder>" (*ret_folder
+ * the folder, NULL for genesis), 0 when there is no `current`, -ENOLINK when it is not a symlink into
+ * genesis/ or upgrades/<folder>. Does not log; for "is this the current version" questions. */
+int layout_current_target(Layout *l, char **ret_target, char **ret_folder);
+
 /* Finds the folder of an upgrade under upgrades/: the percent-encoded name, else its lower-cased form
  * (folders prepared for cosmovisor). Returns 1 and the folder found, 0 and the encoded folder name when
  * neither exists, -EINVAL/-ENAMETOOLONG for a name that cannot be a folder (logged). */
