@@ -14,6 +14,9 @@
 
 static const CtlCommand *const commands[] = {
         &ctl_command_config,
+        &ctl_command_init,
+        &ctl_command_add_upgrade,
+        &ctl_command_remove_upgrade,
 };
 
 static const CtlCommand *find_command(const char *name) {

@@ -82,6 +82,9 @@ typedef struct CtlCommand {
 
 /* The commands (oraivisorctl-<name>.c each define theirs). */
 extern const CtlCommand ctl_command_config;
+extern const CtlCommand ctl_command_init;
+extern const CtlCommand ctl_command_add_upgrade;
+extern const CtlCommand ctl_command_remove_upgrade;
 
 /* Builds the environment block (the process environment, or the unit's view with -i), applies --home and
  * --name, parses and validates it as oraivisor does. Prints every problem and returns CTL_EXIT_CONFIG when
