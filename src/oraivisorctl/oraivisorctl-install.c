@@ -134,20 +134,21 @@ int ctl_version_check_change(CtlInstall *i, const char *rel, const char *label, 
                 return ctl_fail(CTL_EXIT_FAILURE,
                         "%s is the current version ('%s/current' points to it): it cannot be removed.", label,
                         i->layout->root);
-        if (is_current && i->running)
-                return ctl_fail(CTL_EXIT_BUSY,
-                        "%s is the current version and oraivisor runs on '%s': stop oraivisor before replacing it, so that the node never runs a binary changed under it.",
-                        label, i->layout->home);
-        if (is_current && i->record)
-                return upgrading_refusal(i);
 
+        bool is_target = false;
         if (i->record) {
                 _cleanup_free_ char *target = NULL;
                 if (asprintf(&target, "upgrades/%s", i->record->folder) < 0)
                         return log_oom(), CTL_EXIT_FAILURE;
-                if (streq(target, rel))
-                        return upgrading_refusal(i);
+                is_target = streq(target, rel);
         }
+        /* An upgrade switches from the one to the other: neither changes under it, running or interrupted. */
+        if (i->record && (is_current || is_target))
+                return upgrading_refusal(i);
+        if (is_current && i->running)
+                return ctl_fail(CTL_EXIT_BUSY,
+                        "%s is the current version and oraivisor runs on '%s': stop oraivisor before replacing it, so that the node never runs a binary changed under it.",
+                        label, i->layout->home);
         return CTL_EXIT_OK;
 }
 
