@@ -41,7 +41,7 @@ int version_staging_new(int parent_fd, const char *folder, VersionStaging *ret) 
                 (void) rm_rf_at(parent_fd, name);
                 return r;
         }
-        *ret = (VersionStaging) { .parent_fd = parent_fd, .name = TAKE_PTR(name), .fd = fd };
+        *ret = (VersionStaging){.parent_fd = parent_fd, .name = TAKE_PTR(name), .fd = fd};
         return 0;
 }
 
@@ -59,8 +59,8 @@ typedef struct Feeder {
         Unpack *unpack;
         int src_fd;
         uint8_t *buf;
-        size_t len;       /* bytes in buf not yet taken by unpack_feed() */
-        bool finished;    /* unpack_finish() called */
+        size_t len; /* bytes in buf not yet taken by unpack_feed() */
+        bool finished; /* unpack_finish() called */
         bool done;
         int error;
         char *message;
@@ -124,7 +124,7 @@ static int on_defer_pump(sd_event_source *s, void *userdata) {
 
 int version_unpack_file(int src_fd, VersionStaging *s, const UnpackOptions *o, char **ret_message) {
         sigset_t mask, old;
-        Feeder f = { .src_fd = src_fd };
+        Feeder f = {.src_fd = src_fd};
         int r;
 
         assert(s->fd >= 0);
@@ -146,7 +146,8 @@ int version_unpack_file(int src_fd, VersionStaging *s, const UnpackOptions *o, c
         r = unpack_start(f.event, &uo, on_done, on_ready, &f, &f.unpack);
         if (r < 0) {
                 if (ret_message)
-                        (void) asprintf(ret_message, "the unpack worker could not be started: %s", strerror(-r));
+                        (void) asprintf(
+                                ret_message, "the unpack worker could not be started: %s", strerror(-r));
                 goto finish;
         }
         /* From the loop, so that every callback runs there. */
@@ -170,7 +171,8 @@ finish:
         return r < 0 ? r : 0;
 }
 
-/* ---- publishing and removing --------------------------------------------------------------------------- */
+/* ---- publishing and removing ---------------------------------------------------------------------------
+ */
 
 int version_publish(VersionStaging *s, const char *folder, bool replace) {
         assert(s->name);

@@ -22,11 +22,12 @@
 
 typedef struct VersionStaging {
         int parent_fd; /* borrowed: the folder holding the version (oraivisor/ or upgrades/) */
-        char *name;    /* the staging folder's name below it; NULL once published or removed */
+        char *name; /* the staging folder's name below it; NULL once published or removed */
         int fd;
 } VersionStaging;
 
-#define VERSION_STAGING_INIT { .parent_fd = -EBADF, .fd = -EBADF }
+#define VERSION_STAGING_INIT                                                                                \
+        { .parent_fd = -EBADF, .fd = -EBADF }
 
 /* Creates parent_fd/.staging-<folder>-XXXXXXXX (0755). */
 int version_staging_new(int parent_fd, const char *folder, VersionStaging *ret);
