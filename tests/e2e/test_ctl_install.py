@@ -363,6 +363,24 @@ class Concurrency(CtlTestCase):
         self.assertIn("Upgrade 'v2' installed", run.text())
         self.assertEqual(self.home.current(), "upgrades/v2")
 
+    def test_staging_leftovers(self):
+        # A command killed while it unpacked leaves a staging folder; the next write removes it.
+        os.makedirs(self.path("upgrades", ".staging-v3-0badf00d", "bin"))
+        os.makedirs(self.path(".staging-genesis-0badf00d"))
+        self.run_ok("add-upgrade", "v3", fakechaind("v3"))
+        self.assertEqual(leftovers(self.home), [])
+        # oraivisor's start-up cleanup leaves them alone while a command holds the install lock: the folder
+        # may be the one it is filling.
+        os.makedirs(self.path("upgrades", ".staging-v4-0badf00d"))
+        fd = os.open(self.path(".install-lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            run = self.start_oraivisor()
+            self.assertTrue(run.wait_for("fakechaind v1 starting"), run.text())
+            self.assertTrue(os.path.isdir(self.path("upgrades", ".staging-v4-0badf00d")), run.text())
+        finally:
+            os.close(fd)
+
     def test_interrupted_upgrade_then_ctl(self):
         run = self.gated_upgrade()
         run.signal(signal.SIGTERM)
