@@ -690,9 +690,7 @@ static int cleanup_leftovers(Manager *m) {
         (void) layout_cleanup_stale(m->layout);
         _cleanup_close_ int ufd = openat(m->layout->root_fd, "upgrades", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         _cleanup_free_ char *upath = NULL;
-        /* Under the install lock: a .staging-* folder may be oraivisorctl's, being filled right now. */
-        _cleanup_close_ int install_lock = install_lock_acquire(m->layout->root_fd, "oraivisor cleaning up", 0, NULL);
-        if (ufd >= 0 && install_lock >= 0 && asprintf(&upath, "%s/upgrades", m->layout->root) >= 0)
+        if (ufd >= 0 && asprintf(&upath, "%s/upgrades", m->layout->root) >= 0)
                 (void) obtain_cleanup_stale(ufd, upath);
         if (!m->config->unsafe_skip_backup) {
                 _cleanup_(backup_owner_done) BackupOwner owner = {};

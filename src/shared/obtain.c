@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -253,6 +254,9 @@ static int obtain_begin_staging(Obtain *o) {
         }
         o->staging_fd = openat(o->upgrades_fd, o->staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (o->staging_fd < 0)
+                return -errno;
+        /* Ours while it is filled: obtain_cleanup_stale() leaves a locked staging folder alone. */
+        if (flock(o->staging_fd, LOCK_EX | LOCK_NB) < 0)
                 return -errno;
 
         UnpackOptions uo = {
@@ -763,6 +767,12 @@ int obtain_cleanup_stale(int upgrades_fd, const char *upgrades_path) {
         while ((de = readdir(d))) {
                 if (!startswith(de->d_name, STAGING_PREFIX))
                         continue;
+                /* Its writer (a download, oraivisorctl) holds a flock() on it while it fills it. */
+                _cleanup_close_ int sfd = openat(upgrades_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sfd >= 0 && flock(sfd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+                        log_debug("'%s/%s' is being filled by another process, leaving it.", upgrades_path, de->d_name);
+                        continue;
+                }
                 int r = rm_rf_at(upgrades_fd, de->d_name);
                 if (r < 0) {
                         log_warning_errno(r,

@@ -46,7 +46,8 @@ int obtain_start(sd_event *e, const ObtainSpec *spec, ObtainDone done, ObtainPro
 Obtain *obtain_free(Obtain *o);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Obtain *, obtain_free);
 
-/* Removes upgrades/.staging-* folders left by a crash; called at start-up. Returns how many. */
+/* Removes upgrades/.staging-* folders left by a crash (not those a writer holds a flock() on: a download
+ * or an oraivisorctl installation filling it); called at start-up. Returns how many. */
 int obtain_cleanup_stale(int upgrades_fd, const char *upgrades_path);
 
 /* The platform key of this machine ("linux/amd64"), from uname(). */

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,8 +37,10 @@ int version_staging_new(int parent_fd, const char *folder, VersionStaging *ret) 
                         return -errno;
         }
         int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) {
+        /* Held until published or removed: obtain_cleanup_stale() leaves a locked staging folder alone. */
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
                 int r = -errno;
+                safe_close(fd);
                 (void) rm_rf_at(parent_fd, name);
                 return r;
         }

@@ -7,8 +7,9 @@
  * under the same limits and modes rule), into a staging folder .staging-<folder>-XXXXXXXX beside the
  * destination. Only a complete staging folder is published, with one rename (or exchanged with the folder
  * it replaces, which is deleted afterwards), so a reader sees the old version or the new one, never half
- * of one. Removal renames the folder away first, then deletes it. A crash leaves only .staging-* folders,
- * which oraivisor removes at its next start (obtain_cleanup_stale()).
+ * of one. Removal renames the folder away first, then deletes it. A staging folder is flock()ed by its
+ * writer while it is filled (as a download's is), so that obtain_cleanup_stale() removes only those a crash
+ * left, at oraivisor's next start or oraivisorctl's next write.
  *
  * The caller holds the install lock (lock.h: install_lock_acquire()). Nothing here logs: errors are a
  * negative errno, with a one-line message (no trailing period) where the reason is not plain errno. */

@@ -369,17 +369,20 @@ class Concurrency(CtlTestCase):
         os.makedirs(self.path(".staging-genesis-0badf00d"))
         self.run_ok("add-upgrade", "v3", fakechaind("v3"))
         self.assertEqual(leftovers(self.home), [])
-        # oraivisor's start-up cleanup leaves them alone while a command holds the install lock: the folder
-        # may be the one it is filling.
+        # One that its writer (a download, an installation) still fills is flock()ed: neither oraivisor's
+        # start-up cleanup nor a command's removes it.
         os.makedirs(self.path("upgrades", ".staging-v4-0badf00d"))
-        fd = os.open(self.path(".install-lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.path("upgrades", ".staging-v4-0badf00d"), os.O_RDONLY | os.O_DIRECTORY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             run = self.start_oraivisor()
             self.assertTrue(run.wait_for("fakechaind v1 starting"), run.text())
+            self.run_ok("add-upgrade", "v5", fakechaind("v3"))
             self.assertTrue(os.path.isdir(self.path("upgrades", ".staging-v4-0badf00d")), run.text())
         finally:
             os.close(fd)
+        self.run_ok("remove-upgrade", "v5")
+        self.assertEqual(leftovers(self.home), [])
 
     def test_interrupted_upgrade_then_ctl(self):
         run = self.gated_upgrade()

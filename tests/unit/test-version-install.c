@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,6 +153,17 @@ Test(version_install, unpack_refuses_text) {
         cr_assert_eq(version_unpack_file(src, &s, &o, &m), -EBADMSG);
         cr_assert_not_null(m);
         cr_assert(strstr(m, "neither an archive"), "%s", m);
+        version_staging_done(&s);
+        cr_assert_eq(count_staging(), 0);
+}
+
+Test(version_install, staging_is_locked_while_filled) {
+        VersionStaging s = VERSION_STAGING_INIT;
+        cr_assert_eq(version_staging_new(dfd, "v2", &s), 0);
+        _cleanup_close_ int other = openat(dfd, s.name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cr_assert_geq(other, 0);
+        cr_assert_eq(flock(other, LOCK_EX | LOCK_NB), -1, "the writer holds it");
+        cr_assert_eq(errno, EWOULDBLOCK);
         version_staging_done(&s);
         cr_assert_eq(count_staging(), 0);
 }
