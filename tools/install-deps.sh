@@ -13,8 +13,11 @@ deb_pkgs="$build_pkgs build-essential debhelper dpkg-dev fakeroot lintian"
 # Tests: Criterion; python3 for the end-to-end harnesses; a real systemd in a container for the systemd
 # suite; file systems and archive tools for the backup and download suites; the package tools (make check
 # builds the package, runs lintian and installs it in the container); mmdebstrap and git for the check of
-# each group on a minimal Debian (tests/deps/run.sh).
-test_pkgs="$deb_pkgs libcriterion-dev python3 systemd systemd-container dbus openssl zstd xz-utils bzip2 btrfs-progs xfsprogs e2fsprogs util-linux procps iproute2 ca-certificates mmdebstrap git"
+# each group on a minimal Debian (tests/deps/run.sh); systemd-journal-remote and jq for the central journal
+# of docs/fleet.md, run in the container; prometheus for promtool (the alerting rules of docs/ and the
+# metrics file's format) and prometheus-node-exporter, which the systemd suite runs in the container to read
+# oraivisor's metrics as an operator's Prometheus would.
+test_pkgs="$deb_pkgs libcriterion-dev python3 systemd systemd-container systemd-journal-remote jq dbus openssl zstd xz-utils bzip2 btrfs-progs xfsprogs e2fsprogs util-linux procps iproute2 ca-certificates mmdebstrap git prometheus prometheus-node-exporter"
 demo_pkgs="$build_pkgs python3 systemd systemd-container dbus"
 bench_pkgs="$test_pkgs curl hyperfine time"
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev"

@@ -73,7 +73,7 @@ int tempname_make(const char *prefix, char **ret) {
         return 0;
 }
 
-int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode) {
+static int write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, bool sync) {
         _cleanup_free_ char *tmp = NULL, *prefix = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
@@ -95,7 +95,7 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
         r = loop_write(fd, data, len);
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = -errno;
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && sync && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = -errno;
@@ -103,7 +103,15 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
                 (void) unlinkat(dirfd, tmp, 0);
                 return r;
         }
-        return fsync_directory_fd(dirfd);
+        return sync ? fsync_directory_fd(dirfd) : 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode) {
+        return write_atomic(dirfd, name, data, len, mode, true);
+}
+
+int write_file_replace_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode) {
+        return write_atomic(dirfd, name, data, len, mode, false);
 }
 
 static int rm_rf_children(int fd, dev_t dev) {
@@ -253,4 +261,16 @@ int fd_free_bytes(int fd, uint64_t *ret) {
                 return -errno;
         *ret = (uint64_t) sv.f_bavail * (uint64_t) sv.f_frsize;
         return 0;
+}
+
+DIR *fdopendir_dup(int fd) {
+        assert(fd >= 0);
+
+        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return NULL;
+        DIR *d = fdopendir(dfd);
+        if (!d)
+                safe_close(dfd); /* keeps errno */
+        return d;
 }

@@ -4,6 +4,7 @@
 /* File-system helpers that work relative to directory file descriptors, never follow symlinks unless
  * told to, and publish content atomically (temporary name, fsync, renameat, fsync of the folder). */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -17,6 +18,10 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
 /* Writes data to dirfd/name atomically: a temporary file in the same folder, fsync, renameat over name,
  * fsync of the folder. A crash leaves the old content or the new one, never a mix. */
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* The same without the two fsyncs, for content that is rewritten often and may be lost in a crash (a
+ * reader still never sees a partial file; after a power loss the file may be old, or empty): never
+ * blocks on a disk that is busy writing something else. */
+int write_file_replace_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 
 int fsync_directory_fd(int dirfd);
 
@@ -44,3 +49,7 @@ int open_dir_noatime_at(int dirfd, const char *name);
 
 /* Free bytes for unprivileged users on the file system holding fd. */
 int fd_free_bytes(int fd, uint64_t *ret);
+
+/* A DIR on a duplicate (close-on-exec, >= 3) of the folder fd, which stays open and shares its read
+ * position with it. NULL with errno set on failure. */
+DIR *fdopendir_dup(int fd);

@@ -137,6 +137,9 @@ static int scan_char(AnnounceScan *s, char c) {
 }
 
 int announce_scan_feed(AnnounceScan *s, const void *data, size_t n, const char **ret, size_t *ret_len) {
+        assert(ret);
+        assert(ret_len);
+
         const char *p = data;
 
         if (s->found)
@@ -190,6 +193,9 @@ int announce_scan_feed(AnnounceScan *s, const void *data, size_t n, const char *
 }
 
 int announce_scan_end(AnnounceScan *s, const char **ret, size_t *ret_len) {
+        assert(ret);
+        assert(ret_len);
+
         int r = 0;
         if (s->capturing && !s->found) {
                 r = holds_plan(s->buf, s->len);
@@ -210,6 +216,8 @@ int announce_scan_end(AnnounceScan *s, const char **ret, size_t *ret_len) {
 }
 
 const char *announce_scan_pending(const AnnounceScan *s, size_t *ret_len) {
+        assert(ret_len);
+
         *ret_len = s->capturing && !s->found ? s->len : 0;
         return s->buf;
 }

@@ -4,6 +4,8 @@
 #include "string-util.h"
 
 int archive_path_normalize(const char *path, char **ret) {
+        assert(ret);
+
         if (isempty(path))
                 return -EINVAL;
         if (path[0] == '/')

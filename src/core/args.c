@@ -37,6 +37,9 @@ static int add_list(const char *s, int64_t **l, size_t *n) {
 }
 
 int args_skip_heights(char *const *argv, int64_t **ret, size_t *ret_n, const char **ret_bad) {
+        assert(ret);
+        assert(ret_n);
+
         _cleanup_free_ int64_t *l = NULL;
         size_t n = 0;
         int r;

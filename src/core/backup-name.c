@@ -17,13 +17,9 @@ static bool folder_char_ok(char c) {
                 c == '_' || c == '~' || c == '-';
 }
 
-/* A folder as upgrade_name_to_folder() (or cosmovisor's lower-casing of it) makes them: unreserved bytes
- * and %XX escapes of non-NUL bytes, not "." or "..". */
-static bool folder_is_valid(const char *s, size_t len) {
-        if (len == 0 || len > UPGRADE_FOLDER_NAME_MAX)
-                return false;
-        if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
-                return false;
+/* Whether s[0..len) is made of folder_char_ok() bytes and "%XX" escapes (two hex digits, not "%00"): the
+ * escaped form of a folder name or of the daemon part of a node. */
+static bool escaped_is_valid(const char *s, size_t len) {
         for (size_t i = 0; i < len; i++) {
                 if (s[i] == '%') {
                         if (i + 2 >= len)
@@ -36,6 +32,16 @@ static bool folder_is_valid(const char *s, size_t len) {
                         return false;
         }
         return true;
+}
+
+/* A folder as upgrade_name_to_folder() (or cosmovisor's lower-casing of it) makes them: unreserved bytes
+ * and %XX escapes of non-NUL bytes, not "." or "..". */
+static bool folder_is_valid(const char *s, size_t len) {
+        if (len == 0 || len > UPGRADE_FOLDER_NAME_MAX)
+                return false;
+        if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+                return false;
+        return escaped_is_valid(s, len);
 }
 
 static bool is_leap(unsigned y) {
@@ -124,17 +130,8 @@ static bool node_is_valid(const char *s, size_t len) {
         size_t d = (size_t) (at - s);
         if (d == 0 || d > BACKUP_NODE_DAEMON_MAX)
                 return false;
-        for (size_t i = 0; i < d; i++) {
-                if (s[i] == '%') {
-                        if (i + 2 >= d)
-                                return false;
-                        int a = unhexchar(s[i + 1]), b = unhexchar(s[i + 2]);
-                        if (a < 0 || b < 0 || (a == 0 && b == 0))
-                                return false;
-                        i += 2;
-                } else if (!folder_char_ok(s[i]))
-                        return false;
-        }
+        if (!escaped_is_valid(s, d))
+                return false;
         for (size_t i = 0; i < BACKUP_NODE_HASH_LEN; i++)
                 if (!((at[1 + i] >= '0' && at[1 + i] <= '9') || (at[1 + i] >= 'a' && at[1 + i] <= 'f')))
                         return false;

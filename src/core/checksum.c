@@ -263,6 +263,9 @@ static int parse_list_line(const char *line, size_t len, ChecksumType *ret_type,
 
 int checksum_list_find(const char *data, size_t len, const char *file_name, ChecksumType *ret_type,
         char **ret_hex, const char **ret_reason) {
+        assert(ret_type);
+        assert(ret_hex);
+
         const char *reason_dummy;
         if (!ret_reason)
                 ret_reason = &reason_dummy;

@@ -61,6 +61,7 @@ typedef enum VarType {
         VAR_SANDBOX,
         VAR_UNIT_PROPERTIES,
         VAR_LOG_LEVEL,
+        VAR_METRICS_DIR, /* an absolute path, or "off" */
         VAR_USER,       /* user or group name, or numeric id */
         VAR_IGNORED,    /* understood, accepted, has no effect here */
         VAR_PASSTHROUGH, /* read by someone else (the unit file) */
@@ -111,6 +112,7 @@ static const Var vars[] = {
         { "COSMOVISOR_CUSTOM_PREUPGRADE", VAR_FILE_NAME, F(custom_preupgrade), "a file name under $DAEMON_HOME/oraivisor/" },
         { "DAEMON_PREUPGRADE_MAX_RETRIES", VAR_UNSIGNED, F(preupgrade_max_retries), "a number of retries" },
         { "ORAIVISOR_HOOK_TIMEOUT", VAR_DURATION, F(hook_timeout), NULL },
+        { "ORAIVISOR_METRICS_DIR", VAR_METRICS_DIR, F(metrics_dir), "an absolute path to node-exporter's textfile folder" },
         /* Read by the shipped unit file, not by us. */
         { "DAEMON_ARGS", VAR_PASSTHROUGH, 0, NULL },
         /* Cosmovisor variables that have no effect here; known so they are not reported as typos. */
@@ -128,7 +130,7 @@ const char *const config_known_variables[] = {
         "ORAIVISOR_DOWNLOAD_CONNECT_TIMEOUT", "ORAIVISOR_DOWNLOAD_STALL_TIMEOUT", "ORAIVISOR_UNPACK_MAX_SIZE",
         "ORAIVISOR_UNPACK_MAX_ENTRIES", "ORAIVISOR_DOWNLOAD_CA_FILE", "UNSAFE_SKIP_BACKUP", "DAEMON_DATA_BACKUP_DIR", "ORAIVISOR_BACKUP_KEEP",
         "ORAIVISOR_CUSTOM_PREUPGRADE", "COSMOVISOR_CUSTOM_PREUPGRADE", "DAEMON_PREUPGRADE_MAX_RETRIES",
-        "ORAIVISOR_HOOK_TIMEOUT", "DAEMON_ARGS", "DAEMON_LOG_BUFFER_SIZE", "DAEMON_GRPC_ADDRESS", NULL,
+        "ORAIVISOR_HOOK_TIMEOUT", "ORAIVISOR_METRICS_DIR", "DAEMON_ARGS", "DAEMON_LOG_BUFFER_SIZE", "DAEMON_GRPC_ADDRESS", NULL,
 };
 
 _printf_(2, 0) static int diag_addv(char ***l, const char *format, va_list ap) {
@@ -139,6 +141,8 @@ _printf_(2, 0) static int diag_addv(char ***l, const char *format, va_list ap) {
 }
 
 int config_diagnostics_add_error(ConfigDiagnostics *d, const char *format, ...) {
+        assert(d);
+
         va_list ap;
         va_start(ap, format);
         int r = diag_addv(&d->errors, format, ap);
@@ -147,6 +151,8 @@ int config_diagnostics_add_error(ConfigDiagnostics *d, const char *format, ...) 
 }
 
 int config_diagnostics_add_warning(ConfigDiagnostics *d, const char *format, ...) {
+        assert(d);
+
         va_list ap;
         va_start(ap, format);
         int r = diag_addv(&d->warnings, format, ap);
@@ -155,11 +161,15 @@ int config_diagnostics_add_warning(ConfigDiagnostics *d, const char *format, ...
 }
 
 void config_diagnostics_done(ConfigDiagnostics *d) {
+        assert(d);
+
         d->errors = strv_free(d->errors);
         d->warnings = strv_free(d->warnings);
 }
 
 void config_done(Config *c) {
+        assert(c);
+
         free(c->home);
         free(c->name);
         free(c->daemon_unit);
@@ -170,6 +180,7 @@ void config_done(Config *c) {
         free(c->custom_preupgrade);
         free(c->download_ca_file);
         free(c->daemon_properties_text);
+        free(c->metrics_dir);
         unit_property_list_done(&c->daemon_properties);
         *c = (Config) {};
 }
@@ -274,6 +285,17 @@ static int set_var(const Var *var, const char *value, Config *c, ConfigDiagnosti
                 *(char **) field = strdup(value);
                 return *(char **) field ? 0 : -ENOMEM;
 
+        case VAR_METRICS_DIR:
+                if (strcasecmp(value, "off") == 0) {
+                        c->metrics_off = true;
+                        c->metrics_dir = mfree(c->metrics_dir);
+                        return 0;
+                }
+                if (value[0] != '/')
+                        return config_diagnostics_add_error(d,
+                                "%s='%s' is not valid: expected 'off' or %s, such as '" CONFIG_DEFAULT_METRICS_DIR "'.",
+                                var->name, q, var->expect);
+                _fallthrough_;
         case VAR_ABS_PATH: {
                 char *p = NULL;
                 r = normalize_abs_path(value, &p);
@@ -480,6 +502,13 @@ int config_format_value(const Config *c, const char *name, char **ret) {
         case VAR_LOG_LEVEL:
                 s = log_level_to_string(*(const int *) field);
                 break;
+        case VAR_METRICS_DIR:
+                s = c->metrics_off ? "off" : *(char *const *) field;
+                if (!s) {
+                        *ret = NULL; /* the default: node-exporter's folder when it exists */
+                        return 0;
+                }
+                break;
         case VAR_IGNORED:
         case VAR_PASSTHROUGH:
                 *ret = NULL;
@@ -549,6 +578,8 @@ static int check_unknown(char *const *env, ConfigDiagnostics *d) {
 }
 
 int config_parse(char *const *env, Config *ret, ConfigDiagnostics *d) {
+        assert(d);
+
         int r;
 
         *ret = (Config) {

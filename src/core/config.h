@@ -80,6 +80,10 @@ typedef struct Config {
         char *custom_preupgrade;     /* ORAIVISOR_CUSTOM_PREUPGRADE or COSMOVISOR_CUSTOM_PREUPGRADE */
         unsigned preupgrade_max_retries; /* DAEMON_PREUPGRADE_MAX_RETRIES, default 0 */
         usec_t hook_timeout;         /* ORAIVISOR_HOOK_TIMEOUT, default 10min */
+
+        /* Metrics (docs/metrics.md). */
+        char *metrics_dir;           /* ORAIVISOR_METRICS_DIR, NULL = node-exporter's folder when it exists */
+        bool metrics_off;            /* ORAIVISOR_METRICS_DIR=off */
 } Config;
 
 /* What config_parse() found wrong. errors make the configuration unusable; warnings do not. */
@@ -96,6 +100,8 @@ typedef struct ConfigDiagnostics {
 #define CONFIG_DEFAULT_UNPACK_MAX_SIZE (UINT64_C(16) << 30)
 #define CONFIG_DEFAULT_UNPACK_MAX_ENTRIES UINT64_C(100000)
 #define CONFIG_DEFAULT_HOOK_TIMEOUT (10 * USEC_PER_MINUTE)
+/* Where Debian's prometheus-node-exporter reads *.prom files (its --collector.textfile.directory). */
+#define CONFIG_DEFAULT_METRICS_DIR "/var/lib/prometheus/node-exporter"
 
 void config_done(Config *c);
 void config_diagnostics_done(ConfigDiagnostics *d);

@@ -3,16 +3,22 @@
 #include "line-buffer.h"
 
 void line_buffer_init(LineBuffer *b, size_t max) {
+        assert(b);
+
         *b = (LineBuffer) { .max = max ?: LINE_BUFFER_DEFAULT_MAX };
         announce_scan_init(&b->scan, 0, 0);
 }
 
 void line_buffer_set_scan_limits(LineBuffer *b, size_t window_max, size_t plan_max) {
+        assert(b);
+
         announce_scan_done(&b->scan);
         announce_scan_init(&b->scan, window_max, plan_max);
 }
 
 void line_buffer_done(LineBuffer *b) {
+        assert(b);
+
         b->buf = mfree(b->buf);
         b->len = b->cap = 0;
         b->long_line = false;
@@ -110,6 +116,8 @@ int line_buffer_feed(LineBuffer *b, const void *data, size_t n, LineCallback cb,
 }
 
 int line_buffer_flush(LineBuffer *b, LineCallback cb, void *userdata) {
+        assert(b);
+
         if (b->long_line)
                 return long_line_feed(b, NULL, 0, true, cb, userdata);
         if (b->len == 0)
@@ -120,6 +128,9 @@ int line_buffer_flush(LineBuffer *b, LineCallback cb, void *userdata) {
 }
 
 const char *line_buffer_pending(const LineBuffer *b, size_t *ret_len) {
+        assert(b);
+        assert(ret_len);
+
         if (b->long_line)
                 return announce_scan_pending(&b->scan, ret_len);
         *ret_len = b->len;

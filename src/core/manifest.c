@@ -31,6 +31,8 @@ static void json_tokener_freep(json_tokener **t) {
 }
 
 int manifest_parse(const char *data, size_t len, Manifest **ret, const char **ret_reason) {
+        assert(ret);
+
         const char *reason_dummy;
         if (!ret_reason)
                 ret_reason = &reason_dummy;
@@ -143,6 +145,8 @@ static bool printable_word(const char *s) {
 }
 
 int platform_from_uname(const char *sysname, const char *machine, char **ret) {
+        assert(ret);
+
         static const struct {
                 const char *machine;
                 const char *goarch;
@@ -186,6 +190,9 @@ int platform_from_uname(const char *sysname, const char *machine, char **ret) {
 }
 
 int plan_info_parse(const char *info, char **ret_url, Manifest **ret_manifest, const char **ret_reason) {
+        assert(ret_url);
+        assert(ret_manifest);
+
         const char *reason_dummy;
         if (!ret_reason)
                 ret_reason = &reason_dummy;

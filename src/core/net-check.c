@@ -52,6 +52,8 @@ static bool within_loopback(int family, const uint8_t *a, unsigned len) {
 }
 
 bool ip_access_allows(const IPAccessRule *rules, size_t n, int family, const uint8_t *address) {
+        assert(rules || n == 0);
+
         bool denied = false;
         for (size_t i = 0; i < n; i++) {
                 if (rules[i].prefix.family != family || !prefix_holds(&rules[i].prefix, address, family_bits(family)))

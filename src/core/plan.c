@@ -34,6 +34,8 @@ UpgradePlan *upgrade_plan_free(UpgradePlan *p) {
 }
 
 int upgrade_plan_new(const char *name, int64_t height, const char *time, const char *info, UpgradePlan **ret) {
+        assert(ret);
+
         _cleanup_(upgrade_plan_freep) UpgradePlan *p = new0(UpgradePlan, 1);
         if (!p)
                 return -ENOMEM;
@@ -48,6 +50,8 @@ int upgrade_plan_new(const char *name, int64_t height, const char *time, const c
 }
 
 int upgrade_plan_dup(const UpgradePlan *p, UpgradePlan **ret) {
+        assert(p);
+
         return upgrade_plan_new(p->name, p->height, p->time, p->info, ret);
 }
 
@@ -58,6 +62,8 @@ bool upgrade_plan_same(const UpgradePlan *a, const UpgradePlan *b) {
 }
 
 char *upgrade_plan_describe(const UpgradePlan *p) {
+        assert(p);
+
         char *s = NULL;
         int r = p->time ? asprintf(&s, "'%s' at time %s", p->name, p->time)
                         : asprintf(&s, "'%s' at height %" PRIi64, p->name, p->height);
@@ -617,6 +623,9 @@ finish:
 }
 
 int plan_to_json(const UpgradePlan *p, char **ret) {
+        assert(p);
+        assert(ret);
+
         json_object *o = json_object_new_object();
         if (!o)
                 return -ENOMEM;

@@ -31,6 +31,8 @@ static int parse_pid(const char **p, const char *end, pid_t *ret) {
 }
 
 int proc_stat_parse(const char *buf, size_t len, ProcStat *ret) {
+        assert(ret);
+
         const char *end = buf + len, *p = buf;
         ProcStat st = {};
 
@@ -82,6 +84,8 @@ static bool pid_in(pid_t pid, const pid_t *set, size_t n) {
 
 int proc_tree_mark_strays(const ProcStat *procs, size_t n, pid_t self, const pid_t *own, size_t n_own,
         bool *strays) {
+        assert(strays || n == 0);
+
         _cleanup_free_ PidIndex *index = new(PidIndex, n ?: 1);
         if (!index)
                 return -ENOMEM;

@@ -49,6 +49,9 @@ UpgradeRecord *upgrade_record_free(UpgradeRecord *r) {
 }
 
 int upgrade_record_to_json(const UpgradeRecord *r, char **ret) {
+        assert(r);
+        assert(ret);
+
         _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *plan = NULL;
         _cleanup_free_ char *plan_json = NULL;
         if (!o || plan_to_json(r->plan, &plan_json) < 0)
@@ -135,6 +138,8 @@ static json_object *parse_exact(const char *buf, size_t len) {
 }
 
 int upgrade_record_from_json(const char *buf, size_t len, UpgradeRecord **ret, const char **ret_reason) {
+        assert(ret);
+
         const char *reason = NULL;
         _cleanup_(json_object_putp) json_object *o = parse_exact(buf, len);
         json_object *plan, *folder, *step, *backup, *started, *interrupted;

@@ -47,6 +47,8 @@ int upgrade_name_to_folder(const char *name, char **ret) {
 }
 
 int upgrade_name_to_cosmovisor_folder(const char *name, char **ret) {
+        assert(ret);
+
         _cleanup_free_ char *ours = NULL, *theirs = NULL;
         int r = encode(name, is_unreserved, false, &ours);
         if (r < 0)
@@ -59,6 +61,8 @@ int upgrade_name_to_cosmovisor_folder(const char *name, char **ret) {
 }
 
 int upgrade_folder_lowercase(const char *folder, char **ret) {
+        assert(ret);
+
         _cleanup_free_ char *l = strdup(folder);
         if (!l)
                 return -ENOMEM;
@@ -81,6 +85,9 @@ int upgrade_folder_lowercase(const char *folder, char **ret) {
 }
 
 int upgrade_folder_to_name(const char *folder, char **ret) {
+        assert(folder);
+        assert(ret);
+
         _cleanup_free_ char *r = malloc(strlen(folder) + 1);
         if (!r)
                 return -ENOMEM;

@@ -73,6 +73,13 @@ int url_check(const char *s, bool allow_file, UrlScheme *ret, const char **ret_r
         } else {
                 size_t host = strcspn(rest, "/?#");
                 const char *at = memchr(rest, '@', host);
+                /* Two '@' make the host ambiguous: URL parsers disagree on which one ends the user
+                 * part (a check and a fetch that split differently would check one host and fetch
+                 * another), so such a URL is refused; an '@' in a user or password is written %40. */
+                if (at && memchr(at + 1, '@', host - (at + 1 - rest))) {
+                        *ret_reason = "the URL's host part holds more than one '@': write an '@' in the user or password as %40";
+                        return -EINVAL;
+                }
                 size_t userinfo = at ? (size_t) (at - rest) + 1 : 0;
                 if (host <= userinfo || rest[userinfo] == ':') {
                         *ret_reason = "the URL names no host";
@@ -85,6 +92,9 @@ int url_check(const char *s, bool allow_file, UrlScheme *ret, const char **ret_r
 }
 
 int url_percent_decode(const char *s, size_t len, bool plus_is_space, char **ret) {
+        assert(s || len == 0);
+        assert(ret);
+
         _cleanup_free_ char *out = malloc(len + 1);
         if (!out)
                 return -ENOMEM;
@@ -109,6 +119,8 @@ int url_percent_decode(const char *s, size_t len, bool plus_is_space, char **ret
 }
 
 int url_split_checksum(const char *url, char **ret_url, char **ret_checksum, const char **ret_reason) {
+        assert(ret_url);
+
         const char *reason_dummy;
         if (!ret_reason)
                 ret_reason = &reason_dummy;
@@ -243,6 +255,8 @@ char *url_redact(const char *url) {
 }
 
 int url_file_name(const char *url, char **ret) {
+        assert(ret);
+
         size_t n = scheme_length(url);
         const char *path = url;
         if (n > 0) {

@@ -28,6 +28,11 @@ static int check_paths(const Config *c, ConfigDiagnostics *d) {
                         "DAEMON_DATA_BACKUP_DIR='%s' is not an existing folder: create it, or set UNSAFE_SKIP_BACKUP=true to upgrade without backups.",
                         c->backup_dir) < 0)
                 return -ENOMEM;
+        if (c->metrics_dir && (stat(c->metrics_dir, &st) < 0 || !S_ISDIR(st.st_mode)) &&
+                config_diagnostics_add_error(d,
+                        "ORAIVISOR_METRICS_DIR='%s' is not an existing folder: create it (node-exporter's textfile collector reads it), or set ORAIVISOR_METRICS_DIR=off.",
+                        c->metrics_dir) < 0)
+                return -ENOMEM;
         return 0;
 }
 

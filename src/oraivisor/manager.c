@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The manager (manager.h). A little over 800 lines, kept whole on purpose: every part (start-up, launch,
+ * the plan decisions carried out, signals, the upgrade, the exit) acts on the one Manager and its event
+ * sources, and the decisions themselves already live in core (plan-arbiter, upgrade-steps). */
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -8,6 +11,7 @@
 
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <systemd/sd-login.h>
 
 #include "args.h"
 #include "child-env.h"
@@ -19,6 +23,7 @@
 #include "lock.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics-file.h"
 #include "net-probe.h"
 #include "notify.h"
 #include "plan-arbiter.h"
@@ -82,13 +87,17 @@ struct Manager {
         sd_event_source *signals[4];
         sd_event_source *extend_timer;
         sd_event_source *shutdown_kill_timer;
+        MetricsFile *metrics;         /* NULL: metrics are off */
 };
+
+static void metrics_changed(Manager *m);
 
 static void manager_exit(Manager *m, int status) {
         if (m->state == STATE_EXITING)
                 return;
         m->state = STATE_EXITING;
         m->exit_status = status;
+        metrics_changed(m);
         notify_stopping(NULL);
         (void) sd_event_exit(m->event, status);
 }
@@ -109,6 +118,7 @@ Manager *manager_free(Manager *m) {
         plan_arbiter_free(m->arbiter);
         upgrade_plan_free(m->file_plan);
         sd_event_source_disable_unref(m->confirm_timer);
+        metrics_file_free(m->metrics);
         current_version_done(&m->current);
         free(m->version_label);
         layout_free(m->layout);
@@ -137,6 +147,38 @@ static void extend_timeout(Manager *m, bool on) {
         notify_extend_timeout(EXTEND_BY);
         if (sd_event_add_time_relative(m->event, &m->extend_timer, CLOCK_MONOTONIC, EXTEND_INTERVAL, 0, on_extend, m) >= 0)
                 (void) sd_event_source_set_enabled(m->extend_timer, SD_EVENT_ON);
+}
+
+/* ---- metrics (docs/metrics.md) ----------------------------------------------------------------------- */
+
+static void metrics_refresh(Metrics *mm, void *userdata) {
+        Manager *m = userdata;
+        mm->daemon = m->config->name;
+        mm->current = m->version_label;
+        mm->version = PACKAGE_VERSION;
+        /* Up from its start until it is seen to exit (a stop for an upgrade or a shutdown included). */
+        mm->daemon_up = m->state == STATE_RUNNING || m->state == STATE_STOPPING || m->state == STATE_SHUTTING_DOWN;
+        mm->upgrade_step = m->upgrade && m->state == STATE_UPGRADING ? upgrade_current_step(m->upgrade)
+                                                                     : _UPGRADE_STEP_INVALID;
+}
+
+/* At every change of what the metrics show; the file's own timer rewrites it every minute as well. */
+static void metrics_changed(Manager *m) {
+        metrics_file_write(m->metrics);
+}
+
+static int setup_metrics(Manager *m) {
+        const char *dir = metrics_file_dir(m->config->metrics_dir, m->config->metrics_off);
+        if (!dir) {
+                log_debug("Metrics are off (ORAIVISOR_METRICS_DIR=off, or no '" CONFIG_DEFAULT_METRICS_DIR "').");
+                return 0;
+        }
+        _cleanup_free_ char *own = NULL, *instance = NULL;
+        if (m->config->under_systemd)
+                (void) sd_pid_get_unit(0, &own);
+        if (metrics_file_instance(own, m->config->name, &instance) < 0)
+                return log_oom();
+        return metrics_file_new(m->event, dir, instance, m->config->home, metrics_refresh, m, &m->metrics);
 }
 
 /* ---- launching ---------------------------------------------------------------------------------------- */
@@ -208,6 +250,10 @@ static int manager_launch(Manager *m) {
                 manager_exit(m, exit_status_for_launch_error(r));
                 return r;
         }
+        MetricsHistory *h = metrics_file_history(m->metrics);
+        if (h)
+                h->daemon_starts++;
+        metrics_changed(m);
         return 0;
 oom:
         manager_exit(m, EXIT_INTERNAL);
@@ -223,6 +269,28 @@ static void set_running_status(Manager *m) {
 
 static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userdata);
 
+static void on_upgrade_step(Upgrade *u, void *userdata) {
+        metrics_changed(userdata);
+}
+
+/* Counts an upgrade that ended (not one stopped to be resumed) in the metrics; u: NULL when it could not
+ * even start. */
+static void metrics_count_upgrade(Manager *m, Upgrade *u, int error) {
+        MetricsHistory *h = metrics_file_history(m->metrics);
+        if (!h)
+                return;
+        h->upgrades[error < 0 ? METRICS_RESULT_FAILURE : METRICS_RESULT_SUCCESS]++;
+        if (!u)
+                return;
+        if (error >= 0) {
+                usec_t t = now(CLOCK_REALTIME), started = upgrade_started_usec(u);
+                h->last_upgrade_usec = t;
+                h->last_upgrade_duration = t > started ? t - started : 0;
+        }
+        if (upgrade_backup_made(u, &h->last_backup_bytes, &h->last_backup_duration))
+                h->have_backup = true;
+}
+
 static void start_upgrade(Manager *m, const UpgradeRecord *resume) {
         const UpgradePlan *plan = resume ? resume->plan : plan_arbiter_acting(m->arbiter);
         m->state = STATE_UPGRADING;
@@ -232,15 +300,22 @@ static void start_upgrade(Manager *m, const UpgradeRecord *resume) {
         if (r < 0) {
                 log_event(EVENT_UPGRADE_FAILED, LOG_ERR, r, m->config->name, plan, NULL,
                         "Upgrade '%s' could not be started. '%s/current' is unchanged.", plan->name, m->layout->root);
-                manager_exit(m, r == -ENOMEM ? EXIT_INTERNAL : EXIT_UPGRADE_FAILED);
+                metrics_count_upgrade(m, NULL, r);
+                return manager_exit(m, r == -ENOMEM ? EXIT_INTERNAL : EXIT_UPGRADE_FAILED);
         }
+        upgrade_set_step_begun(m->upgrade, on_upgrade_step);
+        metrics_changed(m);
 }
 
 static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userdata) {
         Manager *m = userdata;
+        metrics_count_upgrade(m, u, error);
         m->upgrade = upgrade_free(m->upgrade);
         m->resume = upgrade_record_free(m->resume);
         extend_timeout(m, false);
+        if (error >= 0 && refresh_current(m) < 0)
+                log_debug("'current' cannot be read for the metrics; the launch says why.");
+        metrics_changed(m);
 
         if (error < 0)
                 return manager_exit(m, exit_status);
@@ -431,6 +506,7 @@ static void on_started(Launcher *l, pid_t pid, void *userdata) {
         log_event(EVENT_DAEMON_STARTED, LOG_INFO, 0, m->config->name, m->current.plan, NULL,
                 "%s (%s) is running as pid %d.", m->config->name, m->version_label, (int) pid);
         set_running_status(m);
+        metrics_changed(m);
         if (!m->ready_sent) {
                 notify_ready(NULL);
                 m->ready_sent = true;
@@ -831,14 +907,19 @@ int manager_run(Manager *m) {
         r = setup_launcher(m);
         if (r < 0)
                 return r == -ENOMEM ? EXIT_INTERNAL : EXIT_SYSTEM;
+        /* Metrics never stop the node: without them (logged), it runs all the same. */
+        if (setup_metrics(m) < 0)
+                log_warning("Going on without a metrics file.");
         r = plan_watch_new(m->event, m->config->home, m->config->poll_interval, on_plan_file, m, &m->plan_watch);
         if (r < 0)
                 return EXIT_SYSTEM;
 
         m->state = STATE_STARTING;
+        metrics_changed(m);
         r = manager_startup(m);
         if (r >= 0) {
                 notify_stopping(NULL);
+                metrics_changed(m);
                 return r;
         }
         if (m->state == STATE_EXITING)

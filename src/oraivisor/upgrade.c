@@ -15,6 +15,7 @@
 #include "launcher.h"
 #include "lock.h"
 #include "log.h"
+#include "outcome.h"
 #include "notify.h"
 #include "string-util.h"
 #include "strv.h"
@@ -63,6 +64,12 @@ struct Upgrade {
         usec_t stop_grace;
         usec_t stop_asked;      /* CLOCK_MONOTONIC */
         bool stop_killed;
+        /* For the metrics: */
+        UpgradeStepBegun step_begun;
+        usec_t backup_started;  /* CLOCK_MONOTONIC */
+        bool backup_made;
+        uint64_t backup_bytes;
+        usec_t backup_duration;
 };
 
 static void step_begin(Upgrade *u, UpgradeStep step);
@@ -96,6 +103,22 @@ UpgradeStep upgrade_current_step(const Upgrade *u) {
         return u->record->step;
 }
 
+usec_t upgrade_started_usec(const Upgrade *u) {
+        return u->record->started_usec;
+}
+
+bool upgrade_backup_made(const Upgrade *u, uint64_t *ret_bytes, usec_t *ret_duration) {
+        if (!u->backup_made)
+                return false;
+        *ret_bytes = u->backup_bytes;
+        *ret_duration = u->backup_duration;
+        return true;
+}
+
+void upgrade_set_step_begun(Upgrade *u, UpgradeStepBegun cb) {
+        u->step_begun = cb;
+}
+
 static int record_save(Upgrade *u) {
         _cleanup_free_ char *json = NULL;
         if (upgrade_record_to_json(u->record, &json) < 0)
@@ -124,18 +147,18 @@ static void finish(Upgrade *u, int error, int exit_status, const char *format, .
 static void finish(Upgrade *u, int error, int exit_status, const char *format, ...) {
         const UpgradePlan *p = u->record->plan;
         if (error < 0) {
-                _cleanup_free_ char *reason = NULL, *step = NULL;
+                _cleanup_(outcome_done) Outcome o = OUTCOME_NULL;
+                _cleanup_free_ char *step = NULL;
                 va_list ap;
                 va_start(ap, format);
-                if (vasprintf(&reason, format, ap) < 0)
-                        reason = NULL;
+                (void) outcome_failv(&o, error, format, ap);
                 va_end(ap);
                 const char *step_name = upgrade_step_to_string(u->record->step);
                 if (asprintf(&step, "ORAIVISOR_UPGRADE_STEP=%s", step_name) < 0)
                         step = NULL;
                 log_event(EVENT_UPGRADE_FAILED, LOG_ERR, error, u->layout->daemon_name, p,
                         step ? STRV_MAKE(step) : NULL, "Upgrade '%s' failed at step %s: %s '%s/current' is unchanged.",
-                        p->name, step_name, strna(reason), u->layout->root);
+                        p->name, step_name, strna(o.message), u->layout->root);
                 notify_status("upgrade %s failed at step %s", p->name, step_name);
                 (void) record_remove(u);
         }
@@ -450,6 +473,11 @@ static void on_backup_done(Backup *b, int error, const char *message, void *user
         Upgrade *u = userdata;
         /* message belongs to the Backup: keep a copy before freeing it. */
         _cleanup_free_ char *m = message ? strdup(message) : NULL;
+        if (error >= 0) {
+                u->backup_made = true;
+                u->backup_bytes = backup_get_stats(b)->bytes;
+                u->backup_duration = now(CLOCK_MONOTONIC) - u->backup_started;
+        }
         u->backup = backup_free(u->backup);
         if (error < 0)
                 return finish(u, error, EXIT_UPGRADE_FAILED, "%s", strna(m));
@@ -543,6 +571,7 @@ static void step_backup(Upgrade *u) {
         };
         log_info("Backing up '%s' to '%s/%s'.", data, root, u->record->backup_name);
         notify_status("%s: backing up data", u->label);
+        u->backup_started = now(CLOCK_MONOTONIC);
         r = backup_start(u->event, &spec, on_backup_done, on_backup_progress, u, &u->backup);
         if (r < 0)
                 return finish(u, r, EXIT_UPGRADE_FAILED, "the backup could not be started: %s.", strerror(-r));
@@ -705,6 +734,8 @@ static void step_begin(Upgrade *u, UpgradeStep step) {
         if (r < 0)
                 return finish(u, r, EXIT_UPGRADE_FAILED, "the upgrade record could not be written.");
         log_debug("Upgrade '%s': step %s.", u->record->plan->name, upgrade_step_to_string(step));
+        if (u->step_begun)
+                u->step_begun(u, u->userdata);
         step_dispatch(u);
 }
 

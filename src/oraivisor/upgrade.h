@@ -47,3 +47,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Upgrade *, upgrade_free);
 
 const UpgradePlan *upgrade_plan(const Upgrade *u);
 UpgradeStep upgrade_current_step(const Upgrade *u);
+/* CLOCK_REALTIME when the upgrade was first started (kept across resumes). */
+usec_t upgrade_started_usec(const Upgrade *u);
+/* Whether this run made the backup (false when it was skipped, failed, or made before a resume), and its
+ * size (BackupStats.bytes) and duration. */
+bool upgrade_backup_made(const Upgrade *u, uint64_t *ret_bytes, usec_t *ret_duration);
+
+/* Called each time a step begins (after it is recorded), with upgrade_start()'s userdata. For the metrics. */
+typedef void (*UpgradeStepBegun)(Upgrade *u, void *userdata);
+void upgrade_set_step_begun(Upgrade *u, UpgradeStepBegun cb);
+

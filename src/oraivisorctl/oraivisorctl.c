@@ -13,7 +13,10 @@
 #include "string-util.h"
 
 static const CtlCommand *const commands[] = {
+        &ctl_command_backups,
+        &ctl_command_check,
         &ctl_command_config,
+        &ctl_command_import_cosmovisor,
         &ctl_command_init,
         &ctl_command_add_upgrade,
         &ctl_command_remove_upgrade,

@@ -81,7 +81,10 @@ typedef struct CtlCommand {
 } CtlCommand;
 
 /* The commands (oraivisorctl-<name>.c each define theirs). */
+extern const CtlCommand ctl_command_backups;
+extern const CtlCommand ctl_command_check;
 extern const CtlCommand ctl_command_config;
+extern const CtlCommand ctl_command_import_cosmovisor;
 extern const CtlCommand ctl_command_init;
 extern const CtlCommand ctl_command_add_upgrade;
 extern const CtlCommand ctl_command_remove_upgrade;

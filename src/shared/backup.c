@@ -93,6 +93,8 @@ pid_t backup_worker_pid(const Backup *b) {
 }
 
 const BackupStats *backup_get_stats(const Backup *b) {
+        assert(b);
+
         return &b->stats;
 }
 
@@ -427,14 +429,9 @@ void backup_owner_done(BackupOwner *o) {
 /* The names of the folders (not symlinks) in fd for which keep() holds. */
 static int list_folders(int fd, bool (*keep)(const char *, const BackupOwner *), const BackupOwner *owner,
         char ***ret) {
-        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
+        _cleanup_closedir_ DIR *d = fdopendir_dup(fd);
+        if (!d)
                 return -errno;
-        _cleanup_closedir_ DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return -errno;
-        }
         _cleanup_strv_free_ char **l = new0(char *, 1);
         if (!l)
                 return -ENOMEM;

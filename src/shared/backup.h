@@ -129,3 +129,14 @@ int backup_remove_at(int dirfd, const char *name);
  * process of its own (the worker), a test or a benchmark, not for a threaded caller. */
 int backup_copy_tree(int src_dirfd, int dst_parent_fd, const char *dst_name, BackupStats *ret_stats,
         void (*progress)(uint64_t done, uint64_t total, void *), void *userdata, char **ret_error);
+
+typedef enum BackupCopyFlags {
+        /* The copy is to be written to (a restore makes the node's data/ from a backup): a btrfs snapshot
+         * is taken writable instead of read-only. */
+        BACKUP_COPY_WRITABLE = 1 << 0,
+} BackupCopyFlags;
+
+/* backup_copy_tree() with flags. */
+int backup_copy_tree_full(int src_dirfd, int dst_parent_fd, const char *dst_name, BackupCopyFlags flags,
+        BackupStats *ret_stats, void (*progress)(uint64_t done, uint64_t total, void *), void *userdata,
+        char **ret_error);

@@ -41,9 +41,15 @@ int btrfs_subvolume_has_children(int fd) {
 }
 
 int btrfs_snapshot_readonly_at(int src_fd, int dst_dirfd, const char *name) {
+        return btrfs_snapshot_at(src_fd, dst_dirfd, name, true);
+}
+
+int btrfs_snapshot_at(int src_fd, int dst_dirfd, const char *name, bool readonly) {
+        assert(name);
+
         struct btrfs_ioctl_vol_args_v2 args = {
                 .fd = src_fd,
-                .flags = BTRFS_SUBVOL_RDONLY,
+                .flags = readonly ? BTRFS_SUBVOL_RDONLY : 0,
         };
         if (strlen(name) > BTRFS_SUBVOL_NAME_MAX)
                 return -ENAMETOOLONG;
@@ -54,6 +60,8 @@ int btrfs_snapshot_readonly_at(int src_fd, int dst_dirfd, const char *name) {
 }
 
 int btrfs_subvolume_remove_at(int dirfd, const char *name) {
+        assert(name);
+
         _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 0 : -errno;

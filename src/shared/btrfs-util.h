@@ -22,6 +22,8 @@ int btrfs_subvolume_has_children(int fd);
  * when name exists, -EXDEV when dst_dirfd is on another file system, -ENOTTY when not on btrfs, -EPERM
  * when refused (no right to, or a seccomp filter). */
 int btrfs_snapshot_readonly_at(int src_fd, int dst_dirfd, const char *name);
+/* The same, writable unless readonly (a restore makes the node's data/ from a read-only backup). */
+int btrfs_snapshot_at(int src_fd, int dst_dirfd, const char *name, bool readonly);
 
 /* Removes dst_dirfd/name when it is a btrfs subvolume, even a read-only one: deleted at once with
  * CAP_SYS_ADMIN (or the mount option user_subvol_rm_allowed), else made writable, emptied and removed

@@ -108,6 +108,8 @@ static int read_job(sd_bus_message *m, UnitState *s) {
 }
 
 int unit_state_read_properties(sd_bus_message *m, UnitState *s) {
+        assert(s);
+
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");

@@ -42,6 +42,8 @@ Child *child_free(Child *c) {
 }
 
 pid_t child_pid(const Child *c) {
+        assert(c);
+
         return c->pid;
 }
 
@@ -118,6 +120,8 @@ static _noreturn_ void child_exec(const ChildSpec *spec, char **env, pid_t paren
 }
 
 int child_spawn(sd_event *e, const ChildSpec *spec, ChildDone done, void *userdata, Child **ret) {
+        assert(ret);
+
         int r;
 
         assert(e);

@@ -30,6 +30,8 @@ Digest *digest_free(Digest *d) {
 }
 
 int digest_new(ChecksumType type, Digest **ret) {
+        assert(ret);
+
         if (type < 0 || type >= _CHECKSUM_TYPE_MAX)
                 return -EOPNOTSUPP;
         /* libcrypto is loaded the first time, and stays loaded. */
@@ -55,20 +57,29 @@ int digest_new(ChecksumType type, Digest **ret) {
 }
 
 ChecksumType digest_type(const Digest *d) {
+        assert(d);
+
         return d->type;
 }
 
 int digest_update(Digest *d, const void *p, size_t n) {
+        assert(d);
+
         if (n == 0)
                 return 0;
         return sym_EVP_DigestUpdate(d->ctx, p, n) == 1 ? 0 : -EIO;
 }
 
 int digest_reset(Digest *d) {
+        assert(d);
+
         return sym_EVP_DigestInit_ex(d->ctx, d->md, NULL) == 1 ? 0 : -EIO;
 }
 
 int digest_hex(Digest *d, char **ret) {
+        assert(d);
+        assert(ret);
+
         EVP_MD_CTX *copy = sym_EVP_MD_CTX_new();
         if (!copy)
                 return -ENOMEM;

@@ -7,10 +7,12 @@
 #include <sys/uio.h>
 
 #include <systemd/sd-journal.h>
+#include <systemd/sd-login.h>
 
 #include "events.h"
 #include "log.h"
 #include "string-util.h"
+#include "unit-spec.h"
 
 static const char *const message_ids[_EVENT_MAX] = {
         [EVENT_PLAN_DETECTED] = MESSAGE_ID_PLAN_DETECTED,
@@ -33,6 +35,9 @@ const char *event_message_id(OraivisorEvent e) {
 }
 
 static bool journal_sink_active = false;
+/* The instance of our own unit (oraivisor@<instance>.service), found once when the journal sink is chosen;
+ * NULL outside a template instance, where log_event() falls back to the escaped DAEMON_NAME. */
+static char *own_instance = NULL;
 
 bool log_to_journal(void) {
         return journal_sink_active;
@@ -75,6 +80,10 @@ int log_setup(void) {
                 (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino) {
                 log_set_sink(journal_sink, NULL);
                 journal_sink_active = true;
+                /* Kept for the life of the process, as the sink itself. */
+                _cleanup_free_ char *unit = NULL;
+                if (!own_instance && sd_pid_get_unit(0, &unit) >= 0)
+                        (void) unit_name_instance(unit, &own_instance);
                 return 1;
         }
         return 0;
@@ -86,10 +95,19 @@ int log_event(OraivisorEvent e, int level, int error, const char *daemon_name, c
         size_t n = 0;
         char height[32];
         char *extra_keys[MAX_FIELDS] = {};
+        _cleanup_free_ char *instance = NULL;
 
         f[n++] = (LogField) { "MESSAGE_ID", event_message_id(e) };
         if (daemon_name)
                 f[n++] = (LogField) { "DAEMON_NAME", daemon_name };
+        /* Which node of the host: journald adds _HOSTNAME=, and a central journal mixes many hosts, each
+         * with several instances that may share a DAEMON_NAME. Text sinks ignore fields: not computed. */
+        if (journal_sink_active) {
+                if (own_instance)
+                        f[n++] = (LogField) { "ORAIVISOR_INSTANCE", own_instance };
+                else if (oraivisor_instance(NULL, daemon_name, &instance) >= 0)
+                        f[n++] = (LogField) { "ORAIVISOR_INSTANCE", instance };
+        }
         if (plan) {
                 f[n++] = (LogField) { "ORAIVISOR_UPGRADE_NAME", plan->name };
                 if (plan->height > 0) {

@@ -2,10 +2,12 @@
 #pragma once
 
 /* oraivisor's structured messages for fleets: each kind of event has a MESSAGE_ID (documented in
- * catalog/oraivisor.catalog, for journalctl -x) and carries ORAIVISOR_UPGRADE_NAME=,
- * ORAIVISOR_UPGRADE_HEIGHT= and DAEMON_NAME= as journal fields, so `journalctl MESSAGE_ID=…` finds every
- * upgrade of a fleet. Outside the journal the same messages go to stderr as text. Also chooses the log
- * sink at start-up. */
+ * catalog/oraivisor.catalog, for journalctl -x) and carries DAEMON_NAME=, ORAIVISOR_INSTANCE= (the instance
+ * of oraivisor@<instance>.service, else the escaped DAEMON_NAME: see oraivisor_instance()) and, for an
+ * upgrade, ORAIVISOR_UPGRADE_NAME= and ORAIVISOR_UPGRADE_HEIGHT= as journal fields, so that
+ * `journalctl MESSAGE_ID=…` over a central journal (docs/fleet.md) finds every upgrade of a fleet, with
+ * _HOSTNAME= added by journald. Outside the journal the same messages go to stderr as text. Also chooses
+ * the log sink at start-up. */
 
 #include "macro.h"
 #include "plan.h"

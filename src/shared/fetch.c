@@ -8,6 +8,7 @@
 #include "dlopen-libs.h"
 #include "fetch.h"
 #include "log.h"
+#include "outcome.h"
 #include "string-util.h"
 #include "url.h"
 
@@ -79,14 +80,20 @@ Fetch *fetch_free(Fetch *f) {
 }
 
 uint64_t fetch_received(const Fetch *f) {
+        assert(f);
+
         return f->received;
 }
 
 const char *fetch_url_redacted(const Fetch *f) {
+        assert(f);
+
         return f->url_redacted;
 }
 
 int fetch_set_error_message(Fetch *f, const char *message) {
+        assert(f);
+
         char *m = strdup(strempty(message));
         if (!m)
                 return -ENOMEM;
@@ -108,13 +115,12 @@ static void fetch_finish(Fetch *f, int error, const char *message) {
 
 static void fetch_finishf(Fetch *f, int error, const char *format, ...) _printf_(3, 4);
 static void fetch_finishf(Fetch *f, int error, const char *format, ...) {
-        _cleanup_free_ char *m = NULL;
+        _cleanup_(outcome_done) Outcome o = OUTCOME_NULL;
         va_list ap;
         va_start(ap, format);
-        if (vasprintf(&m, format, ap) < 0)
-                m = NULL;
+        (void) outcome_failv(&o, error, format, ap);
         va_end(ap);
-        fetch_finish(f, error, m ?: "Out of memory while formatting a download error.");
+        fetch_finish(f, error, outcome_message(&o, "Out of memory while formatting a download error."));
 }
 
 /* ---- curl's view of the loop ---------------------------------------------------------------------------
@@ -515,6 +521,8 @@ int fetch_unpause(Fetch *f) {
 }
 
 int fetch_start(sd_event *e, const FetchOptions *o, const FetchCallbacks *cb, void *userdata, Fetch **ret) {
+        assert(ret);
+
         int r;
 
         assert(e);

@@ -17,6 +17,8 @@
 #define CURRENT_TMP_PREFIX ".current.tmp-"
 
 void current_version_done(CurrentVersion *v) {
+        assert(v);
+
         free(v->target);
         free(v->folder);
         free(v->dir);
@@ -49,6 +51,8 @@ Layout *layout_free(Layout *l) {
 }
 
 int layout_open(const char *home, const char *daemon_name, Layout **ret) {
+        assert(ret);
+
         _cleanup_(layout_freep) Layout *l = new0(Layout, 1);
         if (!l)
                 return log_oom();
@@ -78,6 +82,8 @@ int layout_open(const char *home, const char *daemon_name, Layout **ret) {
 }
 
 int layout_cleanup_stale(Layout *l) {
+        assert(l);
+
         int fd = fcntl(l->root_fd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return log_error_errno(errno, "Failed to duplicate folder fd: %m");
@@ -121,6 +127,8 @@ int version_binary_check_at(int dirfd, const char *version_rel, const char *daem
 }
 
 int layout_check_binary(Layout *l, const char *version_dir_rel, char **ret_path) {
+        assert(l);
+
         if (asprintf(ret_path, "%s/%s/bin/%s", l->root, version_dir_rel, l->daemon_name) < 0)
                 return -ENOMEM;
         return version_binary_check_at(l->root_fd, version_dir_rel, l->daemon_name);
@@ -137,6 +145,8 @@ static const char *binary_problem(int r) {
 }
 
 int layout_ensure_current(Layout *l) {
+        assert(l);
+
         struct stat st;
         if (fstatat(l->root_fd, CURRENT, &st, AT_SYMLINK_NOFOLLOW) >= 0)
                 return 0;
@@ -231,6 +241,9 @@ static int read_recorded_plan(Layout *l, const char *folder, UpgradePlan **ret) 
 }
 
 int layout_read_current(Layout *l, CurrentVersion *ret) {
+        assert(l);
+        assert(ret);
+
         char target[PATH_MAX];
         ssize_t n = readlinkat(l->root_fd, CURRENT, target, sizeof(target) - 1);
         if (n < 0) {
@@ -287,6 +300,10 @@ int layout_read_current(Layout *l, CurrentVersion *ret) {
 }
 
 int layout_find_upgrade(Layout *l, const char *name, char **ret_folder) {
+        assert(l);
+        assert(name);
+        assert(ret_folder);
+
         _cleanup_free_ char *folder = NULL, *lower = NULL;
         int r = upgrade_name_to_folder(name, &folder);
         if (r == -ENOMEM)
@@ -327,6 +344,8 @@ int layout_find_upgrade(Layout *l, const char *name, char **ret_folder) {
 }
 
 int layout_switch(Layout *l, const char *target, LayoutFaultHook fault, void *userdata) {
+        assert(l);
+
         _cleanup_free_ char *tmp = NULL;
         int r;
 
@@ -363,6 +382,8 @@ int layout_switch(Layout *l, const char *target, LayoutFaultHook fault, void *us
 }
 
 int layout_record_plan(Layout *l, const char *folder, const UpgradePlan *plan) {
+        assert(l);
+
         _cleanup_free_ char *json = NULL, *rel = NULL;
         if (plan_to_json(plan, &json) < 0 || asprintf(&rel, "upgrades/%s", folder) < 0)
                 return log_oom();
@@ -376,6 +397,8 @@ int layout_record_plan(Layout *l, const char *folder, const UpgradePlan *plan) {
 }
 
 int layout_read_plan_file(Layout *l, UpgradePlan **ret, const char **ret_reason) {
+        assert(l);
+
         _cleanup_close_ int dfd = openat(l->home_fd, "data", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open '%s/data': %m", l->home);

@@ -24,6 +24,8 @@
 #define NET_PROBE_MAX_SLICES 16
 
 void net_probe_done(NetProbe *p) {
+        assert(p);
+
         free(p->unit);
         free(p->rules);
         strv_free(p->origins);
@@ -183,6 +185,8 @@ static int probe_bus(NetProbe *p) {
 }
 
 int net_probe(bool with_bus, NetProbe *ret) {
+        assert(ret);
+
         *ret = (NetProbe) { .facts = NET_FACTS_UNKNOWN };
         ret->facts.only_loopback = probe_only_loopback();
         ret->facts.inet = probe_socket(AF_INET);

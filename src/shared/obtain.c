@@ -15,6 +15,7 @@
 #include "fetch.h"
 #include "fs-util.h"
 #include "log.h"
+#include "outcome.h"
 #include "manifest.h"
 #include "layout.h"
 #include "obtain.h"
@@ -147,14 +148,12 @@ static void obtain_finish(Obtain *o, int error, const char *message) {
 
 static void obtain_failf(Obtain *o, int error, const char *format, ...) _printf_(3, 4);
 static void obtain_failf(Obtain *o, int error, const char *format, ...) {
-        _cleanup_free_ char *m = NULL;
+        _cleanup_(outcome_done) Outcome out = OUTCOME_NULL;
         va_list ap;
         va_start(ap, format);
-        if (vasprintf(&m, format, ap) < 0)
-                m = NULL;
+        (void) outcome_failv(&out, error, format, ap);
         va_end(ap);
-        assert(error < 0);
-        obtain_finish(o, error, m ?: "Out of memory.");
+        obtain_finish(o, error, outcome_message(&out, "Out of memory."));
 }
 
 /* ---- progress ------------------------------------------------------------------------------------------
@@ -680,6 +679,8 @@ static int obtain_load_libraries(Obtain *o) {
 
 int obtain_start(sd_event *e, const ObtainSpec *spec, ObtainDone done, ObtainProgress progress,
         void *userdata, Obtain **ret) {
+        assert(ret);
+
         int r;
 
         assert(e);

@@ -103,6 +103,8 @@ static int on_post(sd_event_source *s, void *userdata) {
 }
 
 int reaper_new(sd_event *e, bool subreaper, Reaper **ret) {
+        assert(ret);
+
         int r;
 
         _cleanup_(reaper_freep) Reaper *p = new0(Reaper, 1);
@@ -134,6 +136,8 @@ Reaper *reaper_free(Reaper *r) {
 }
 
 void reaper_set_watch(Reaper *r, void (*on_reaped)(Reaper *r, void *userdata), void *userdata) {
+        assert(r);
+
         r->on_reaped = on_reaped;
         r->userdata = userdata;
 }

@@ -12,6 +12,8 @@
 #include "spawn.h"
 
 int spawn_setup_child(const SpawnSetup *s) {
+        assert(s);
+
         /* Die with the parent. If it already died between fork and prctl, go now. */
         if (prctl(PR_SET_PDEATHSIG, s->death_signal) < 0)
                 return -errno;

@@ -11,6 +11,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include "fs-util.h"
+#include "uid-map.h"
 #include "worker-sandbox.h"
 
 /* A hand-written filter rather than libseccomp: some forty system calls on two architectures, three of
@@ -130,6 +132,40 @@ static int sandbox_seccomp(void) {
         return 0;
 }
 #endif
+
+/* 4194304: the largest pid_max (PID_MAX_LIMIT on 64-bit). */
+#define WORKER_PID_RANGE UINT64_C(4194304)
+
+static int map_covers(const char *path, uint64_t first, uint64_t count) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(AT_FDCWD, path, 64 * 1024, &text, NULL);
+        if (r == -ENOENT)
+                return 1; /* no user namespaces in this kernel: everything is mapped */
+        if (r < 0)
+                return r;
+        return uid_map_covers(text, first, count);
+}
+
+WorkerUserMode worker_sandbox_user_mode(void) {
+        if (map_covers("/proc/self/uid_map", WORKER_SANDBOX_UID_BASE, WORKER_PID_RANGE) > 0 &&
+            map_covers("/proc/self/gid_map", WORKER_SANDBOX_UID_BASE, WORKER_PID_RANGE) > 0)
+                return WORKER_USER_OWN;
+        if (map_covers("/proc/self/uid_map", WORKER_SANDBOX_NOBODY, 1) > 0 &&
+            map_covers("/proc/self/gid_map", WORKER_SANDBOX_NOBODY, 1) > 0)
+                return WORKER_USER_NOBODY;
+        return WORKER_USER_KEEP;
+}
+
+uid_t worker_sandbox_user(WorkerUserMode mode, pid_t pid) {
+        switch (mode) {
+        case WORKER_USER_OWN:
+                return worker_sandbox_uid(pid);
+        case WORKER_USER_NOBODY:
+                return WORKER_SANDBOX_NOBODY;
+        default:
+                return geteuid();
+        }
+}
 
 int worker_sandbox_enter(uid_t uid, gid_t gid, pid_t die_with, const char **ret_step) {
         const char *step;

@@ -20,6 +20,23 @@
 #define WORKER_SANDBOX_UID_BASE UINT32_C(2130706432)
 uid_t worker_sandbox_uid(pid_t pid) _const_;
 
+/* Which user a worker of a root oraivisor takes, from what the user namespace maps (/proc/self/uid_map,
+ * gid_map): its own (WORKER_SANDBOX_UID_BASE + pid, on a host or a container that maps the whole range);
+ * else nobody (65534; a rootless container mapping 0–65535), which owns next to nothing; else (a namespace
+ * that maps only root) it stays root, still without capabilities, new privileges or the system calls the
+ * filter refuses, but with root's owner rights on files (said in a notice at each download). */
+typedef enum WorkerUserMode {
+        WORKER_USER_OWN,
+        WORKER_USER_NOBODY,
+        WORKER_USER_KEEP,
+} WorkerUserMode;
+
+#define WORKER_SANDBOX_NOBODY UINT32_C(65534)
+
+WorkerUserMode worker_sandbox_user_mode(void);
+/* The user (and group, the same number) for mode; pid as for worker_sandbox_uid(). */
+uid_t worker_sandbox_user(WorkerUserMode mode, pid_t pid);
+
 /* Enters the sandbox. uid/gid: switched to when they differ from ours (needs root: CAP_SETUID and
  * CAP_SETGID); pass geteuid()/getegid() to keep them. die_with: when > 0, the parent process to die with
  * (SIGKILL), set after the switch (which clears it); -ECHILD if it is already gone. Returns 0, or a

@@ -17,8 +17,9 @@ cp "$top/$build/tests/fakechaind/fakechaind-v2" "$home/oraivisor/upgrades/v2/bin
 echo "== $home/oraivisor before:"
 (cd "$home/oraivisor" && find . -type f | sort)
 echo "== oraivisor start (fakechaind v1 announces upgrade v2 at height 15)"
+# No metrics file: a demo's would be left behind in a node-exporter folder of this machine.
 DAEMON_HOME=$home DAEMON_NAME=fakechaind DAEMON_RESTART_AFTER_UPGRADE=true UNSAFE_SKIP_BACKUP=true \
-        ORAIVISOR_LAUNCHER=exec FAKECHAIN_PLANS="v2@15" FAKECHAIN_BLOCK_INTERVAL=100 \
+        ORAIVISOR_LAUNCHER=exec ORAIVISOR_METRICS_DIR=off FAKECHAIN_PLANS="v2@15" FAKECHAIN_BLOCK_INTERVAL=100 \
         "$bin" start --home "$home" &
 pid=$!
 for _ in $(seq 100); do

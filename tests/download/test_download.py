@@ -725,6 +725,44 @@ class Trust(Base):
                           "does not match its checksum")
         self.assertEqual(os.listdir(self.upgrades), [])
 
+    def run_in_user_namespace(self, info, uid_map):
+        """obtain-run as root of a user namespace that maps only uid_map (inside outside count), as in a
+        rootless container: the maps are written from here, root of the parent namespace."""
+        e = {k: v for k, v in os.environ.items() if not k.startswith(("DAEMON_", "ORAIVISOR_"))}
+        e.update({"DAEMON_HOME": self.home, "DAEMON_NAME": DAEMON, "DAEMON_ALLOW_DOWNLOAD_BINARIES": "true",
+                  "ORAIVISOR_DOWNLOAD_RETRIES": "2"})
+        p = subprocess.Popen(["unshare", "--user", "--", "sh", "-c", 'read go && exec "$@"', "sh",
+                              OBTAIN_RUN, self.upgrades, "v2", info],
+                             env=e, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            ours, deadline = os.readlink("/proc/self/ns/user"), time.monotonic() + 30
+            while os.readlink("/proc/%d/ns/user" % p.pid) == ours:
+                self.assertLess(time.monotonic(), deadline, "unshare did not enter a user namespace")
+                time.sleep(0.01)
+            for f in ("uid_map", "gid_map"):
+                with open("/proc/%d/%s" % (p.pid, f), "w") as m:
+                    m.write(uid_map)
+            out, err = p.communicate("go\n", timeout=120)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assert_no_sanitizer_report(err)
+        return p.returncode, out.strip(), err
+
+    def test_worker_in_a_rootless_container(self):
+        if os.getuid() != 0 or not shutil.which("unshare"):
+            raise SystemExit("this test needs root and unshare (util-linux)")
+        data = compress(tar_bytes(GOOD_ENTRIES), "gz")
+        url = self.put("trust/userns.tar.gz", data)
+        # 0-65535 mapped (podman's rootless default): the worker is nobody.
+        out, err = self.assert_ok(self.run_in_user_namespace(self.inline(url), "0 0 65536\n"))
+        self.assertIn("The unpack worker runs as nobody (65534)", err)
+        shutil.rmtree(os.path.join(self.upgrades, "v2"))
+        # Only root mapped: the worker stays root, without capabilities; the download still works.
+        out, err = self.assert_ok(self.run_in_user_namespace(self.inline(url), "0 0 1\n"))
+        self.assertIn("The unpack worker stays root, without capabilities", err)
+
     def test_nothing_published_without_matching_checksum(self):
         good = compress(tar_bytes(GOOD_ENTRIES), "gz")
         # A valid archive that unpacks completely, but is not the one the plan's checksum names; and a

@@ -67,6 +67,8 @@ def base_env(home, **extra):
         "DAEMON_HOME": home.path,
         "DAEMON_NAME": home.name,
         "ORAIVISOR_LAUNCHER": "exec",
+        # Never node-exporter's folder of the machine running the tests (the default when it exists).
+        "ORAIVISOR_METRICS_DIR": "off",
         "UNSAFE_SKIP_BACKUP": "true",
         "FAKECHAIN_BLOCK_INTERVAL": "10",
     })

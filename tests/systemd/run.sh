@@ -18,7 +18,10 @@
 #               docs/systemd.md, a bad checksum, no drop-in at all and an IPAddressDeny= on the unit or its
 #               slice (refused at start); loopback TCP from the unit's sandbox to the host's 127.0.0.1 with
 #               the RPC drop-in of docs/systemd.md; a backup of a data/ that is a btrfs subvolume, a
-#               snapshot taken and an older one pruned within the unit's seccomp filter and capabilities);
+#               snapshot taken and an older one pruned within the unit's seccomp filter and capabilities; the
+#               recovery after a failed upgrade with `oraivisorctl -i NAME backups restore`);
+#   oraivisor_fleet_journal  docs/fleet.md's recipe: systemd-journal-upload to systemd-journal-remote over
+#               HTTPS on loopback, an upgrade found in the central journal with its fields;
 #   torture_unit tests/torture/torture.py with the unit launcher (TORTURE_UNIT_RUNS runs, default 10).
 # It fails (never skips) when the container cannot boot.
 #
@@ -1363,6 +1366,123 @@ t_oraivisor_node_properties_missing_path() {
         sbx systemctl stop $u
 }
 
+# ---- one journal for a fleet (docs/fleet.md) -------------------------------------------------------------
+
+# fleet_block SECTION: the first sh block of docs/fleet.md's "## SECTION", as an operator would paste it on
+# this container, which plays every part: the central host is "localhost" (journal.example.net in the
+# document), the validator is the container's own host name (validator-1.example.net). The apt-get line
+# goes: the container has no network, and the package comes from the machine (tools/install-deps.sh test).
+fleet_block() {
+        awk -v h="## $1" '$0 == h { s = 1; next } s && /^## / { exit } s && /^```sh$/ { b = 1; next }
+                          b && /^```$/ { exit } b { print }' "$SRC/docs/fleet.md" |
+                sed -e '/^apt-get install/d' -e 's/journal\.example\.net/localhost/g' \
+                    -e "s/validator-1\.example\.net/$2/g"
+}
+# fleet_run NAME SCRIPT: runs SCRIPT in the container with its output (openssl's chatter) in $OUT/fleet-NAME.log,
+# shown when it fails.
+fleet_run() {
+        sbx bash -ec "$2" >"$OUT/fleet-$1.log" 2>&1 && return 0
+        sed 's/^/      /' "$OUT/fleet-$1.log" | tail -n 20 >&2
+        return 1
+}
+FLEET_FINISHED=79952004deb14f5b91e6f3f4c5252a11
+FLEET_STARTED=a4bd8e18025146e5918dab27c0b3e302
+# remote_has INSTANCE MESSAGE_ID: the central journal holds that message of oraivisor@INSTANCE.
+remote_has() {
+        sbx journalctl -q -o cat --directory=/var/log/journal/remote "MESSAGE_ID=$2" "_SYSTEMD_UNIT=oraivisor@$1.service" |
+                grep . >/dev/null
+}
+# remote_fields INSTANCE MESSAGE_ID: host, instance, name and height of that message in the central journal,
+# tab-separated, as docs/fleet.md's query with -o json --output-fields gives them.
+remote_fields() {
+        sbx journalctl -q -o json --output-fields=_HOSTNAME,ORAIVISOR_INSTANCE,ORAIVISOR_UPGRADE_NAME,ORAIVISOR_UPGRADE_HEIGHT \
+                --directory=/var/log/journal/remote "MESSAGE_ID=$2" "_SYSTEMD_UNIT=oraivisor@$1.service" |
+                python3 -c 'import json, sys
+for l in sys.stdin:
+    e = json.loads(l)
+    print("\t".join(str(e.get(k, "-")) for k in ("_HOSTNAME", "ORAIVISOR_INSTANCE", "ORAIVISOR_UPGRADE_NAME", "ORAIVISOR_UPGRADE_HEIGHT")))'
+}
+# upload_retries_past_limit: the uploader, without a central host to talk to, has been restarted more often
+# than the shipped unit's start limit allows (5 in 10 s) and is still scheduled for another try.
+upload_retries_past_limit() {
+        local u=systemd-journal-upload.service
+        [ "$(prop $u NRestarts)" -ge 6 ] && [ "$(prop $u ActiveState)" != failed ]
+}
+
+# The recipe of docs/fleet.md run for real: certificates, then a validator whose uploader starts while the
+# central host is still down (its retry drop-in must keep it trying), then the central host over HTTPS on
+# loopback; an upgrade of oraivisor@fleet1 must reach the central journal, where the documented queries find
+# it with the host, the instance, the upgrade's name and its height.
+t_oraivisor_fleet_journal() {
+        local i=fleet1 h=/var/lib/fleet1 host ca=/root/fleet-ca b
+        local d=/etc/systemd/system/systemd-journal-upload.service.d
+        if ! sbx test -x /lib/systemd/systemd-journal-remote || ! sbx test -x /lib/systemd/systemd-journal-upload; then
+                fail "systemd-journal-remote is not installed: tools/install-deps.sh test installs it"
+                return
+        fi
+        host=$(sbx hostname)
+        expect "the certificates of docs/fleet.md" fleet_run certs "$(fleet_block Certificates "$host")"
+        # Only to keep the test short: retries every second instead of the documented 30 s (sorted after
+        # the document's fleet.conf, so it wins; the start limit stays the document's).
+        sbx mkdir -p $d
+        printf '[Service]\nRestartSec=1s\n' | sbx tee $d/zz-test-retry.conf >/dev/null
+        b=$(fleet_block "Each validator host" "$host")
+        expect "the validator's block of docs/fleet.md" fleet_run validator "cd $ca; $b"
+        expect "with the central host down, the uploader keeps trying past the shipped start limit" \
+                wait_for 60 upload_retries_past_limit
+        b=$(fleet_block "The central host" "$host")
+        expect "the central host's block of docs/fleet.md" fleet_run central "cd $ca; $b"
+        expect "journal-remote listens for HTTPS" \
+                bash -c '[[ "$1" == *--listen-https=-3* ]]' _ "$(prop systemd-journal-remote.service ExecStart)"
+
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        make_home $h fakechaind chainuser
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_USER=chainuser UNSAFE_SKIP_BACKUP=true \
+                DAEMON_SHUTDOWN_GRACE=5s "DAEMON_ARGS=start --home $h" \
+                FAKECHAIN_PLANS=v2@30 FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_ANNOUNCE=log
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "v2 starts after the announcement" wait_for 30 dj_has $i "fakechaind v2 starting"
+        expect "the upload reconnected and runs" wait_for 60 prop_is systemd-journal-upload.service ActiveState active
+        if ! wait_for 120 remote_has $i $FLEET_FINISHED; then
+                fail "the upgrade-finished message did not reach the central journal within 120 s"
+                fleet_cleanup $i
+                return
+        fi
+        ok "the upgrade-finished message reaches the central journal"
+        expect "... and the upgrade-started message" wait_for 30 remote_has $i $FLEET_STARTED
+        local want
+        want=$(printf '%s\t%s\t%s\t%s' "$host" $i v2 30)
+        expect "finished: host, instance, name and height as fields ($(remote_fields $i $FLEET_FINISHED | tr '\t' ' '))" \
+                test "$(remote_fields $i $FLEET_FINISHED)" = "$want"
+        expect "started: the same fields ($(remote_fields $i $FLEET_STARTED | tr '\t' ' '))" \
+                test "$(remote_fields $i $FLEET_STARTED)" = "$want"
+
+        # docs/fleet.md's queries, as written: the table of every upgrade, and one instance of one host.
+        local q table one
+        q=$(fleet_block Queries "$host")
+        table=$(awk '/^# \.\.\. as a table/ { s = 1; next } s && /^# / { exit } s' <<<"$q")
+        [ -n "$table" ] || fail "docs/fleet.md's queries have no '# ... as a table' command"
+        sbx bash -ec "$(grep -E '^(D|F)=' <<<"$q"); $table" >"$OUT/fleet-table.txt" 2>&1
+        sed 's/^/      /' "$OUT/fleet-table.txt"
+        expect "the documented table lists the upgrade with host, instance, name and height" \
+                grep -qP "^\S+\t\Q$host\E\t$i\tv2\t30\tUpgrade 'v2' installed" "$OUT/fleet-table.txt"
+        expect "... and its start" grep -qP "^\S+\t\Q$host\E\t$i\tv2\t30\tStarting upgrade 'v2'" "$OUT/fleet-table.txt"
+        one=$(sbx journalctl -q -o cat --directory=/var/log/journal/remote "_HOSTNAME=$host" "ORAIVISOR_INSTANCE=$i" \
+                "MESSAGE_ID=$FLEET_FINISHED")
+        expect "one host and instance: _HOSTNAME= ORAIVISOR_INSTANCE= finds exactly that upgrade" \
+                test "$(grep -c "Upgrade 'v2' installed" <<<"$one")" = 1
+
+        fleet_cleanup $i
+}
+# fleet_cleanup INSTANCE: the node stopped, and no upload or central journal left running for the scenarios
+# that follow.
+fleet_cleanup() {
+        sbx systemctl stop oraivisor@$1
+        sbx systemctl disable -q --now systemd-journal-upload.service systemd-journal-remote.socket
+        sbx systemctl stop systemd-journal-remote.service
+        sbx rm -f /etc/systemd/system/systemd-journal-upload.service.d/zz-test-retry.conf
+}
+
 # ---- the torture test of the upgrade engine with the unit launcher --------------------------------------
 
 # tests/torture/torture.py --launcher unit inside the container: the daemon runs as a transient unit, and
@@ -1381,11 +1501,53 @@ t_torture_unit() {
         expect "no daemon unit left behind" test -z "$(sbx systemctl list-units --all --plain --no-legend 'oraivisor-daemon@*')"
 }
 
+# ---- metrics through Debian's prometheus-node-exporter (docs/metrics.md) ---------------------------------
+
+scrape() { # scrape: node-exporter's /metrics on the container's loopback, as Prometheus reads it
+        sbx python3 -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=10).read().decode())' 2>/dev/null
+}
+scrape_has() { scrape | grep -qxF -- "$1"; }
+
+# oraivisor@ with the default ORAIVISOR_METRICS_DIR (node-exporter's folder, which exists once the package
+# is installed) upgrades its node; node-exporter, as the package runs it, exports what oraivisor wrote.
+t_oraivisor_metrics_node_exporter() {
+        local i=metrics1 h=/var/lib/metrics1 f=/var/lib/prometheus/node-exporter/oraivisor-metrics1.prom
+        sbx test -x /usr/bin/prometheus-node-exporter ||
+                { fail "prometheus-node-exporter is not installed: run tools/install-deps.sh test"; return; }
+        expect "node-exporter runs (the package's unit)" sbx systemctl start prometheus-node-exporter.service
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_SHUTDOWN_GRACE=5s "DAEMON_ARGS=start --home $h" \
+                FAKECHAIN_PLANS=v2@20 FAKECHAIN_BLOCK_INTERVAL=100
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "v2 runs after the upgrade" wait_for 60 dj_has $i "fakechaind v2 starting"
+        expect "node-exporter exports one successful upgrade" \
+                wait_for 30 scrape_has "oraivisor_upgrades_total{name=\"$i\",result=\"success\"} 1"
+        expect "... no failed one" scrape_has "oraivisor_upgrades_total{name=\"$i\",result=\"failure\"} 0"
+        expect "... the node up" wait_for 30 scrape_has "oraivisor_daemon_up{name=\"$i\"} 1"
+        expect "... running v2" scrape_has \
+                "oraivisor_info{current=\"v2\",daemon=\"fakechaind\",home=\"$h\",name=\"$i\",version=\"$(sed -n "s/^ *version : '\(.*\)',\$/\1/p" "$SRC/meson.build" | head -n1)\"} 1"
+        expect "... started twice (genesis, v2)" scrape_has "oraivisor_daemon_starts_total{name=\"$i\"} 2"
+        expect "... no upgrade in progress" scrape_has "oraivisor_upgrade_in_progress{name=\"$i\",step=\"switch\"} 0"
+        expect "... the last upgrade's time" bash -c 'grep -q "^oraivisor_last_upgrade_timestamp_seconds{name=\"$1\"} [0-9.e+]*$" <<<"$2"' _ $i "$(scrape)"
+        expect "... the last backup's size" bash -c 'grep -q "^oraivisor_last_backup_bytes{name=\"$1\"} [0-9.e+]*$" <<<"$2"' _ $i "$(scrape)"
+        expect "node-exporter read every text file without error" scrape_has "node_textfile_scrape_error 0"
+        expect "the stale-file alert's pattern matches the file label node-exporter gives ours" bash -c \
+                'grep -E "^node_textfile_mtime_seconds\{file=\"(.*/)?oraivisor-[^/]*[.]prom\"\}" <<<"$1" | grep -qF "oraivisor-$2.prom"' _ "$(scrape)" $i
+        expect "the file passes promtool's lint" bash -c 'set -o pipefail; nsenter -t $1 -a cat $2 | promtool check metrics' _ "$SBX_PID1" "$f"
+        sbx cat "$f" >"$OUT/metrics1.prom" && echo "    (the file after the upgrade: $OUT/metrics1.prom)"
+        expect "no temporary file is left beside it" test -z "$(sbx find /var/lib/prometheus/node-exporter -name '.#*')"
+        sbx systemctl stop oraivisor@$i
+        expect "stopped: node-exporter exports the node down" wait_for 30 scrape_has "oraivisor_daemon_up{name=\"$i\"} 0"
+        expect "... and keeps the counters" scrape_has "oraivisor_upgrades_total{name=\"$i\",result=\"success\"} 1"
+}
+
 # ---- main -----------------------------------------------------------------------------------------------
 
 # The backup of a data/ that is a btrfs subvolume, by oraivisor@.service with its SystemCallFilter and
 # capability set (no CAP_SYS_ADMIN): a read-only snapshot, and an older snapshot of the node pruned by
-# ORAIVISOR_BACKUP_KEEP=1 (made writable and emptied: the unit cannot delete subvolumes outright).
+# ORAIVISOR_BACKUP_KEEP=1 (made writable and emptied: the unit cannot delete subvolumes outright); then
+# `oraivisorctl backups restore` of the snapshot makes data/ a writable snapshot of it.
 t_oraivisor_backup_snapshot() {
         local i=s30 m=/srv/sbx-btrfs node old b h
         [ -n "$BTRFS_MNT" ] || { fail "no btrfs file system for the scenario (mkfs.btrfs, loop mount)"; return; }
@@ -1425,6 +1587,66 @@ print("%08x" % h)' "$h")"
         expect "the older snapshot is pruned (ORAIVISOR_BACKUP_KEEP=1)" wait_for 10 ov_journal_has $i "Removed the old backup '$h/$old'"
         expect "... and gone" not sbx test -e "$h/$old"
         sbx systemctl stop oraivisor@$i
+        # Restoring the snapshot: data/ becomes a writable snapshot of it, the replaced subvolume is kept.
+        sbx sh -c "echo after >$h/data/marker"
+        sbx oraivisorctl -i $i backups restore "$b" >"$OUT/$i.restore" 2>&1
+        expect "backups restore of the snapshot succeeds" contains "$OUT/$i.restore" "as a writable btrfs snapshot."
+        expect "... data/ is a subvolume" test "$(sbx stat -c %i "$h/data")" = 256
+        expect "... writable" test "$(sbx btrfs property get -ts "$h/data" ro)" = ro=false
+        expect "... with the backup's data" not sbx test -e "$h/data/marker"
+        expect "... the replaced data is kept" bash -c 'nsenter -t "$1" -a sh -c "test -e $2/data.replaced-*/marker"' _ "$SBX_PID1" "$h"
+}
+
+# The recovery path after a failed upgrade: the new binary's pre-upgrade aborts (status 30) after the backup,
+# having written into data/; the operator stops the unit, restores the backup with `oraivisorctl -i NAME
+# backups restore NAME --switch-to genesis`, decides to skip the upgrade (--unsafe-skip-upgrades) and starts
+# again: genesis runs on the restored data, owned by DAEMON_USER as before. While it runs, a restore is
+# refused with the unit to stop.
+t_oraivisor_backup_restore() {
+        local i=rb1 h=/var/lib/rb1 u=oraivisor@rb1.service b out="$OUT/rb1.restore" rc
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        make_home $h fakechaind chainuser
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_USER=chainuser DAEMON_SHUTDOWN_GRACE=5s \
+                "DAEMON_ARGS=start --home $h"
+        fakechain_dropin $i FAKECHAIN_PLANS=v2@30 FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_PREUPGRADE_EXITS=30
+        sbx systemctl start $u
+        expect "genesis runs" wait_for 10 dj_has $i "fakechaind v1 starting"
+        expect "the upgrade fails: the unit fails, no restart" wait_for 60 settled_failed $u
+        expect "... with status 81" test "$(prop $u ExecMainStatus)" = 81
+        expect "... because the pre-upgrade aborted" ov_journal_has $i "asked to abort the upgrade (exit status 30)"
+        expect "... after writing into data/" sbx test -e $h/data/pre-upgrade.count
+        b=$(sbx sh -c "cd $h && ls -d data-backup-fakechaind@*-v2-*" 2>/dev/null)
+        expect "one backup of v2" test -n "$b"
+        sbx oraivisorctl -i $i backups --json >"$OUT/rb1.json" 2>&1
+        expect "oraivisorctl -i $i backups lists it, complete" python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+b = [x for x in d["backups"] if x["name"] == sys.argv[2]]
+assert d["backup_dir"] == sys.argv[3] and len(d["backups"]) == 1 and b[0]["complete"] and b[0]["upgrade"] == "v2", d' \
+                "$OUT/rb1.json" "$b" "$h"
+        sbx systemctl stop $u
+        sbx systemctl reset-failed $u 2>/dev/null
+        sbx oraivisorctl -i $i backups restore "$b" --switch-to genesis >"$out" 2>&1
+        rc=$?
+        expect "backups restore succeeds" test "$rc" = 0
+        expect "... data/ is the backup's: the pre-upgrade's files are gone" not sbx test -e $h/data/pre-upgrade.count
+        expect "... the height is the halt's" test "$(sbx cat $h/data/height)" = 29
+        expect "... owned by DAEMON_USER as before" test "$(sbx stat -c %U $h/data $h/data/height | sort -u)" = chainuser
+        expect "... the replaced data is kept" bash -c 'nsenter -t "$1" -a sh -c "test -e $2/data.replaced-*/pre-upgrade.count"' _ "$SBX_PID1" "$h"
+        expect "... current -> genesis" test "$(sbx readlink $h/oraivisor/current)" = genesis
+        expect "... it says how to undo it" contains "$out" "To undo, with oraivisor stopped:"
+        expect "... and how to start again" contains "$out" "systemctl start oraivisor@$i"
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind DAEMON_USER=chainuser DAEMON_SHUTDOWN_GRACE=5s \
+                "DAEMON_ARGS=start --home $h --unsafe-skip-upgrades 30"
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start $u
+        expect "oraivisor does not upgrade (skipped)" wait_for 20 ov_journal_has $i "Not upgrading to 'v2'"
+        expect "genesis runs on the restored data, past the skipped height" wait_for 20 dj_has $i "height=31 "
+        expect "... it started from the backup's height" dj_has $i "UPGRADE \"v2\" SKIPPED at height: 30"
+        expect "v2 never ran" bash -c '! grep -q "fakechaind v2 starting" <<<"$1"' _ "$(dj $i)"
+        sbx oraivisorctl -i $i backups restore "$b" >"$out.busy" 2>&1
+        rc=$?
+        expect "a restore while it runs is refused (75)" test "$rc" = 75
+        expect "... naming the unit to stop" contains "$out.busy" "stop it first with 'systemctl stop oraivisor@$i'"
+        sbx systemctl stop $u
 }
 
 SCENARIOS=(
@@ -1436,11 +1658,14 @@ SCENARIOS=(
         oraivisor_nobus_recycled_pid oraivisor_settled_failed_sees_restarts
         oraivisor_upgrade_least_config oraivisor_upgrade_stay_down oraivisor_hook_timeout_other_user
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network oraivisor_download_ip_deny
-        oraivisor_loopback_tcp oraivisor_backup_snapshot
+        oraivisor_loopback_tcp oraivisor_backup_snapshot oraivisor_backup_restore
         oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
         oraivisor_node_properties_bad oraivisor_node_properties_missing_path
+        oraivisor_fleet_journal
         torture_unit
 )
+# The metrics scenario, kept apart from the list above.
+SCENARIOS+=(oraivisor_metrics_node_exporter)
 
 selected() { # selected SCENARIO [GLOB...]: true when no glob is given or one matches
         local s="$1"; shift

@@ -51,6 +51,8 @@ sbx_boot() {
         state=$(mktemp -d /var/tmp/sbx-state.XXXXXX)
         [ "${SBX_OWN_TRAP:-0}" = 1 ] || trap sbx_teardown EXIT
 
+        # The Prometheus server that tools/install-deps.sh test installs for promtool is enabled by its
+        # package: masked here, no test needs it (node-exporter, which tests do use, is left to start).
         # The overlay lives in a private mount namespace: the machine never sees it. Its folder is not
         # under /tmp, which the container's tmpfiles rules would clean. The nspawn PID and the folder are
         # written out before systemd-nspawn replaces the shell.
@@ -64,7 +66,7 @@ sbx_boot() {
                 echo $$ > "$1/pid"
                 shift
                 exec systemd-nspawn -D "$S/merged" --boot --machine="$0" --register=no --keep-unit \
-                        --private-network --console=pipe --link-journal=no "$@"
+                        --private-network --console=pipe --link-journal=no "$@" systemd.mask=prometheus.service
         ' "$SBX_NAME" "$state" "${binds[@]}" </dev/null >"$SBX_LOG" 2>&1 &
 
         local i

@@ -613,8 +613,8 @@ Test(config, every_known_variable_is_understood) {
                 "ORAIVISOR_DOWNLOAD_CONNECT_TIMEOUT", "ORAIVISOR_DOWNLOAD_STALL_TIMEOUT", "ORAIVISOR_UNPACK_MAX_SIZE",
                 "ORAIVISOR_UNPACK_MAX_ENTRIES", "ORAIVISOR_DOWNLOAD_CA_FILE", "UNSAFE_SKIP_BACKUP",
                 "DAEMON_DATA_BACKUP_DIR", "ORAIVISOR_BACKUP_KEEP", "ORAIVISOR_CUSTOM_PREUPGRADE",
-                "COSMOVISOR_CUSTOM_PREUPGRADE", "DAEMON_PREUPGRADE_MAX_RETRIES", "ORAIVISOR_HOOK_TIMEOUT", "DAEMON_ARGS",
-                "DAEMON_LOG_BUFFER_SIZE", "DAEMON_GRPC_ADDRESS",
+                "COSMOVISOR_CUSTOM_PREUPGRADE", "DAEMON_PREUPGRADE_MAX_RETRIES", "ORAIVISOR_HOOK_TIMEOUT", "ORAIVISOR_METRICS_DIR",
+                "DAEMON_ARGS", "DAEMON_LOG_BUFFER_SIZE", "DAEMON_GRPC_ADDRESS",
         };
         cr_expect_eq(strv_length((char *const *) config_known_variables), ELEMENTSOF(documented));
         for (size_t i = 0; i < ELEMENTSOF(documented); i++)
@@ -637,7 +637,8 @@ Test(config, every_known_variable_is_understood) {
                                           "ORAIVISOR_DOWNLOAD_CA_FILE=/etc/ssl/ca.pem", "UNSAFE_SKIP_BACKUP=false",
                                           "DAEMON_DATA_BACKUP_DIR=/backup/", "ORAIVISOR_BACKUP_KEEP=2",
                                           "ORAIVISOR_CUSTOM_PREUPGRADE=pre.sh", "DAEMON_PREUPGRADE_MAX_RETRIES=3",
-                                          "ORAIVISOR_HOOK_TIMEOUT=1h", "DAEMON_ARGS=start --x", "DAEMON_GRPC_ADDRESS=localhost:9090"),
+                                          "ORAIVISOR_HOOK_TIMEOUT=1h", "ORAIVISOR_METRICS_DIR=/srv/prom/",
+                                          "DAEMON_ARGS=start --x", "DAEMON_GRPC_ADDRESS=localhost:9090"),
                              &c, &d),
                 0);
         EXPECT_NO_ERRORS(&d);
@@ -672,6 +673,8 @@ Test(config, every_known_variable_is_understood) {
         cr_expect_str_eq(c.custom_preupgrade, "pre.sh");
         cr_expect_eq(c.preupgrade_max_retries, 3);
         cr_expect_eq(c.hook_timeout, USEC_PER_HOUR);
+        cr_expect_str_eq(c.metrics_dir, "/srv/prom");
+        cr_expect(!c.metrics_off);
 }
 
 Test(config, custom_preupgrade) {
@@ -759,6 +762,41 @@ Test(config, daemon_sandbox) {
 
         expect_error("ORAIVISOR_DAEMON_SANDBOX=yes", "ORAIVISOR_DAEMON_SANDBOX='yes' is not valid: expected 'strict' or 'off'.");
         expect_error("ORAIVISOR_DAEMON_SANDBOX=no", "ORAIVISOR_DAEMON_SANDBOX='no' is not valid: expected 'strict' or 'off'.");
+}
+
+Test(config, metrics_dir) {
+        _cleanup_(config_done) Config c = {};
+        _cleanup_(config_diagnostics_done) ConfigDiagnostics d = {};
+        cr_expect_eq(config_parse(STRV_MAKE(HOME, NAME), &c, &d), 0);
+        cr_expect_null(c.metrics_dir, "the default is decided at start: node-exporter's folder when it exists");
+        cr_expect(!c.metrics_off);
+        config_done(&c);
+        config_diagnostics_done(&d);
+
+        cr_expect_eq(PARSE(&c, &d, "ORAIVISOR_METRICS_DIR=off"), 0);
+        cr_expect(c.metrics_off);
+        cr_expect_null(c.metrics_dir);
+        config_done(&c);
+        config_diagnostics_done(&d);
+        cr_expect_eq(PARSE(&c, &d, "ORAIVISOR_METRICS_DIR=OFF"), 0);
+        cr_expect(c.metrics_off);
+        config_done(&c);
+        config_diagnostics_done(&d);
+        cr_expect_eq(PARSE(&c, &d, "ORAIVISOR_METRICS_DIR=//var/lib/prometheus/node-exporter/"), 0);
+        cr_expect(!c.metrics_off);
+        cr_expect_str_eq(c.metrics_dir, "/var/lib/prometheus/node-exporter");
+        config_done(&c);
+        config_diagnostics_done(&d);
+        cr_expect_eq(PARSE(&c, &d, "ORAIVISOR_METRICS_DIR="), 0);
+        cr_expect(!c.metrics_off);
+        cr_expect_null(c.metrics_dir);
+
+        expect_error("ORAIVISOR_METRICS_DIR=no",
+                "ORAIVISOR_METRICS_DIR='no' is not valid: expected 'off' or an absolute path to node-exporter's textfile folder, such as '/var/lib/prometheus/node-exporter'.");
+        expect_error("ORAIVISOR_METRICS_DIR=metrics",
+                "ORAIVISOR_METRICS_DIR='metrics' is not valid: expected 'off' or an absolute path to node-exporter's textfile folder, such as '/var/lib/prometheus/node-exporter'.");
+        expect_error("ORAIVISOR_METRICS_DIR=/var/lib/../prom",
+                "ORAIVISOR_METRICS_DIR='/var/lib/../prom' is not valid: expected an absolute path to node-exporter's textfile folder without '.' or '..' components.");
 }
 
 Test(config, daemon_properties) {

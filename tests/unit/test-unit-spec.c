@@ -66,6 +66,27 @@ Test(unit_name, instance) {
         cr_assert_eq(unit_name_instance(NULL, &i), -ENXIO);
 }
 
+Test(unit_name, oraivisor_instance) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+
+        /* oraivisor@<instance>.service: the instance, escaped as %i, whatever DAEMON_NAME is. */
+        cr_assert_eq(oraivisor_instance("oraivisor@main\\x2dnet.service", "oraid", &a), 0);
+        cr_assert_str_eq(a, "main\\x2dnet");
+        cr_assert_eq(oraivisor_instance("oraivisor@fleet1.service", NULL, &b), 0);
+        cr_assert_str_eq(b, "fleet1");
+
+        /* Not an instance of a template (a unit of the operator's own, a terminal's scope, none):
+         * DAEMON_NAME, escaped. */
+        cr_assert_eq(oraivisor_instance("oraid.service", "my-node", &c), 0);
+        cr_assert_str_eq(c, "my\\x2dnode");
+        cr_assert_eq(oraivisor_instance(NULL, "oraid", &d), 0);
+        cr_assert_str_eq(d, "oraid");
+
+        cr_assert_eq(oraivisor_instance("session-2.scope", NULL, &e), -EINVAL);
+        cr_assert_eq(oraivisor_instance(NULL, "", &e), -EINVAL);
+        cr_assert_null(e);
+}
+
 Test(unit_name, daemon_unit_name_derivation) {
         _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
 

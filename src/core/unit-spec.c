@@ -81,6 +81,17 @@ int unit_name_instance(const char *unit, char **ret) {
         return 0;
 }
 
+int oraivisor_instance(const char *own_unit, const char *daemon_name, char **ret) {
+        assert(ret);
+
+        int r = unit_name_instance(own_unit, ret);
+        if (r != -ENXIO)
+                return r;
+        if (isempty(daemon_name))
+                return -EINVAL;
+        return unit_name_escape(daemon_name, ret);
+}
+
 int daemon_unit_name(const char *override, const char *own_unit, const char *daemon_name, char **ret) {
         assert(ret);
 
@@ -95,16 +106,9 @@ int daemon_unit_name(const char *override, const char *own_unit, const char *dae
         }
 
         _cleanup_free_ char *instance = NULL;
-        int r = unit_name_instance(own_unit, &instance);
-        if (r == -ENOMEM)
+        int r = oraivisor_instance(own_unit, daemon_name, &instance);
+        if (r < 0)
                 return r;
-        if (r < 0) {
-                if (isempty(daemon_name))
-                        return -EINVAL;
-                r = unit_name_escape(daemon_name, &instance);
-                if (r < 0)
-                        return r;
-        }
 
         char *name = NULL;
         if (asprintf(&name, "oraivisor-daemon@%s.service", instance) < 0)

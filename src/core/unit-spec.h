@@ -26,9 +26,14 @@ bool unit_name_is_valid_service(const char *s) _pure_;
  * instance of a template. */
 int unit_name_instance(const char *unit, char **ret);
 
+/* The instance oraivisor runs as: that of own_unit ("oraivisor@<instance>.service", still escaped, as
+ * systemd's %i) or, when own_unit is NULL or not an instance of a template, the escaped daemon_name.
+ * -EINVAL when neither gives one. It names the node's unit and is the ORAIVISOR_INSTANCE= field of
+ * oraivisor's journal messages. */
+int oraivisor_instance(const char *own_unit, const char *daemon_name, char **ret);
+
 /* The daemon unit's name: override when set (must be valid, -EINVAL otherwise); else
- * "oraivisor-daemon@<instance>.service" with the instance of own_unit (our own unit, may be NULL or not an
- * instance) or else the escaped daemon_name. */
+ * "oraivisor-daemon@<instance>.service" with oraivisor_instance(own_unit, daemon_name). */
 int daemon_unit_name(const char *override, const char *own_unit, const char *daemon_name, char **ret);
 
 /* The human Description= of the daemon unit: "<daemon_name> chain node (<version>), run by oraivisor".
