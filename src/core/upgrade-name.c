@@ -111,6 +111,28 @@ int upgrade_folder_to_name(const char *folder, char **ret) {
         return 0;
 }
 
+int upgrade_name_check_typed(const char *name, const char **ret_reason) {
+        if (isempty(name) || streq(name, ".") || streq(name, "..")) {
+                *ret_reason = upgrade_name_error(-EINVAL);
+                return -EINVAL;
+        }
+        for (const unsigned char *p = (const unsigned char *) name; *p; p++) {
+                if (*p == '/') {
+                        *ret_reason = "an upgrade name does not contain '/' (give the plan's name, such as v2.0.0, then the file)";
+                        return -EINVAL;
+                }
+                if (*p < 0x20 || *p == 0x7f) {
+                        *ret_reason = "an upgrade name does not contain control characters";
+                        return -EINVAL;
+                }
+        }
+        _cleanup_free_ char *folder = NULL;
+        int r = upgrade_name_to_folder(name, &folder);
+        if (r < 0 && r != -ENOMEM)
+                *ret_reason = upgrade_name_error(r);
+        return r;
+}
+
 const char *upgrade_name_error(int r) {
         switch (r) {
         case -EINVAL: return "an upgrade name must not be empty, '.' or '..'";

@@ -27,5 +27,12 @@ int upgrade_name_to_cosmovisor_folder(const char *name, char **ret);
  * digits, "%00") and for folders that decode to "", "." or "..". */
 int upgrade_folder_to_name(const char *folder, char **ret);
 
+/* A name the operator typed (oraivisorctl add-upgrade NAME PATH): upgrade_name_to_folder()'s rules, and
+ * also no '/' and no control character, which a plan from the chain may hold (its folder escapes them)
+ * but a typed name only does by mistake: a path given as NAME, NAME and PATH swapped, "../evil". 0, or
+ * -EINVAL/-ENAMETOOLONG with *ret_reason, a static phrase. XXX: such a plan's folder must be made by
+ * hand; accept them here once a plan name with '/' is seen on a real chain. */
+int upgrade_name_check_typed(const char *name, const char **ret_reason);
+
 /* A short reason for the -EINVAL/-ENAMETOOLONG of upgrade_name_to_folder(). */
 const char *upgrade_name_error(int r);

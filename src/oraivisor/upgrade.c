@@ -13,12 +13,14 @@
 #include "fd-util.h"
 #include "fs-util.h"
 #include "launcher.h"
+#include "lock.h"
 #include "log.h"
 #include "outcome.h"
 #include "notify.h"
 #include "string-util.h"
 #include "strv.h"
 #include "upgrade-steps.h"
+#include "upgrade-record.h"
 #include "upgrade.h"
 
 #include "backup-name.h"
@@ -42,6 +44,12 @@ struct Upgrade {
         bool binary_present;
         sd_event_source *delay;
         sd_event_source *defer;
+        /* The install lock (lock.h), held from the obtain step to the switch, so that oraivisorctl never
+         * writes the version being installed or switched to, and we never see one of its half-done
+         * writes. */
+        int install_lock_fd;
+        sd_event_source *lock_timer;
+        usec_t lock_wait_start; /* CLOCK_MONOTONIC; 0: not waiting */
         Child *child;
         unsigned hook_index;
         unsigned preupgrade_attempt;
@@ -74,6 +82,8 @@ Upgrade *upgrade_free(Upgrade *u) {
                 return NULL;
         sd_event_source_disable_unref(u->delay);
         sd_event_source_disable_unref(u->defer);
+        sd_event_source_disable_unref(u->lock_timer);
+        safe_close(u->install_lock_fd);
         sd_event_source_disable_unref(u->stop_timer);
         sd_event_source_disable_unref(u->stop_defer);
         child_free(u->child);
@@ -155,6 +165,8 @@ static void finish(Upgrade *u, int error, int exit_status, const char *format, .
                 notify_status("upgrade %s failed at step %s", p->name, step_name);
                 (void) record_remove(u);
         }
+        u->lock_timer = sd_event_source_disable_unref(u->lock_timer);
+        u->install_lock_fd = safe_close(u->install_lock_fd);
         u->done(u, error, exit_status, u->userdata);
 }
 
@@ -286,6 +298,7 @@ int upgrade_stop(Upgrade *u, const char *by, usec_t grace, UpgradeStopped stoppe
         /* Nothing else starts from here on. */
         u->delay = sd_event_source_disable_unref(u->delay);
         u->defer = sd_event_source_disable_unref(u->defer);
+        u->lock_timer = sd_event_source_disable_unref(u->lock_timer);
 
         if (u->child) {
                 if (grace == 0) {
@@ -675,6 +688,7 @@ static void step_switch(Upgrade *u) {
         r = record_remove(u);
         if (r < 0)
                 log_warning_errno(r, "Failed to remove the upgrade record, ignoring: %m");
+        u->install_lock_fd = safe_close(u->install_lock_fd);
         /* For `oraivisorctl status`: which upgrade ran last, when, how long, with which backup. */
         LastUpgrade last = {
                 .plan = u->record->plan,
@@ -698,6 +712,72 @@ static void step_switch(Upgrade *u) {
         u->done(u, 0, 0, u->userdata);
 }
 
+/* ---- the install lock ---------------------------------------------------------------------------------- */
+
+/* How long the engine waits for the install lock: oraivisorctl holds it for seconds (the time to unpack a
+ * file); a holder that keeps it longer is stuck, and the upgrade fails saying whom it waited for. */
+#define INSTALL_LOCK_WAIT_MAX (5 * USEC_PER_MINUTE)
+#define INSTALL_LOCK_RETRY (100 * USEC_PER_MSEC)
+
+static void step_dispatch(Upgrade *u);
+
+static int on_lock_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Upgrade *u = userdata;
+        u->lock_timer = sd_event_source_disable_unref(u->lock_timer);
+        step_dispatch(u);
+        return 0;
+}
+
+/* Before the obtain step and every later one (also when resumed there): 1 when we hold the install lock,
+ * 0 while waiting for it (a timer dispatches the step again), negative when the upgrade was finished. */
+static int install_lock_take(Upgrade *u) {
+        char t[FORMAT_TIMESPAN_MAX];
+        if (u->install_lock_fd >= 0)
+                return 1;
+
+        _cleanup_free_ char *what = NULL, *holder = NULL;
+        if (asprintf(&what, "oraivisor upgrading %s", u->record->plan->name) < 0) {
+                finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+                return -ENOMEM;
+        }
+        int fd = install_lock_acquire(u->layout->root_fd, what, 0, &holder);
+        usec_t n = now(CLOCK_MONOTONIC);
+        if (fd >= 0) {
+                u->install_lock_fd = fd;
+                if (u->lock_wait_start > 0)
+                        log_info("Got the install lock '%s/.install-lock' after %s; upgrade '%s' goes on.",
+                                u->layout->root, format_timespan(t, sizeof(t), n - u->lock_wait_start),
+                                u->record->plan->name);
+                u->lock_wait_start = 0;
+                return 1;
+        }
+        if (fd != -EBUSY) {
+                finish(u, fd, EXIT_UPGRADE_FAILED, "the install lock '%s/.install-lock' cannot be taken: %s.",
+                        u->layout->root, strerror(-fd));
+                return fd;
+        }
+        _cleanup_free_ char *who = holder ? string_escape_for_log(holder, strlen(holder), 200) : NULL;
+        if (u->lock_wait_start == 0) {
+                u->lock_wait_start = n;
+                log_notice("Upgrade '%s' waits for the install lock '%s/.install-lock', held by '%s' (at most %s).",
+                        u->record->plan->name, u->layout->root, strna(who),
+                        format_timespan(t, sizeof(t), INSTALL_LOCK_WAIT_MAX));
+                notify_status("%s: waiting for '%s' (install lock)", u->label, strna(who));
+        } else if (n - u->lock_wait_start >= INSTALL_LOCK_WAIT_MAX) {
+                finish(u, -EBUSY, EXIT_UPGRADE_FAILED,
+                        "'%s' still holds the install lock '%s/.install-lock' after %s; stop it and start oraivisor again.",
+                        strna(who), u->layout->root, format_timespan(t, sizeof(t), INSTALL_LOCK_WAIT_MAX));
+                return -EBUSY;
+        }
+        int r = sd_event_add_time_relative(u->event, &u->lock_timer, CLOCK_MONOTONIC, INSTALL_LOCK_RETRY, 0,
+                on_lock_retry, u);
+        if (r < 0) {
+                finish(u, r, EXIT_INTERNAL, "the event loop refused a timer: %s.", strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
 /* ---- sequencing --------------------------------------------------------------------------------------- */
 
 static void step_begin(Upgrade *u, UpgradeStep step) {
@@ -708,6 +788,13 @@ static void step_begin(Upgrade *u, UpgradeStep step) {
         log_debug("Upgrade '%s': step %s.", u->record->plan->name, upgrade_step_to_string(step));
         if (u->step_begun)
                 u->step_begun(u, u->userdata);
+        step_dispatch(u);
+}
+
+static void step_dispatch(Upgrade *u) {
+        UpgradeStep step = u->record->step;
+        if (step >= UPGRADE_STEP_OBTAIN && install_lock_take(u) <= 0)
+                return;
 
         switch (step) {
         case UPGRADE_STEP_BACKUP:
@@ -787,6 +874,7 @@ int upgrade_start(sd_event *e, const Config *c, Layout *l, const Credentials *ru
         u->run_as = run_as;
         u->done = done;
         u->userdata = userdata;
+        u->install_lock_fd = -EBADF;
         u->record = new0(UpgradeRecord, 1);
         if (!u->record)
                 return log_oom();

@@ -90,7 +90,7 @@ int ctl_versions_load(Layout *l, CtlVersions *ret) {
         r = layout_current_target(l, &vs.current_target, NULL);
         if (r == -ENOMEM)
                 return log_oom();
-        vs.current_error = MIN(r, 0);
+        vs.current_error = r == 0 ? -ENOENT : MIN(r, 0);
 
         _cleanup_close_ int ufd =
                 openat(l->root_fd, "upgrades", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

@@ -20,6 +20,9 @@ static const CtlCommand *const commands[] = {
         &ctl_command_check,
         &ctl_command_config,
         &ctl_command_import_cosmovisor,
+        &ctl_command_init,
+        &ctl_command_add_upgrade,
+        &ctl_command_remove_upgrade,
         &ctl_command_prepare_upgrade,
         &ctl_command_version,
 };

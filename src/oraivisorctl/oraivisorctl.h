@@ -90,6 +90,9 @@ extern const CtlCommand ctl_command_list;
 extern const CtlCommand ctl_command_version;
 extern const CtlCommand ctl_command_status;
 extern const CtlCommand ctl_command_prepare_upgrade;
+extern const CtlCommand ctl_command_init;
+extern const CtlCommand ctl_command_add_upgrade;
+extern const CtlCommand ctl_command_remove_upgrade;
 
 /* Builds the environment block (the process environment, or the unit's view with -i), applies --home and
  * --name, parses and validates it as oraivisor does. Prints every problem and returns CTL_EXIT_CONFIG when

@@ -205,8 +205,15 @@ static int normalize_target(Layout *l, const char *target, char **ret_target, ch
 int layout_current_target(Layout *l, char **ret_target, char **ret_folder) {
         char target[PATH_MAX];
         ssize_t n = readlinkat(l->root_fd, CURRENT, target, sizeof(target) - 1);
-        if (n < 0)
+        if (n < 0) {
+                if (errno == ENOENT) {
+                        *ret_target = NULL;
+                        if (ret_folder)
+                                *ret_folder = NULL;
+                        return 0;
+                }
                 return errno == EINVAL ? -ENOLINK : -errno;
+        }
         target[n] = 0;
         _cleanup_free_ char *t = NULL, *f = NULL;
         int r = normalize_target(l, target, &t, &f);
@@ -215,7 +222,7 @@ int layout_current_target(Layout *l, char **ret_target, char **ret_folder) {
         *ret_target = TAKE_PTR(t);
         if (ret_folder)
                 *ret_folder = TAKE_PTR(f);
-        return 0;
+        return 1;
 }
 
 static int read_recorded_plan(Layout *l, const char *folder, UpgradePlan **ret) {

@@ -51,6 +51,12 @@ int layout_ensure_current(Layout *l);
  * -ENOEXEC when its binary is missing or not executable. */
 int layout_read_current(Layout *l, CurrentVersion *ret);
 
+/* What `current` names, as layout_read_current() reduces it, without checking that version: 1 and
+ * "genesis" or "upgrades/<folder>" (*ret_folder, if not NULL, the folder or NULL for genesis), 0 when there
+ * is no `current`, -ENOLINK when it is not a symlink into
+ * genesis/ or upgrades/<folder>. Does not log; for "is this the current version" questions. */
+int layout_current_target(Layout *l, char **ret_target, char **ret_folder);
+
 /* Finds the folder of an upgrade under upgrades/: the percent-encoded name, else its lower-cased form
  * (folders prepared for cosmovisor). Returns 1 and the folder found, 0 and the encoded folder name when
  * neither exists, -EINVAL/-ENAMETOOLONG for a name that cannot be a folder (logged). */
@@ -67,10 +73,6 @@ int layout_check_binary(Layout *l, const char *version_dir_rel, char **ret_path)
 /* "is missing", "is not executable", … for an error of version_binary_check_at(). */
 const char *version_binary_problem(int r) _const_;
 
-/* What `current` points to, as layout_read_current() reduces it ("genesis" or "upgrades/<folder>", and
- * the folder or NULL), without checking the version or logging: -ENOENT no `current`, -ENOLINK not a
- * symlink or pointing outside genesis/ and upgrades/<folder>. For readers that show a broken current. */
-int layout_current_target(Layout *l, char **ret_target, char **ret_folder);
 
 /* Fault injection for tests: called before each step of a switch; a nonzero return stops the switch
  * there, as if the machine had lost power (nothing is cleaned up). */

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <sys/file.h>

@@ -381,3 +381,41 @@ Test(layout, binary_check_judges_the_opened_file_not_the_path) {
         cr_assert(WIFEXITED(status), "status %d", status);
         cr_assert_eq(WEXITSTATUS(status), 13, "a binary nobody may not run was accepted (exit %d)", WEXITSTATUS(status));
 }
+
+Test(layout, current_target_without_checks) {
+        _cleanup_(layout_freep) Layout *l = open_layout();
+        char *t = NULL, *f = NULL;
+        cr_assert_eq(layout_current_target(l, &t, &f), 0);
+        cr_assert_null(t);
+        cr_assert_null(f);
+
+        link_current("genesis");
+        cr_assert_eq(layout_current_target(l, &t, &f), 1);
+        cr_assert_str_eq(t, "genesis");
+        cr_assert_null(f);
+        free(t);
+
+        /* Named even when that version is gone: no check beyond the name. */
+        link_current("./upgrades/v9/");
+        cr_assert_eq(layout_current_target(l, &t, &f), 1);
+        cr_assert_str_eq(t, "upgrades/v9");
+        cr_assert_str_eq(f, "v9");
+        free(t);
+        free(f);
+
+        char abs[PATH_MAX + 32];
+        snprintf(abs, sizeof(abs), "%s/upgrades/v2", root);
+        link_current(abs);
+        cr_assert_eq(layout_current_target(l, &t, &f), 1);
+        cr_assert_str_eq(t, "upgrades/v2");
+        free(t);
+        free(f);
+
+        link_current("../elsewhere");
+        cr_assert_eq(layout_current_target(l, &t, &f), -ENOLINK);
+        char p[PATH_MAX + 16];
+        snprintf(p, sizeof(p), "%s/current", root);
+        cr_assert_eq(unlink(p), 0);
+        cr_assert_eq(mkdir(p, 0755), 0);
+        cr_assert_eq(layout_current_target(l, &t, &f), -ENOLINK);
+}

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "string-util.h"
 #include "upgrade-name.h"
@@ -209,4 +210,32 @@ Test(upgrade_name, cosmovisor_folder) {
         /* Too long in our spelling is too long, whatever cosmovisor would write. */
         cr_expect_eq(upgrade_name_to_cosmovisor_folder(name, &f), -ENAMETOOLONG);
         cr_expect_null(f);
+}
+
+Test(upgrade_name, typed) {
+        const char *reason = NULL;
+        cr_expect_eq(upgrade_name_check_typed("v2.0.0", &reason), 0);
+        cr_expect_eq(upgrade_name_check_typed("v1.0.0+build", &reason), 0);
+        cr_expect_eq(upgrade_name_check_typed("v 2", &reason), 0);
+
+        reason = NULL;
+        cr_expect_eq(upgrade_name_check_typed("../evil", &reason), -EINVAL);
+        cr_expect_str_eq(reason, "an upgrade name does not contain '/' (give the plan's name, such as v2.0.0, then the file)");
+        cr_expect_eq(upgrade_name_check_typed("./oraid", &reason), -EINVAL);
+        reason = NULL;
+        cr_expect_eq(upgrade_name_check_typed("v2\n", &reason), -EINVAL);
+        cr_expect_str_eq(reason, "an upgrade name does not contain control characters");
+        cr_expect_eq(upgrade_name_check_typed("v2\x1b[31m", &reason), -EINVAL);
+        reason = NULL;
+        cr_expect_eq(upgrade_name_check_typed("", &reason), -EINVAL);
+        cr_expect_str_eq(reason, "an upgrade name must not be empty, '.' or '..'");
+        cr_expect_eq(upgrade_name_check_typed("..", &reason), -EINVAL);
+        cr_expect_eq(upgrade_name_check_typed(".", &reason), -EINVAL);
+
+        char long_name[200];
+        memset(long_name, ' ', sizeof long_name - 1);
+        long_name[sizeof long_name - 1] = 0;
+        reason = NULL;
+        cr_expect_eq(upgrade_name_check_typed(long_name, &reason), -ENAMETOOLONG);
+        cr_expect_str_eq(reason, "the upgrade name is longer than 255 bytes once percent-encoded");
 }

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What init, add-upgrade and remove-upgrade share: the install lock, the rules that keep their writes away
+ * from what oraivisor is doing, and installing a version folder from a file (shared/version-install.h).
+ *
+ * The rules (docs/oraivisorctl.md, "Installing and removing versions"):
+ * - every write holds the install lock; busy after INSTALL_LOCK_TIMEOUT: exit 75, naming the upgrade and
+ *   its step (upgrade-in-progress.json) or the lock's holder;
+ * - the version `current` points to is never removed, and replaced (--force) only while neither oraivisor
+ *   (or its daemon) runs nor an upgrade is recorded;
+ * - the target of a recorded upgrade is neither removed nor replaced (75 while oraivisor runs, 1 when the
+ *   upgrade was interrupted: starting oraivisor finishes it); installing it when it is missing is fine,
+ *   that is what the interrupted upgrade waits for. */
+
+#include "oraivisorctl.h"
+#include "record.h"
+
+typedef struct CtlInstall {
+        Layout *layout;
+        int lock_fd;
+        UpgradeRecord *record; /* upgrade-in-progress.json, NULL when none */
+        bool running;          /* oraivisor, or the daemon it started, holds the home's .lock */
+        int current;           /* layout_current_target(): 1 current exists, 0 none, <0 unreadable */
+        char *current_target;  /* "genesis" or "upgrades/<folder>" */
+        char *current_folder;
+} CtlInstall;
+
+/* Opens the layout (with create_root: creates $DAEMON_HOME/oraivisor first), takes the install lock as
+ * "oraivisorctl <what>", reads the state above. Returns a CtlExit, having printed the error. */
+int ctl_install_begin(Ctl *ctl, const char *what, bool create_root, CtlInstall *ret);
+void ctl_install_done(CtlInstall *i);
+
+typedef enum CtlVersionChange {
+        CTL_VERSION_REPLACE,
+        CTL_VERSION_REMOVE,
+} CtlVersionChange;
+
+/* Whether the version rel ("genesis" or "upgrades/<folder>") may be replaced or removed now (state read
+ * again). CTL_EXIT_OK, or the printed refusal's status. label: "genesis", "upgrade 'v2'". */
+int ctl_version_check_change(CtlInstall *i, const char *rel, const char *label, CtlVersionChange change);
+
+/* Installs the file at path (a binary or an archive, by content) as parent_fd/folder ("genesis" below
+ * oraivisor/, or <folder> below upgrades/; rel is its path below oraivisor/), with --force replacing a
+ * different installed version. Same binary already installed: says so, CTL_EXIT_OK. Prints what it did;
+ * returns a CtlExit. */
+int ctl_version_install(Ctl *ctl, CtlInstall *i, const char *path, int parent_fd, const char *folder,
+        const char *rel, const char *label);
+
+/* The name escaped for the terminal (caller frees; NULL on OOM). */
+char *ctl_escape(const char *s);

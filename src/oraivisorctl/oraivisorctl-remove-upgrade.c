@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* oraivisorctl remove-upgrade NAME: upgrades/<folder> renamed away, then deleted. */
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fd-util.h"
+#include "layout.h"
+#include "log.h"
+#include "oraivisorctl-install.h"
+#include "upgrade-name.h"
+#include "version-install.h"
+
+static int run(Ctl *ctl) {
+        const char *name = ctl->args[0];
+        _cleanup_free_ char *shown = ctl_escape(name), *what = NULL, *label = NULL, *folder = NULL,
+                               *rel = NULL;
+        const char *reason = NULL;
+
+        if (!shown)
+                return log_oom(), CTL_EXIT_FAILURE;
+        int r = upgrade_name_check_typed(name, &reason);
+        if (r == -ENOMEM)
+                return log_oom(), CTL_EXIT_FAILURE;
+        if (r < 0)
+                return ctl_fail(CTL_EXIT_USAGE, "'%s' is not an upgrade name: %s.", shown, reason);
+        if (asprintf(&what, "remove-upgrade %s", shown) < 0 || asprintf(&label, "Upgrade '%s'", shown) < 0)
+                return log_oom(), CTL_EXIT_FAILURE;
+
+        _cleanup_(ctl_install_done) CtlInstall i = {};
+        r = ctl_install_begin(ctl, what, false, &i);
+        if (r != CTL_EXIT_OK)
+                return r;
+
+        r = layout_find_upgrade(i.layout, name, &folder);
+        if (r < 0)
+                return CTL_EXIT_FAILURE;
+        if (r == 0)
+                return ctl_fail(CTL_EXIT_NOT_FOUND, "No upgrade '%s' is installed (no folder '%s/upgrades/%s').", shown,
+                        i.layout->root, folder);
+        if (asprintf(&rel, "upgrades/%s", folder) < 0)
+                return log_oom(), CTL_EXIT_FAILURE;
+        r = ctl_version_check_change(&i, rel, label, CTL_VERSION_REMOVE);
+        if (r != CTL_EXIT_OK)
+                return r;
+
+        _cleanup_close_ int ufd = openat(i.layout->root_fd, "upgrades", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (ufd < 0)
+                return ctl_fail(CTL_EXIT_FAILURE, "Cannot open '%s/upgrades': %s.", i.layout->root, strerror(errno));
+        r = version_remove(ufd, folder);
+        if (r == -ENOENT)
+                return ctl_fail(CTL_EXIT_NOT_FOUND, "No upgrade '%s' is installed (no folder '%s/%s').", shown,
+                        i.layout->root, rel);
+        if (r < 0)
+                return ctl_fail(CTL_EXIT_FAILURE, "Cannot remove '%s/%s': %s.", i.layout->root, rel, strerror(-r));
+        if (r > 0)
+                log_warning("'%s/%s' is gone, but what it held could not all be deleted; the next start of oraivisor removes the rest.",
+                        i.layout->root, rel);
+        printf("Removed upgrade '%s' ('%s/%s').\n", shown, i.layout->root, rel);
+        return CTL_EXIT_OK;
+}
+
+const CtlCommand ctl_command_remove_upgrade = {
+        .name = "remove-upgrade",
+        .usage = "NAME",
+        .summary = "Remove an installed upgrade",
+        .help = "Removes $DAEMON_HOME/oraivisor/upgrades/<NAME>: renamed away first (readers see it whole or\n"
+                "not at all), then deleted. Refuses the version `current` points to, and the upgrade oraivisor\n"
+                "is carrying out or that an interrupted upgrade waits for.",
+        .min_args = 1,
+        .max_args = 1,
+        .needs_config = true,
+        .run = run,
+};
