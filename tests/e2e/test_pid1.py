@@ -186,7 +186,9 @@ class TestPid1(Pid1Case):
             crash = i % 2 == 1
             with self.subTest(run=i, crash=crash):
                 extra = {"FAKECHAIN_CRASH_SIGNAL": "SEGV"} if crash else {"FAKECHAIN_STOP_EXIT": "7"}
-                r = self.start(self.env(TEST_ORPHANS=20, FAKECHAIN_STOP_AT="3", **extra))
+                # Blocks of 200 ms: the node lives long enough (0.6 s) for start() to see oraivisor's
+                # namespace on a loaded machine (at 10 ms it could be gone before /proc was scanned).
+                r = self.start(self.env(TEST_ORPHANS=20, FAKECHAIN_STOP_AT="3", FAKECHAIN_BLOCK_INTERVAL="200", **extra))
                 rc = r.wait(timeout=30)
                 self.assertEqual(rc, 128 + signal.SIGSEGV if crash else 7, r.text())
                 self.assertIn("exits with status", r.text())
