@@ -231,7 +231,7 @@ int ctl_version_install(Ctl *ctl, CtlInstall *i, const char *path, int parent_fd
                 int same = version_files_equal(s.fd, bin_rel, parent_fd, dest_bin);
                 if (same > 0 && usable >= 0) {
                         printf("%s is already installed from this binary: '%s/%s'.\n", label, dest, bin_rel);
-                        return CTL_EXIT_OK;
+                        return ctl_report_readiness(ctl, rel, label, NULL);
                 }
                 if (!ctl->force) {
                         if (usable < 0)
@@ -262,5 +262,5 @@ int ctl_version_install(Ctl *ctl, CtlInstall *i, const char *path, int parent_fd
                 plain ? "" : " (unpacked from the archive", plain ? "" : has_lib ? ", with lib/)" : ")");
         if (plain && !(src_mode & 0111))
                 printf("'%s' was not executable; the installed copy is.\n", p);
-        return CTL_EXIT_OK;
+        return ctl_report_readiness(ctl, rel, label, NULL);
 }

@@ -258,6 +258,9 @@ static const char *outcome_json(ObtainOutcome o) {
 
 static int print_result(Ctl *ctl, const Prepare *p, const UpgradePlan *plan, bool from_file,
         const char *folder, const char *binary) {
+        _cleanup_free_ char *rel = NULL, *label = NULL, *shown = string_escape_for_log(plan->name, strlen(plan->name), 200);
+        if (asprintf(&rel, "upgrades/%s", folder) < 0 || asprintf(&label, "Upgrade '%s'", strna(shown)) < 0)
+                return log_oom(), CTL_EXIT_FAILURE;
         if (ctl->json) {
                 json_object *o = json_object_new_object();
                 if (!o)
@@ -272,14 +275,15 @@ static int print_result(Ctl *ctl, const Prepare *p, const UpgradePlan *plan, boo
                 json_object_object_add(o, "result", json_object_new_string(outcome_json(p->outcome)));
                 json_object_object_add(o, "verified",
                         p->outcome == OBTAIN_INSTALLED ? json_object_new_boolean(p->verified) : NULL);
+                int ready = ctl_report_readiness(ctl, rel, label, o);
                 int r = ctl_print_json(o);
                 json_object_put(o);
-                return r;
+                return r != CTL_EXIT_OK ? r : ready;
         }
         _cleanup_free_ char *path = string_escape_for_log(binary, strlen(binary), PATH_MAX);
         switch (p->outcome) {
         case OBTAIN_INSTALLED:
-                printf("Upgrade '%s' is %sready%s: %s was downloaded, %s and installed.\n", p->name,
+                printf("Upgrade '%s' is %sinstalled%s: %s was downloaded, %s and installed.\n", p->name,
                         ctl_ansi_green(ctl), ctl_ansi_normal(ctl), strna(path),
                         p->verified ? "verified against its checksum"
                                     : "NOT verified (the plan gives no checksum)");
@@ -294,7 +298,8 @@ static int print_result(Ctl *ctl, const Prepare *p, const UpgradePlan *plan, boo
                         p->name, strna(path));
                 break;
         }
-        return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
+        int ready = ctl_report_readiness(ctl, rel, label, NULL);
+        return fflush(stdout) != 0 ? CTL_EXIT_FAILURE : ready;
 }
 
 static int run(Ctl *ctl) {

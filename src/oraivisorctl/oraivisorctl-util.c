@@ -15,6 +15,7 @@
 #include "log.h"
 #include "oraivisorctl.h"
 #include "readiness.h"
+#include "string-util.h"
 #include "strv.h"
 
 extern char **environ;
@@ -287,4 +288,28 @@ int ctl_check_version(Ctl *ctl, const char *folder_rel, bool *ret_ready, char **
         else
                 free(c.output);
         return 0;
+}
+
+int ctl_report_readiness(Ctl *ctl, const char *folder_rel, const char *label, json_object *o) {
+        _cleanup_free_ char *why = NULL, *out = NULL;
+        bool ready = false;
+        int k = ctl_check_version(ctl, folder_rel, &ready, &why, &out);
+        if (k < 0) {
+                log_warning("Could not check that %s starts on this host: %s. Run oraivisorctl check.", label, strerror(-k));
+                return CTL_EXIT_OK;
+        }
+        if (o) {
+                json_object_object_add(o, "ready", json_object_new_boolean(ready));
+                json_object_object_add(o, "ready_reason", why ? json_object_new_string(why) : NULL);
+                return ready ? CTL_EXIT_OK : CTL_EXIT_NEEDS_ATTENTION;
+        }
+        if (ready) {
+                _cleanup_free_ char *first = out ? string_escape_for_log(out, strcspn(out, "\n"), 120) : NULL;
+                printf("%s is %sready%s: it starts on this host%s%s%s.\n", label, ctl_ansi_green(ctl), ctl_ansi_normal(ctl),
+                       !isempty(first) ? " (version: " : "", strempty(first), !isempty(first) ? ")" : "");
+                return CTL_EXIT_OK;
+        }
+        printf("%s is installed but %sNOT READY%s: the binary %s. Until that is fixed, oraivisor refuses to switch to it at the height.\n",
+               label, ctl_ansi_red(ctl), ctl_ansi_normal(ctl), strna(why));
+        return CTL_EXIT_NEEDS_ATTENTION;
 }

@@ -115,6 +115,11 @@ int ctl_open_layout(Ctl *ctl, Layout **ret);
  * check could not run (logged when it is a bad DAEMON_USER). */
 int ctl_check_version(Ctl *ctl, const char *folder_rel, bool *ret_ready, char **ret_reason, char **ret_output);
 
+/* After an installation: runs the check and says "<label> is ready" or why it is not (into o instead,
+ * as "ready" and "ready_reason", when o is not NULL). CTL_EXIT_OK when ready (or when the check could not
+ * run: a warning), CTL_EXIT_NEEDS_ATTENTION when it is installed but will not start on this host. */
+int ctl_report_readiness(Ctl *ctl, const char *folder_rel, const char *label, json_object *o);
+
 /* Prints a JSON value to stdout, pretty and with a final newline. Returns CTL_EXIT_OK or _FAILURE. */
 int ctl_print_json(json_object *o);
 

@@ -236,5 +236,22 @@ class UpgradeStopsAtNotReady(Check):
     test_ready = test_each_failure_has_its_reason = test_hang_is_killed = test_all_versions_and_errors = None
 
 
+class InstallReportsReadiness(Check):
+    """add-upgrade and init say whether what they installed starts on this host; not ready is status 3,
+    installed all the same (the switch at the height refuses it)."""
+
+    def test_add_upgrade(self):
+        src = os.path.join(self.src, "newglibc")
+        r = ctl(self.home, "add-upgrade", "v5", src)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("'v5' is installed but NOT READY: the binary needs symbol version GLIBC_9.99", r.stdout)
+        self.assertTrue(os.path.exists(os.path.join(self.home.root, "upgrades", "v5", "bin", self.home.name)))
+        r = ctl(self.home, "add-upgrade", "v6", os.path.join(self.home.root, "genesis", "bin", self.home.name))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"is ready: it starts on this host \(version: .*v1")
+
+    test_ready = test_each_failure_has_its_reason = test_hang_is_killed = test_all_versions_and_errors = None
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -158,7 +158,8 @@ class TestPrepare(PrepareTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         doc = json.loads(r.stdout)
         self.assertEqual(doc, {"name": "v2", "height": None, "plan_source": "info", "folder": "v2",
-                               "binary": self.binary(), "result": "installed", "verified": True})
+                               "binary": self.binary(), "result": "installed", "verified": True,
+                               "ready": True, "ready_reason": None})
         self.assertEqual(len(self.requests("manifest.json")), 1)
         self.assertInstalled()
 
