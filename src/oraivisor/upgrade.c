@@ -21,6 +21,7 @@
 #include "strv.h"
 #include "upgrade-steps.h"
 #include "upgrade-record.h"
+#include "upgrade-internal.h"
 #include "upgrade.h"
 
 #include "backup-name.h"
@@ -32,50 +33,8 @@
 
 /* x/upgrade's pre-upgrade protocol (cosmos-sdk docs, "pre-upgrade handling"). */
 
-struct Upgrade {
-        sd_event *event;
-        const Config *config;
-        Layout *layout;
-        const Credentials *run_as;  /* the hooks' user, NULL: ours */
-        UpgradeRecord *record;
-        char *label;            /* "upgrade v2", for status lines */
-        char *binary;           /* absolute path of upgrades/<folder>/bin/<daemon> */
-        char *version_dir;      /* "upgrades/<folder>", relative to the root */
-        bool binary_present;
-        sd_event_source *delay;
-        sd_event_source *defer;
-        /* The install lock (lock.h), held from the obtain step to the switch, so that oraivisorctl never
-         * writes the version being installed or switched to, and we never see one of its half-done
-         * writes. */
-        int install_lock_fd;
-        sd_event_source *lock_timer;
-        usec_t lock_wait_start; /* CLOCK_MONOTONIC; 0: not waiting */
-        Child *child;
-        unsigned hook_index;
-        unsigned preupgrade_attempt;
-        Backup *backup;
-        Obtain *obtain;
-        Readiness *readiness;   /* the check of the new version before anything else runs it */
-        UpgradeDone done;
-        void *userdata;
-        /* upgrade_stop(): */
-        UpgradeStopped stopped;
-        const char *hook_what;  /* the running hook, for the record: "the pre-upgrade command" */
-        sd_event_source *stop_timer;
-        sd_event_source *stop_defer;
-        usec_t stop_grace;
-        usec_t stop_asked;      /* CLOCK_MONOTONIC */
-        bool stop_killed;
-        /* For the metrics: */
-        UpgradeStepBegun step_begun;
-        usec_t backup_started;  /* CLOCK_MONOTONIC */
-        bool backup_made;
-        uint64_t backup_bytes;
-        usec_t backup_duration;
-};
-
 static void step_begin(Upgrade *u, UpgradeStep step);
-static void step_next(Upgrade *u);
+void upgrade_step_next(Upgrade *u);
 
 Upgrade *upgrade_free(Upgrade *u) {
         if (!u)
@@ -122,7 +81,7 @@ void upgrade_set_step_begun(Upgrade *u, UpgradeStepBegun cb) {
         u->step_begun = cb;
 }
 
-static int record_save(Upgrade *u) {
+int upgrade_save_record(Upgrade *u) {
         _cleanup_free_ char *json = NULL;
         if (upgrade_record_to_json(u->record, &json) < 0)
                 return log_oom();
@@ -146,8 +105,8 @@ static char *height_string(const UpgradePlan *p) {
 }
 
 /* Ends the upgrade: logs the outcome once and hands it to the owner, who may free us. */
-static void finish(Upgrade *u, int error, int exit_status, const char *format, ...) _printf_(4, 5);
-static void finish(Upgrade *u, int error, int exit_status, const char *format, ...) {
+void upgrade_finish(Upgrade *u, int error, int exit_status, const char *format, ...) _printf_(4, 5);
+void upgrade_finish(Upgrade *u, int error, int exit_status, const char *format, ...) {
         const UpgradePlan *p = u->record->plan;
         if (error < 0) {
                 _cleanup_(outcome_done) Outcome o = OUTCOME_NULL;
@@ -227,7 +186,7 @@ static void stop_complete(Upgrade *u, char *outcome) {
         i->outcome = outcome;
         i->killed = u->stop_killed;
         u->stop_timer = sd_event_source_disable_unref(u->stop_timer);
-        if (record_save(u) >= 0)
+        if (upgrade_save_record(u) >= 0)
                 log_notice("Upgrade '%s' stopped at step %s (%s): %s. The next start resumes it.",
                         u->record->plan->name, upgrade_step_to_string(i->step), i->by, strna(i->outcome));
         if (sd_event_add_defer(u->event, &u->stop_defer, on_stop_defer, u) < 0)
@@ -345,10 +304,10 @@ static void on_hook_done(Child *c, const ChildResult *res, void *userdata) {
                 return;
 
         if (res->timed_out)
-                return finish(u, -ETIME, EXIT_UPGRADE_FAILED, "%s did not finish within ORAIVISOR_HOOK_TIMEOUT=%s.",
+                return upgrade_finish(u, -ETIME, EXIT_UPGRADE_FAILED, "%s did not finish within ORAIVISOR_HOOK_TIMEOUT=%s.",
                         what, format_timespan(t, sizeof(t), u->config->hook_timeout));
         if (res->code != CLD_EXITED || res->status != 0)
-                return finish(u, -EPROTO, EXIT_UPGRADE_FAILED, "%s %s; fix it and start oraivisor again.", what,
+                return upgrade_finish(u, -EPROTO, EXIT_UPGRADE_FAILED, "%s %s; fix it and start oraivisor again.", what,
                         describe_result(res, buf, sizeof(buf)));
         log_info("%s finished successfully.", what);
         u->hook_index++;
@@ -361,7 +320,7 @@ static void hooks_run_next(Upgrade *u) {
         int r;
 
         if (!h)
-                return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+                return upgrade_finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
 
         if (u->hook_index == 0) {
                 if (!u->config->custom_preupgrade) {
@@ -369,17 +328,17 @@ static void hooks_run_next(Upgrade *u) {
                         return hooks_run_next(u);
                 }
                 if (asprintf(&path, "%s/%s", u->layout->root, u->config->custom_preupgrade) < 0)
-                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+                        return upgrade_finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
                 struct stat st;
                 if (fstatat(u->layout->root_fd, u->config->custom_preupgrade, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
                         !S_ISREG(st.st_mode))
-                        return finish(u, -ENOENT, EXIT_UPGRADE_FAILED,
+                        return upgrade_finish(u, -ENOENT, EXIT_UPGRADE_FAILED,
                                 "ORAIVISOR_CUSTOM_PREUPGRADE names '%s', which is not a regular file. Install the script there or unset the variable.",
                                 path);
                 if ((st.st_mode & 0100) == 0) {
                         /* As cosmovisor does: the script only has to be put in place. */
                         if (fchmodat(u->layout->root_fd, u->config->custom_preupgrade, st.st_mode | 0100, 0) < 0)
-                                return finish(u, -errno, EXIT_UPGRADE_FAILED, "'%s' is not executable and chmod u+x failed: %s.",
+                                return upgrade_finish(u, -errno, EXIT_UPGRADE_FAILED, "'%s' is not executable and chmod u+x failed: %s.",
                                         path, strerror(errno));
                         log_notice("Made '%s' executable (u+x).", path);
                 }
@@ -387,13 +346,13 @@ static void hooks_run_next(Upgrade *u) {
                 notify_status("%s: running the custom pre-upgrade script", u->label);
                 r = run_hook(u, STRV_MAKE(path, p->name, h), "the custom pre-upgrade script", on_hook_done);
                 if (r < 0)
-                        return finish(u, r, EXIT_UPGRADE_FAILED, "the custom pre-upgrade script could not be started: %s.", strerror(-r));
+                        return upgrade_finish(u, r, EXIT_UPGRADE_FAILED, "the custom pre-upgrade script could not be started: %s.", strerror(-r));
                 return;
         }
 
         if (u->hook_index == 1) {
                 if (asprintf(&path, "%s/%s/bin/migrate", u->layout->root, u->version_dir) < 0)
-                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
+                        return upgrade_finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
                 struct stat st;
                 if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
                         u->hook_index++;
@@ -408,11 +367,11 @@ static void hooks_run_next(Upgrade *u) {
                 notify_status("%s: running the migration script", u->label);
                 r = run_hook(u, STRV_MAKE(path, p->name, h), "the migration script", on_hook_done);
                 if (r < 0)
-                        return finish(u, r, EXIT_UPGRADE_FAILED, "the migration script could not be started: %s.", strerror(-r));
+                        return upgrade_finish(u, r, EXIT_UPGRADE_FAILED, "the migration script could not be started: %s.", strerror(-r));
                 return;
         }
 
-        step_next(u);
+        upgrade_step_next(u);
 }
 
 /* ---- pre-upgrade -------------------------------------------------------------------------------------- */
@@ -427,21 +386,21 @@ static void on_preupgrade_done(Child *c, const ChildResult *res, void *userdata)
                 return;
 
         if (res->timed_out)
-                return finish(u, -ETIME, EXIT_UPGRADE_FAILED, "'%s pre-upgrade' did not finish within ORAIVISOR_HOOK_TIMEOUT=%s.",
+                return upgrade_finish(u, -ETIME, EXIT_UPGRADE_FAILED, "'%s pre-upgrade' did not finish within ORAIVISOR_HOOK_TIMEOUT=%s.",
                         u->binary, format_timespan(t, sizeof(t), u->config->hook_timeout));
         if (res->code != CLD_EXITED)
-                return finish(u, -EPROTO, EXIT_UPGRADE_FAILED, "'%s pre-upgrade' %s.", u->binary,
+                return upgrade_finish(u, -EPROTO, EXIT_UPGRADE_FAILED, "'%s pre-upgrade' %s.", u->binary,
                         describe_result(res, buf, sizeof(buf)));
 
         switch (preupgrade_verdict(res->status, u->preupgrade_attempt, u->config->preupgrade_max_retries)) {
         case PREUPGRADE_DONE:
                 log_info("'%s pre-upgrade' succeeded.", u->binary);
-                return step_next(u);
+                return upgrade_step_next(u);
         case PREUPGRADE_NOT_IMPLEMENTED:
                 log_info("'%s pre-upgrade' is not implemented by this binary (exit status 1), going on.", u->binary);
-                return step_next(u);
+                return upgrade_step_next(u);
         case PREUPGRADE_ABORTED:
-                return finish(u, -ECANCELED, EXIT_UPGRADE_FAILED,
+                return upgrade_finish(u, -ECANCELED, EXIT_UPGRADE_FAILED,
                         "'%s pre-upgrade' asked to abort the upgrade (exit status 30).", u->binary);
         case PREUPGRADE_RETRY:
                 u->preupgrade_attempt++;
@@ -449,11 +408,11 @@ static void on_preupgrade_done(Child *c, const ChildResult *res, void *userdata)
                         u->preupgrade_attempt, u->config->preupgrade_max_retries);
                 return preupgrade_run(u);
         case PREUPGRADE_RETRIES_EXHAUSTED:
-                return finish(u, -EAGAIN, EXIT_UPGRADE_FAILED,
+                return upgrade_finish(u, -EAGAIN, EXIT_UPGRADE_FAILED,
                         "'%s pre-upgrade' still asked for a retry (exit status 31) after DAEMON_PREUPGRADE_MAX_RETRIES=%u retries.",
                         u->binary, u->config->preupgrade_max_retries);
         default:
-                return finish(u, -EPROTO, EXIT_UPGRADE_FAILED,
+                return upgrade_finish(u, -EPROTO, EXIT_UPGRADE_FAILED,
                         "'%s pre-upgrade' failed with exit status %d (0 = done, 1 = not implemented, 30 = abort, 31 = retry).",
                         u->binary, res->status);
         }
@@ -464,212 +423,7 @@ static void preupgrade_run(Upgrade *u) {
         notify_status("%s: running %s pre-upgrade", u->label, u->layout->daemon_name);
         int r = run_hook(u, STRV_MAKE(u->binary, "pre-upgrade"), "the pre-upgrade command", on_preupgrade_done);
         if (r < 0)
-                return finish(u, r, EXIT_UPGRADE_FAILED, "'%s pre-upgrade' could not be started: %s.", u->binary, strerror(-r));
-}
-
-/* ---- backup ------------------------------------------------------------------------------------------- */
-
-static void on_backup_progress(Backup *b, uint64_t done, uint64_t total, void *userdata) {
-        Upgrade *u = userdata;
-        if (total > 0)
-                notify_status("%s: backing up data (%" PRIu64 "%%)", u->label, done * 100 / total);
-}
-
-static void on_backup_done(Backup *b, int error, const char *message, void *userdata) {
-        Upgrade *u = userdata;
-        /* message belongs to the Backup: keep a copy before freeing it. */
-        _cleanup_free_ char *m = message ? strdup(message) : NULL;
-        if (error >= 0) {
-                u->backup_made = true;
-                u->backup_bytes = backup_get_stats(b)->bytes;
-                u->backup_duration = now(CLOCK_MONOTONIC) - u->backup_started;
-        }
-        u->backup = backup_free(u->backup);
-        if (error < 0)
-                return finish(u, error, EXIT_UPGRADE_FAILED, "%s", strna(m));
-        /* The backup's own summary: how long, how much was shared or copied, or that it is a snapshot. */
-        if (m)
-                log_info("%s", m);
-        else
-                log_info("Backed up '%s/data' to '%s/%s'.", u->layout->home,
-                        u->config->backup_dir ?: u->layout->home, u->record->backup_name);
-        step_next(u);
-}
-
-static void step_backup(Upgrade *u) {
-        if (u->config->unsafe_skip_backup) {
-                log_notice("UNSAFE_SKIP_BACKUP=true: not backing up '%s/data'.", u->layout->home);
-                return step_next(u);
-        }
-        const char *root = u->config->backup_dir ?: u->layout->home;
-        _cleanup_free_ char *data = NULL;
-        _cleanup_(backup_owner_done) BackupOwner owner = {};
-        int r;
-
-        if (asprintf(&data, "%s/data", u->layout->home) < 0)
-                return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
-        if (access(data, F_OK) < 0 && errno == ENOENT) {
-                log_notice("'%s' does not exist, nothing to back up.", data);
-                return step_next(u);
-        }
-        if (u->record->backup_name) {
-                /* Resumed: a finished backup is kept; an unfinished one was a partial and is redone. */
-                _cleanup_free_ char *final = NULL;
-                if (asprintf(&final, "%s/%s", root, u->record->backup_name) < 0)
-                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
-                if (access(final, F_OK) >= 0) {
-                        log_info("The backup '%s' was finished before the interruption, keeping it.", final);
-                        return step_next(u);
-                }
-        } else {
-                r = backup_owner_get(u->layout->daemon_name, u->layout->home, u->config->backup_dir, &owner);
-                if (r == -ENOMEM)
-                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
-                if (r < 0)
-                        return finish(u, r, EXIT_UPGRADE_FAILED, "no backup name can be made for DAEMON_NAME='%s': %s.",
-                                u->layout->daemon_name, strerror(-r));
-                /* A backup of the same upgrade may already bear this second's name (an attempt that failed
-                 * after its backup, retried at once): never merge into it nor replace it, take the first
-                 * free second after it instead, so that the name stays a plain, sortable time stamp. */
-                usec_t t = now(CLOCK_REALTIME);
-                for (unsigned i = 0; i < 3600; i++, t += USEC_PER_SEC) {
-                        _cleanup_free_ char *final = NULL;
-                        u->record->backup_name = mfree(u->record->backup_name);
-                        r = backup_name_make(owner.node, u->record->folder, t, &u->record->backup_name);
-                        if (r < 0)
-                                break;
-                        if (asprintf(&final, "%s/%s", root, u->record->backup_name) < 0) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        if (access(final, F_OK) < 0 && errno == ENOENT)
-                                break;
-                }
-                if (r == -ENOMEM)
-                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
-                if (r == -ENAMETOOLONG)
-                        return finish(u, r, EXIT_UPGRADE_FAILED,
-                                "the upgrade's folder name '%s' is too long to name a backup after it; set UNSAFE_SKIP_BACKUP=true to upgrade without a backup.",
-                                u->record->folder);
-                if (r < 0)
-                        return finish(u, r, EXIT_UPGRADE_FAILED, "no backup name can be made (%s): is the system clock set?",
-                                strerror(-r));
-                r = record_save(u);
-                if (r < 0)
-                        return finish(u, r, EXIT_UPGRADE_FAILED, "the upgrade record could not be written.");
-        }
-        if (!owner.node) {
-                r = backup_owner_get(u->layout->daemon_name, u->layout->home, u->config->backup_dir, &owner);
-                if (r == -ENOMEM)
-                        return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
-        }
-        if (owner.node)
-                (void) backup_cleanup_partial(root, &owner);
-
-        BackupSpec spec = {
-                .data_path = data,
-                .backup_root = root,
-                .name = u->record->backup_name,
-                /* No limit: ORAIVISOR_HOOK_TIMEOUT is for hooks that may hang; a copy of a big data/ on a
-                 * file system without reflinks legitimately takes hours, shows its progress in STATUS=,
-                 * and is stopped by SIGTERM like every step. */
-                .timeout = 0,
-        };
-        log_info("Backing up '%s' to '%s/%s'.", data, root, u->record->backup_name);
-        notify_status("%s: backing up data", u->label);
-        u->backup_started = now(CLOCK_MONOTONIC);
-        r = backup_start(u->event, &spec, on_backup_done, on_backup_progress, u, &u->backup);
-        if (r < 0)
-                return finish(u, r, EXIT_UPGRADE_FAILED, "the backup could not be started: %s.", strerror(-r));
-}
-
-/* ---- obtain ------------------------------------------------------------------------------------------- */
-
-static int check_binary(Upgrade *u) {
-        free(u->binary);
-        u->binary = NULL;
-        int r = layout_check_binary(u->layout, u->version_dir, &u->binary);
-        u->binary_present = r >= 0;
-        return r;
-}
-
-/* Installed is not enough: the new version must start on this host (its libraries, its glibc, its
- * architecture, `version` answering), or the switch would leave the node down at the height with a binary
- * that cannot run. A version that is not ready stops the upgrade here, before hooks, pre-upgrade and the
- * switch, and 'current' is unchanged. */
-static void on_ready(Readiness *r, const ReadinessResult *res, void *userdata) {
-        Upgrade *u = userdata;
-        if (res->ready) {
-                u->readiness = readiness_free(u->readiness);
-                log_info("'%s' is ready: it will start on this host.", u->binary);
-                return step_next(u);
-        }
-        _cleanup_free_ char *why = strdup(strna(res->reason));
-        u->readiness = readiness_free(u->readiness);
-        return finish(u, -ENOEXEC, EXIT_UPGRADE_FAILED,
-                "its binary '%s' will not start on this host: it %s. Install a working one (oraivisorctl check %s says when it is), then start oraivisor again.",
-                u->binary, strna(why), u->record->plan->name);
-}
-
-static void check_ready(Upgrade *u) {
-        _cleanup_free_ char *dir = NULL;
-        if (asprintf(&dir, "%s/%s", u->layout->root, u->version_dir) < 0)
-                return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
-        ReadinessSpec spec = {
-                .version_dir = dir,
-                .daemon_name = u->layout->daemon_name,
-                .credentials = u->run_as,
-                .env = environ,
-                .working_directory = u->layout->home,
-        };
-        notify_status("%s: checking that the new binary starts on this host", u->label);
-        int r = readiness_start(u->event, &spec, on_ready, u, &u->readiness);
-        if (r < 0)
-                return finish(u, r, EXIT_UPGRADE_FAILED, "the readiness check of '%s' could not start: %s.", u->binary,
-                        strerror(-r));
-}
-
-static void on_obtain_progress(Obtain *o, const char *line, void *userdata) {
-        notify_status("%s", line);
-}
-
-static void on_obtain_done(Obtain *o, int error, const char *message, void *userdata) {
-        Upgrade *u = userdata;
-        /* message belongs to the Obtain: keep a copy before freeing it. */
-        _cleanup_free_ char *m = message ? strdup(message) : NULL;
-        u->obtain = obtain_free(u->obtain);
-        if (error < 0)
-                return finish(u, error, EXIT_UPGRADE_FAILED, "%s", strna(m));
-        int r = check_binary(u);
-        if (r < 0)
-                return finish(u, r, EXIT_UPGRADE_FAILED, "the download finished but '%s' cannot be used: %s.",
-                        u->binary, strerror(-r));
-        log_info("Downloaded and verified '%s'.", u->binary);
-        check_ready(u);
-}
-
-static void step_obtain(Upgrade *u) {
-        if (check_binary(u) >= 0)
-                return check_ready(u);
-        _cleanup_close_ int ufd = open_or_create_dir_at(u->layout->root_fd, "upgrades", 0755);
-        if (ufd < 0)
-                return finish(u, ufd, EXIT_UPGRADE_FAILED, "'%s/upgrades' cannot be opened: %s.", u->layout->root,
-                        strerror(-ufd));
-        _cleanup_free_ char *upath = NULL;
-        if (asprintf(&upath, "%s/upgrades", u->layout->root) < 0)
-                return finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
-        ObtainSpec spec = {
-                .upgrades_fd = ufd,
-                .upgrades_path = upath,
-                .folder = u->record->folder,
-                .daemon_name = u->layout->daemon_name,
-                .plan = u->record->plan,
-                .config = u->config,
-        };
-        notify_status("%s: downloading", u->label);
-        int r = obtain_start(u->event, &spec, on_obtain_done, on_obtain_progress, u, &u->obtain);
-        if (r < 0)
-                return finish(u, r, EXIT_UPGRADE_FAILED, "the download could not be started: %s.", strerror(-r));
+                return upgrade_finish(u, r, EXIT_UPGRADE_FAILED, "'%s pre-upgrade' could not be started: %s.", u->binary, strerror(-r));
 }
 
 /* ---- switch ------------------------------------------------------------------------------------------- */
@@ -678,7 +432,7 @@ static void step_switch(Upgrade *u) {
         notify_status("%s: switching", u->label);
         int r = layout_switch(u->layout, u->version_dir, NULL, NULL);
         if (r < 0)
-                return finish(u, r, EXIT_UPGRADE_FAILED, "'current' could not be switched: %s.", strerror(-r));
+                return upgrade_finish(u, r, EXIT_UPGRADE_FAILED, "'current' could not be switched: %s.", strerror(-r));
         r = layout_record_plan(u->layout, u->record->folder, u->record->plan);
         if (r < 0)
                 /* current already points to the new version: a missing record only means a later start cannot
@@ -712,95 +466,29 @@ static void step_switch(Upgrade *u) {
         u->done(u, 0, 0, u->userdata);
 }
 
-/* ---- the install lock ---------------------------------------------------------------------------------- */
-
-/* How long the engine waits for the install lock: oraivisorctl holds it for seconds (the time to unpack a
- * file); a holder that keeps it longer is stuck, and the upgrade fails saying whom it waited for. */
-#define INSTALL_LOCK_WAIT_MAX (5 * USEC_PER_MINUTE)
-#define INSTALL_LOCK_RETRY (100 * USEC_PER_MSEC)
-
-static void step_dispatch(Upgrade *u);
-
-static int on_lock_retry(sd_event_source *s, uint64_t usec, void *userdata) {
-        Upgrade *u = userdata;
-        u->lock_timer = sd_event_source_disable_unref(u->lock_timer);
-        step_dispatch(u);
-        return 0;
-}
-
-/* Before the obtain step and every later one (also when resumed there): 1 when we hold the install lock,
- * 0 while waiting for it (a timer dispatches the step again), negative when the upgrade was finished. */
-static int install_lock_take(Upgrade *u) {
-        char t[FORMAT_TIMESPAN_MAX];
-        if (u->install_lock_fd >= 0)
-                return 1;
-
-        _cleanup_free_ char *what = NULL, *holder = NULL;
-        if (asprintf(&what, "oraivisor upgrading %s", u->record->plan->name) < 0) {
-                finish(u, log_oom(), EXIT_INTERNAL, "out of memory.");
-                return -ENOMEM;
-        }
-        int fd = install_lock_acquire(u->layout->root_fd, what, 0, &holder);
-        usec_t n = now(CLOCK_MONOTONIC);
-        if (fd >= 0) {
-                u->install_lock_fd = fd;
-                if (u->lock_wait_start > 0)
-                        log_info("Got the install lock '%s/.install-lock' after %s; upgrade '%s' goes on.",
-                                u->layout->root, format_timespan(t, sizeof(t), n - u->lock_wait_start),
-                                u->record->plan->name);
-                u->lock_wait_start = 0;
-                return 1;
-        }
-        if (fd != -EBUSY) {
-                finish(u, fd, EXIT_UPGRADE_FAILED, "the install lock '%s/.install-lock' cannot be taken: %s.",
-                        u->layout->root, strerror(-fd));
-                return fd;
-        }
-        _cleanup_free_ char *who = holder ? string_escape_for_log(holder, strlen(holder), 200) : NULL;
-        if (u->lock_wait_start == 0) {
-                u->lock_wait_start = n;
-                log_notice("Upgrade '%s' waits for the install lock '%s/.install-lock', held by '%s' (at most %s).",
-                        u->record->plan->name, u->layout->root, strna(who),
-                        format_timespan(t, sizeof(t), INSTALL_LOCK_WAIT_MAX));
-                notify_status("%s: waiting for '%s' (install lock)", u->label, strna(who));
-        } else if (n - u->lock_wait_start >= INSTALL_LOCK_WAIT_MAX) {
-                finish(u, -EBUSY, EXIT_UPGRADE_FAILED,
-                        "'%s' still holds the install lock '%s/.install-lock' after %s; stop it and start oraivisor again.",
-                        strna(who), u->layout->root, format_timespan(t, sizeof(t), INSTALL_LOCK_WAIT_MAX));
-                return -EBUSY;
-        }
-        int r = sd_event_add_time_relative(u->event, &u->lock_timer, CLOCK_MONOTONIC, INSTALL_LOCK_RETRY, 0,
-                on_lock_retry, u);
-        if (r < 0) {
-                finish(u, r, EXIT_INTERNAL, "the event loop refused a timer: %s.", strerror(-r));
-                return r;
-        }
-        return 0;
-}
-
 /* ---- sequencing --------------------------------------------------------------------------------------- */
 
 static void step_begin(Upgrade *u, UpgradeStep step) {
         u->record->step = step;
-        int r = record_save(u);
+        int r = upgrade_save_record(u);
         if (r < 0)
-                return finish(u, r, EXIT_UPGRADE_FAILED, "the upgrade record could not be written.");
+                return upgrade_finish(u, r, EXIT_UPGRADE_FAILED, "the upgrade record could not be written.");
         log_debug("Upgrade '%s': step %s.", u->record->plan->name, upgrade_step_to_string(step));
         if (u->step_begun)
                 u->step_begun(u, u->userdata);
-        step_dispatch(u);
+        upgrade_step_dispatch(u);
 }
 
-static void step_dispatch(Upgrade *u) {
+void upgrade_step_dispatch(Upgrade *u) {
         UpgradeStep step = u->record->step;
-        if (step >= UPGRADE_STEP_OBTAIN && install_lock_take(u) <= 0)
+        if (step >= UPGRADE_STEP_OBTAIN && upgrade_install_lock_take(u) <= 0)
                 return;
 
         switch (step) {
         case UPGRADE_STEP_BACKUP:
-                return step_backup(u);
+                return upgrade_step_backup(u);
         case UPGRADE_STEP_OBTAIN:
-                return step_obtain(u);
+                return upgrade_step_obtain(u);
         case UPGRADE_STEP_HOOKS:
                 u->hook_index = 0;
                 return hooks_run_next(u);
@@ -821,29 +509,29 @@ static int on_defer_next(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static void step_next(Upgrade *u) {
+void upgrade_step_next(Upgrade *u) {
         /* Through the loop, so a chain of quick steps does not grow the stack and the watchdog keeps up. */
         int r = sd_event_add_defer(u->event, &u->defer, on_defer_next, u);
         if (r < 0)
-                finish(u, r, EXIT_INTERNAL, "the event loop refused a deferred step: %s.", strerror(-r));
+                upgrade_finish(u, r, EXIT_INTERNAL, "the event loop refused a deferred step: %s.", strerror(-r));
 }
 
 /* Before anything is copied: is the binary there, or may it be fetched? */
 static int precheck(Upgrade *u) {
         _cleanup_free_ char *dir = NULL;
         struct stat st;
-        bool usable = check_binary(u) >= 0;
+        bool usable = upgrade_check_binary(u) >= 0;
         if (asprintf(&dir, "%s/%s", u->layout->root, u->version_dir) < 0)
                 return log_oom();
 
         switch (upgrade_begin(usable, !usable && stat(dir, &st) >= 0, u->record->step, u->config->allow_download)) {
         case UPGRADE_BEGIN_FOLDER_ONLY:
-                finish(u, -ENOENT, EXIT_UPGRADE_MISSING,
+                upgrade_finish(u, -ENOENT, EXIT_UPGRADE_MISSING,
                         "'%s' exists but holds no usable binary '%s'. Install the binary there (chmod +x), or remove the folder%s.",
                         dir, u->binary, u->config->allow_download ? " so that it can be downloaded" : "");
                 return -ENOENT;
         case UPGRADE_BEGIN_MISSING:
-                finish(u, -ENOENT, EXIT_UPGRADE_MISSING,
+                upgrade_finish(u, -ENOENT, EXIT_UPGRADE_MISSING,
                         "The binary for upgrade '%s' is not installed. Install it as '%s' (chmod +x) and start oraivisor again, or set DAEMON_ALLOW_DOWNLOAD_BINARIES=true.",
                         u->record->plan->name, u->binary);
                 return -ENOENT;
