@@ -20,7 +20,7 @@ static int derive_paths(const Config *c, PathRow *rows, size_t n) {
         const char *backup = c->backup_dir ? c->backup_dir : c->home;
         /* Below the home, in the order of rows[]; the last one is the backup folder itself. */
         static const char *const below_home[] = {
-                "/oraivisor", "/oraivisor/genesis", "/oraivisor/upgrades", "/oraivisor/current", "/data/" PLAN_FILE,
+                "/oraivisor", "/oraivisor/genesis", "/oraivisor/upgrades", "/oraivisor/current", ("/data/" PLAN_FILE),
         };
         assert(n == ELEMENTSOF(below_home) + 1);
         for (size_t i = 0; i < ELEMENTSOF(below_home); i++)

@@ -66,7 +66,7 @@ const char *copy_worker_path(Worker *w) {
         return w->path ?: w->c->path;
 }
 
-static int copy_fail_fmt(Worker *w, int r, const char *format, ...) {
+_printf_(3, 4) static int copy_fail_fmt(Worker *w, int r, const char *format, ...) {
         CopyContext *c = w->c;
         assert(r < 0);
         pthread_mutex_lock(&c->lock);
