@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # libc6-dev: gcc only recommends it, and a minimal system (or --no-install-recommends) has no C headers.
-build_pkgs="gcc libc6-dev pkg-config meson ninja-build libsystemd-dev libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev"
+build_pkgs="gcc libc6-dev pkg-config meson ninja-build libsystemd-dev libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler"
 # The Debian package (make deb): debhelper builds it (dpkg-checkbuilddeps also wants build-essential),
 # lintian checks it.
 deb_pkgs="$build_pkgs build-essential debhelper dpkg-dev fakeroot lintian"
