@@ -12,7 +12,8 @@ Attributes of Chain, changed by the tests while it serves:
   plan      None, or (name, height, info)
   mode      "ok", "garbage" (not JSON), "huge" (a 2 MiB body), "slow" (answers after `slow_seconds`),
             "redirect" (302 elsewhere), "error" (a JSON-RPC error), "close" (closes without answering)
-  height0, block_seconds, t0: height = height0 + (now - t0) / block_seconds
+  height0, block_seconds, t0: height = height0 + (now - t0) / block_seconds (moving t0 back jumps ahead);
+  the time of block h is tb + (h - height0) * block_seconds
 
 As a program (for the systemd sandbox and the benchmark):
   standin.py (--port N | --unix PATH) [--height H] [--block-seconds S] [--plan NAME:HEIGHT[:INFO]]
@@ -72,6 +73,7 @@ class Chain:
         self.height0 = height
         self.block_seconds = block_seconds
         self.t0 = time.time()
+        self.tb = self.t0  # the time of block height0: block times follow the pace, whatever the jumps
         self.plan = plan
         self.mode = "ok"
         self.slow_seconds = 30
@@ -83,7 +85,7 @@ class Chain:
         return self.height0 + int((time.time() - self.t0) / self.block_seconds)
 
     def block_time(self, h):
-        return self.t0 + (h - self.height0) * self.block_seconds
+        return self.tb + (h - self.height0) * self.block_seconds
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
