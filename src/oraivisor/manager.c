@@ -87,6 +87,7 @@ struct Manager {
         sd_event_source *shutdown_kill_timer;
         MetricsFile *metrics;         /* NULL: metrics are off */
         ChainWatch *chain_watch;      /* NULL: chain watching is off */
+        MetricsScheduled metrics_scheduled[8]; /* what metrics_refresh() lends the metrics */
 };
 
 static void metrics_changed(Manager *m);
@@ -160,6 +161,19 @@ static void metrics_refresh(Metrics *mm, void *userdata) {
         mm->daemon_up = m->state == STATE_RUNNING || m->state == STATE_STOPPING || m->state == STATE_SHUTTING_DOWN;
         mm->upgrade_step = m->upgrade && m->state == STATE_UPGRADING ? upgrade_current_step(m->upgrade)
                                                                      : _UPGRADE_STEP_INVALID;
+        if (m->chain_watch) {
+                const ChainState *cs = chain_watch_state(m->chain_watch);
+                mm->chain_height = cs->reachable ? cs->height : 0;
+                size_t n = 0;
+                for (size_t i = 0; i < cs->n_upgrades && n < ELEMENTSOF(m->metrics_scheduled); i++)
+                        m->metrics_scheduled[n++] = (MetricsScheduled) {
+                                .upgrade = cs->upgrades[i].name,
+                                .height = cs->upgrades[i].height,
+                                .binary_ready = cs->upgrades[i].binary == BINARY_INSTALLED,
+                        };
+                mm->scheduled = m->metrics_scheduled;
+                mm->n_scheduled = n;
+        }
 }
 
 /* At every change of what the metrics show; the file's own timer rewrites it every minute as well. */

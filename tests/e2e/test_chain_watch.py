@@ -187,6 +187,46 @@ class TestWarnings(ChainWatchCase):
         self.stop()
 
 
+class TestStatusAndMetrics(ChainWatchCase):
+    def test_status_line_and_metrics(self):
+        self.chain.plan = ("v2", 1000 + 2280, "")  # 2280 blocks of 5 s: 3h10m
+        self.home.install(os.path.join("upgrades", "v2"), "v2")
+        sockdir = tempfile.mkdtemp(prefix="oraivisor-e2e-notify-")
+        metrics = os.path.join(self.home.path, "prom")
+        os.makedirs(metrics)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        path = os.path.join(sockdir, "notify")
+        sock.bind(path)
+        try:
+            r = self.start(NOTIFY_SOCKET=path, ORAIVISOR_METRICS_DIR=metrics)
+            sock.settimeout(30)
+            status = None
+            while status is None:
+                for line in sock.recv(65536).decode().split("\n"):
+                    if line.startswith("STATUS=") and "upgrade v2 at height" in line:
+                        status = line
+            self.assertRegex(status, r"^STATUS=fakechaind \(genesis\) running; watching for upgrade plans; "
+                                     r"upgrade v2 at height 3280 \(~3h(10|9)m\), binary ready$")
+            prom = os.path.join(metrics, "oraivisor-fakechaind.prom")
+            deadline = time.monotonic() + 30
+            text = ""
+            while time.monotonic() < deadline and "oraivisor_scheduled_upgrade_binary_ready" not in text:
+                time.sleep(0.1)
+                try:
+                    with open(prom) as f:
+                        text = f.read()
+                except OSError:
+                    pass
+            self.assertIn('oraivisor_scheduled_upgrade_height{name="fakechaind",upgrade="v2"} 3280\n', text)
+            self.assertIn('oraivisor_scheduled_upgrade_binary_ready{name="fakechaind",upgrade="v2"} 1\n', text)
+            self.assertRegex(text, r'oraivisor_chain_height\{name="fakechaind"\} 10\d\d\n')
+            self.stop()
+        finally:
+            sock.close()
+            import shutil
+            shutil.rmtree(sockdir, ignore_errors=True)
+
+
 class TestPlanChanges(ChainWatchCase):
     def test_replaced_then_cancelled(self):
         self.chain.plan = ("v2", 1000 + DAY_BLOCKS, "")
