@@ -17,7 +17,7 @@ Attributes of Chain, changed by the tests while it serves:
 
 As a program (for the systemd sandbox and the benchmark):
   standin.py (--port N | --unix PATH) [--height H] [--block-seconds S] [--plan NAME:HEIGHT[:INFO]]
-prints "LISTENING" when ready.
+prints "LISTENING" (with " PORT <n>" on TCP) when ready.
 """
 
 import argparse
@@ -211,10 +211,12 @@ def main():
         parts = a.plan.split(":", 2)
         plan = (parts[0], int(parts[1]), parts[2] if len(parts) > 2 else "")
     chain = Chain(a.height, a.block_seconds, plan)
-    start(chain, a.port or 0, a.unix)
+    srv = start(chain, a.port or 0, a.unix)
     if a.unix:
         os.chmod(a.unix, 0o666)
-    print("LISTENING", flush=True)
+        print("LISTENING", flush=True)
+    else:
+        print(f"LISTENING PORT {srv.port}", flush=True)
     while True:
         time.sleep(3600)
 
