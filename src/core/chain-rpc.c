@@ -16,14 +16,28 @@
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
 
+int node_rpc_copy(const NodeRpc *r, NodeRpc *ret) {
+        NodeRpc c = *r;
+        c.url = strdup(r->url);
+        c.display = strdup(r->display);
+        c.unix_path = r->unix_path ? strdup(r->unix_path) : NULL;
+        if (!c.url || !c.display || (r->unix_path && !c.unix_path)) {
+                node_rpc_done(&c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
 void node_rpc_done(NodeRpc *r) {
         free(r->url);
         free(r->unix_path);
         free(r->display);
-        *r = (NodeRpc) {};
+        *r = (NodeRpc){};
 }
 
-/* ---- addresses ------------------------------------------------------------------------------------------- */
+/* ---- addresses -------------------------------------------------------------------------------------------
+ */
 
 static int parse_port(const char *s, size_t n, uint16_t *ret) {
         if (n == 0 || n > 5)
@@ -54,7 +68,7 @@ int node_rpc_parse(const char *s, NodeRpc *ret, const char **ret_reason) {
         }
         if ((rest = startswith(s, "unix://"))) {
                 if (rest[0] != '/' || strstr(rest, "/../") || endswith(rest, "/..") || strlen(rest) >= 108 ||
-                    strpbrk(rest, "?#\n")) {
+                        strpbrk(rest, "?#\n")) {
                         *ret_reason = "a unix socket is written unix:///absolute/path (at most 107 bytes)";
                         return -EINVAL;
                 }
@@ -65,7 +79,7 @@ int node_rpc_parse(const char *s, NodeRpc *ret, const char **ret_reason) {
                 if (!r.unix_path || !r.url || !r.display)
                         return -ENOMEM;
                 *ret = r;
-                r = (NodeRpc) {};
+                r = (NodeRpc){};
                 return 0;
         }
         if (!(rest = startswith(s, "http://")) && !(rest = startswith(s, "tcp://"))) {
@@ -81,7 +95,8 @@ int node_rpc_parse(const char *s, NodeRpc *ret, const char **ret_reason) {
         if (n > 0 && rest[n - 1] == '/')
                 n--;
         if (memchr(rest, '/', n) || memchr(rest, '@', n) || memchr(rest, '?', n) || memchr(rest, '#', n)) {
-                *ret_reason = "no path, credentials, query or fragment: only the scheme, the host and the port";
+                *ret_reason =
+                        "no path, credentials, query or fragment: only the scheme, the host and the port";
                 return -EINVAL;
         }
         const char *host = rest, *host_end, *port = NULL;
@@ -126,12 +141,12 @@ int node_rpc_parse(const char *s, NodeRpc *ret, const char **ret_reason) {
         _cleanup_free_ char *h = strndup(host, (size_t) (host_end - host));
         if (!h)
                 return -ENOMEM;
-        _cleanup_(node_rpc_done) NodeRpc r = { .tcp = true, .port = p };
+        _cleanup_(node_rpc_done) NodeRpc r = {.tcp = true, .port = p};
         bool v6 = false;
         if (inet_pton(AF_INET, h, r.address) == 1) {
                 r.family = AF_INET;
                 /* The node listens on every interface: reach it on loopback. */
-                if (memcmp(r.address, (uint8_t[4]) { 0, 0, 0, 0 }, 4) == 0) {
+                if (memcmp(r.address, (uint8_t[4]){0, 0, 0, 0}, 4) == 0) {
                         free(h);
                         h = strdup("127.0.0.1");
                         if (!h)
@@ -142,7 +157,7 @@ int node_rpc_parse(const char *s, NodeRpc *ret, const char **ret_reason) {
         } else if (inet_pton(AF_INET6, h, r.address) == 1) {
                 r.family = AF_INET6;
                 v6 = true;
-                static const uint8_t any[16] = {}, lo[16] = { [15] = 1 };
+                static const uint8_t any[16] = {}, lo[16] = {[15] = 1};
                 if (memcmp(r.address, any, 16) == 0) {
                         free(h);
                         h = strdup("::1");
@@ -170,11 +185,12 @@ int node_rpc_parse(const char *s, NodeRpc *ret, const char **ret_reason) {
         if (!r.display)
                 return -ENOMEM;
         *ret = r;
-        r = (NodeRpc) {};
+        r = (NodeRpc){};
         return 0;
 }
 
-/* ---- config.toml ----------------------------------------------------------------------------------------- */
+/* ---- config.toml -----------------------------------------------------------------------------------------
+ */
 
 static const char *skip_blank(const char *p, const char *e) {
         while (p < e && (*p == ' ' || *p == '\t'))
@@ -192,10 +208,11 @@ int cometbft_config_rpc_laddr(const char *text, size_t len, char **ret) {
                 const char *next = eol < end ? eol + 1 : end;
 
                 if (s < eol && *s == '[') {
-                        /* "[rpc]", with blanks allowed inside the brackets; "[[x]]" arrays are other sections. */
+                        /* "[rpc]", with blanks allowed inside the brackets; "[[x]]" arrays are other
+                         * sections. */
                         const char *q = skip_blank(s + 1, eol);
-                        in_rpc = (size_t) (eol - q) >= 3 && memcmp(q, "rpc", 3) == 0 && (q = skip_blank(q + 3, eol)) < eol &&
-                                *q == ']';
+                        in_rpc = (size_t) (eol - q) >= 3 && memcmp(q, "rpc", 3) == 0 &&
+                                (q = skip_blank(q + 3, eol)) < eol && *q == ']';
                 } else if (in_rpc && (size_t) (eol - s) > 5 && memcmp(s, "laddr", 5) == 0) {
                         const char *q = skip_blank(s + 5, eol);
                         if (q < eol && *q == '=') {
@@ -203,9 +220,10 @@ int cometbft_config_rpc_laddr(const char *text, size_t len, char **ret) {
                                 if (q < eol && (*q == '"' || *q == '\'')) {
                                         char quote = *q++;
                                         const char *close = memchr(q, quote, (size_t) (eol - q));
-                                        /* Escapes are not expected in an address: a value with one is not read. */
+                                        /* Escapes are not expected in an address: a value with one is not
+                                         * read. */
                                         if (close && !memchr(q, '\\', (size_t) (close - q)) &&
-                                            !memchr(q, 0, (size_t) (close - q))) {
+                                                !memchr(q, 0, (size_t) (close - q))) {
                                                 char *v = strndup(q, (size_t) (close - q));
                                                 if (!v)
                                                         return -ENOMEM;
@@ -220,7 +238,8 @@ int cometbft_config_rpc_laddr(const char *text, size_t len, char **ret) {
         return 0;
 }
 
-/* ---- JSON-RPC answers ------------------------------------------------------------------------------------ */
+/* ---- JSON-RPC answers ------------------------------------------------------------------------------------
+ */
 
 static int json_parse(const char *data, size_t len, json_object **ret, const char **ret_reason) {
         _cleanup_(json_tokener_freep) json_tokener *tok = json_tokener_new_ex(64);
@@ -268,6 +287,22 @@ static int json_rpc_result(json_object *root, json_object **ret, const char **re
                 return 0;
         }
         *ret = root;
+        return 0;
+}
+
+/* Parses a JSON-RPC answer: *ret_root owns it, *ret_result points into it. */
+static int json_rpc_parse(const char *data, size_t len, json_object **ret_root, json_object **ret_result,
+        const char **ret_reason) {
+        json_object *root = NULL;
+        int r = json_parse(data, len, &root, ret_reason);
+        if (r < 0)
+                return r;
+        r = json_rpc_result(root, ret_result, ret_reason);
+        if (r < 0) {
+                json_object_put(root);
+                return r;
+        }
+        *ret_root = root;
         return 0;
 }
 
@@ -320,11 +355,12 @@ static int digits(const char *s, size_t n, unsigned *ret) {
 
 int rfc3339_parse(const char *s, usec_t *ret) {
         unsigned Y, M, D, h, m, sec, usec = 0;
-        if (strlen(s) < 20 || digits(s, 4, &Y) < 0 || s[4] != '-' || digits(s + 5, 2, &M) < 0 || s[7] != '-' ||
-            digits(s + 8, 2, &D) < 0 || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) < 0 ||
-            s[13] != ':' || digits(s + 14, 2, &m) < 0 || s[16] != ':' || digits(s + 17, 2, &sec) < 0)
+        if (strlen(s) < 20 || digits(s, 4, &Y) < 0 || s[4] != '-' || digits(s + 5, 2, &M) < 0 ||
+                s[7] != '-' || digits(s + 8, 2, &D) < 0 || (s[10] != 'T' && s[10] != 't') ||
+                digits(s + 11, 2, &h) < 0 || s[13] != ':' || digits(s + 14, 2, &m) < 0 || s[16] != ':' ||
+                digits(s + 17, 2, &sec) < 0)
                 return -EINVAL;
-        static const unsigned mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+        static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
         if (Y < 1970 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 || sec > 60)
                 return -EINVAL;
         const char *p = s + 19;
@@ -363,10 +399,7 @@ int rfc3339_parse(const char *s, usec_t *ret) {
 int rpc_status_parse(const char *json, size_t len, RpcStatus *ret, const char **ret_reason) {
         _cleanup_(json_object_putp) json_object *root = NULL;
         json_object *result, *o;
-        int r = json_parse(json, len, &root, ret_reason);
-        if (r < 0)
-                return r;
-        r = json_rpc_result(root, &result, ret_reason);
+        int r = json_rpc_parse(json, len, &root, &result, ret_reason);
         if (r < 0)
                 return r;
         json_object *sync = json_path(result, "sync_info", NULL);
@@ -375,12 +408,14 @@ int rpc_status_parse(const char *json, size_t len, RpcStatus *ret, const char **
                 return -EBADMSG;
         }
         RpcStatus s = {};
-        if (!(o = json_path(sync, "latest_block_height", NULL)) || json_int64(o, &s.height) < 0 || s.height < 0) {
+        if (!(o = json_path(sync, "latest_block_height", NULL)) || json_int64(o, &s.height) < 0 ||
+                s.height < 0) {
                 *ret_reason = "the status has no valid \"latest_block_height\"";
                 return -EBADMSG;
         }
         o = json_path(sync, "latest_block_time", NULL);
-        if (!json_object_is_type(o, json_type_string) || rfc3339_parse(json_object_get_string(o), &s.block_time) < 0) {
+        if (!json_object_is_type(o, json_type_string) ||
+                rfc3339_parse(json_object_get_string(o), &s.block_time) < 0) {
                 *ret_reason = "the status has no valid \"latest_block_time\"";
                 return -EBADMSG;
         }
@@ -394,13 +429,11 @@ int rpc_status_parse(const char *json, size_t len, RpcStatus *ret, const char **
         return 0;
 }
 
-int rpc_blockchain_parse(const char *json, size_t len, BlockSample *ret, size_t max, const char **ret_reason) {
+int rpc_blockchain_parse(
+        const char *json, size_t len, BlockSample *ret, size_t max, const char **ret_reason) {
         _cleanup_(json_object_putp) json_object *root = NULL;
         json_object *result;
-        int r = json_parse(json, len, &root, ret_reason);
-        if (r < 0)
-                return r;
-        r = json_rpc_result(root, &result, ret_reason);
+        int r = json_rpc_parse(json, len, &root, &result, ret_reason);
         if (r < 0)
                 return r;
         json_object *metas = json_path(result, "block_metas", NULL);
@@ -413,8 +446,9 @@ int rpc_blockchain_parse(const char *json, size_t len, BlockSample *ret, size_t 
                 json_object *hd = json_path(json_object_array_get_idx(metas, i), "header", NULL);
                 json_object *h = json_path(hd, "height", NULL), *t = json_path(hd, "time", NULL);
                 BlockSample b;
-                if (!h || json_int64(h, &b.height) < 0 || b.height <= 0 || !json_object_is_type(t, json_type_string) ||
-                    rfc3339_parse(json_object_get_string(t), &b.time) < 0) {
+                if (!h || json_int64(h, &b.height) < 0 || b.height <= 0 ||
+                        !json_object_is_type(t, json_type_string) ||
+                        rfc3339_parse(json_object_get_string(t), &b.time) < 0) {
                         *ret_reason = "a block of the list has no valid height or time";
                         return -EBADMSG;
                 }
@@ -436,7 +470,7 @@ int base64_decode(const char *s, size_t len, uint8_t **ret, size_t *ret_len) {
         unsigned bits = 0;
         for (size_t i = 0; i < len; i++) {
                 char c = s[i];
-                int v = c >= 'A' && c <= 'Z' ? c - 'A'
+                int v = c >= 'A' && c <= 'Z'   ? c - 'A'
                         : c >= 'a' && c <= 'z' ? c - 'a' + 26
                         : c >= '0' && c <= '9' ? c - '0' + 52
                         : c == '+'             ? 62
@@ -493,10 +527,7 @@ finish:
 int rpc_current_plan_parse(const char *json, size_t len, UpgradePlan **ret, const char **ret_reason) {
         _cleanup_(json_object_putp) json_object *root = NULL;
         json_object *result, *o;
-        int r = json_parse(json, len, &root, ret_reason);
-        if (r < 0)
-                return r;
-        r = json_rpc_result(root, &result, ret_reason);
+        int r = json_rpc_parse(json, len, &root, &result, ret_reason);
         if (r < 0)
                 return r;
         json_object *resp = json_path(result, "response", NULL);

@@ -15,11 +15,12 @@
 
 /* Where the RPC is reached. */
 typedef struct NodeRpc {
-        char *url;         /* the base URL curl is given: "http://127.0.0.1:26657"; "http://localhost" for a socket */
-        char *unix_path;   /* the socket's path for unix://, else NULL */
-        char *display;     /* as the operator reads it: "http://127.0.0.1:26657", "unix:///run/oraid/rpc.sock" */
-        bool tcp;          /* over TCP (not a unix socket) */
-        bool loopback;     /* TCP to 127.0.0.0/8, ::1 or "localhost" */
+        char *url; /* the base URL curl is given: "http://127.0.0.1:26657"; "http://localhost" for a socket
+                    */
+        char *unix_path; /* the socket's path for unix://, else NULL */
+        char *display; /* as the operator reads it: "http://127.0.0.1:26657", "unix:///run/oraid/rpc.sock" */
+        bool tcp; /* over TCP (not a unix socket) */
+        bool loopback; /* TCP to 127.0.0.0/8, ::1 or "localhost" */
         /* A numeric address to probe with a plain connect() before loading libcurl; family 0: none (a
          * host name). */
         int family;
@@ -30,6 +31,8 @@ typedef struct NodeRpc {
 #define NODE_RPC_DEFAULT "http://127.0.0.1:26657"
 
 void node_rpc_done(NodeRpc *r);
+/* A deep copy; -ENOMEM. */
+int node_rpc_copy(const NodeRpc *r, NodeRpc *ret);
 
 /* Parses ORAIVISOR_NODE_RPC or a laddr: "http://host[:port]", "https://host[:port]", "tcp://host:port"
  * (CometBFT's form, fetched over http) or "unix:///absolute/path". A wildcard host (0.0.0.0, [::]) means
@@ -44,8 +47,8 @@ int cometbft_config_rpc_laddr(const char *text, size_t len, char **ret);
 
 /* The `status` answer. */
 typedef struct RpcStatus {
-        int64_t height;      /* latest_block_height */
-        usec_t block_time;   /* latest_block_time, CLOCK_REALTIME µs */
+        int64_t height; /* latest_block_height */
+        usec_t block_time; /* latest_block_time, CLOCK_REALTIME µs */
         bool catching_up;
 } RpcStatus;
 
@@ -60,7 +63,8 @@ typedef struct BlockSample {
 } BlockSample;
 
 /* `blockchain?minHeight=&maxHeight=`: up to max samples (any order); returns how many. */
-int rpc_blockchain_parse(const char *json, size_t len, BlockSample *ret, size_t max, const char **ret_reason);
+int rpc_blockchain_parse(
+        const char *json, size_t len, BlockSample *ret, size_t max, const char **ret_reason);
 
 /* `abci_query` on the current plan: 1 and the plan, 0 when none is scheduled (value empty or null, or a
  * response without a plan), -EBADMSG with *ret_reason for a failed query (code != 0), bad base64, bad

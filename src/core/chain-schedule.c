@@ -22,7 +22,7 @@ void block_pace_add(BlockPace *p, int64_t height, usec_t time) {
                 p->n--;
         } else
                 memmove(p->samples + i + 1, p->samples + i, (p->n - i) * sizeof(BlockSample));
-        p->samples[i] = (BlockSample) { height, time };
+        p->samples[i] = (BlockSample){height, time};
         p->n++;
 }
 
@@ -114,10 +114,10 @@ const char *format_approx(char *buf, size_t len, usec_t t) {
                 usec_t unit;
                 const char *suffix;
         } units[] = {
-                { 24 * USEC_PER_HOUR, "d" },
-                { USEC_PER_HOUR, "h" },
-                { USEC_PER_MINUTE, "m" },
-                { USEC_PER_SEC, "s" },
+                {24 * USEC_PER_HOUR, "d"},
+                {USEC_PER_HOUR, "h"},
+                {USEC_PER_MINUTE, "m"},
+                {USEC_PER_SEC, "s"},
         };
         if (t == USEC_INFINITY)
                 return snprintf(buf, len, "unknown"), buf;
@@ -128,7 +128,8 @@ const char *format_approx(char *buf, size_t len, usec_t t) {
                 if (i + 1 < ELEMENTSOF(units) && i < 2) {
                         unsigned long long b = (t % units[i].unit) / units[i + 1].unit;
                         if (b > 0) {
-                                snprintf(buf, len, "%llu%s%llu%s", a, units[i].suffix, b, units[i + 1].suffix);
+                                snprintf(buf, len, "%llu%s%llu%s", a, units[i].suffix, b,
+                                        units[i + 1].suffix);
                                 return buf;
                         }
                 }

@@ -29,7 +29,7 @@ usec_t chain_estimate_at(int64_t target, int64_t height, usec_t height_time, use
 usec_t chain_estimate_left(int64_t target, int64_t height, usec_t block_time);
 
 typedef enum ChainWarning {
-        CHAIN_WARNING_AT_ONCE,  /* when the plan is first seen */
+        CHAIN_WARNING_AT_ONCE, /* when the plan is first seen */
         CHAIN_WARNING_DAY,
         CHAIN_WARNING_HOUR,
         CHAIN_WARNING_10MIN,

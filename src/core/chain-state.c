@@ -52,7 +52,7 @@ void scheduled_upgrade_done(ScheduledUpgrade *u) {
         free(u->name);
         free(u->info);
         free(u->binary_error);
-        *u = (ScheduledUpgrade) {};
+        *u = (ScheduledUpgrade){};
 }
 
 void chain_state_done(ChainState *s) {
@@ -60,7 +60,7 @@ void chain_state_done(ChainState *s) {
                 scheduled_upgrade_done(&s->upgrades[i]);
         free(s->upgrades);
         free(s->rpc);
-        *s = (ChainState) {};
+        *s = (ChainState){};
 }
 
 ScheduledUpgrade *chain_state_find(ChainState *s, ScheduledSource source, const char *name) {
@@ -115,13 +115,14 @@ int chain_state_to_json(const ChainState *s, char **ret) {
                 return -ENOMEM;
         }
         if (add(o, "version", json_object_new_int(CHAIN_STATE_VERSION)) < 0 ||
-            add(o, "rpc", json_object_new_string(strempty(s->rpc))) < 0 ||
-            add(o, "reachable", json_object_new_boolean(s->reachable)) < 0 ||
-            add(o, "height", json_object_new_int64(s->height)) < 0 ||
-            add(o, "height_time_usec", json_object_new_uint64(s->height_time)) < 0 ||
-            add(o, "block_time_usec", json_object_new_uint64(s->block_time)) < 0 ||
-            add(o, "catching_up", json_object_new_boolean(s->catching_up)) < 0 ||
-            add(o, "updated_usec", json_object_new_uint64(s->updated)) < 0 || add(o, "upgrades", list) < 0)
+                add(o, "rpc", json_object_new_string(strempty(s->rpc))) < 0 ||
+                add(o, "reachable", json_object_new_boolean(s->reachable)) < 0 ||
+                add(o, "height", json_object_new_int64(s->height)) < 0 ||
+                add(o, "height_time_usec", json_object_new_uint64(s->height_time)) < 0 ||
+                add(o, "block_time_usec", json_object_new_uint64(s->block_time)) < 0 ||
+                add(o, "catching_up", json_object_new_boolean(s->catching_up)) < 0 ||
+                add(o, "updated_usec", json_object_new_uint64(s->updated)) < 0 ||
+                add(o, "upgrades", list) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < s->n_upgrades; i++) {
                 const ScheduledUpgrade *u = &s->upgrades[i];
@@ -132,21 +133,25 @@ int chain_state_to_json(const ChainState *s, char **ret) {
                         return -ENOMEM;
                 }
                 if (add(e, "name", json_object_new_string(u->name)) < 0 ||
-                    add(e, "height", json_object_new_int64(u->height)) < 0 ||
-                    add(e, "info", json_object_new_string(strempty(u->info))) < 0 ||
-                    add(e, "source", json_object_new_string(scheduled_source_to_string(u->source))) < 0 ||
-                    add(e, "first_seen_usec", json_object_new_uint64(u->first_seen)) < 0 ||
-                    add(e, "estimated_at_usec", json_object_new_uint64(u->estimated_at)) < 0 ||
-                    add(e, "binary", json_object_new_string(binary_state_to_string(u->binary))) < 0 ||
-                    (u->binary_error && add(e, "binary_error", json_object_new_string(u->binary_error)) < 0) ||
-                    add(e, "warnings", w) < 0)
+                        add(e, "height", json_object_new_int64(u->height)) < 0 ||
+                        add(e, "info", json_object_new_string(strempty(u->info))) < 0 ||
+                        add(e, "source", json_object_new_string(scheduled_source_to_string(u->source))) <
+                                0 ||
+                        add(e, "first_seen_usec", json_object_new_uint64(u->first_seen)) < 0 ||
+                        add(e, "estimated_at_usec", json_object_new_uint64(u->estimated_at)) < 0 ||
+                        add(e, "binary", json_object_new_string(binary_state_to_string(u->binary))) < 0 ||
+                        (u->binary_error &&
+                                add(e, "binary_error", json_object_new_string(u->binary_error)) < 0) ||
+                        add(e, "warnings", w) < 0)
                         return -ENOMEM;
                 for (ChainWarning k = 0; k < _CHAIN_WARNING_MAX; k++)
                         if ((u->warnings & (1u << k)) &&
-                            json_object_array_add(w, json_object_new_string(chain_warning_to_string(k))) < 0)
+                                json_object_array_add(
+                                        w, json_object_new_string(chain_warning_to_string(k))) < 0)
                                 return -ENOMEM;
         }
-        const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *t =
+                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         char *c = NULL;
         if (!t || asprintf(&c, "%s\n", t) < 0)
                 return -ENOMEM;
@@ -176,7 +181,8 @@ int chain_state_from_json(const char *data, size_t len, ChainState *ret, const c
         _cleanup_(json_tokener_freep) json_tokener *tok = json_tokener_new();
         if (!tok)
                 return -ENOMEM;
-        _cleanup_(json_object_putp) json_object *o = len <= INT32_MAX ? json_tokener_parse_ex(tok, data, (int) len) : NULL;
+        _cleanup_(json_object_putp) json_object *o =
+                len <= INT32_MAX ? json_tokener_parse_ex(tok, data, (int) len) : NULL;
         if (!o || !json_object_is_type(o, json_type_object)) {
                 *ret_reason = "it is not a JSON object";
                 return -EBADMSG;
@@ -192,8 +198,10 @@ int chain_state_from_json(const char *data, size_t len, ChainState *ret, const c
         s.reachable = (v = get(o, "reachable", json_type_boolean)) && json_object_get_boolean(v);
         s.catching_up = (v = get(o, "catching_up", json_type_boolean)) && json_object_get_boolean(v);
         uint64_t h = 0;
-        if (get_uint64(o, "height", &h) < 0 || h > INT64_MAX || get_uint64(o, "height_time_usec", &s.height_time) < 0 ||
-            get_uint64(o, "block_time_usec", &s.block_time) < 0 || get_uint64(o, "updated_usec", &s.updated) < 0) {
+        if (get_uint64(o, "height", &h) < 0 || h > INT64_MAX ||
+                get_uint64(o, "height_time_usec", &s.height_time) < 0 ||
+                get_uint64(o, "block_time_usec", &s.block_time) < 0 ||
+                get_uint64(o, "updated_usec", &s.updated) < 0) {
                 *ret_reason = "a height or time is missing or not a number";
                 return -EBADMSG;
         }
@@ -207,21 +215,25 @@ int chain_state_from_json(const char *data, size_t len, ChainState *ret, const c
                 json_object *e = json_object_array_get_idx(list, i), *name, *info, *src, *bin, *err, *w;
                 ScheduledUpgrade u = {};
                 uint64_t uh = 0;
-                if (!json_object_is_type(e, json_type_object) || !(name = get(e, "name", json_type_string)) ||
-                    isempty(json_object_get_string(name)) || get_uint64(e, "height", &uh) < 0 || uh == 0 || uh > INT64_MAX ||
-                    !(src = get(e, "source", json_type_string)) ||
-                    (u.source = scheduled_source_from_string(json_object_get_string(src))) < 0 ||
-                    !(bin = get(e, "binary", json_type_string)) ||
-                    (u.binary = binary_state_from_string(json_object_get_string(bin))) < 0 ||
-                    get_uint64(e, "first_seen_usec", &u.first_seen) < 0 ||
-                    get_uint64(e, "estimated_at_usec", &u.estimated_at) < 0) {
+                if (!json_object_is_type(e, json_type_object) ||
+                        !(name = get(e, "name", json_type_string)) ||
+                        isempty(json_object_get_string(name)) || get_uint64(e, "height", &uh) < 0 ||
+                        uh == 0 || uh > INT64_MAX || !(src = get(e, "source", json_type_string)) ||
+                        (u.source = scheduled_source_from_string(json_object_get_string(src))) < 0 ||
+                        !(bin = get(e, "binary", json_type_string)) ||
+                        (u.binary = binary_state_from_string(json_object_get_string(bin))) < 0 ||
+                        get_uint64(e, "first_seen_usec", &u.first_seen) < 0 ||
+                        get_uint64(e, "estimated_at_usec", &u.estimated_at) < 0) {
                         *ret_reason = "an upgrade has no valid name, height, source, binary state or times";
                         return -EBADMSG;
                 }
                 u.height = (int64_t) uh;
                 u.name = (char *) json_object_get_string(name);
-                u.info = (info = get(e, "info", json_type_string)) ? (char *) json_object_get_string(info) : (char *) "";
-                u.binary_error = (err = get(e, "binary_error", json_type_string)) ? (char *) json_object_get_string(err) : NULL;
+                u.info = (info = get(e, "info", json_type_string)) ? (char *) json_object_get_string(info)
+                                                                   : (char *) "";
+                u.binary_error = (err = get(e, "binary_error", json_type_string))
+                        ? (char *) json_object_get_string(err)
+                        : NULL;
                 if ((w = get(e, "warnings", json_type_array)))
                         for (size_t k = 0; k < json_object_array_length(w); k++) {
                                 ChainWarning cw = chain_warning_from_string(
@@ -233,7 +245,7 @@ int chain_state_from_json(const char *data, size_t len, ChainState *ret, const c
                         return -ENOMEM;
         }
         *ret = s;
-        s = (ChainState) {};
+        s = (ChainState){};
         return 0;
 }
 
@@ -265,9 +277,11 @@ int chain_state_describe_next(const ChainState *s, char **ret) {
         if (s->height > 0 && s->block_time > 0) {
                 char b[FORMAT_APPROX_MAX];
                 snprintf(left, sizeof(left), " (~%s)",
-                        format_approx(b, sizeof(b), chain_estimate_left(u->height, s->height, s->block_time)));
+                        format_approx(
+                                b, sizeof(b), chain_estimate_left(u->height, s->height, s->block_time)));
         }
-        if (asprintf(ret, "upgrade %s at height %" PRIi64 "%s, %s", u->name, u->height, left, binary[u->binary]) < 0)
+        if (asprintf(ret, "upgrade %s at height %" PRIi64 "%s, %s", u->name, u->height, left,
+                    binary[u->binary]) < 0)
                 return -ENOMEM;
         return 0;
 }

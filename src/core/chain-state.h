@@ -17,15 +17,16 @@
 
 typedef enum ScheduledSource {
         SCHEDULED_SOURCE_GOVERNANCE, /* the chain's current x/upgrade plan */
-        SCHEDULED_SOURCE_HEIGHT,     /* an upgrade at a height without governance (oraivisorctl add-upgrade --height) */
+        SCHEDULED_SOURCE_HEIGHT, /* an upgrade at a height without governance (oraivisorctl add-upgrade
+                                    --height) */
         _SCHEDULED_SOURCE_MAX,
         _SCHEDULED_SOURCE_INVALID = -EINVAL,
 } ScheduledSource;
 
 typedef enum BinaryState {
-        BINARY_MISSING,  /* not installed; downloads off (or no way to obtain it) */
-        BINARY_STAGING,  /* being downloaded and verified */
-        BINARY_FAILED,   /* the last attempt to stage it failed (binary_error says why); retried */
+        BINARY_MISSING, /* not installed; downloads off (or no way to obtain it) */
+        BINARY_STAGING, /* being downloaded and verified */
+        BINARY_FAILED, /* the last attempt to stage it failed (binary_error says why); retried */
         BINARY_INSTALLED, /* upgrades/<folder>/bin/<daemon> is there (the one "installed" rule) */
         _BINARY_STATE_MAX,
         _BINARY_STATE_INVALID = -EINVAL,
@@ -39,23 +40,23 @@ BinaryState binary_state_from_string(const char *s) _pure_;
 typedef struct ScheduledUpgrade {
         char *name;
         int64_t height;
-        char *info;            /* never NULL */
+        char *info; /* never NULL */
         ScheduledSource source;
-        usec_t first_seen;     /* CLOCK_REALTIME */
-        usec_t estimated_at;   /* CLOCK_REALTIME of the height, an estimate; 0: unknown */
+        usec_t first_seen; /* CLOCK_REALTIME */
+        usec_t estimated_at; /* CLOCK_REALTIME of the height, an estimate; 0: unknown */
         BinaryState binary;
-        char *binary_error;    /* BINARY_FAILED: the last error; else NULL */
-        unsigned warnings;     /* the warnings given (1u << ChainWarning) */
+        char *binary_error; /* BINARY_FAILED: the last error; else NULL */
+        unsigned warnings; /* the warnings given (1u << ChainWarning) */
 } ScheduledUpgrade;
 
 typedef struct ChainState {
-        char *rpc;             /* the RPC watched, as shown to the operator */
+        char *rpc; /* the RPC watched, as shown to the operator */
         bool reachable;
-        int64_t height;        /* 0: never read */
-        usec_t height_time;    /* the chain's time of that block */
-        usec_t block_time;     /* the average time per block; 0: unknown */
+        int64_t height; /* 0: never read */
+        usec_t height_time; /* the chain's time of that block */
+        usec_t block_time; /* the average time per block; 0: unknown */
         bool catching_up;
-        usec_t updated;        /* when the node was last read (CLOCK_REALTIME) */
+        usec_t updated; /* when the node was last read (CLOCK_REALTIME) */
         ScheduledUpgrade *upgrades;
         size_t n_upgrades;
 } ChainState;

@@ -27,7 +27,8 @@
 /* Each request: connecting, and the whole answer. A node that takes longer is treated as unreachable. */
 #define RPC_CONNECT_TIMEOUT (5 * USEC_PER_SEC)
 #define RPC_TOTAL_TIMEOUT (15 * USEC_PER_SEC)
-/* status is ~2 KiB, 20 block headers ~20 KiB, a plan's info a few KiB: anything past this is not the node. */
+/* status is ~2 KiB, 20 block headers ~20 KiB, a plan's info a few KiB: anything past this is not the node.
+ */
 #define RPC_MAX_BODY (1024U * 1024U)
 /* The blocks asked for the first estimate of the pace (CometBFT returns at most 20). */
 #define PACE_BLOCKS 20
@@ -72,17 +73,18 @@ struct ChainWatch {
         BlockPace pace;
         ChainState state;
 
-        Obtain *obtain;           /* staging the binary of obtain_name */
+        Obtain *obtain; /* staging the binary of obtain_name */
         char *obtain_name;
         sd_event_source *stage_timer;
         usec_t stage_delay;
-        bool upgrading;           /* an upgrade is being carried out: no staging */
+        bool upgrading; /* an upgrade is being carried out: no staging */
 };
 
 static void poll_schedule(ChainWatch *w);
 static void stage_maybe(ChainWatch *w, ScheduledUpgrade *u);
 
-/* ---- start-up: which RPC -------------------------------------------------------------------------------- */
+/* ---- start-up: which RPC --------------------------------------------------------------------------------
+ */
 
 int chain_watch_resolve(const Config *c, Layout *l, NodeRpc *ret) {
         _cleanup_(node_rpc_done) NodeRpc rpc = {};
@@ -110,12 +112,17 @@ int chain_watch_resolve(const Config *c, Layout *l, NodeRpc *ret) {
                         if (r < 0)
                                 return log_oom();
                 } else if (r != -ENOENT)
-                        log_debug_errno(r, "Cannot read '%s/config/config.toml', using the default RPC address: %m", c->home);
+                        log_debug_errno(r,
+                                "Cannot read '%s/config/config.toml', using the default RPC address: %m",
+                                c->home);
                 if (laddr) {
                         origin = "config.toml's [rpc] laddr";
                         if (isempty(laddr)) {
-                                log_notice("Chain watching is off: the node's RPC is disabled (laddr = \"\" in '%s/config/config.toml'); "
-                                           "give it an address (a unix socket is best: docs/chain-watch.md), or set ORAIVISOR_NODE_RPC=off to silence this.",
+                                log_notice(
+                                        "Chain watching is off: the node's RPC is disabled (laddr = \"\" in "
+                                        "'%s/config/config.toml'); "
+                                        "give it an address (a unix socket is best: docs/chain-watch.md), "
+                                        "or set ORAIVISOR_NODE_RPC=off to silence this.",
                                         c->home);
                                 return 0;
                         }
@@ -123,7 +130,8 @@ int chain_watch_resolve(const Config *c, Layout *l, NodeRpc *ret) {
                         if (r == -ENOMEM)
                                 return log_oom();
                         if (r < 0) {
-                                log_notice("Chain watching is off: laddr = '%s' of [rpc] in '%s/config/config.toml' cannot be used: %s; "
+                                log_notice("Chain watching is off: laddr = '%s' of [rpc] in "
+                                           "'%s/config/config.toml' cannot be used: %s; "
                                            "set ORAIVISOR_NODE_RPC to the node's RPC, or to 'off'.",
                                         laddr, c->home, reason);
                                 return 0;
@@ -143,17 +151,19 @@ int chain_watch_resolve(const Config *c, Layout *l, NodeRpc *ret) {
                 return 0;
         log_debug("Chain watching: the node's RPC is at '%s' (%s).", rpc.display, origin);
         *ret = rpc;
-        rpc = (NodeRpc) {};
+        rpc = (NodeRpc){};
         return 1;
 }
 
-/* ---- the state ------------------------------------------------------------------------------------------- */
+/* ---- the state -------------------------------------------------------------------------------------------
+ */
 
 static void save(ChainWatch *w, bool durable) {
         w->state.updated = now(CLOCK_REALTIME);
         int r = chain_state_save_at(w->layout->root_fd, &w->state, durable);
         if (r < 0)
-                log_debug_errno(r, "Failed to write '%s/" CHAIN_STATE_FILE "', ignoring: %m", w->layout->root);
+                log_debug_errno(
+                        r, "Failed to write '%s/" CHAIN_STATE_FILE "', ignoring: %m", w->layout->root);
 }
 
 static void changed(ChainWatch *w) {
@@ -196,7 +206,8 @@ static void describe_when(const ChainWatch *w, const ScheduledUpgrade *u, char *
         struct tm tm;
         if (gmtime_r(&s, &tm))
                 strftime(t, sizeof(t), "%Y-%m-%d %H:%M UTC", &tm);
-        snprintf(buf, len, "in ~%s (an estimate from the chain's recent pace: around %s)", format_approx(a, sizeof(a), left), t);
+        snprintf(buf, len, "in ~%s (an estimate from the chain's recent pace: around %s)",
+                format_approx(a, sizeof(a), left), t);
 }
 
 static void warn_missing(ChainWatch *w, ScheduledUpgrade *u) {
@@ -215,8 +226,10 @@ static void warn_missing(ChainWatch *w, ScheduledUpgrade *u) {
         char field[64];
         snprintf(field, sizeof(field), "ORAIVISOR_WARNING=%s", chain_warning_to_string(which));
         log_event(EVENT_UPGRADE_BINARY_MISSING, LOG_WARNING, 0, w->config->name, p, STRV_MAKE(field),
-                "Upgrade '%s' is scheduled at height %" PRIi64 ", %s, and its binary is not installed; downloads are off "
-                "(DAEMON_ALLOW_DOWNLOAD_BINARIES=false), so the node will stop there and stay down. Install it now: "
+                "Upgrade '%s' is scheduled at height %" PRIi64
+                ", %s, and its binary is not installed; downloads are off "
+                "(DAEMON_ALLOW_DOWNLOAD_BINARIES=false), so the node will stop there and stay down. Install "
+                "it now: "
                 "oraivisorctl add-upgrade '%s' PATH, or oraivisorctl prepare-upgrade '%s' --info '…'.",
                 u->name, u->height, when, u->name, u->name);
         save(w, true);
@@ -227,7 +240,8 @@ static void refresh_binary(ChainWatch *w, ScheduledUpgrade *u) {
                 return;
         bool installed = binary_installed(w, u->name);
         if (installed && u->binary != BINARY_INSTALLED) {
-                log_info("The binary of upgrade '%s' (height %" PRIi64 ") is installed.", u->name, u->height);
+                log_info(
+                        "The binary of upgrade '%s' (height %" PRIi64 ") is installed.", u->name, u->height);
                 u->binary = BINARY_INSTALLED;
                 u->binary_error = mfree(u->binary_error);
                 save(w, true);
@@ -249,11 +263,13 @@ static void unschedule(ChainWatch *w, ScheduledUpgrade *u, const UpgradePlan *re
         }
         if (w->state.height >= u->height)
                 /* Done: the chain went past it (the node's own announcement carried it out). */
-                log_info("Upgrade '%s' at height %" PRIi64 " is past; no longer watched.", u->name, u->height);
+                log_info("Upgrade '%s' at height %" PRIi64 " is past; no longer watched.", u->name,
+                        u->height);
         else if (replacement)
                 log_event(EVENT_UPGRADE_UNSCHEDULED, LOG_NOTICE, 0, w->config->name, p, NULL,
-                        "Upgrade '%s' at height %" PRIi64 " was replaced on chain by upgrade '%s' at height %" PRIi64
-                        "%s.", u->name, u->height, replacement->name, replacement->height,
+                        "Upgrade '%s' at height %" PRIi64
+                        " was replaced on chain by upgrade '%s' at height %" PRIi64 "%s.",
+                        u->name, u->height, replacement->name, replacement->height,
                         u->binary == BINARY_INSTALLED ? "; its staged binary is kept, not used" : "");
         else
                 log_event(EVENT_UPGRADE_UNSCHEDULED, LOG_NOTICE, 0, w->config->name, p, NULL,
@@ -274,19 +290,22 @@ static void schedule(ChainWatch *w, const UpgradePlan *p) {
                 .binary = binary_installed(w, p->name) ? BINARY_INSTALLED : BINARY_MISSING,
         };
         if (w->state.block_time > 0 && w->state.height > 0)
-                n.estimated_at = chain_estimate_at(p->height, w->state.height, w->state.height_time, w->state.block_time);
+                n.estimated_at = chain_estimate_at(
+                        p->height, w->state.height, w->state.height_time, w->state.block_time);
         ScheduledUpgrade *u = chain_state_add(&w->state, &n);
         if (!u)
                 return (void) log_oom();
         char when[160];
         describe_when(w, u, when, sizeof(when));
         log_event(EVENT_UPGRADE_SCHEDULED, LOG_NOTICE, 0, w->config->name, p,
-                STRV_MAKE(u->binary == BINARY_INSTALLED ? "ORAIVISOR_BINARY=installed" : "ORAIVISOR_BINARY=missing"),
-                "Upgrade '%s' is scheduled on chain at height %" PRIi64 " (the chain is at %" PRIi64 "), %s; its binary is %s.",
+                STRV_MAKE(u->binary == BINARY_INSTALLED ? "ORAIVISOR_BINARY=installed"
+                                                        : "ORAIVISOR_BINARY=missing"),
+                "Upgrade '%s' is scheduled on chain at height %" PRIi64 " (the chain is at %" PRIi64
+                "), %s; its binary is %s.",
                 p->name, p->height, w->state.height, when,
-                u->binary == BINARY_INSTALLED ? "installed"
-                : w->config->allow_download ? "not installed: downloading it now"
-                                            : "not installed");
+                u->binary == BINARY_INSTALLED       ? "installed"
+                        : w->config->allow_download ? "not installed: downloading it now"
+                                                    : "not installed");
         save(w, true);
         if (u->binary != BINARY_INSTALLED) {
                 if (w->config->allow_download)
@@ -312,7 +331,8 @@ static void handle_plan(ChainWatch *w, const UpgradePlan *p) {
                 ScheduledUpgrade *e = &w->state.upgrades[i];
                 refresh_binary(w, e);
                 if (w->state.block_time > 0) {
-                        usec_t at = chain_estimate_at(e->height, w->state.height, w->state.height_time, w->state.block_time);
+                        usec_t at = chain_estimate_at(
+                                e->height, w->state.height, w->state.height_time, w->state.block_time);
                         /* STATUS= and the metrics follow the estimate, rounded to a minute. */
                         moved = moved || e->estimated_at / USEC_PER_MINUTE != at / USEC_PER_MINUTE;
                         e->estimated_at = at;
@@ -328,7 +348,8 @@ static void handle_plan(ChainWatch *w, const UpgradePlan *p) {
                 changed(w);
 }
 
-/* ---- staging the binary ---------------------------------------------------------------------------------- */
+/* ---- staging the binary ----------------------------------------------------------------------------------
+ */
 
 static int on_stage_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         ChainWatch *w = userdata;
@@ -350,21 +371,24 @@ static void on_stage_done(Obtain *o, int error, const char *message, void *userd
         if (!u)
                 return;
         if (error >= 0 && binary_installed(w, u->name)) {
-                log_info("Staged the binary of upgrade '%s' (height %" PRIi64 ") ahead of its height: downloaded and verified.",
+                log_info("Staged the binary of upgrade '%s' (height %" PRIi64
+                         ") ahead of its height: downloaded and verified.",
                         u->name, u->height);
                 u->binary = BINARY_INSTALLED;
                 u->binary_error = mfree(u->binary_error);
                 w->stage_delay = 0;
         } else {
-                w->stage_delay = w->stage_delay == 0 ? STAGE_RETRY_FIRST : MIN(w->stage_delay * 2, STAGE_RETRY_MAX);
+                w->stage_delay =
+                        w->stage_delay == 0 ? STAGE_RETRY_FIRST : MIN(w->stage_delay * 2, STAGE_RETRY_MAX);
                 char d[FORMAT_TIMESPAN_MAX];
-                log_warning("Staging the binary of upgrade '%s' (height %" PRIi64 ") failed: %s Trying again in %s.",
+                log_warning("Staging the binary of upgrade '%s' (height %" PRIi64
+                            ") failed: %s Trying again in %s.",
                         u->name, u->height, strna(m), format_timespan(d, sizeof(d), w->stage_delay));
                 u->binary = BINARY_FAILED;
                 free(u->binary_error);
                 u->binary_error = TAKE_PTR(m);
-                if (sd_event_add_time_relative(w->event, &w->stage_timer, CLOCK_MONOTONIC, w->stage_delay, USEC_PER_SEC,
-                            on_stage_timer, w) < 0)
+                if (sd_event_add_time_relative(w->event, &w->stage_timer, CLOCK_MONOTONIC, w->stage_delay,
+                            USEC_PER_SEC, on_stage_timer, w) < 0)
                         log_debug("Cannot schedule the next staging attempt; the next poll will.");
         }
         save(w, true);
@@ -372,7 +396,8 @@ static void on_stage_done(Obtain *o, int error, const char *message, void *userd
 }
 
 static void stage_maybe(ChainWatch *w, ScheduledUpgrade *u) {
-        if (!w->config->allow_download || w->upgrading || w->obtain || w->stage_timer || u->binary == BINARY_INSTALLED)
+        if (!w->config->allow_download || w->upgrading || w->obtain || w->stage_timer ||
+                u->binary == BINARY_INSTALLED)
                 return;
         if (w->state.height > 0 && u->height <= w->state.height)
                 return; /* at or past its height: the upgrade itself obtains it */
@@ -384,7 +409,8 @@ static void stage_maybe(ChainWatch *w, ScheduledUpgrade *u) {
                 return;
         _cleanup_close_ int ufd = open_or_create_dir_at(w->layout->root_fd, "upgrades", 0755);
         if (ufd < 0)
-                return (void) log_warning_errno(ufd, "Cannot stage upgrade '%s': '%s' cannot be opened: %m", u->name, upath);
+                return (void) log_warning_errno(
+                        ufd, "Cannot stage upgrade '%s': '%s' cannot be opened: %m", u->name, upath);
         ObtainSpec spec = {
                 .upgrades_fd = ufd,
                 .upgrades_path = upath,
@@ -402,7 +428,8 @@ static void stage_maybe(ChainWatch *w, ScheduledUpgrade *u) {
                 log_warning_errno(r, "Cannot start staging the binary of upgrade '%s': %m", u->name);
                 return;
         }
-        log_info("Staging the binary of upgrade '%s' (height %" PRIi64 ") from its plan's info.", u->name, u->height);
+        log_info("Staging the binary of upgrade '%s' (height %" PRIi64 ") from its plan's info.", u->name,
+                u->height);
         u->binary = BINARY_STAGING;
 }
 
@@ -414,7 +441,8 @@ void chain_watch_set_upgrading(ChainWatch *w, bool on) {
                 return;
         w->stage_timer = sd_event_source_disable_unref(w->stage_timer);
         if (w->obtain) {
-                log_info("Stopping the staging download of upgrade '%s': an upgrade is being carried out.", w->obtain_name);
+                log_info("Stopping the staging download of upgrade '%s': an upgrade is being carried out.",
+                        w->obtain_name);
                 w->obtain = obtain_free(w->obtain);
                 w->obtain_name = mfree(w->obtain_name);
                 for (size_t i = 0; i < w->state.n_upgrades; i++)
@@ -423,7 +451,8 @@ void chain_watch_set_upgrading(ChainWatch *w, bool on) {
         }
 }
 
-/* ---- polling --------------------------------------------------------------------------------------------- */
+/* ---- polling ---------------------------------------------------------------------------------------------
+ */
 
 static void poll_end(ChainWatch *w) {
         w->fetch = fetch_free(w->fetch);
@@ -439,10 +468,12 @@ static void poll_end(ChainWatch *w) {
 static void became_unreachable(ChainWatch *w, const char *why) {
         if (w->reach != REACH_NO) {
                 if (w->reach == REACH_UNKNOWN)
-                        log_info("The node's RPC at '%s' is not reachable yet (%s); watching the chain once it is.",
+                        log_info("The node's RPC at '%s' is not reachable yet (%s); watching the chain once "
+                                 "it is.",
                                 w->rpc.display, why);
                 else
-                        log_notice("The node's RPC at '%s' stopped answering (%s); retrying quietly.", w->rpc.display, why);
+                        log_notice("The node's RPC at '%s' stopped answering (%s); retrying quietly.",
+                                w->rpc.display, why);
                 w->reach = REACH_NO;
                 w->state.reachable = false;
                 save(w, false);
@@ -498,7 +529,8 @@ static void request(ChainWatch *w, PollStep step, const char *path) {
                 .no_redirects = true,
                 .no_proxy = true,
         };
-        static const FetchCallbacks cb = { .on_data = on_data, .on_restart = on_restart, .on_done = on_fetch_done };
+        static const FetchCallbacks cb = {
+                .on_data = on_data, .on_restart = on_restart, .on_done = on_fetch_done};
         int r = fetch_start(w->event, &o, &cb, w, &w->fetch);
         if (r == -ELIBACC) {
                 /* libcurl is not installed: the watcher cannot work; said once, and the polls go on (a later
@@ -528,7 +560,8 @@ static void after_status(ChainWatch *w) {
         if (w->state.block_time == 0 && w->status.height > 1) {
                 char q[96];
                 int64_t lo = w->status.height > PACE_BLOCKS ? w->status.height - PACE_BLOCKS + 1 : 1;
-                snprintf(q, sizeof(q), "/blockchain?minHeight=%" PRIi64 "&maxHeight=%" PRIi64, lo, w->status.height);
+                snprintf(q, sizeof(q), "/blockchain?minHeight=%" PRIi64 "&maxHeight=%" PRIi64, lo,
+                        w->status.height);
                 return request(w, POLL_BLOCKCHAIN, q);
         }
         request_plan(w);
@@ -542,9 +575,11 @@ static void on_fetch_done(Fetch *f, int error, const char *message, void *userda
         w->fetch = fetch_free(w->fetch);
         if (error < 0) {
                 log_debug("RPC request failed: %s", strna(message));
-                return became_unreachable(w, error == -EFBIG ? "its answer is larger than 1 MiB"
-                                             : error == -EPROTO && message && strstr(message, "redirect") ? "it answers with a redirect"
-                                                                                                          : strerror(-error));
+                return became_unreachable(w,
+                        error == -EFBIG ? "its answer is larger than 1 MiB"
+                                : error == -EPROTO && message && strstr(message, "redirect")
+                                ? "it answers with a redirect"
+                                : strerror(-error));
         }
 
         switch (w->step) {
@@ -558,7 +593,9 @@ static void on_fetch_done(Fetch *f, int error, const char *message, void *userda
                 BlockSample b[PACE_BLOCKS];
                 r = rpc_blockchain_parse(w->body ?: "", w->body_size, b, ELEMENTSOF(b), &reason);
                 if (r < 0)
-                        log_debug("The node's block list cannot be read (%s); the pace comes from the next polls.", strna(reason));
+                        log_debug("The node's block list cannot be read (%s); the pace comes from the next "
+                                  "polls.",
+                                strna(reason));
                 for (int i = 0; i < r; i++)
                         block_pace_add(&w->pace, b[i].height, b[i].time);
                 usec_t bt;
@@ -577,8 +614,7 @@ static void on_fetch_done(Fetch *f, int error, const char *message, void *userda
                 handle_plan(w, p);
                 return poll_end(w);
         }
-        default:
-                return poll_end(w);
+        default: return poll_end(w);
         }
 }
 
@@ -647,8 +683,8 @@ static void probe(ChainWatch *w) {
                 return probe_done(w, -errno);
         int r = sd_event_add_io(w->event, &w->probe_io, w->probe_fd, EPOLLOUT, on_probe_io, w);
         if (r >= 0)
-                r = sd_event_add_time_relative(w->event, &w->probe_timer, CLOCK_MONOTONIC, RPC_CONNECT_TIMEOUT, USEC_PER_SEC,
-                        on_probe_timer, w);
+                r = sd_event_add_time_relative(w->event, &w->probe_timer, CLOCK_MONOTONIC,
+                        RPC_CONNECT_TIMEOUT, USEC_PER_SEC, on_probe_timer, w);
         if (r < 0)
                 return probe_done(w, r);
 }
@@ -678,10 +714,12 @@ static void poll_schedule(ChainWatch *w) {
         if (r >= 0)
                 r = sd_event_source_set_enabled(w->poll_timer, SD_EVENT_ONESHOT);
         if (r < 0)
-                log_warning_errno(r, "Failed to schedule the next poll of the node's RPC; chain watching stops: %m");
+                log_warning_errno(
+                        r, "Failed to schedule the next poll of the node's RPC; chain watching stops: %m");
 }
 
-/* ---- life ------------------------------------------------------------------------------------------------ */
+/* ---- life ------------------------------------------------------------------------------------------------
+ */
 
 const ChainState *chain_watch_state(const ChainWatch *w) {
         return &w->state;
@@ -716,17 +754,7 @@ int chain_watch_new(sd_event *e, const Config *c, Layout *l, const NodeRpc *rpc,
         w->changed = cb;
         w->userdata = userdata;
         w->probe_fd = -EBADF;
-        w->rpc = (NodeRpc) {
-                .url = strdup(rpc->url),
-                .unix_path = rpc->unix_path ? strdup(rpc->unix_path) : NULL,
-                .display = strdup(rpc->display),
-                .tcp = rpc->tcp,
-                .loopback = rpc->loopback,
-                .family = rpc->family,
-                .port = rpc->port,
-        };
-        memcpy(w->rpc.address, rpc->address, sizeof(rpc->address));
-        if (!w->rpc.url || !w->rpc.display || (rpc->unix_path && !w->rpc.unix_path))
+        if (node_rpc_copy(rpc, &w->rpc) < 0)
                 return log_oom();
 
         /* What an earlier run learnt: plans already announced are not announced again, warnings already
@@ -736,11 +764,12 @@ int chain_watch_new(sd_event *e, const Config *c, Layout *l, const NodeRpc *rpc,
         if (r == -ENOMEM)
                 return log_oom();
         if (r == -EBADMSG)
-                log_notice("'%s/" CHAIN_STATE_FILE "' cannot be read (%s); starting afresh.", l->root, reason);
+                log_notice(
+                        "'%s/" CHAIN_STATE_FILE "' cannot be read (%s); starting afresh.", l->root, reason);
         else if (r < 0 && r != -ENOENT)
                 log_debug_errno(r, "Cannot read '%s/" CHAIN_STATE_FILE "', starting afresh: %m", l->root);
         if (r < 0)
-                w->state = (ChainState) {};
+                w->state = (ChainState){};
         free(w->state.rpc);
         w->state.rpc = strdup(rpc->display);
         if (!w->state.rpc)

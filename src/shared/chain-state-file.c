@@ -22,5 +22,6 @@ int chain_state_save_at(int root_fd, const ChainState *s, bool durable) {
         int r = chain_state_to_json(s, &json);
         if (r < 0)
                 return r;
-        return (durable ? write_file_atomic_at : write_file_replace_at)(root_fd, CHAIN_STATE_FILE, json, strlen(json), 0644);
+        return (durable ? write_file_atomic_at : write_file_replace_at)(
+                root_fd, CHAIN_STATE_FILE, json, strlen(json), 0644);
 }
