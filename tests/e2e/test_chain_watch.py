@@ -354,6 +354,7 @@ class TestWhichRpc(ChainWatchCase):
     def test_off(self):
         r = self.start(ORAIVISOR_NODE_RPC="off")
         self.assertTrue(r.wait_for("committed state height=3"), r.text())
+        self.assertNotIn("Unknown variable", r.text())  # "off" is understood, not ignored
         self.assertEqual(self.chain.requests, [])
         self.assertFalse(os.path.exists(os.path.join(self.home.root, "chain-state.json")))
         self.stop()
