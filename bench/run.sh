@@ -16,6 +16,7 @@ run() {
 }
 run "downloads (issue 4)" python3 bench/download/run.py --build "$build"
 run "backups (issue 5)" bench/backup/run.sh "$build"
+run "chain watcher idle cost (issue 13)" python3 bench/chain-watch/run.py --build "$build"
 if [ -x bench/systemd/run.sh ]; then
         run "systemd supervisor (issue 3)" bench/systemd/run.sh "$build"
 fi

@@ -6,8 +6,8 @@
 set -euo pipefail
 
 # libc6-dev: gcc only recommends it, and a minimal system (or --no-install-recommends) has no C headers.
-# scdoc: the manual pages (docs/*.scd).
-build_pkgs="gcc libc6-dev pkg-config meson ninja-build libsystemd-dev libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev scdoc"
+# scdoc: the manual pages (docs/*.scd); protobuf-c: the chain watcher decodes the node's x/upgrade plan.
+build_pkgs="gcc libc6-dev pkg-config meson ninja-build libsystemd-dev libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev scdoc libprotobuf-c-dev protobuf-c-compiler"
 # The Debian package (make deb): debhelper builds it (dpkg-checkbuilddeps also wants build-essential),
 # lintian checks it.
 deb_pkgs="$build_pkgs build-essential debhelper dpkg-dev fakeroot lintian"

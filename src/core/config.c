@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "chain-rpc.h"
 #include "config.h"
 #include "parse-util.h"
 #include "string-util.h"
@@ -62,6 +63,7 @@ typedef enum VarType {
         VAR_UNIT_PROPERTIES,
         VAR_LOG_LEVEL,
         VAR_METRICS_DIR, /* an absolute path, or "off" */
+        VAR_NODE_RPC,   /* an RPC address (core/chain-rpc.h), or "off" */
         VAR_USER,       /* user or group name, or numeric id */
         VAR_IGNORED,    /* understood, accepted, has no effect here */
         VAR_PASSTHROUGH, /* read by someone else (the unit file) */
@@ -113,6 +115,8 @@ static const Var vars[] = {
         { "DAEMON_PREUPGRADE_MAX_RETRIES", VAR_UNSIGNED, F(preupgrade_max_retries), "a number of retries" },
         { "ORAIVISOR_HOOK_TIMEOUT", VAR_DURATION, F(hook_timeout), NULL },
         { "ORAIVISOR_METRICS_DIR", VAR_METRICS_DIR, F(metrics_dir), "an absolute path to node-exporter's textfile folder" },
+        { "ORAIVISOR_NODE_RPC", VAR_NODE_RPC, F(node_rpc), NULL },
+        { "ORAIVISOR_CHAIN_POLL_INTERVAL", VAR_DURATION, F(chain_poll_interval), NULL },
         /* Read by the shipped unit file, not by us. */
         { "DAEMON_ARGS", VAR_PASSTHROUGH, 0, NULL },
         /* Cosmovisor variables that have no effect here; known so they are not reported as typos. */
@@ -130,7 +134,7 @@ const char *const config_known_variables[] = {
         "ORAIVISOR_DOWNLOAD_CONNECT_TIMEOUT", "ORAIVISOR_DOWNLOAD_STALL_TIMEOUT", "ORAIVISOR_UNPACK_MAX_SIZE",
         "ORAIVISOR_UNPACK_MAX_ENTRIES", "ORAIVISOR_DOWNLOAD_CA_FILE", "UNSAFE_SKIP_BACKUP", "DAEMON_DATA_BACKUP_DIR", "ORAIVISOR_BACKUP_KEEP",
         "ORAIVISOR_CUSTOM_PREUPGRADE", "COSMOVISOR_CUSTOM_PREUPGRADE", "DAEMON_PREUPGRADE_MAX_RETRIES",
-        "ORAIVISOR_HOOK_TIMEOUT", "ORAIVISOR_METRICS_DIR", "DAEMON_ARGS", "DAEMON_LOG_BUFFER_SIZE", "DAEMON_GRPC_ADDRESS", NULL,
+        "ORAIVISOR_HOOK_TIMEOUT", "ORAIVISOR_METRICS_DIR", "ORAIVISOR_NODE_RPC", "ORAIVISOR_CHAIN_POLL_INTERVAL", "DAEMON_ARGS", "DAEMON_LOG_BUFFER_SIZE", "DAEMON_GRPC_ADDRESS", NULL,
 };
 
 _printf_(2, 0) static int diag_addv(char ***l, const char *format, va_list ap) {
@@ -181,6 +185,7 @@ void config_done(Config *c) {
         free(c->download_ca_file);
         free(c->daemon_properties_text);
         free(c->metrics_dir);
+        free(c->node_rpc);
         unit_property_list_done(&c->daemon_properties);
         *c = (Config) {};
 }
@@ -285,6 +290,27 @@ static int set_var(const Var *var, const char *value, Config *c, ConfigDiagnosti
                 *(char **) field = strdup(value);
                 return *(char **) field ? 0 : -ENOMEM;
 
+        case VAR_NODE_RPC: {
+                if (strcasecmp(value, "off") == 0) {
+                        c->node_rpc_off = true;
+                        c->node_rpc = mfree(c->node_rpc);
+                        return 0;
+                }
+                _cleanup_(node_rpc_done) NodeRpc rpc = {};
+                const char *reason = NULL;
+                r = node_rpc_parse(value, &rpc, &reason);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return config_diagnostics_add_error(d,
+                                "%s='%s' is not valid: %s; expected 'off', the node's RPC as in 'http://127.0.0.1:26657', or its socket as in 'unix:///run/oraid/rpc.sock'.",
+                                var->name, q, reason);
+                c->node_rpc_off = false;
+                free(c->node_rpc);
+                c->node_rpc = strdup(value);
+                return c->node_rpc ? 0 : -ENOMEM;
+        }
+
         case VAR_METRICS_DIR:
                 if (strcasecmp(value, "off") == 0) {
                         c->metrics_off = true;
@@ -349,6 +375,10 @@ static int set_var(const Var *var, const char *value, Config *c, ConfigDiagnosti
                 if (u == 0 && var->offset == F(poll_interval))
                         return config_diagnostics_add_error(d,
                                 "%s='%s' is not valid: expected a duration above zero, such as '300ms'.", var->name, q);
+                /* Each poll is two requests to the node: more than once a second is a load on it. */
+                if (u < USEC_PER_SEC && var->offset == F(chain_poll_interval))
+                        return config_diagnostics_add_error(d,
+                                "%s='%s' is not valid: expected at least one second, such as '1min' (the default).", var->name, q);
                 *(usec_t *) field = u;
                 return 0;
         }
@@ -502,6 +532,13 @@ int config_format_value(const Config *c, const char *name, char **ret) {
         case VAR_LOG_LEVEL:
                 s = log_level_to_string(*(const int *) field);
                 break;
+        case VAR_NODE_RPC:
+                s = c->node_rpc_off ? "off" : *(char *const *) field;
+                if (!s) {
+                        *ret = NULL; /* the default: config.toml's [rpc] laddr, else NODE_RPC_DEFAULT */
+                        return 0;
+                }
+                break;
         case VAR_METRICS_DIR:
                 s = c->metrics_off ? "off" : *(char *const *) field;
                 if (!s) {
@@ -596,6 +633,7 @@ int config_parse(char *const *env, Config *ret, ConfigDiagnostics *d) {
                 .unpack_max_size = CONFIG_DEFAULT_UNPACK_MAX_SIZE,
                 .unpack_max_entries = CONFIG_DEFAULT_UNPACK_MAX_ENTRIES,
                 .hook_timeout = CONFIG_DEFAULT_HOOK_TIMEOUT,
+                .chain_poll_interval = CONFIG_DEFAULT_CHAIN_POLL_INTERVAL,
         };
         /* systemd sets INVOCATION_ID for every process of a unit it starts. Outside systemd (a terminal,
          * a container, another supervisor) the variable keeps cosmovisor's meaning: false, exit 0 after

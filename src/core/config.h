@@ -84,6 +84,11 @@ typedef struct Config {
         /* Metrics (docs/metrics.md). */
         char *metrics_dir;           /* ORAIVISOR_METRICS_DIR, NULL = node-exporter's folder when it exists */
         bool metrics_off;            /* ORAIVISOR_METRICS_DIR=off */
+
+        /* The chain watcher (docs/chain-watch.md). */
+        char *node_rpc;              /* ORAIVISOR_NODE_RPC as written (valid), NULL = derived (config.toml, else 127.0.0.1:26657) */
+        bool node_rpc_off;           /* ORAIVISOR_NODE_RPC=off */
+        usec_t chain_poll_interval;  /* ORAIVISOR_CHAIN_POLL_INTERVAL, default 1min */
 } Config;
 
 /* What config_parse() found wrong. errors make the configuration unusable; warnings do not. */
@@ -100,6 +105,7 @@ typedef struct ConfigDiagnostics {
 #define CONFIG_DEFAULT_UNPACK_MAX_SIZE (UINT64_C(16) << 30)
 #define CONFIG_DEFAULT_UNPACK_MAX_ENTRIES UINT64_C(100000)
 #define CONFIG_DEFAULT_HOOK_TIMEOUT (10 * USEC_PER_MINUTE)
+#define CONFIG_DEFAULT_CHAIN_POLL_INTERVAL USEC_PER_MINUTE
 /* Where Debian's prometheus-node-exporter reads *.prom files (its --collector.textfile.directory). */
 #define CONFIG_DEFAULT_METRICS_DIR "/var/lib/prometheus/node-exporter"
 

@@ -33,6 +33,9 @@ MetricsResult metrics_result_from_string(const char *s) {
 #define M_LAST_UPGRADE_DURATION "oraivisor_last_upgrade_duration_seconds"
 #define M_LAST_BACKUP_BYTES "oraivisor_last_backup_bytes"
 #define M_LAST_BACKUP_DURATION "oraivisor_last_backup_duration_seconds"
+#define M_CHAIN_HEIGHT "oraivisor_chain_height"
+#define M_SCHEDULED_HEIGHT "oraivisor_scheduled_upgrade_height"
+#define M_SCHEDULED_READY "oraivisor_scheduled_upgrade_binary_ready"
 
 /* ---- formatting --------------------------------------------------------------------------------------- */
 
@@ -190,6 +193,30 @@ static int format_all(const Metrics *m, char **buf) {
                             "How long the last backup of the data folder took.") < 0 ||
                     append_seconds(buf, m, M_LAST_BACKUP_DURATION, h->last_backup_duration) < 0)
                         return -ENOMEM;
+        }
+        if (m->chain_height > 0 &&
+            (append_family(buf, M_CHAIN_HEIGHT, "gauge", "The chain's height, as last read from the node's RPC.") < 0 ||
+             append_uint(buf, m, M_CHAIN_HEIGHT, NULL, NULL, (uint64_t) m->chain_height) < 0))
+                return -ENOMEM;
+        if (m->n_scheduled > 0) {
+                for (int pass = 0; pass < 2; pass++) {
+                        const char *metric = pass == 0 ? M_SCHEDULED_HEIGHT : M_SCHEDULED_READY;
+                        if (append_family(buf, metric, "gauge",
+                                    pass == 0 ? "The height an upgrade is scheduled at (on chain, or by the operator)."
+                                              : "Whether the binary of a scheduled upgrade is installed (1) or not (0).") < 0)
+                                return -ENOMEM;
+                        for (size_t i = 0; i < m->n_scheduled; i++) {
+                                const MetricsScheduled *u = &m->scheduled[i];
+                                bool dup = false;
+                                for (size_t j = 0; j < i && !dup; j++)
+                                        dup = streq_ptr(m->scheduled[j].upgrade, u->upgrade);
+                                if (dup)
+                                        continue; /* two samples with the same labels fail the collector */
+                                if (append_uint(buf, m, metric, "upgrade", u->upgrade,
+                                            pass == 0 ? (uint64_t) MAX(u->height, 0) : u->binary_ready) < 0)
+                                        return -ENOMEM;
+                        }
+                }
         }
         return 0;
 }

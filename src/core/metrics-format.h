@@ -10,10 +10,12 @@
  * escaped (backslash, double quote, newline) and made valid UTF-8 (an invalid byte becomes U+FFFD), since
  * upgrade names and paths are arbitrary bytes and one invalid value makes the collector drop the file.
  *
- * XXX: the chain watcher's metrics (oraivisor_chain_height, oraivisor_scheduled_upgrade_height{name},
- * oraivisor_scheduled_upgrade_binary_ready{name}) are not here yet: they become fields of Metrics (a
- * height with a "known" flag, a list of scheduled plans) and families in metrics_format(), once that
- * watcher exists. */
+ * The chain watcher's metrics (oraivisor_chain_height, oraivisor_scheduled_upgrade_height{upgrade},
+ * oraivisor_scheduled_upgrade_binary_ready{upgrade}) are written only while it knows them: no chain
+ * height before the node's RPC was read, no sample for an upgrade that is not scheduled. "Ready" is the one
+ * "installed" rule (the binary is there); XXX: the readiness check of shared/readiness.h (it loads and
+ * runs) is not run by the watcher yet: doing so on each change of the binary would make ready mean
+ * "present and starts". */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,6 +45,13 @@ typedef struct MetricsHistory {
         usec_t last_backup_duration;
 } MetricsHistory;
 
+/* An upgrade scheduled at a height (the chain watcher's chain-state.json). */
+typedef struct MetricsScheduled {
+        const char *upgrade;    /* its name, borrowed */
+        int64_t height;
+        bool binary_ready;      /* installed */
+} MetricsScheduled;
+
 typedef struct Metrics {
         /* Labels, borrowed. name and home must be set; the others may be NULL (written as ""). */
         const char *name;       /* the instance: unique on the host, in every sample */
@@ -53,6 +62,10 @@ typedef struct Metrics {
         bool daemon_up;
         UpgradeStep upgrade_step; /* the step of the upgrade under way; _UPGRADE_STEP_INVALID: none */
         MetricsHistory history;
+        /* The chain watcher: chain_height 0 = not known (the watcher is off, or the node not read yet). */
+        int64_t chain_height;
+        const MetricsScheduled *scheduled; /* borrowed; the first of a name wins */
+        size_t n_scheduled;
 } Metrics;
 
 #define METRICS_INIT { .upgrade_step = _UPGRADE_STEP_INVALID }

@@ -14,6 +14,7 @@
 #include <systemd/sd-login.h>
 
 #include "args.h"
+#include "chain-watch.h"
 #include "child-env.h"
 #include "events.h"
 #include "exit-status.h"
@@ -88,6 +89,8 @@ struct Manager {
         sd_event_source *extend_timer;
         sd_event_source *shutdown_kill_timer;
         MetricsFile *metrics;         /* NULL: metrics are off */
+        ChainWatch *chain_watch;      /* NULL: chain watching is off */
+        MetricsScheduled metrics_scheduled[8]; /* what metrics_refresh() lends the metrics */
 };
 
 static void metrics_changed(Manager *m);
@@ -106,6 +109,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         upgrade_free(m->upgrade);
+        chain_watch_free(m->chain_watch);
         plan_watch_free(m->plan_watch);
         launcher_free(m->launcher);
         reaper_free(m->reaper);
@@ -160,6 +164,19 @@ static void metrics_refresh(Metrics *mm, void *userdata) {
         mm->daemon_up = m->state == STATE_RUNNING || m->state == STATE_STOPPING || m->state == STATE_SHUTTING_DOWN;
         mm->upgrade_step = m->upgrade && m->state == STATE_UPGRADING ? upgrade_current_step(m->upgrade)
                                                                      : _UPGRADE_STEP_INVALID;
+        if (m->chain_watch) {
+                const ChainState *cs = chain_watch_state(m->chain_watch);
+                mm->chain_height = cs->reachable ? cs->height : 0;
+                size_t n = 0;
+                for (size_t i = 0; i < cs->n_upgrades && n < ELEMENTSOF(m->metrics_scheduled); i++)
+                        m->metrics_scheduled[n++] = (MetricsScheduled) {
+                                .upgrade = cs->upgrades[i].name,
+                                .height = cs->upgrades[i].height,
+                                .binary_ready = cs->upgrades[i].binary == BINARY_INSTALLED,
+                        };
+                mm->scheduled = m->metrics_scheduled;
+                mm->n_scheduled = n;
+        }
 }
 
 /* At every change of what the metrics show; the file's own timer rewrites it every minute as well. */
@@ -261,8 +278,19 @@ oom:
 }
 
 static void set_running_status(Manager *m) {
-        notify_status("%s (%s%s) running; watching for upgrade plans", m->config->name,
-                m->current.folder ? "upgrade " : "", m->version_label);
+        _cleanup_free_ char *next = NULL;
+        if (m->chain_watch && chain_state_describe_next(chain_watch_state(m->chain_watch), &next) < 0)
+                next = NULL;
+        notify_status("%s (%s%s) running; watching for upgrade plans%s%s", m->config->name,
+                m->current.folder ? "upgrade " : "", m->version_label, next ? "; " : "", strempty(next));
+}
+
+/* The chain watcher learnt something that STATUS= or the metrics show. */
+static void on_chain_changed(ChainWatch *w, void *userdata) {
+        Manager *m = userdata;
+        if (m->state == STATE_RUNNING)
+                set_running_status(m);
+        metrics_changed(m);
 }
 
 /* ---- upgrades ----------------------------------------------------------------------------------------- */
@@ -294,6 +322,7 @@ static void metrics_count_upgrade(Manager *m, Upgrade *u, int error) {
 static void start_upgrade(Manager *m, const UpgradeRecord *resume) {
         const UpgradePlan *plan = resume ? resume->plan : plan_arbiter_acting(m->arbiter);
         m->state = STATE_UPGRADING;
+        chain_watch_set_upgrading(m->chain_watch, true);
         if (!m->ready_sent)
                 extend_timeout(m, true);
         int r = upgrade_start(m->event, m->config, m->layout, &m->credentials, plan, resume, on_upgrade_done, m, &m->upgrade);
@@ -312,6 +341,7 @@ static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userda
         metrics_count_upgrade(m, u, error);
         m->upgrade = upgrade_free(m->upgrade);
         m->resume = upgrade_record_free(m->resume);
+        chain_watch_set_upgrading(m->chain_watch, false);
         extend_timeout(m, false);
         if (error >= 0 && refresh_current(m) < 0)
                 log_debug("'current' cannot be read for the metrics; the launch says why.");
@@ -913,6 +943,15 @@ int manager_run(Manager *m) {
         r = plan_watch_new(m->event, m->config->home, m->config->poll_interval, on_plan_file, m, &m->plan_watch);
         if (r < 0)
                 return EXIT_SYSTEM;
+        /* The chain watcher: an explicit RPC the sandbox cannot reach is a configuration error (78). */
+        _cleanup_(node_rpc_done) NodeRpc rpc = {};
+        r = chain_watch_resolve(m->config, m->layout, &rpc);
+        if (r == -EINVAL)
+                return EXIT_CONFIG;
+        if (r < 0)
+                return EXIT_INTERNAL;
+        if (r > 0 && chain_watch_new(m->event, m->config, m->layout, &rpc, on_chain_changed, m, &m->chain_watch) < 0)
+                return EXIT_INTERNAL;
 
         m->state = STATE_STARTING;
         metrics_changed(m);

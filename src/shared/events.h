@@ -24,6 +24,9 @@ typedef enum OraivisorEvent {
         EVENT_CONFIG_INVALID,
         EVENT_LAYOUT_BROKEN,
         EVENT_NODE_LEFT_STOPPED,
+        EVENT_UPGRADE_SCHEDULED,
+        EVENT_UPGRADE_UNSCHEDULED,
+        EVENT_UPGRADE_BINARY_MISSING,
         _EVENT_MAX,
         _EVENT_INVALID = -EINVAL,
 } OraivisorEvent;
@@ -39,6 +42,10 @@ typedef enum OraivisorEvent {
 #define MESSAGE_ID_CONFIG_INVALID "c325f9eb6f4149669cd319d3a11c1a66"
 #define MESSAGE_ID_LAYOUT_BROKEN "545319713f434bfe83fa2ad959b29ac9"
 #define MESSAGE_ID_NODE_LEFT_STOPPED "0bb123fe9f46448dad191a9825116888"
+/* The chain watcher (docs/chain-watch.md). */
+#define MESSAGE_ID_UPGRADE_SCHEDULED "7a51c81050764d31b1cc7781147d294e"
+#define MESSAGE_ID_UPGRADE_UNSCHEDULED "003477763c2043cbb84ca03017ae02d0"
+#define MESSAGE_ID_UPGRADE_BINARY_MISSING "735d80b3c8854dc5bd9abe236c375413"
 
 const char *event_message_id(OraivisorEvent e) _const_;
 

@@ -31,6 +31,10 @@ struct Fetch {
         char *url_redacted;
         char *what;
         char *ca_file;
+        char *unix_socket;
+        usec_t total_timeout;
+        bool no_redirects;
+        bool no_proxy;
         bool allow_file;
         unsigned retries;
         uint64_t max_size;
@@ -74,6 +78,7 @@ Fetch *fetch_free(Fetch *f) {
         free(f->url_redacted);
         free(f->what);
         free(f->ca_file);
+        free(f->unix_socket);
         free(f->consumer_message);
         free(f->last_failure);
         return mfree(f);
@@ -268,7 +273,7 @@ static int fetch_attempt_begin(Fetch *f) {
                 /* An https URL stays https: an http hop would let anyone on the path serve the rest. */
                 sym_curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
                         fetch_is_https(f) ? "https" : "http,https") == CURLE_OK &&
-                sym_curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK &&
+                sym_curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, f->no_redirects ? 0L : 1L) == CURLE_OK &&
                 sym_curl_easy_setopt(c, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRECTS) == CURLE_OK &&
                 sym_curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) == CURLE_OK &&
                 sym_curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
@@ -298,6 +303,13 @@ static int fetch_attempt_begin(Fetch *f) {
         if (ok && f->ca_file)
                 ok = sym_curl_easy_setopt(c, CURLOPT_CAINFO, f->ca_file) == CURLE_OK &&
                         sym_curl_easy_setopt(c, CURLOPT_CAPATH, NULL) == CURLE_OK;
+        if (ok && f->no_proxy)
+                ok = sym_curl_easy_setopt(c, CURLOPT_NOPROXY, "*") == CURLE_OK;
+        if (ok && f->unix_socket)
+                ok = sym_curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, f->unix_socket) == CURLE_OK;
+        if (ok && f->total_timeout > 0 && f->total_timeout != USEC_INFINITY)
+                ok = sym_curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                             (long) MAX(f->total_timeout / USEC_PER_MSEC, (usec_t) 1)) == CURLE_OK;
         if (ok && f->received > 0)
                 ok = sym_curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t) f->received) ==
                         CURLE_OK;
@@ -440,6 +452,9 @@ static void fetch_attempt_finished(Fetch *f, CURLcode code) {
                         f->what, f->url_redacted, buf);
         }
 
+        if (code == CURLE_OK && f->no_redirects && status >= 300 && status < 400)
+                return fetch_finishf(f, -EPROTO, "The %s at '%s' answered with a redirect (HTTP %ld), which is not followed.",
+                        f->what, f->url_redacted, status);
         if (code == CURLE_OK)
                 return fetch_finish(f, 0, NULL);
 
@@ -556,6 +571,14 @@ int fetch_start(sd_event *e, const FetchOptions *o, const FetchCallbacks *cb, vo
                 if (!f->ca_file)
                         return -ENOMEM;
         }
+        if (o->unix_socket) {
+                f->unix_socket = strdup(o->unix_socket);
+                if (!f->unix_socket)
+                        return -ENOMEM;
+        }
+        f->total_timeout = o->total_timeout;
+        f->no_redirects = o->no_redirects;
+        f->no_proxy = o->no_proxy;
         f->allow_file = o->allow_file;
         f->retries = o->retries;
         f->max_size = o->max_size;

@@ -45,6 +45,11 @@ typedef struct FetchOptions {
         usec_t stall_timeout; /* abort when no byte arrives for this long (rounded up to seconds) */
         usec_t retry_delay; /* first backoff delay, doubled each attempt (capped at 30s); 0: 1s */
         const char *ca_file; /* CA bundle instead of the system's; NULL: system */
+        /* For small requests to a local service (the node's RPC): */
+        const char *unix_socket; /* connect to this AF_UNIX socket instead of the URL's host */
+        usec_t total_timeout; /* the whole transfer, each attempt; 0: none */
+        bool no_redirects; /* a 3xx answer is an error (-EPROTO), never followed */
+        bool no_proxy; /* ignore http_proxy and friends from the environment */
 } FetchOptions;
 
 int fetch_start(sd_event *e, const FetchOptions *o, const FetchCallbacks *cb, void *userdata, Fetch **ret);

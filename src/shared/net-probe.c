@@ -227,3 +227,39 @@ int net_check_config(const Config *c) {
         log_event(EVENT_CONFIG_INVALID, LOG_ERR, 0, c->name, NULL, NULL, "%s", message);
         return -EINVAL;
 }
+
+int net_check_node_rpc(const Config *c, const NodeRpc *rpc, const char *origin, bool explicit_rpc) {
+        if (!rpc->tcp)
+                return 0;
+
+        _cleanup_(net_probe_done) NetProbe p = {};
+        if (net_probe(c->under_systemd, &p) < 0)
+                return log_oom();
+
+        _cleanup_free_ char *setting = NULL, *dropin = NULL, *message = NULL;
+        if (asprintf(&setting, explicit_rpc ? "ORAIVISOR_NODE_RPC='%s' is set" : "the node's RPC is at '%s' (%s)",
+                    rpc->display, origin) < 0 ||
+            asprintf(&dropin, "the drop-in %s%s%s of \"The node's RPC on loopback\" in systemd.md",
+                    p.unit ? "/etc/systemd/system/" : "", strempty(p.unit), p.unit ? ".d/rpc.conf" : "") < 0)
+                return log_oom();
+        const NetNeed need = {
+                .kind = rpc->loopback ? NET_NEED_HOST_LOOPBACK : NET_NEED_OUTBOUND,
+                .setting = setting,
+                .dropin = dropin,
+                .instead = explicit_rpc
+                        ? "put the node's RPC on a unix socket (laddr = \"unix:///…\" in its config.toml) and set ORAIVISOR_NODE_RPC=unix:///…, or set ORAIVISOR_NODE_RPC=off"
+                        : "put the node's RPC on a unix socket (laddr = \"unix:///…\" in its config.toml)",
+        };
+        int r = net_check(&need, 1, &p.facts, &message);
+        if (r < 0)
+                return log_oom();
+        if (r == 0)
+                return 0;
+        if (explicit_rpc) {
+                log_event(EVENT_CONFIG_INVALID, LOG_ERR, 0, c->name, NULL, NULL, "%s", message);
+                return -EINVAL;
+        }
+        /* The default configuration keeps working under the shipped unit: without the watcher. */
+        log_notice("Chain watching is off: %s", message);
+        return 1;
+}

@@ -9,6 +9,7 @@
  * the kernel cannot, systemd says so in its own log and lets everything through). No packet is sent.
  * Runs before the event loop, with blocking bus calls bounded by a timeout; only when a need exists. */
 
+#include "chain-rpc.h"
 #include "config.h"
 #include "net-check.h"
 
@@ -30,3 +31,10 @@ int net_probe(bool with_bus, NetProbe *ret);
  * told. -EINVAL: a need cannot be met; one line naming the setting and the fix was logged as an invalid
  * configuration (exit status 78). -ENOMEM. */
 int net_check_config(const Config *c);
+
+/* The chain watcher's need: TCP to the node's RPC (a unix socket needs nothing). origin: where the address
+ * comes from, for the message ("ORAIVISOR_NODE_RPC", "config.toml's [rpc] laddr", "the default").
+ * explicit_rpc: the operator set it; one the sandbox cannot reach is then an invalid configuration (logged
+ * as such, -EINVAL: 78). Otherwise one notice line says that chain watching is off and how to turn it
+ * on, and 1 is returned. 0: nothing stands in the way as far as can be told. -ENOMEM. */
+int net_check_node_rpc(const Config *c, const NodeRpc *rpc, const char *origin, bool explicit_rpc);

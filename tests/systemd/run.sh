@@ -18,7 +18,8 @@
 #               docs/systemd.md, a bad checksum, no drop-in at all and an IPAddressDeny= on the unit or its
 #               slice (refused at start); oraivisorctl -i NAME prepare-upgrade with downloads off, ahead of
 #               the height, and the upgrade with what it installed; loopback TCP from the unit's sandbox to the host's 127.0.0.1 with
-#               the RPC drop-in of docs/systemd.md; a backup of a data/ that is a btrfs subvolume, a
+#               the RPC drop-in of docs/systemd.md; the chain watcher on the node's unix socket under the
+#               shipped unit, and on TCP (78 when explicit, a notice when derived, watched with the drop-in); a backup of a data/ that is a btrfs subvolume, a
 #               snapshot taken and an older one pruned within the unit's seccomp filter and capabilities; the
 #               recovery after a failed upgrade with `oraivisorctl -i NAME backups restore`);
 #   oraivisor_fleet_journal  docs/fleet.md's recipe: systemd-journal-upload to systemd-journal-remote over
@@ -1223,6 +1224,102 @@ t_oraivisor_loopback_tcp() {
         mirror_stop $i
 }
 
+# ---- the chain watcher (docs/chain-watch.md) --------------------------------------------------------------
+
+# rpc_standin_start NAME ARGS...: tests/rpc/standin.py (a CometBFT RPC stand-in) as a transient unit of the
+# container; on TCP its port in $RPC_PORT.
+RPC_PORT=
+rpc_standin_start() {
+        local unit="oraivisor-test-rpc-$1.service" n
+        shift
+        RPC_PORT=
+        sbx systemd-run -q --unit="$unit" -p Type=exec -p "Description=test node RPC" \
+                python3 "$SRC/tests/rpc/standin.py" "$@" || return 1
+        for n in $(seq 1 100); do
+                if sbx journalctl -q -o cat --no-pager "_SYSTEMD_UNIT=$unit" | grep -q '^LISTENING'; then
+                        RPC_PORT=$(sbx journalctl -q -o cat --no-pager "_SYSTEMD_UNIT=$unit" | sed -n 's/^LISTENING PORT \([0-9]*\)$/\1/p' | head -n1)
+                        return 0
+                fi
+                sleep 0.1
+        done
+        return 1
+}
+rpc_standin_stop() { sbx systemctl stop "oraivisor-test-rpc-$1.service" 2>/dev/null; }
+MESSAGE_ID_UPGRADE_SCHEDULED=7a51c81050764d31b1cc7781147d294e
+MESSAGE_ID_UPGRADE_BINARY_MISSING=735d80b3c8854dc5bd9abe236c375413
+# ov_event_has INSTANCE MATCHES... TEXT: a message of oraivisor@INSTANCE with those journal fields holds TEXT.
+ov_event_has() {
+        local i="$1"; shift
+        local text="${*: -1}"
+        sbx journalctl -q -o cat --no-pager "${@:1:$#-1}" "_SYSTEMD_UNIT=oraivisor@$i.service" | grep -F -- "$text" >/dev/null
+}
+
+# The node's RPC on a unix socket (laddr = "unix:///…" in its config.toml), the setup docs/chain-watch.md
+# recommends for validators: the shipped unit reaches it as it is (PrivateNetwork=yes, AF_UNIX only). A plan
+# approved far ahead whose binary is missing: the event with its fields, the warning naming the fix,
+# STATUS=; then the binary installed by hand shows as ready.
+t_oraivisor_chain_watch_unix() {
+        local i=cw1 h=/var/lib/cw1 u=oraivisor@cw1.service s=/run/oraivisor-test-cw1/rpc.sock
+        make_home $h fakechaind
+        sbx rm -rf $h/oraivisor/upgrades/v3
+        sbx mkdir -p $h/config /run/oraivisor-test-cw1
+        printf '[rpc]\nladdr = "unix://%s"\n' $s | sbx tee $h/config/config.toml >/dev/null
+        rpc_standin_start $i --unix $s --height 5000 --block-seconds 5 --plan v3:21600 ||
+                { fail "the RPC stand-in did not start"; return; }
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind UNSAFE_SKIP_BACKUP=true DAEMON_SHUTDOWN_GRACE=5s \
+                "DAEMON_ARGS=start --home $h" FAKECHAIN_PLANS= FAKECHAIN_BLOCK_INTERVAL=100 ORAIVISOR_CHAIN_POLL_INTERVAL=1s
+        expect "the shipped unit's sandbox (PrivateNetwork=yes)" prop_is $u PrivateNetwork yes
+        expect "systemctl start succeeds" sbx timeout 30 systemctl start $u
+        expect "the chain is watched through the socket of config.toml" \
+                wait_for 20 ov_journal_has $i "Watching the chain through the node's RPC at 'unix://$s' (height 5000"
+        expect "an 'upgrade scheduled' event with its fields" wait_for 10 ov_event_has $i MESSAGE_ID=$MESSAGE_ID_UPGRADE_SCHEDULED \
+                ORAIVISOR_UPGRADE_NAME=v3 ORAIVISOR_UPGRADE_HEIGHT=21600 ORAIVISOR_BINARY=missing DAEMON_NAME=fakechaind \
+                "Upgrade 'v3' is scheduled on chain at height 21600 (the chain is at 5000), in ~23h"
+        expect "a warning that the binary is missing, with the fix" wait_for 10 ov_event_has $i \
+                MESSAGE_ID=$MESSAGE_ID_UPGRADE_BINARY_MISSING ORAIVISOR_UPGRADE_NAME=v3 ORAIVISOR_WARNING=day \
+                "Install it now: oraivisorctl add-upgrade 'v3' PATH, or oraivisorctl prepare-upgrade 'v3' --info '…'."
+        expect "STATUS= shows the upgrade" wait_for 10 status_has $i "running; watching for upgrade plans; upgrade v3 at height 21600 (~23h"
+        expect "... binary missing" status_has $i "), binary missing"
+        expect "the state file" sbx grep -q '"name":"v3"' $h/oraivisor/chain-state.json
+        sbx mkdir -p $h/oraivisor/upgrades/v3/bin
+        sbx cp "$FK/fakechaind-v3" $h/oraivisor/upgrades/v3/bin/fakechaind
+        expect "installed by hand: STATUS= says ready" wait_for 10 status_has $i "upgrade v3 at height 21600 (~23h"
+        expect "... binary ready" wait_for 10 status_has $i "), binary ready"
+        expect "the node ran all along (genesis)" dj_has $i "fakechaind v1 starting"
+        sbx systemctl stop $u
+        rpc_standin_stop $i
+}
+
+# The node's RPC on TCP under the shipped unit (its loopback is its own): set explicitly in
+# ORAIVISOR_NODE_RPC, an invalid configuration (78) naming the drop-in and the unix socket; only derived
+# from config.toml, one notice and the node runs without the watcher; with the drop-in of docs/systemd.md,
+# watched over TCP.
+t_oraivisor_chain_watch_tcp() {
+        local i=cw2 h=/var/lib/cw2 u=oraivisor@cw2.service
+        make_home $h fakechaind
+        rpc_standin_start $i --height 7000 --block-seconds 5 || { fail "the RPC stand-in did not start"; return; }
+        sbx mkdir -p $h/config
+        printf '[rpc]\nladdr = "tcp://0.0.0.0:%s"\n' "$RPC_PORT" | sbx tee $h/config/config.toml >/dev/null
+        local base=(DAEMON_HOME=$h DAEMON_NAME=fakechaind UNSAFE_SKIP_BACKUP=true DAEMON_SHUTDOWN_GRACE=5s
+                "DAEMON_ARGS=start --home $h" FAKECHAIN_PLANS= FAKECHAIN_BLOCK_INTERVAL=100 ORAIVISOR_CHAIN_POLL_INTERVAL=1s)
+        oraivisor_conf $i "${base[@]}" ORAIVISOR_NODE_RPC=http://127.0.0.1:$RPC_PORT
+        start_refused $i "ORAIVISOR_NODE_RPC='http://127.0.0.1:$RPC_PORT' is set, but $u runs with PrivateNetwork=yes: its loopback is its own, not the host's where the node listens. Add the drop-in /etc/systemd/system/$u.d/rpc.conf of \"The node's RPC on loopback\" in systemd.md, or put the node's RPC on a unix socket (laddr = \"unix:///…\" in its config.toml) and set ORAIVISOR_NODE_RPC=unix:///…, or set ORAIVISOR_NODE_RPC=off."
+        oraivisor_conf $i "${base[@]}"
+        expect "derived from config.toml: systemctl start succeeds" sbx timeout 30 systemctl start $u
+        expect "... one notice: chain watching is off, and how to turn it on" wait_for 10 ov_journal_has $i \
+                "Chain watching is off: the node's RPC is at 'http://127.0.0.1:$RPC_PORT' (config.toml's [rpc] laddr), but $u runs with PrivateNetwork=yes: its loopback is its own, not the host's where the node listens. Add the drop-in /etc/systemd/system/$u.d/rpc.conf of \"The node's RPC on loopback\" in systemd.md, or put the node's RPC on a unix socket (laddr = \"unix:///…\" in its config.toml)."
+        expect "... the node runs" wait_for 15 dj_has $i "fakechaind v1 starting"
+        sbx systemctl stop $u
+        docs_dropin "### The node's RPC on loopback (for the chain watcher)" rpc.conf $i || return
+        oraivisor_conf $i "${base[@]}" ORAIVISOR_NODE_RPC=http://127.0.0.1:$RPC_PORT
+        expect "with the drop-in, explicit: systemctl start succeeds" sbx timeout 30 systemctl start $u
+        expect "... watched over TCP" wait_for 20 ov_journal_has $i "Watching the chain through the node's RPC at 'http://127.0.0.1:$RPC_PORT' (height 7"
+        sbx systemctl stop $u
+        sbx rm -f /etc/systemd/system/$u.d/rpc.conf
+        sbx systemctl daemon-reload
+        rpc_standin_stop $i
+}
+
 # ---- the node's own sandbox (ORAIVISOR_DAEMON_SANDBOX, ORAIVISOR_DAEMON_PROPERTIES) ------------------------
 
 # Files the node must not reach: a second node's home at /var/lib/other (its owner's only), and a user's home
@@ -1752,7 +1849,7 @@ SCENARIOS=(
         oraivisor_upgrade_least_config oraivisor_upgrade_stay_down oraivisor_hook_timeout_other_user
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network oraivisor_download_ip_deny
         oraivisorctl_prepare_upgrade
-        oraivisor_loopback_tcp oraivisor_backup_snapshot oraivisor_backup_restore
+        oraivisor_loopback_tcp oraivisor_chain_watch_unix oraivisor_chain_watch_tcp oraivisor_backup_snapshot oraivisor_backup_restore
         oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
         oraivisor_node_properties_bad oraivisor_node_properties_missing_path
         oraivisor_fleet_journal

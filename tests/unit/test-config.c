@@ -614,6 +614,7 @@ Test(config, every_known_variable_is_understood) {
                 "ORAIVISOR_UNPACK_MAX_ENTRIES", "ORAIVISOR_DOWNLOAD_CA_FILE", "UNSAFE_SKIP_BACKUP",
                 "DAEMON_DATA_BACKUP_DIR", "ORAIVISOR_BACKUP_KEEP", "ORAIVISOR_CUSTOM_PREUPGRADE",
                 "COSMOVISOR_CUSTOM_PREUPGRADE", "DAEMON_PREUPGRADE_MAX_RETRIES", "ORAIVISOR_HOOK_TIMEOUT", "ORAIVISOR_METRICS_DIR",
+                "ORAIVISOR_NODE_RPC", "ORAIVISOR_CHAIN_POLL_INTERVAL",
                 "DAEMON_ARGS", "DAEMON_LOG_BUFFER_SIZE", "DAEMON_GRPC_ADDRESS",
         };
         cr_expect_eq(strv_length((char *const *) config_known_variables), ELEMENTSOF(documented));
@@ -638,6 +639,7 @@ Test(config, every_known_variable_is_understood) {
                                           "DAEMON_DATA_BACKUP_DIR=/backup/", "ORAIVISOR_BACKUP_KEEP=2",
                                           "ORAIVISOR_CUSTOM_PREUPGRADE=pre.sh", "DAEMON_PREUPGRADE_MAX_RETRIES=3",
                                           "ORAIVISOR_HOOK_TIMEOUT=1h", "ORAIVISOR_METRICS_DIR=/srv/prom/",
+                                          "ORAIVISOR_NODE_RPC=unix:///run/oraid/rpc.sock", "ORAIVISOR_CHAIN_POLL_INTERVAL=30s",
                                           "DAEMON_ARGS=start --x", "DAEMON_GRPC_ADDRESS=localhost:9090"),
                              &c, &d),
                 0);
@@ -818,4 +820,31 @@ Test(config, daemon_properties) {
                 "ORAIVISOR_DAEMON_PROPERTIES: 'ReadWritePaths' is not an assignment: expected NAME=VALUE, such as 'CPUWeight=200', separated by spaces.");
         expect_error("ORAIVISOR_DAEMON_PROPERTIES=ReadWritePaths=srv/x",
                 "ORAIVISOR_DAEMON_PROPERTIES: 'ReadWritePaths=srv/x' is not valid: expected absolute paths without '.' or '..' components, each may start with '-' to ignore a missing one.");
+}
+
+Test(config, node_rpc) {
+        _cleanup_(config_done) Config c = {};
+        _cleanup_(config_diagnostics_done) ConfigDiagnostics d = {};
+        cr_assert_eq(config_parse(STRV_MAKE(HOME, NAME), &c, &d), 0);
+        cr_expect_null(c.node_rpc);
+        cr_expect_not(c.node_rpc_off);
+        cr_expect_eq(c.chain_poll_interval, USEC_PER_MINUTE);
+        config_done(&c);
+        config_diagnostics_done(&d);
+
+        cr_assert_eq(config_parse(STRV_MAKE(HOME, NAME, "ORAIVISOR_NODE_RPC=OFF"), &c, &d), 0);
+        cr_expect(c.node_rpc_off);
+        config_done(&c);
+        config_diagnostics_done(&d);
+
+        cr_assert_eq(config_parse(STRV_MAKE(HOME, NAME, "ORAIVISOR_NODE_RPC=tcp://0.0.0.0:26657", "ORAIVISOR_CHAIN_POLL_INTERVAL=5s"), &c, &d), 0);
+        cr_expect_str_eq(c.node_rpc, "tcp://0.0.0.0:26657");
+        cr_expect_eq(c.chain_poll_interval, 5 * USEC_PER_SEC);
+        config_done(&c);
+        config_diagnostics_done(&d);
+
+        cr_expect_eq(config_parse(STRV_MAKE(HOME, NAME, "ORAIVISOR_NODE_RPC=localhost:26657", "ORAIVISOR_CHAIN_POLL_INTERVAL=100ms"), &c, &d), -EINVAL);
+        EXPECT_ERRORS(&d,
+                "ORAIVISOR_NODE_RPC='localhost:26657' is not valid: the scheme is none of http://, https://, tcp:// or unix://; expected 'off', the node's RPC as in 'http://127.0.0.1:26657', or its socket as in 'unix:///run/oraid/rpc.sock'.",
+                "ORAIVISOR_CHAIN_POLL_INTERVAL='100ms' is not valid: expected at least one second, such as '1min' (the default).");
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <stdio.h>
+#include <string.h>
 
 #include <criterion/criterion.h>
 
@@ -340,4 +341,40 @@ Test(metrics_parse, parsed_with_its_length) {
         char *home = NULL;
         cr_assert_eq(metrics_parse(text, strlen(text) - 2, &h, &home, NULL), 0);
         cr_assert_eq(h.daemon_starts, 123);
+}
+
+/* The chain watcher's families: only while known; one sample per upgrade name. */
+Test(metrics_format, chain_watcher) {
+        Metrics m = sample();
+        _cleanup_free_ char *none = format(&m);
+        cr_expect_null(strstr(none, "oraivisor_chain_height"));
+        cr_expect_null(strstr(none, "oraivisor_scheduled_upgrade"));
+
+        const MetricsScheduled sch[] = {
+                { .upgrade = "v3", .height = 1234567, .binary_ready = true },
+                { .upgrade = "v4\"x", .height = 2000000, .binary_ready = false },
+                { .upgrade = "v3", .height = 7, .binary_ready = false },
+        };
+        m.chain_height = 1234000;
+        m.scheduled = sch;
+        m.n_scheduled = ELEMENTSOF(sch);
+        _cleanup_free_ char *s = format(&m);
+        cr_expect_not_null(strstr(s,
+                "# HELP oraivisor_chain_height The chain's height, as last read from the node's RPC.\n"
+                "# TYPE oraivisor_chain_height gauge\n"
+                "oraivisor_chain_height{name=\"oraid\"} 1234000\n"
+                "# HELP oraivisor_scheduled_upgrade_height The height an upgrade is scheduled at (on chain, or by the operator).\n"
+                "# TYPE oraivisor_scheduled_upgrade_height gauge\n"
+                "oraivisor_scheduled_upgrade_height{name=\"oraid\",upgrade=\"v3\"} 1234567\n"
+                "oraivisor_scheduled_upgrade_height{name=\"oraid\",upgrade=\"v4\\\"x\"} 2000000\n"
+                "# HELP oraivisor_scheduled_upgrade_binary_ready Whether the binary of a scheduled upgrade is installed (1) or not (0).\n"
+                "# TYPE oraivisor_scheduled_upgrade_binary_ready gauge\n"
+                "oraivisor_scheduled_upgrade_binary_ready{name=\"oraid\",upgrade=\"v3\"} 1\n"
+                "oraivisor_scheduled_upgrade_binary_ready{name=\"oraid\",upgrade=\"v4\\\"x\"} 0\n"), "%s", s);
+        /* the history read back ignores them */
+        MetricsHistory h;
+        char *home = NULL;
+        const char *reason = NULL;
+        cr_expect_eq(metrics_parse(s, strlen(s), &h, &home, &reason), 0, "%s", reason);
+        free(home);
 }

@@ -1,0 +1,369 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The chain watcher end to end, exec mode: the installed oraivisor runs fakechaind as the node, and a
+CometBFT RPC stand-in (tests/rpc/standin.py, whose plan protobuf is encoded by hand there) plays the node's
+RPC beside it. A plan approved days ahead is staged at once when downloads are on; with downloads off a
+warning names the fix, at once and as the height nears; cancelled and replaced plans are events; a node
+that is unreachable, slow, or answers garbage, huge bodies or redirects costs one line per change, never
+one per poll, and never blocks oraivisor; the RPC comes from ORAIVISOR_NODE_RPC or the node's config.toml."""
+
+import hashlib
+import json
+import os
+import re  # noqa: F401
+import signal
+import socket
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "http"))
+sys.path.insert(0, os.path.join(HERE, "..", "rpc"))
+from harness import Home, Run, base_env, fakechaind, kill_tree_by_home, run_once  # noqa: E402
+from server import start_server  # noqa: E402
+import standin  # noqa: E402
+
+DAY_BLOCKS = 17280  # a day of 5 s blocks
+EXIT_CONFIG = 78
+
+
+def state(home):
+    with open(os.path.join(home.root, "chain-state.json")) as f:
+        return json.load(f)
+
+
+class ChainWatchCase(unittest.TestCase):
+    def setUp(self):
+        self.home = Home(upgrades=())
+        self.chain = standin.Chain(height=1000, block_seconds=5)
+        self.srv = standin.start(self.chain)
+        self.rpc = f"http://127.0.0.1:{self.srv.port}"
+        self.run_ = None
+
+    def tearDown(self):
+        if self.run_ and self.run_.proc.poll() is None:
+            self.run_.kill()
+        kill_tree_by_home(self.home)
+        standin.stop(self.srv)
+        self.home.cleanup()
+
+    def start(self, **env):
+        e = dict(ORAIVISOR_NODE_RPC=self.rpc, ORAIVISOR_CHAIN_POLL_INTERVAL="1s", FAKECHAIN_PLANS="")
+        e.update(env)
+        e = {k: v for k, v in e.items() if v is not None}
+        self.run_ = Run(self.home, env=base_env(self.home, **e))
+        return self.run_
+
+    def stop(self):
+        self.run_.signal(signal.SIGTERM)
+        self.assertEqual(self.run_.wait(30), 0, self.run_.text())
+
+    def polls(self):
+        with self.chain.lock:
+            return self.chain.requests.count("/status")
+
+    def wait_polls(self, n, timeout=30):
+        """Waits until the stand-in has seen n more status requests (polls), proving time went by."""
+        start = self.polls()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.polls() >= start + n:
+                return
+            time.sleep(0.05)
+        self.fail(f"fewer than {n} polls in {timeout}s")
+
+    def wait_state(self, pred, timeout=30):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                last = state(self.home)
+                if pred(last):
+                    return last
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.05)
+        self.fail(f"chain-state.json never matched: {last}\n{self.run_.text()}")
+
+    def jump(self, blocks):
+        """The chain goes blocks ahead at once, its pace unchanged (its clock runs ahead of ours)."""
+        with self.chain.lock:
+            self.chain.t0 -= blocks * self.chain.block_seconds
+
+
+class TestStaging(ChainWatchCase):
+    def test_plan_days_ahead_is_staged_at_once(self):
+        srv_dir = os.path.join(self.home.path, "srv")
+        os.makedirs(srv_dir)
+        http = start_server(srv_dir)
+        try:
+            with open(fakechaind("v2"), "rb") as f:
+                v2 = f.read()
+            with open(os.path.join(srv_dir, "v2"), "wb") as f:
+                f.write(v2)
+            url = f"http://127.0.0.1:{http.port}/v2?checksum=sha256:{hashlib.sha256(v2).hexdigest()}"
+            info = json.dumps({"binaries": {"any": url}})
+            self.chain.plan = ("v2", 1000 + 3 * DAY_BLOCKS, info)
+            r = self.start(DAEMON_ALLOW_DOWNLOAD_BINARIES="true")
+            self.assertTrue(r.wait_for("Staged the binary of upgrade 'v2'"), r.text())
+            text = r.text()
+            self.assertIn(f"Upgrade 'v2' is scheduled on chain at height {1000 + 3 * DAY_BLOCKS}", text)
+            self.assertIn("in ~3d (an estimate from the chain's recent pace", text)
+            self.assertIn("its binary is not installed: downloading it now", text)
+            binary = os.path.join(self.home.root, "upgrades", "v2", "bin", "fakechaind")
+            with open(binary, "rb") as f:
+                self.assertEqual(f.read(), v2)
+            s = self.wait_state(lambda s: s["upgrades"] and s["upgrades"][0]["binary"] == "installed")
+            self.assertEqual(s["upgrades"][0]["name"], "v2")
+            self.assertEqual(s["upgrades"][0]["source"], "governance")
+            self.assertEqual(s["block_time_usec"], 5000000)
+            # A heads-up only: nothing was switched, the node runs on.
+            self.assertEqual(self.home.current(), "genesis")
+            self.assertNotIn("warning:", text)
+            self.stop()
+        finally:
+            http.stop()
+
+    def test_staging_failure_is_said_and_kept_in_the_state(self):
+        srv_dir = os.path.join(self.home.path, "srv")
+        os.makedirs(srv_dir)
+        http = start_server(srv_dir)
+        try:
+            info = json.dumps({"binaries": {"any": f"http://127.0.0.1:{http.port}/status/404/v2?checksum=sha256:" + "0" * 64}})
+            self.chain.plan = ("v2", 1000 + DAY_BLOCKS, info)
+            r = self.start(DAEMON_ALLOW_DOWNLOAD_BINARIES="true", ORAIVISOR_DOWNLOAD_RETRIES="0")
+            self.assertTrue(r.wait_for("Staging the binary of upgrade 'v2' (height"), r.text())
+            self.assertTrue(r.wait_for("failed:"), r.text())
+            self.assertIn("Trying again in 5min", r.text())
+            s = self.wait_state(lambda s: s["upgrades"] and s["upgrades"][0]["binary"] == "failed")
+            self.assertIn("404", s["upgrades"][0]["binary_error"])
+            self.assertFalse(os.path.exists(os.path.join(self.home.root, "upgrades", "v2")))
+            self.stop()
+        finally:
+            http.stop()
+
+
+class TestWarnings(ChainWatchCase):
+    def test_downloads_off_warns_at_once_and_as_the_height_nears(self):
+        height = 1000 + 2 * DAY_BLOCKS
+        self.chain.plan = ("v2", height, "")
+        r = self.start()
+        self.assertTrue(r.wait_for("and its binary is not installed; downloads are off"), r.text())
+        text = r.text()
+        self.assertIn(f"Upgrade 'v2' is scheduled at height {height}, in ~2d", text)
+        self.assertIn("oraivisorctl add-upgrade 'v2' PATH, or oraivisorctl prepare-upgrade 'v2' --info", text)
+        self.assertEqual(text.count("warning: Upgrade 'v2' is scheduled"), 1)
+        self.wait_state(lambda s: s["upgrades"] and s["upgrades"][0]["warnings"] == ["at-once"])
+        # A day before, an hour before, ten minutes before: one warning each.
+        # Blocks left after each jump: 17180 (23h50m), 700 (58m20s), 110 (9m10s), less what goes by meanwhile.
+        for n, (blocks, left, tag) in enumerate(((DAY_BLOCKS + 100, r"in ~23h\d+m", "day"),
+                                                 (DAY_BLOCKS - 800, r"in ~5\dm", "hour"), (590, r"in ~\dm", "10min")), 2):
+            self.jump(blocks)
+            self.wait_state(lambda s, tag=tag: s["upgrades"] and tag in s["upgrades"][0]["warnings"])
+            deadline = time.monotonic() + 5
+            while r.text().count("warning: Upgrade 'v2' is scheduled") < n and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(r.text().count("warning: Upgrade 'v2' is scheduled"), n, r.text())
+            self.assertRegex(r.text().split("warning:")[-1], left)
+        self.wait_polls(3)
+        self.assertEqual(r.text().count("warning: Upgrade 'v2' is scheduled"), 4, r.text())
+        # The binary installed by hand: said once, no more warnings.
+        self.home.install(os.path.join("upgrades", "v2"), "v2")
+        self.assertTrue(r.wait_for("The binary of upgrade 'v2' (height"), r.text())
+        self.wait_state(lambda s: s["upgrades"][0]["binary"] == "installed")
+        self.stop()
+
+    def test_restart_does_not_announce_again(self):
+        self.chain.plan = ("v2", 1000 + 2 * DAY_BLOCKS, "")
+        r = self.start()
+        self.assertTrue(r.wait_for("downloads are off"), r.text())
+        self.stop()
+        r = self.start()
+        self.assertTrue(r.wait_for("Watching the chain through"), r.text())
+        self.wait_polls(3)
+        self.assertNotIn("is scheduled", r.text())
+        self.stop()
+
+
+class TestStatusAndMetrics(ChainWatchCase):
+    def test_status_line_and_metrics(self):
+        self.chain.plan = ("v2", 1000 + 2280, "")  # 2280 blocks of 5 s: 3h10m
+        self.home.install(os.path.join("upgrades", "v2"), "v2")
+        sockdir = tempfile.mkdtemp(prefix="oraivisor-e2e-notify-")
+        metrics = os.path.join(self.home.path, "prom")
+        os.makedirs(metrics)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        path = os.path.join(sockdir, "notify")
+        sock.bind(path)
+        try:
+            r = self.start(NOTIFY_SOCKET=path, ORAIVISOR_METRICS_DIR=metrics)
+            sock.settimeout(30)
+            status = None
+            while status is None:
+                for line in sock.recv(65536).decode().split("\n"):
+                    if line.startswith("STATUS=") and "upgrade v2 at height" in line:
+                        status = line
+            self.assertRegex(status, r"^STATUS=fakechaind \(genesis\) running; watching for upgrade plans; "
+                                     r"upgrade v2 at height 3280 \(~3h(10|9)m\), binary ready$")
+            prom = os.path.join(metrics, "oraivisor-fakechaind.prom")
+            deadline = time.monotonic() + 30
+            text = ""
+            while time.monotonic() < deadline and "oraivisor_scheduled_upgrade_binary_ready" not in text:
+                time.sleep(0.1)
+                try:
+                    with open(prom) as f:
+                        text = f.read()
+                except OSError:
+                    pass
+            self.assertIn('oraivisor_scheduled_upgrade_height{name="fakechaind",upgrade="v2"} 3280\n', text)
+            self.assertIn('oraivisor_scheduled_upgrade_binary_ready{name="fakechaind",upgrade="v2"} 1\n', text)
+            self.assertRegex(text, r'oraivisor_chain_height\{name="fakechaind"\} 10\d\d\n')
+            self.stop()
+        finally:
+            sock.close()
+            import shutil
+            shutil.rmtree(sockdir, ignore_errors=True)
+
+
+class TestPlanChanges(ChainWatchCase):
+    def test_replaced_then_cancelled(self):
+        self.chain.plan = ("v2", 1000 + DAY_BLOCKS, "")
+        self.home.install(os.path.join("upgrades", "v2"), "v2")
+        r = self.start()
+        self.assertTrue(r.wait_for("its binary is installed."), r.text())
+        self.wait_state(lambda s: s["upgrades"] and s["upgrades"][0]["binary"] == "installed")
+        self.chain.plan = ("v3", 1000 + 2 * DAY_BLOCKS, "")
+        self.assertTrue(r.wait_for(f"Upgrade 'v2' at height {1000 + DAY_BLOCKS} was replaced on chain by upgrade 'v3'"), r.text())
+        self.assertIn("its staged binary is kept, not used", r.text())
+        self.assertTrue(r.wait_for("Upgrade 'v3' is scheduled on chain"), r.text())
+        self.chain.plan = None
+        self.assertTrue(r.wait_for(f"Upgrade 'v3' at height {1000 + 2 * DAY_BLOCKS} was cancelled on chain."), r.text())
+        self.wait_state(lambda s: s["upgrades"] == [])
+        self.assertTrue(os.path.exists(os.path.join(self.home.root, "upgrades", "v2", "bin", "fakechaind")))
+        self.assertEqual(self.home.current(), "genesis")
+        self.stop()
+
+
+class TestReachability(ChainWatchCase):
+    def check_bad_then_good(self, mode, reason, timeout=30):
+        self.chain.mode = mode
+        r = self.start()
+        self.assertTrue(r.wait_for(f"is not reachable yet ({reason}", timeout=timeout), r.text())
+        self.chain.mode = "ok"
+        self.assertTrue(r.wait_for("Watching the chain through the node's RPC", timeout=timeout), r.text())
+        self.assertEqual(r.text().count("not reachable yet"), 1, r.text())
+        self.stop()
+
+    def test_garbage(self):
+        self.check_bad_then_good("garbage", "the answer is not JSON")
+
+    def test_error_answer(self):
+        self.check_bad_then_good("error", "the node answered with an error")
+
+    def test_huge(self):
+        self.check_bad_then_good("huge", "its answer is larger than 1 MiB")
+
+    def test_redirect_not_followed(self):
+        self.check_bad_then_good("redirect", "it answers with a redirect")
+
+    def test_slow_never_blocks(self):
+        self.chain.mode = "slow"
+        self.chain.slow_seconds = 60
+        r = self.start()
+        self.assertTrue(r.wait_for("fakechaind v1 starting"), r.text())
+        # The stand-in holds the request; oraivisor still answers a signal at once.
+        deadline = time.monotonic() + 10
+        while self.chain.requests.count("/status") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(self.chain.requests, "no request reached the stand-in")
+        t = time.monotonic()
+        self.stop()
+        self.assertLess(time.monotonic() - t, 10, r.text())
+
+    def test_slow_times_out(self):
+        self.check_bad_then_good("slow", "Connection timed out", timeout=60)
+
+    def test_unreachable_is_one_line_per_change(self):
+        r = self.start()
+        self.assertTrue(r.wait_for("Watching the chain through the node's RPC"), r.text())
+        self.chain.mode = "close"
+        self.assertTrue(r.wait_for("stopped answering"), r.text())
+        self.wait_polls(5)
+        self.assertEqual(r.text().count("stopped answering"), 1, r.text())
+        self.chain.mode = "ok"
+        self.wait_polls(2)
+        self.assertTrue(r.wait_for("Watching the chain through the node's RPC"), r.text())
+        self.assertEqual(r.text().count("Watching the chain through"), 2, r.text())
+        self.stop()
+
+    def test_nothing_listening(self):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()  # a port where nothing listens
+        r = self.start(ORAIVISOR_NODE_RPC=f"http://127.0.0.1:{port}")
+        self.assertTrue(r.wait_for("is not reachable yet (Connection refused)"), r.text())
+        self.assertTrue(r.wait_for("committed state height=3"), r.text())
+        self.assertEqual(r.text().count("not reachable"), 1, r.text())
+        self.stop()
+
+
+class TestWhichRpc(ChainWatchCase):
+    def write_config_toml(self, laddr):
+        os.makedirs(os.path.join(self.home.path, "config"), exist_ok=True)
+        with open(os.path.join(self.home.path, "config", "config.toml"), "w") as f:
+            f.write(f'proxy_app = "tcp://127.0.0.1:26658"\n[p2p]\nladdr = "tcp://0.0.0.0:1"\n\n[rpc]\nladdr = "{laddr}"\n')
+
+    def test_from_config_toml_wildcard_means_loopback(self):
+        self.write_config_toml(f"tcp://0.0.0.0:{self.srv.port}")
+        r = self.start(ORAIVISOR_NODE_RPC=None)
+        self.assertTrue(r.wait_for(f"Watching the chain through the node's RPC at 'http://127.0.0.1:{self.srv.port}'"), r.text())
+        self.stop()
+
+    def test_from_config_toml_unix_socket(self):
+        d = tempfile.mkdtemp(prefix="oraivisor-e2e-rpc-")
+        path = os.path.join(d, "rpc.sock")
+        srv = standin.start(standin.Chain(height=5000), unix_path=path)
+        try:
+            self.write_config_toml(f"unix://{path}")
+            env = base_env(self.home, ORAIVISOR_CHAIN_POLL_INTERVAL="1s", FAKECHAIN_PLANS="")
+            self.run_ = Run(self.home, env=env)
+            self.assertTrue(self.run_.wait_for(f"Watching the chain through the node's RPC at 'unix://{path}' (height 5000)"),
+                            self.run_.text())
+            self.stop()
+        finally:
+            standin.stop(srv)
+            os.rmdir(d)
+
+    def test_explicit_wins_over_config_toml(self):
+        self.write_config_toml("tcp://127.0.0.1:9")
+        r = self.start()
+        self.assertTrue(r.wait_for(f"Watching the chain through the node's RPC at '{self.rpc}'"), r.text())
+        self.stop()
+
+    def test_disabled_in_config_toml(self):
+        self.write_config_toml("")
+        env = base_env(self.home, FAKECHAIN_PLANS="")
+        self.run_ = Run(self.home, env=env)
+        self.assertTrue(self.run_.wait_for("Chain watching is off: the node's RPC is disabled"), self.run_.text())
+        self.assertTrue(self.run_.wait_for("committed state height=3"), self.run_.text())
+        self.stop()
+
+    def test_off(self):
+        r = self.start(ORAIVISOR_NODE_RPC="off")
+        self.assertTrue(r.wait_for("committed state height=3"), r.text())
+        self.assertNotIn("Unknown variable", r.text())  # "off" is understood, not ignored
+        self.assertEqual(self.chain.requests, [])
+        self.assertFalse(os.path.exists(os.path.join(self.home.root, "chain-state.json")))
+        self.stop()
+
+    def test_invalid_is_refused(self):
+        rc, r = run_once(self.home, env=base_env(self.home, ORAIVISOR_NODE_RPC="127.0.0.1:26657"))
+        self.assertEqual(rc, EXIT_CONFIG, r.text())
+        self.assertIn("ORAIVISOR_NODE_RPC='127.0.0.1:26657' is not valid: the scheme is none of", r.text())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
