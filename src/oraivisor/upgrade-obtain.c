@@ -57,6 +57,9 @@ static void on_ready(Readiness *r, const ReadinessResult *res, void *userdata) {
         }
         _cleanup_free_ char *why = strdup(strna(res->reason));
         u->readiness = readiness_free(u->readiness);
+        log_event(EVENT_VERSION_NOT_READY, LOG_ERR, 0, u->layout->daemon_name, u->record->plan, NULL,
+                "Upgrade '%s': its binary '%s' will not start on this host: it %s.", u->record->plan->name, u->binary,
+                strna(why));
         return upgrade_finish(u, -ENOEXEC, EXIT_UPGRADE_FAILED,
                 "its binary '%s' will not start on this host: it %s. Install a working one (oraivisorctl check %s says when it is), then start oraivisor again.",
                 u->binary, strna(why), u->record->plan->name);

@@ -27,6 +27,7 @@ typedef enum OraivisorEvent {
         EVENT_UPGRADE_SCHEDULED,
         EVENT_UPGRADE_UNSCHEDULED,
         EVENT_UPGRADE_BINARY_MISSING,
+        EVENT_VERSION_NOT_READY,
         _EVENT_MAX,
         _EVENT_INVALID = -EINVAL,
 } OraivisorEvent;
@@ -46,6 +47,7 @@ typedef enum OraivisorEvent {
 #define MESSAGE_ID_UPGRADE_SCHEDULED "7a51c81050764d31b1cc7781147d294e"
 #define MESSAGE_ID_UPGRADE_UNSCHEDULED "003477763c2043cbb84ca03017ae02d0"
 #define MESSAGE_ID_UPGRADE_BINARY_MISSING "735d80b3c8854dc5bd9abe236c375413"
+#define MESSAGE_ID_VERSION_NOT_READY "6a8c93d1f4754810b49b708ce5da227d"
 
 const char *event_message_id(OraivisorEvent e) _const_;
 

@@ -913,6 +913,27 @@ t_oraivisor_upgrade_stay_down() {
         sbx systemctl stop oraivisor@$i
 }
 
+# Readiness under the unit (issue 17): v2's binary is installed but cut short. The check runs inside
+# oraivisor's own sandbox, as DAEMON_USER; the upgrade stops before the switch with status 81, the reason in
+# the journal with its MESSAGE_ID, 'current' unchanged, the node not moved to a binary that cannot run.
+t_oraivisor_upgrade_not_ready() {
+        local i=rdy1 h=/var/lib/rdy1 u=oraivisor@rdy1.service
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        make_home $h rdy1 chainuser
+        sbx sh -c "head -c 4000 $FK/fakechaind-v2 > $h/oraivisor/upgrades/v2/bin/rdy1 && chmod 755 $h/oraivisor/upgrades/v2/bin/rdy1"
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_USER=chainuser
+        fakechain_dropin $i FAKECHAIN_PLANS=v2@20 FAKECHAIN_BLOCK_INTERVAL=100
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "the unit ends failed" wait_for 60 prop_is $u ActiveState failed
+        expect "... with status 81" test "$(prop $u ExecMainStatus)" = 81
+        expect "current is still genesis" test "$(sbx readlink $h/oraivisor/current)" = genesis
+        expect "v2 never ran" bash -c '! grep -q "fakechaind v2 starting" <<<"$1"' _ "$(dj $i)"
+        expect "one version-not-ready message with the upgrade's fields and the reason" wait_for 10 bash -c '[ "$(nsenter -t $1 -a journalctl -q -o cat \
+                MESSAGE_ID=$2 ORAIVISOR_UPGRADE_NAME=v2 _SYSTEMD_UNIT=$3 | grep -c "will not start on this host: it is truncated")" = 1 ]' \
+                _ "$SBX_PID1" "$MESSAGE_ID_VERSION_NOT_READY" "$u"
+        expect "no restart" wait_for 10 settled_failed $u
+}
+
 # ---- downloads under oraivisor@.service ------------------------------------------------------------------
 
 # A home with genesis only (fakechaind v1): upgrades/ holds nothing, v2 must be downloaded.
@@ -1247,6 +1268,7 @@ rpc_standin_start() {
 rpc_standin_stop() { sbx systemctl stop "oraivisor-test-rpc-$1.service" 2>/dev/null; }
 MESSAGE_ID_UPGRADE_SCHEDULED=7a51c81050764d31b1cc7781147d294e
 MESSAGE_ID_UPGRADE_BINARY_MISSING=735d80b3c8854dc5bd9abe236c375413
+MESSAGE_ID_VERSION_NOT_READY=6a8c93d1f4754810b49b708ce5da227d
 # ov_event_has INSTANCE MATCHES... TEXT: a message of oraivisor@INSTANCE with those journal fields holds TEXT.
 ov_event_has() {
         local i="$1"; shift
@@ -1848,7 +1870,7 @@ SCENARIOS=(
         oraivisor_nobus_recycled_pid oraivisor_settled_failed_sees_restarts
         oraivisor_upgrade_least_config oraivisor_upgrade_stay_down oraivisor_hook_timeout_other_user
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network oraivisor_download_ip_deny
-        oraivisorctl_prepare_upgrade
+        oraivisorctl_prepare_upgrade oraivisor_upgrade_not_ready
         oraivisor_loopback_tcp oraivisor_chain_watch_unix oraivisor_chain_watch_tcp oraivisor_backup_snapshot oraivisor_backup_restore
         oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
         oraivisor_node_properties_bad oraivisor_node_properties_missing_path
