@@ -15,38 +15,16 @@
 #include "upgrade-name.h"
 
 static int run(Ctl *ctl) {
-        const char *name = ctl->args[0];
-        _cleanup_free_ char *shown = ctl_escape(name), *what = NULL, *label = NULL, *folder = NULL,
-                               *rel = NULL;
-        const char *reason = NULL;
-
-        if (!shown)
-                return log_oom(), CTL_EXIT_FAILURE;
-        int r = upgrade_name_check_typed(name, &reason);
-        if (r == -ENOMEM)
-                return log_oom(), CTL_EXIT_FAILURE;
-        if (r < 0)
-                return ctl_fail(CTL_EXIT_USAGE, "'%s' is not an upgrade name: %s.", shown, reason);
-        if (asprintf(&what, "add-upgrade %s", shown) < 0 || asprintf(&label, "upgrade '%s'", shown) < 0)
-                return log_oom(), CTL_EXIT_FAILURE;
-
         _cleanup_(ctl_install_done) CtlInstall i = {};
-        r = ctl_install_begin(ctl, what, false, &i);
+        _cleanup_(ctl_upgrade_ref_done) CtlUpgradeRef u = {};
+        int r = ctl_upgrade_begin(ctl, "add-upgrade", ctl->args[0], false, &i, &u);
         if (r != CTL_EXIT_OK)
                 return r;
-
-        /* The folder oraivisor looks in: an existing one (also a cosmovisor-style lower-cased one), else
-         * the percent-encoded name. */
-        r = layout_find_upgrade(i.layout, name, &folder);
-        if (r < 0)
-                return CTL_EXIT_FAILURE;
-        if (asprintf(&rel, "upgrades/%s", folder) < 0)
-                return log_oom(), CTL_EXIT_FAILURE;
         _cleanup_close_ int ufd = open_or_create_dir_at(i.layout->root_fd, "upgrades", 0755);
         if (ufd < 0)
                 return ctl_fail(CTL_EXIT_FAILURE, "Cannot open or create '%s/upgrades': %s.", i.layout->root,
                         strerror(-ufd));
-        return ctl_version_install(ctl, &i, ctl->args[1], ufd, folder, rel, label);
+        return ctl_version_install(ctl, &i, ctl->args[1], ufd, u.folder, u.rel, u.label);
 }
 
 const CtlCommand ctl_command_add_upgrade = {

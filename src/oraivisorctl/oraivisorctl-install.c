@@ -15,6 +15,7 @@
 #include "log.h"
 #include "obtain.h"
 #include "oraivisorctl-install.h"
+#include "upgrade-name.h"
 #include "string-util.h"
 #include "upgrade-record.h"
 #include "version-install.h"
@@ -263,4 +264,42 @@ int ctl_version_install(Ctl *ctl, CtlInstall *i, const char *path, int parent_fd
         if (plain && !(src_mode & 0111))
                 printf("'%s' was not executable; the installed copy is.\n", p);
         return ctl_report_readiness(ctl, rel, label, NULL);
+}
+
+void ctl_upgrade_ref_done(CtlUpgradeRef *u) {
+        u->shown = mfree(u->shown);
+        u->label = mfree(u->label);
+        u->folder = mfree(u->folder);
+        u->rel = mfree(u->rel);
+}
+
+int ctl_upgrade_begin(Ctl *ctl, const char *verb, const char *name, bool capital, CtlInstall *i, CtlUpgradeRef *ret) {
+        _cleanup_free_ char *what = NULL;
+        const char *reason = NULL;
+
+        assert(ret);
+        ret->shown = ctl_escape(name);
+        if (!ret->shown)
+                return log_oom(), CTL_EXIT_FAILURE;
+        int r = upgrade_name_check_typed(name, &reason);
+        if (r == -ENOMEM)
+                return log_oom(), CTL_EXIT_FAILURE;
+        if (r < 0)
+                return ctl_fail(CTL_EXIT_USAGE, "'%s' is not an upgrade name: %s.", ret->shown, reason);
+        if (asprintf(&what, "%s %s", verb, ret->shown) < 0 || (capital ? asprintf(&ret->label, "Upgrade '%s'", ret->shown) : asprintf(&ret->label, "upgrade '%s'", ret->shown)) < 0)
+                return log_oom(), CTL_EXIT_FAILURE;
+
+        r = ctl_install_begin(ctl, what, false, i);
+        if (r != CTL_EXIT_OK)
+                return r;
+
+        /* The folder oraivisor looks in: an existing one (also a cosmovisor-style lower-cased one), else the
+         * percent-encoded name. */
+        r = layout_find_upgrade(i->layout, name, &ret->folder);
+        if (r < 0)
+                return CTL_EXIT_FAILURE;
+        ret->found = r > 0;
+        if (asprintf(&ret->rel, "upgrades/%s", ret->folder) < 0)
+                return log_oom(), CTL_EXIT_FAILURE;
+        return CTL_EXIT_OK;
 }

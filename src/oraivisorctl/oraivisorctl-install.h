@@ -31,6 +31,22 @@ typedef struct CtlInstall {
 int ctl_install_begin(Ctl *ctl, const char *what, bool create_root, CtlInstall *ret);
 void ctl_install_done(CtlInstall *i);
 
+/* One upgrade NAME as typed by the operator, for add-upgrade and remove-upgrade. */
+typedef struct CtlUpgradeRef {
+        char *shown;  /* NAME escaped for the terminal */
+        char *label;  /* "upgrade 'NAME'" (capital: "Upgrade 'NAME'") */
+        char *folder; /* its folder under upgrades/ (existing, else the percent-encoded name) */
+        char *rel;    /* "upgrades/<folder>" */
+        bool found;   /* the folder exists */
+} CtlUpgradeRef;
+
+void ctl_upgrade_ref_done(CtlUpgradeRef *u);
+
+/* The common start of a command on one upgrade: NAME checked as an operator may type it, the install lock
+ * taken for "VERB NAME" (into *i), the upgrade's folder found; the label names it in messages (capital: it starts them). Returns CTL_EXIT_OK or the status to exit
+ * with (the error said). */
+int ctl_upgrade_begin(Ctl *ctl, const char *verb, const char *name, bool capital, CtlInstall *i, CtlUpgradeRef *ret);
+
 typedef enum CtlVersionChange {
         CTL_VERSION_REPLACE,
         CTL_VERSION_REMOVE,

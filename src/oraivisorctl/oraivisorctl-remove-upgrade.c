@@ -14,34 +14,15 @@
 #include "version-install.h"
 
 static int run(Ctl *ctl) {
-        const char *name = ctl->args[0];
-        _cleanup_free_ char *shown = ctl_escape(name), *what = NULL, *label = NULL, *folder = NULL,
-                               *rel = NULL;
-        const char *reason = NULL;
-
-        if (!shown)
-                return log_oom(), CTL_EXIT_FAILURE;
-        int r = upgrade_name_check_typed(name, &reason);
-        if (r == -ENOMEM)
-                return log_oom(), CTL_EXIT_FAILURE;
-        if (r < 0)
-                return ctl_fail(CTL_EXIT_USAGE, "'%s' is not an upgrade name: %s.", shown, reason);
-        if (asprintf(&what, "remove-upgrade %s", shown) < 0 || asprintf(&label, "Upgrade '%s'", shown) < 0)
-                return log_oom(), CTL_EXIT_FAILURE;
-
         _cleanup_(ctl_install_done) CtlInstall i = {};
-        r = ctl_install_begin(ctl, what, false, &i);
+        _cleanup_(ctl_upgrade_ref_done) CtlUpgradeRef u = {};
+        int r = ctl_upgrade_begin(ctl, "remove-upgrade", ctl->args[0], true, &i, &u);
         if (r != CTL_EXIT_OK)
                 return r;
-
-        r = layout_find_upgrade(i.layout, name, &folder);
-        if (r < 0)
-                return CTL_EXIT_FAILURE;
-        if (r == 0)
+        const char *shown = u.shown, *folder = u.folder, *rel = u.rel, *label = u.label;
+        if (!u.found)
                 return ctl_fail(CTL_EXIT_NOT_FOUND, "No upgrade '%s' is installed (no folder '%s/upgrades/%s').", shown,
                         i.layout->root, folder);
-        if (asprintf(&rel, "upgrades/%s", folder) < 0)
-                return log_oom(), CTL_EXIT_FAILURE;
         r = ctl_version_check_change(&i, rel, label, CTL_VERSION_REMOVE);
         if (r != CTL_EXIT_OK)
                 return r;
