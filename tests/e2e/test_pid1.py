@@ -186,8 +186,13 @@ class TestPid1(Pid1Case):
             crash = i % 2 == 1
             with self.subTest(run=i, crash=crash):
                 extra = {"FAKECHAIN_CRASH_SIGNAL": "SEGV"} if crash else {"FAKECHAIN_STOP_EXIT": "7"}
-                # Blocks of 200 ms: the node lives long enough (0.6 s) for start() to see oraivisor's
-                # namespace on a loaded machine (at 10 ms it could be gone before /proc was scanned).
+                # Every run from height 0 (the node persists its height in data/height, and at height 3
+                # already it would stop at once), with blocks of 200 ms: the node lives 0.6 s, long enough
+                # for start() to see oraivisor's namespace on a loaded machine.
+                try:
+                    os.unlink(self.home.data("height"))
+                except FileNotFoundError:
+                    pass
                 r = self.start(self.env(TEST_ORPHANS=20, FAKECHAIN_STOP_AT="3", FAKECHAIN_BLOCK_INTERVAL="200", **extra))
                 rc = r.wait(timeout=30)
                 self.assertEqual(rc, 128 + signal.SIGSEGV if crash else 7, r.text())
