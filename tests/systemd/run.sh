@@ -1660,9 +1660,14 @@ scrape() { # scrape: node-exporter's /metrics on the container's loopback, as Pr
 sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=10).read().decode())' 2>/dev/null
 }
 scrape_has() { scrape | grep -qxF -- "$1"; }
-# scrape_match ERE: a line of the scrape matches (piped: with every instance of the suite writing its
-# metrics, the scrape is larger than one command-line argument may be).
-scrape_match() { scrape | grep -qE -- "$1"; }
+# scrape_grep GREP-ARGS...: grep over one scrape, kept in a variable: the scrape (a textfile per instance of
+# the suite) outgrows what one argument of a command may hold (128 KiB).
+scrape_grep() { local s; s=$(scrape); grep "$@" <<<"$s"; }
+# scrape_mtime_names INSTANCE: the stale-file alert's pattern matches the file label node-exporter gives ours.
+scrape_mtime_names() {
+        local s; s=$(scrape)
+        grep -E "^node_textfile_mtime_seconds\{file=\"(.*/)?oraivisor-[^/]*[.]prom\"\}" <<<"$s" | grep -qF "oraivisor-$1.prom"
+}
 
 # oraivisor@ with the default ORAIVISOR_METRICS_DIR (node-exporter's folder, which exists once the package
 # is installed) upgrades its node; node-exporter, as the package runs it, exports what oraivisor wrote.
@@ -1684,11 +1689,10 @@ t_oraivisor_metrics_node_exporter() {
                 "oraivisor_info{current=\"v2\",daemon=\"fakechaind\",home=\"$h\",name=\"$i\",version=\"$(sed -n "s/^ *version : '\(.*\)',\$/\1/p" "$SRC/meson.build" | head -n1)\"} 1"
         expect "... started twice (genesis, v2)" scrape_has "oraivisor_daemon_starts_total{name=\"$i\"} 2"
         expect "... no upgrade in progress" scrape_has "oraivisor_upgrade_in_progress{name=\"$i\",step=\"switch\"} 0"
-        expect "... the last upgrade's time" scrape_match "^oraivisor_last_upgrade_timestamp_seconds\{name=\"$i\"\} [0-9.e+]*$"
-        expect "... the last backup's size" scrape_match "^oraivisor_last_backup_bytes\{name=\"$i\"\} [0-9.e+]*$"
+        expect "... the last upgrade's time" scrape_grep -q "^oraivisor_last_upgrade_timestamp_seconds{name=\"$i\"} [0-9.e+]*$"
+        expect "... the last backup's size" scrape_grep -q "^oraivisor_last_backup_bytes{name=\"$i\"} [0-9.e+]*$"
         expect "node-exporter read every text file without error" scrape_has "node_textfile_scrape_error 0"
-        expect "the stale-file alert's pattern matches the file label node-exporter gives ours" \
-                scrape_match "^node_textfile_mtime_seconds\{file=\"(.*/)?oraivisor-$i[.]prom\"\}"
+        expect "the stale-file alert's pattern matches the file label node-exporter gives ours" scrape_mtime_names $i
         expect "the file passes promtool's lint" bash -c 'set -o pipefail; nsenter -t $1 -a cat $2 | promtool check metrics' _ "$SBX_PID1" "$f"
         sbx cat "$f" >"$OUT/metrics1.prom" && echo "    (the file after the upgrade: $OUT/metrics1.prom)"
         expect "no temporary file is left beside it" test -z "$(sbx find /var/lib/prometheus/node-exporter -name '.#*')"
