@@ -185,6 +185,11 @@ static int on_exists_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_
         if (!job_pending) {
                 (void) unit_call_forget(u, "ResetFailedUnit", "ResetFailedUnit", "s", u->unit);
                 (void) unit_call_forget(u, "StopUnit", "StopUnit", "ss", u->unit, "replace");
+                /* A reference taken and let go: when the last one of a unit's bus references goes, systemd
+                 * queues the unit for collection. A stopped unit whose only reference was an earlier
+                 * connection's (the bus daemon restarted meanwhile) may otherwise never be looked at again. */
+                (void) unit_call_forget(u, "RefUnit", "RefUnit", "s", u->unit);
+                (void) unit_call_forget(u, "UnrefUnit", "UnrefUnit", "s", u->unit);
         }
         unit_schedule_start_retry(u, START_RETRY_DELAY);
         return 0;
