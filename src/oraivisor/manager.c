@@ -19,6 +19,7 @@
 #include "events.h"
 #include "exit-status.h"
 #include "fd-util.h"
+#include "height-plan.h"
 #include "launcher-exec.h"
 #include "layout.h"
 #include "lock.h"
@@ -91,6 +92,13 @@ struct Manager {
         MetricsFile *metrics;         /* NULL: metrics are off */
         ChainWatch *chain_watch;      /* NULL: chain watching is off */
         MetricsScheduled metrics_scheduled[8]; /* what metrics_refresh() lends the metrics */
+        /* An upgrade at a height without governance (height-plan.h): the --halt-height the daemon runs with,
+         * whether it said it halted there, and the plan built for the upgrade once it did. */
+        int64_t halt_height;
+        char *halt_name;
+        bool halt_seen;
+        bool passed_reported;
+        UpgradePlan *height_plan;
 };
 
 static void metrics_changed(Manager *m);
@@ -125,6 +133,8 @@ Manager *manager_free(Manager *m) {
         metrics_file_free(m->metrics);
         current_version_done(&m->current);
         free(m->version_label);
+        free(m->halt_name);
+        upgrade_plan_free(m->height_plan);
         layout_free(m->layout);
         safe_close(m->lock_fd);
         strv_free(m->args);
@@ -249,6 +259,34 @@ static int manager_launch(Manager *m) {
                 if (strv_extend(&argv, *a) < 0)
                         goto oom;
 
+        /* The nearest upgrade scheduled at a height: the node commits that block and stops. */
+        _cleanup_(height_pick_done) HeightPick pick = {};
+        height_plan_pick(m->layout, &m->current, !m->passed_reported, &pick);
+        m->passed_reported = true;
+        m->halt_height = 0;
+        m->halt_name = mfree(m->halt_name);
+        m->halt_seen = false;
+        if (pick.height > 0) {
+                bool own = false;
+                STRV_FOREACH(a, m->args)
+                        if (startswith(*a, "--halt-height") || startswith(*a, "-halt-height"))
+                                own = true;
+                _cleanup_free_ char *shown = string_escape_for_log(pick.name, strlen(pick.name), 200);
+                if (own)
+                        log_warning("The daemon's arguments set a halt height of their own: upgrade '%s' scheduled at height %" PRId64 " is not acted on; drop that argument.",
+                                strna(shown), pick.height);
+                else {
+                        char h[32];
+                        snprintf(h, sizeof h, "%" PRId64, pick.height);
+                        if (strv_extend(&argv, "--halt-height") < 0 || strv_extend(&argv, h) < 0)
+                                goto oom;
+                        m->halt_height = pick.height;
+                        m->halt_name = TAKE_PTR(pick.name);
+                        log_info("Upgrade '%s' is scheduled at height %" PRId64 " (no governance): %s runs with --halt-height %" PRId64 ".",
+                                strna(shown), m->halt_height, m->config->name, m->halt_height);
+                }
+        }
+
         LaunchSpec spec = {
                 .binary = m->current.binary,
                 .argv = argv,
@@ -320,7 +358,7 @@ static void metrics_count_upgrade(Manager *m, Upgrade *u, int error) {
 }
 
 static void start_upgrade(Manager *m, const UpgradeRecord *resume) {
-        const UpgradePlan *plan = resume ? resume->plan : plan_arbiter_acting(m->arbiter);
+        const UpgradePlan *plan = resume ? resume->plan : m->height_plan ?: plan_arbiter_acting(m->arbiter);
         m->state = STATE_UPGRADING;
         chain_watch_set_upgrading(m->chain_watch, true);
         if (!m->ready_sent)
@@ -338,6 +376,13 @@ static void start_upgrade(Manager *m, const UpgradeRecord *resume) {
 
 static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userdata) {
         Manager *m = userdata;
+        if (error >= 0) {
+                /* The schedule at heights: this one done, and those it supersedes. */
+                const UpgradePlan *p = m->height_plan ?: m->resume ? m->resume->plan : plan_arbiter_acting(m->arbiter);
+                if (p)
+                        height_plan_done(m->layout, m->config->name, p, m->height_plan);
+        }
+        _cleanup_(upgrade_plan_freep) UpgradePlan *height_plan = TAKE_PTR(m->height_plan);
         metrics_count_upgrade(m, u, error);
         m->upgrade = upgrade_free(m->upgrade);
         m->resume = upgrade_record_free(m->resume);
@@ -354,7 +399,7 @@ static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userda
                 return manager_exit(m, 0);
 
         if (!m->config->restart_after_upgrade) {
-                const UpgradePlan *acting = plan_arbiter_acting(m->arbiter);
+                const UpgradePlan *acting = height_plan ?: plan_arbiter_acting(m->arbiter);
                 const char *name = acting ? acting->name : "";
                 if (m->config->under_systemd) {
                         /* systemd is the supervisor, and the shipped unit restarts nothing that exits 0: the
@@ -521,6 +566,10 @@ static void on_plan_file(PlanWatch *w, const UpgradePlan *p, void *userdata) {
 static int on_line(Launcher *l, const char *line, size_t len, bool stderr_stream, void *userdata) {
         Manager *m = userdata;
         _cleanup_(upgrade_plan_freep) UpgradePlan *p = NULL;
+        if (m->halt_height > 0 && !m->halt_seen && height_plan_is_halt_line(line, len)) {
+                log_info("%s says it halts at its --halt-height %" PRId64 ".", m->config->name, m->halt_height);
+                m->halt_seen = true;
+        }
         int r = plan_parse_log_line(line, len, &p);
         if (r <= 0)
                 return r;
@@ -598,6 +647,17 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
                                 "Upgrade plan '%s' detected (from %s, and %s %s after it).", d.plan->name,
                                 plan_source_to_string(PLAN_SOURCE_LOG), m->config->name,
                                 daemon_exit_describe(e, buf, sizeof(buf)));
+                        return start_upgrade(m, NULL);
+                }
+                if (m->halt_height > 0 && m->halt_seen) {
+                        /* It committed the scheduled height and stopped: that upgrade, as a governance one. */
+                        if (upgrade_plan_new(m->halt_name, m->halt_height, NULL, NULL, &m->height_plan) < 0) {
+                                log_oom();
+                                return manager_exit(m, EXIT_INTERNAL);
+                        }
+                        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->height_plan, NULL,
+                                "%s %s at its --halt-height %" PRId64 ": upgrade '%s' scheduled there (no governance) is due.",
+                                m->config->name, daemon_exit_describe(e, buf, sizeof(buf)), m->halt_height, m->halt_name);
                         return start_upgrade(m, NULL);
                 }
                 log_event(EVENT_DAEMON_EXITED, status == 0 ? LOG_INFO : LOG_ERR, 0, m->config->name, m->current.plan, NULL,
