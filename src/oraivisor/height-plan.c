@@ -65,6 +65,15 @@ void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report_passed, 
         }
 }
 
+bool height_plan_still_scheduled(Layout *l, const char *name, int64_t height) {
+        _cleanup_(height_schedule_done) HeightSchedule s = {};
+        const char *reason = NULL;
+        if (!name || height_schedule_load_at(l->root_fd, &s, &reason) < 0)
+                return false;
+        const HeightUpgrade *e = height_schedule_find(&s, name);
+        return e && e->height == height;
+}
+
 bool height_plan_is_halt_line(const char *line, size_t len) {
         return memmem(line, len, "halting node per configuration", strlen("halting node per configuration")) ||
                 memmem(line, len, "halt per configuration", strlen("halt per configuration"));

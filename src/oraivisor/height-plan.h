@@ -27,6 +27,10 @@ void height_pick_done(HeightPick *p);
  * when report_passed, each entry the chain has passed. Never fails the start: a problem leaves *ret empty. */
 void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report_passed, HeightPick *ret);
 
+/* Whether name is still scheduled at height (a cancel while the node ran must not be carried out). A file
+ * that cannot be read says no. */
+bool height_plan_still_scheduled(Layout *l, const char *name, int64_t height);
+
 /* The SDK's line at a --halt-height: "halting node per configuration" (v0.47) or "halt per configuration"
  * (v0.50). */
 bool height_plan_is_halt_line(const char *line, size_t len);

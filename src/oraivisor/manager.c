@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include <systemd/sd-daemon.h>
@@ -20,6 +21,7 @@
 #include "exit-status.h"
 #include "fd-util.h"
 #include "height-plan.h"
+#include "height-schedule.h"
 #include "launcher-exec.h"
 #include "layout.h"
 #include "lock.h"
@@ -59,6 +61,7 @@ typedef enum ManagerState {
         STATE_STOPPING,      /* stopping the daemon for an upgrade */
         STATE_UPGRADING,
         STATE_SHUTTING_DOWN, /* asked to exit: stopping the daemon */
+        STATE_RESTARTING,    /* stopping the daemon to start it again with another --halt-height */
         STATE_EXITING,
 } ManagerState;
 
@@ -99,6 +102,7 @@ struct Manager {
         bool halt_seen;
         bool passed_reported;
         UpgradePlan *height_plan;
+        sd_event_source *schedule_watch; /* inotify on $DAEMON_HOME/oraivisor for scheduled-upgrades.json */
 };
 
 static void metrics_changed(Manager *m);
@@ -135,6 +139,7 @@ Manager *manager_free(Manager *m) {
         free(m->version_label);
         free(m->halt_name);
         upgrade_plan_free(m->height_plan);
+        sd_event_source_disable_unref(m->schedule_watch);
         layout_free(m->layout);
         safe_close(m->lock_fd);
         strv_free(m->args);
@@ -422,6 +427,42 @@ static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userda
         (void) manager_launch(m);
 }
 
+/* ---- upgrades at a height: a change of the schedule while the node runs ------------------------------ */
+
+static int on_schedule_event(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+        Manager *m = userdata;
+        if (ev->len == 0 || !streq(ev->name, HEIGHT_SCHEDULE_FILE) || m->state != STATE_RUNNING)
+                return 0;
+        _cleanup_(height_pick_done) HeightPick pick = {};
+        height_plan_pick(m->layout, &m->current, false, &pick);
+        if (pick.height == m->halt_height && streq_ptr(pick.name, m->halt_name))
+                return 0;
+        _cleanup_free_ char *shown = pick.name ? string_escape_for_log(pick.name, strlen(pick.name), 200) : NULL;
+        if (!m->config->height_restart) {
+                log_notice("The upgrades scheduled at a height changed; %s keeps its %s until its next start (ORAIVISOR_HEIGHT_RESTART=false).",
+                        m->config->name, m->halt_height > 0 ? "--halt-height" : "run without --halt-height");
+                return 0;
+        }
+        if (pick.height > 0)
+                log_notice("Upgrade '%s' is now scheduled at height %" PRId64 ": restarting %s with --halt-height %" PRId64 ".",
+                        strna(shown), pick.height, m->config->name, pick.height);
+        else
+                log_notice("No upgrade is scheduled at a height any more: restarting %s without --halt-height.", m->config->name);
+        m->state = STATE_RESTARTING;
+        if (launcher_stop(m->launcher, m->config->shutdown_grace) < 0)
+                manager_exit(m, EXIT_SYSTEM);
+        return 0;
+}
+
+static int setup_schedule_watch(Manager *m) {
+        int r = sd_event_add_inotify(m->event, &m->schedule_watch, m->layout->root,
+                IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_ONLYDIR, on_schedule_event, m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch '%s' for upgrades scheduled at a height; they take effect at the next start of the node: %m",
+                        m->layout->root);
+        return 0;
+}
+
 /* ---- plans: the facts the arbiter needs, and carrying out its decisions ------------------------------ */
 
 /* Whether a plan still has to be carried out, judged against what `current` runs. */
@@ -616,6 +657,13 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
                         return manager_exit(m, 0);
                 return start_upgrade(m, m->resume);
 
+        case STATE_RESTARTING:
+                log_info("%s stopped (%s).", m->config->name, daemon_exit_describe(e, buf, sizeof(buf)));
+                if (m->shutdown_requested)
+                        return manager_exit(m, m->unit_mode ? 0 : status);
+                (void) manager_launch(m);
+                return;
+
         case STATE_SHUTTING_DOWN:
                 log_event(EVENT_DAEMON_EXITED, LOG_INFO, 0, m->config->name, m->current.plan, NULL,
                         "%s %s.", m->config->name, daemon_exit_describe(e, buf, sizeof(buf)));
@@ -648,6 +696,12 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
                                 plan_source_to_string(PLAN_SOURCE_LOG), m->config->name,
                                 daemon_exit_describe(e, buf, sizeof(buf)));
                         return start_upgrade(m, NULL);
+                }
+                if (m->halt_height > 0 && m->halt_seen && !height_plan_still_scheduled(m->layout, m->halt_name, m->halt_height)) {
+                        log_notice("%s %s at its --halt-height %" PRId64 ", but upgrade '%s' is no longer scheduled there: starting it again as it is.",
+                                m->config->name, daemon_exit_describe(e, buf, sizeof(buf)), m->halt_height, m->halt_name);
+                        (void) manager_launch(m);
+                        return;
                 }
                 if (m->halt_height > 0 && m->halt_seen) {
                         /* It committed the scheduled height and stopped: that upgrade, as a governance one. */
@@ -751,6 +805,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 return 0;
         case STATE_STOPPING:
         case STATE_PREPARING:
+        case STATE_RESTARTING:
                 /* Already stopping; once it is down we exit instead of upgrading (the next start will). */
                 return 0;
         case STATE_UPGRADING:
@@ -1013,6 +1068,7 @@ int manager_run(Manager *m) {
         if (r > 0 && chain_watch_new(m->event, m->config, m->layout, &rpc, on_chain_changed, m, &m->chain_watch) < 0)
                 return EXIT_INTERNAL;
 
+        (void) setup_schedule_watch(m);
         m->state = STATE_STARTING;
         metrics_changed(m);
         r = manager_startup(m);

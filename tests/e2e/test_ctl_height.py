@@ -124,6 +124,52 @@ class TestAddUpgradeHeight(HeightTestCase):
         self.assertEqual([(e["name"], e["height"]) for e in self.schedule()["upgrades"]], [("s2", 9)])
 
 
+class TestWhileRunning(HeightTestCase):
+    def node_height(self):
+        with open(self.home.data("height")) as f:
+            return int(f.read())
+
+    def wait_height(self, r, h):
+        self.assertTrue(r.wait_for(f"committed state height={h} "), r.text())
+
+    def test_added_while_running_restarts_with_the_flag(self):
+        r = self.start(FAKECHAIN_BLOCK_INTERVAL="50")
+        self.wait_height(r, 3)
+        h = self.node_height() + 40
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", str(h)).returncode, 0)
+        self.assertTrue(r.wait_for(f"Upgrade 's2' is now scheduled at height {h}: restarting fakechaind with "
+                                   f"--halt-height {h}."), r.text())
+        self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
+        text = r.text()
+        second = text.index("fakechaind v1 starting", text.index("is now scheduled at height"))
+        self.assertIn(f"--halt-height {h}", self.args_line(text[second:], "v1"))
+        self.assertHaltedAt(text[second:], "v1", h)
+        self.assertNotIn("--halt-height", self.args_line(text, "v2"))
+        self.assertEqual(self.home.current(), "upgrades/s2")
+        self.stop(r)
+
+    def test_deferred_then_cancelled_is_not_carried_out(self):
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "60").returncode, 0)
+        r = self.start(FAKECHAIN_BLOCK_INTERVAL="50", ORAIVISOR_HEIGHT_RESTART="false")
+        self.wait_height(r, 3)
+        self.assertIn("--halt-height 60", self.args_line(r.text(), "v1"))
+        # Cancelled while the node runs with --halt-height 60: not restarted (the option), and when the node
+        # stops at 60 nothing is switched; it starts again without the flag.
+        r2 = self.ctl("remove-upgrade", "s2")
+        self.assertEqual(r2.returncode, 0, r2.stderr)
+        self.assertTrue(r.wait_for("keeps its --halt-height until its next start (ORAIVISOR_HEIGHT_RESTART=false)"),
+                        r.text())
+        self.assertTrue(r.wait_for("but upgrade 's2' is no longer scheduled there: starting it again as it is.",
+                                   timeout=30), r.text())
+        self.wait_height(r, 62)
+        text = r.text()
+        self.assertHaltedAt(text, "v1", 60)
+        second = text.index("no longer scheduled there")
+        self.assertNotIn("--halt-height", self.args_line(text[second:], "v1"))
+        self.assertEqual(self.home.current(), "genesis")
+        self.stop(r)
+
+
 class TestPassedHeight(HeightTestCase):
     def test_refused_when_added(self):
         write_chain_state(self.home, 50)
