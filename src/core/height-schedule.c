@@ -30,6 +30,15 @@ const HeightUpgrade *height_schedule_find(const HeightSchedule *s, const char *n
         return NULL;
 }
 
+int height_schedule_mark_halted(HeightSchedule *s, const char *name) {
+        for (size_t i = 0; i < s->n_entries; i++)
+                if (streq(s->entries[i].name, name)) {
+                        s->entries[i].halted = true;
+                        return 1;
+                }
+        return 0;
+}
+
 int height_schedule_remove(HeightSchedule *s, const char *name) {
         for (size_t i = 0; i < s->n_entries; i++)
                 if (streq(s->entries[i].name, name)) {
@@ -69,8 +78,14 @@ int height_schedule_add(HeightSchedule *s, const char *name, int64_t height, use
                                 *ret_other = s->entries[i].name;
                         return -EEXIST;
                 }
+        /* The same upgrade at the same height again keeps what is known of it (halted there). */
+        const HeightUpgrade *same = height_schedule_find(s, name);
+        bool halted = same && same->height == height && same->halted;
         (void) height_schedule_remove(s, name);
-        return insert(s, name, height, added);
+        int r = insert(s, name, height, added);
+        if (r >= 0 && halted)
+                (void) height_schedule_mark_halted(s, name);
+        return r;
 }
 
 const HeightUpgrade *height_schedule_next(const HeightSchedule *s, int64_t height) {
@@ -92,7 +107,8 @@ int height_schedule_to_json(const HeightSchedule *s, char **ret) {
                 }
                 if (json_object_object_add(e, "name", json_object_new_string(s->entries[i].name)) < 0 ||
                         json_object_object_add(e, "height", json_object_new_int64(s->entries[i].height)) < 0 ||
-                        json_object_object_add(e, "added_usec", json_object_new_uint64(s->entries[i].added)) < 0)
+                        json_object_object_add(e, "added_usec", json_object_new_uint64(s->entries[i].added)) < 0 ||
+                        (s->entries[i].halted && json_object_object_add(e, "halted", json_object_new_boolean(true)) < 0))
                         return -ENOMEM;
         }
         if (json_object_object_add(o, "version", json_object_new_int(HEIGHT_SCHEDULE_VERSION)) < 0 ||
@@ -129,7 +145,7 @@ int height_schedule_from_json(const char *data, size_t len, HeightSchedule *ret,
         }
         _cleanup_(height_schedule_done) HeightSchedule s = {};
         for (size_t i = 0; i < json_object_array_length(list); i++) {
-                json_object *e = json_object_array_get_idx(list, i), *name, *height, *added = NULL;
+                json_object *e = json_object_array_get_idx(list, i), *name, *height, *added = NULL, *halted = NULL;
                 const char *reason;
                 if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, "name", &name) ||
                         !json_object_is_type(name, json_type_string) ||
@@ -138,7 +154,9 @@ int height_schedule_from_json(const char *data, size_t len, HeightSchedule *ret,
                         !json_object_is_type(height, json_type_int) || json_object_get_int64(height) <= 0 ||
                         json_object_get_int64(height) == INT64_MAX ||
                         (json_object_object_get_ex(e, "added_usec", &added) &&
-                                !json_object_is_type(added, json_type_int))) {
+                                !json_object_is_type(added, json_type_int)) ||
+                        (json_object_object_get_ex(e, "halted", &halted) &&
+                                !json_object_is_type(halted, json_type_boolean))) {
                         *ret_reason = "an upgrade has no valid name or height";
                         return -EBADMSG;
                 }
@@ -150,6 +168,8 @@ int height_schedule_from_json(const char *data, size_t len, HeightSchedule *ret,
                 }
                 if (r < 0)
                         return r;
+                if (halted && json_object_get_boolean(halted))
+                        (void) height_schedule_mark_halted(&s, json_object_get_string(name));
         }
         *ret = s;
         s = (HeightSchedule) {};

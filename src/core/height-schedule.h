@@ -7,6 +7,7 @@
  * stops there, upgrades to it as to a governance plan. Never data/upgrade-info.json: the node owns that one.
  * Pure: the file's JSON both ways, and cosmovisor's batch CSV ("name,path,height" a line). */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "macro.h"
@@ -19,6 +20,7 @@ typedef struct HeightUpgrade {
         char *name;
         int64_t height; /* > 0 */
         usec_t added;   /* CLOCK_REALTIME; 0: unknown */
+        bool halted;    /* the node committed this height and stopped there; the upgrade is not done yet */
 } HeightUpgrade;
 
 typedef struct HeightSchedule {
@@ -28,9 +30,12 @@ typedef struct HeightSchedule {
 
 void height_schedule_done(HeightSchedule *s);
 
-/* Adds name at height, or moves it there when it is scheduled already. -EEXIST when another upgrade is
+/* Adds name at height, or moves it there when it is scheduled already (at the same height: still halted
+ * if it was). -EEXIST when another upgrade is
  * scheduled at that height (*ret_other names it); -ENOMEM. */
 int height_schedule_add(HeightSchedule *s, const char *name, int64_t height, usec_t added, const char **ret_other);
+/* Marks name as halted at (1), 0 when it is not scheduled. */
+int height_schedule_mark_halted(HeightSchedule *s, const char *name);
 /* 1 when name was scheduled (now removed), 0 when not. */
 int height_schedule_remove(HeightSchedule *s, const char *name);
 const HeightUpgrade *height_schedule_find(const HeightSchedule *s, const char *name);

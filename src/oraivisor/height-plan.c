@@ -15,6 +15,7 @@
 
 void height_pick_done(HeightPick *p) {
         p->name = mfree(p->name);
+        p->halted_name = mfree(p->halted_name);
         *p = (HeightPick) {};
 }
 
@@ -47,6 +48,13 @@ void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report_passed, 
                 _cleanup_free_ char *folder = NULL, *shown = string_escape_for_log(e->name, strlen(e->name), 200);
                 if (cur && cur->folder && layout_find_upgrade(l, e->name, &folder) >= 0 && streq(folder, cur->folder))
                         continue; /* already running it */
+                if (e->halted) {
+                        if (!ret->halted_name) {
+                                ret->halted_name = strdup(e->name);
+                                ret->halted_height = ret->halted_name ? e->height : 0;
+                        }
+                        continue;
+                }
                 if (ret->known > 0 && e->height <= ret->known) {
                         ret->n_passed++;
                         if (report_passed)
@@ -63,6 +71,25 @@ void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report_passed, 
                         }
                 }
         }
+}
+
+int height_plan_mark_halted(Layout *l, const char *name) {
+        _cleanup_(height_schedule_done) HeightSchedule s = {};
+        _cleanup_free_ char *holder = NULL;
+        const char *reason = NULL;
+        _cleanup_close_ int fd = install_lock_acquire(l->root_fd, "oraivisor: the node halted at a scheduled height", 30 * USEC_PER_SEC, &holder);
+        if (fd < 0)
+                return log_error_errno(fd, "Cannot take the install lock to record the halt in '%s/" HEIGHT_SCHEDULE_FILE "' (held by '%s'): %m",
+                        l->root, strna(holder));
+        int r = height_schedule_load_at(l->root_fd, &s, &reason);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read '%s/" HEIGHT_SCHEDULE_FILE "': %s", l->root, r == -EBADMSG ? reason : strerror(-r));
+        if (height_schedule_mark_halted(&s, name) == 0)
+                return 0;
+        r = height_schedule_save_at(l->root_fd, &s);
+        if (r < 0)
+                return log_error_errno(r, "Cannot write '%s/" HEIGHT_SCHEDULE_FILE "': %m", l->root);
+        return 0;
 }
 
 bool height_plan_still_scheduled(Layout *l, const char *name, int64_t height) {
@@ -107,7 +134,7 @@ void height_plan_done(Layout *l, const char *daemon_name, const UpgradePlan *pla
                         continue;
                 }
                 _cleanup_free_ char *shown = string_escape_for_log(e->name, strlen(e->name), 200);
-                if (by_height && streq(e->name, plan->name))
+                if (streq(e->name, plan->name) && e->height == plan->height)
                         log_info("Upgrade '%s' scheduled at height %" PRId64 " is done: removed from '%s/" HEIGHT_SCHEDULE_FILE "'.",
                                 strna(shown), e->height, l->root);
                 else

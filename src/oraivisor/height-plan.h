@@ -19,6 +19,8 @@ typedef struct HeightPick {
         char *name;
         int64_t known;     /* the chain's height as last known (chain-state.json), 0 unknown */
         unsigned n_passed; /* entries at or below the known height: reported, not acted on */
+        char *halted_name; /* the node stopped at this one's height and its upgrade is not done: due now */
+        int64_t halted_height;
 } HeightPick;
 
 void height_pick_done(HeightPick *p);
@@ -26,6 +28,11 @@ void height_pick_done(HeightPick *p);
 /* The upgrade to pass as --halt-height at the next start of the node. Logs a damaged file (no pick), and,
  * when report_passed, each entry the chain has passed. Never fails the start: a problem leaves *ret empty. */
 void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report_passed, HeightPick *ret);
+
+/* Records that the node stopped at name's height (before its upgrade starts), so that a failed or
+ * interrupted upgrade is carried out at the next start instead of the node running on past the height.
+ * 0, or a negative errno (logged). */
+int height_plan_mark_halted(Layout *l, const char *name);
 
 /* Whether name is still scheduled at height (a cancel while the node ran must not be carried out). A file
  * that cannot be read says no. */

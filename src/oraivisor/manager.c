@@ -712,6 +712,10 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
                         log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->height_plan, NULL,
                                 "%s %s at its --halt-height %" PRId64 ": upgrade '%s' scheduled there (no governance) is due.",
                                 m->config->name, daemon_exit_describe(e, buf, sizeof(buf)), m->halt_height, m->halt_name);
+                        /* Should the upgrade fail, the next start carries it out: never the old binary past H. */
+                        if (height_plan_mark_halted(m->layout, m->halt_name) < 0)
+                                log_warning("Should upgrade '%s' not finish, remove it with 'oraivisorctl remove-upgrade' or it is reported as passed at the next start.",
+                                        m->halt_name);
                         return start_upgrade(m, NULL);
                 }
                 log_event(EVENT_DAEMON_EXITED, status == 0 ? LOG_INFO : LOG_ERR, 0, m->config->name, m->current.plan, NULL,
@@ -948,6 +952,18 @@ static int manager_startup(Manager *m) {
                         log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, d.plan, NULL,
                                 "Upgrade plan '%s' is pending (%s names it, '%s/current' runs %s): upgrading before the daemon starts.",
                                 d.plan->name, "data/upgrade-info.json", m->layout->root, m->version_label);
+                else {
+                        /* The node stopped at a scheduled height, and that upgrade did not finish. */
+                        _cleanup_(height_pick_done) HeightPick pick = {};
+                        height_plan_pick(m->layout, &m->current, false, &pick);
+                        if (pick.halted_name) {
+                                if (upgrade_plan_new(pick.halted_name, pick.halted_height, NULL, NULL, &m->height_plan) < 0)
+                                        return log_oom(), EXIT_INTERNAL;
+                                log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->height_plan, NULL,
+                                        "Upgrade '%s' scheduled at height %" PRId64 " is pending (%s stopped there, '%s/current' runs %s): upgrading before the daemon starts.",
+                                        pick.halted_name, pick.halted_height, m->config->name, m->layout->root, m->version_label);
+                        }
+                }
         } else {
                 r = plan_arbiter_resume(m->arbiter, m->resume->plan);
                 if (r < 0)
@@ -965,7 +981,7 @@ static int manager_startup(Manager *m) {
                 return EXIT_SYSTEM;
         bool adopted = r > 0;
 
-        const UpgradePlan *acting = plan_arbiter_acting(m->arbiter);
+        const UpgradePlan *acting = plan_arbiter_acting(m->arbiter) ?: m->height_plan;
         if (acting) {
                 if (adopted) {
                         log_info("Stopping the running %s before upgrade '%s'.", m->config->name, acting->name);

@@ -15,6 +15,14 @@ from harness import Home, Run, base_env, ctl, fakechaind, kill_tree_by_home  # n
 SCHEDULE = "scheduled-upgrades.json"
 
 
+class _Any:
+    def __eq__(self, other):
+        return True
+
+
+ANY = _Any()
+
+
 def write_chain_state(home, height):
     """The chain watcher's state file as it leaves it, with the chain at height."""
     state = {"version": 1, "rpc": "http://127.0.0.1:26657", "reachable": True, "catching_up": False,
@@ -102,6 +110,33 @@ class TestAddUpgradeHeight(HeightTestCase):
         self.assertIn("Upgrade 's2' scheduled at height 8 is done", text)
         self.stop(r)
         self.assertEqual(self.scheduled_json(), [])
+
+    def test_failed_upgrade_is_carried_out_at_next_start(self):
+        # A binary that will not start: the upgrade fails at the height, current unchanged (81).
+        broken = os.path.join(self.home.path, "broken")
+        with open(broken, "w") as f:
+            f.write("#!/bin/sh\nexit 1\n")
+        os.chmod(broken, 0o755)
+        r = self.ctl("add-upgrade", "s2", broken, "--height", "8")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertEqual([(e["name"], e["height"]) for e in self.schedule()["upgrades"]], [("s2", 8)])
+        r = self.start()
+        self.assertEqual(r.wait(timeout=60), 81, r.text())
+        text = r.text()
+        self.assertHaltedAt(text, "v1", 8)
+        self.assertEqual(self.home.current(), "genesis")
+        self.assertEqual(self.schedule()["upgrades"], [{"name": "s2", "height": 8, "added_usec": ANY, "halted": True}])
+        # Fixed; the next start upgrades before the node runs: never the old binary past the height.
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--force").returncode, 0)
+        r = self.start()
+        self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
+        text = r.text()
+        self.assertIn("Upgrade 's2' scheduled at height 8 is pending (fakechaind stopped there", text)
+        self.assertNotIn("fakechaind v1 starting", text)
+        self.assertRegex(text, r"fakechaind v2 starting \(version=v2 pid=\d+ uid=\d+ user=\S+ gid=\d+ height=8 ")
+        self.assertEqual(self.home.current(), "upgrades/s2")
+        self.assertIsNone(self.schedule())
+        self.stop(r)
 
     def test_bad_height_option(self):
         for bad in ("0", "-5", "x", "12a", "99999999999999999999"):

@@ -26,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         for (size_t i = 0; i < s.n_entries; i++)
                                 if (strcmp(t.entries[i].name, s.entries[i].name) != 0 ||
                                         t.entries[i].height != s.entries[i].height ||
+                                        t.entries[i].halted != s.entries[i].halted ||
                                         (i > 0 && s.entries[i].height <= s.entries[i - 1].height))
                                         abort();
                         height_schedule_done(&t);

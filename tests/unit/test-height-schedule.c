@@ -12,6 +12,8 @@ Test(height_schedule, round_trip_ordered) {
         const char *other = NULL, *reason = NULL;
         cr_assert_eq(height_schedule_add(&s, "v3", 300, 7, NULL), 0);
         cr_assert_eq(height_schedule_add(&s, "v2", 200, 5, NULL), 0);
+        cr_assert_eq(height_schedule_mark_halted(&s, "v2"), 1);
+        cr_assert_eq(height_schedule_mark_halted(&s, "v9"), 0);
         cr_assert_eq(height_schedule_add(&s, "v4", 200, 5, &other), -EEXIST);
         cr_expect_str_eq(other, "v2");
         cr_assert_eq(s.n_entries, 2);
@@ -24,6 +26,8 @@ Test(height_schedule, round_trip_ordered) {
         cr_expect_str_eq(t.entries[0].name, "v2");
         cr_expect_eq(t.entries[0].height, 200);
         cr_expect_eq(t.entries[0].added, 5);
+        cr_expect(t.entries[0].halted);
+        cr_expect(!t.entries[1].halted);
         cr_expect_str_eq(t.entries[1].name, "v3");
         cr_expect_eq(t.entries[1].height, 300);
         free(json);
@@ -60,6 +64,7 @@ Test(height_schedule, refuses) {
         refused("{\"version\":1,\"upgrades\":[{\"name\":\"v2\"}]}");
         refused("{\"version\":1,\"upgrades\":[{\"name\":\"v2\",\"height\":0}]}");
         refused("{\"version\":1,\"upgrades\":[{\"name\":\"v2\",\"height\":\"5\"}]}");
+        refused("{\"version\":1,\"upgrades\":[{\"name\":\"v2\",\"height\":5,\"halted\":1}]}");
         refused("{\"version\":1,\"upgrades\":[{\"name\":\"../x\",\"height\":5}]}");
         refused("{\"version\":1,\"upgrades\":[{\"name\":\"v2\",\"height\":5},{\"name\":\"v3\",\"height\":5}]}");
         refused("{\"version\":1,\"upgrades\":[{\"name\":\"v2\",\"height\":5},{\"name\":\"v2\",\"height\":6}]}");
