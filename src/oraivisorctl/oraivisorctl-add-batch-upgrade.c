@@ -45,8 +45,8 @@ static int run(Ctl *ctl) {
         if (r == -ENOMEM)
                 return log_oom(), CTL_EXIT_FAILURE;
         if (r < 0 && line == 0)
-                return ctl_fail(CTL_EXIT_USAGE, "'%s' %s: write one 'name,path,height' line per upgrade.", shown_file,
-                        strchr(reason, ' ') + 1);
+                return ctl_fail(CTL_EXIT_USAGE, "'%s' holds no 'name,path,height' line: write one such line per upgrade.",
+                        shown_file);
         if (r < 0)
                 return ctl_fail(CTL_EXIT_USAGE, "'%s' line %u: %s; nothing was installed: fix the line ('name,path,height') and run again.",
                         shown_file, line, reason);
