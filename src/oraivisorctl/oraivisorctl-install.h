@@ -75,6 +75,8 @@ int64_t ctl_known_height(CtlInstall *i);
 /* Refuses (a printed error, its CtlExit) a height the chain has passed (height <= the known height), else
  * CTL_EXIT_OK. */
 int ctl_schedule_check_height(CtlInstall *i, const char *shown, int64_t height, int64_t known);
+/* Warns when the chain's governance plan (chain-state.json) is at or below height: it supersedes the schedule. */
+void ctl_schedule_warn_governance(CtlInstall *i, const char *shown, int64_t height);
 /* Loads the schedule: CTL_EXIT_OK, or the printed error's status (a damaged file names itself and the fix). */
 int ctl_schedule_load(CtlInstall *i, HeightSchedule *ret);
 int ctl_schedule_save(CtlInstall *i, const HeightSchedule *s);

@@ -20,6 +20,21 @@ int64_t ctl_known_height(CtlInstall *i) {
         return s.height;
 }
 
+void ctl_schedule_warn_governance(CtlInstall *i, const char *shown, int64_t height) {
+        _cleanup_(chain_state_done) ChainState s = {};
+        const char *reason = NULL;
+        if (chain_state_load_at(i->layout->root_fd, &s, &reason) < 0)
+                return;
+        for (size_t k = 0; k < s.n_upgrades; k++) {
+                const ScheduledUpgrade *g = &s.upgrades[k];
+                if (g->source != SCHEDULED_SOURCE_GOVERNANCE || g->height > height)
+                        continue;
+                _cleanup_free_ char *gn = ctl_escape(g->name);
+                log_warning("The chain's governance plan '%s' is at height %" PRId64 ", at or below %" PRId64 ": it wins, and upgrade '%s' is dropped as superseded once the plan is carried out.",
+                        strna(gn), g->height, height, shown);
+        }
+}
+
 int ctl_schedule_check_height(CtlInstall *i, const char *shown, int64_t height, int64_t known) {
         if (known > 0 && height <= known)
                 return ctl_fail(CTL_EXIT_FAILURE,
@@ -66,5 +81,6 @@ int ctl_schedule_add(CtlInstall *i, HeightSchedule *s, const char *name, const c
                 return r;
         printf("Scheduled upgrade '%s' at height %" PRId64 " ('%s/" HEIGHT_SCHEDULE_FILE "'): the node stops there (--halt-height) and oraivisor switches to it.\n",
                 shown, height, i->layout->root);
+        ctl_schedule_warn_governance(i, shown, height);
         return CTL_EXIT_OK;
 }

@@ -495,6 +495,7 @@ static int print_json(Ctl *ctl, Status *s) {
                 ctl_json_add_string(p, "source", "height");
                 ctl_json_add_string(p, "folder", folder);
                 json_object_object_add(p, "binary", ready < 0 ? NULL : json_object_new_string(ready ? "ready" : "missing"));
+                json_object_object_add(p, "halted", json_object_new_boolean(h->halted));
                 json_object_array_add(a, p);
         }
         json_object_object_add(o, "scheduled", a);

@@ -23,11 +23,14 @@ class _Any:
 ANY = _Any()
 
 
-def write_chain_state(home, height):
-    """The chain watcher's state file as it leaves it, with the chain at height."""
+def write_chain_state(home, height, governance=None):
+    """The chain watcher's state file as it leaves it, with the chain at height (and a governance plan)."""
     state = {"version": 1, "rpc": "http://127.0.0.1:26657", "reachable": True, "catching_up": False,
              "height": height, "height_time_usec": 1765000000000000, "block_time_usec": 5000000,
              "updated_usec": 1765000000000000, "upgrades": []}
+    if governance:
+        state["upgrades"].append({"name": governance[0], "height": governance[1], "info": "", "source": "governance",
+                                  "first_seen_usec": 1, "estimated_at_usec": 0, "binary": "installed"})
     with open(os.path.join(home.root, "chain-state.json"), "w") as f:
         json.dump(state, f)
 
@@ -91,7 +94,8 @@ class TestAddUpgradeHeight(HeightTestCase):
         self.assertFalse(os.path.exists(self.home.data("upgrade-info.json")))
         s = self.scheduled_json()
         self.assertEqual(len(s), 1)
-        self.assertEqual((s[0]["name"], s[0]["height"], s[0]["binary"], s[0]["folder"]), ("s2", 8, "ready", "s2"))
+        self.assertEqual((s[0]["name"], s[0]["height"], s[0]["binary"], s[0]["folder"], s[0]["halted"]),
+                         ("s2", 8, "ready", "s2", False))
 
         r = self.start()
         self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
@@ -126,6 +130,7 @@ class TestAddUpgradeHeight(HeightTestCase):
         self.assertHaltedAt(text, "v1", 8)
         self.assertEqual(self.home.current(), "genesis")
         self.assertEqual(self.schedule()["upgrades"], [{"name": "s2", "height": 8, "added_usec": ANY, "halted": True}])
+        self.assertEqual([(e["name"], e["halted"]) for e in self.scheduled_json()], [("s2", True)])
         # Fixed; the next start upgrades before the node runs: never the old binary past the height.
         self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--force").returncode, 0)
         r = self.start()
@@ -318,8 +323,13 @@ class TestGovernanceSameHeight(HeightTestCase):
         self.home = Home(upgrades=("v2",))
 
     def test_governance_wins(self):
-        # The chain's plan v2 at 20 and an upgrade s3 scheduled by the operator at 20.
-        self.assertEqual(self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "20").returncode, 0)
+        # The chain's plan v2 at 20 (as the chain watcher knows it) and an upgrade s3 scheduled at 20.
+        write_chain_state(self.home, 3, governance=("v2", 20))
+        r = self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "20")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("The chain's governance plan 'v2' is at height 20, at or below 20: it wins, and upgrade 's3' "
+                      "is dropped as superseded once the plan is carried out.", r.stderr)
+        os.unlink(os.path.join(self.home.root, "chain-state.json"))
         r = self.start(FAKECHAIN_PLANS="v2@20")
         self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
         self.assertTrue(r.wait_for("committed state height=22 "), r.text())
