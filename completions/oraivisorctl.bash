@@ -10,12 +10,13 @@
 # XXX: bash splits words at ':' (COMP_WORDBREAKS), so a name holding one completes only while the part
 # typed has no ':' yet; joining the words as bash-completion's _get_comp_words_by_ref -n : does would lift it.
 
-_oraivisorctl_commands="config init import-cosmovisor add-upgrade check remove-upgrade prepare-upgrade list show-upgrade-info status backups version"
+_oraivisorctl_commands="config init import-cosmovisor add-upgrade add-batch-upgrade check remove-upgrade prepare-upgrade list show-upgrade-info status backups version"
 
 # The options a command takes besides the global ones.
 _oraivisorctl_command_options() {
         case $1 in
-        init | add-upgrade) echo --force ;;
+        init | add-batch-upgrade) echo --force ;;
+        add-upgrade) echo --force --height ;;
         prepare-upgrade) echo --info --json ;;
         backups\ restore) echo --switch-to ;;
         config | check | list | show-upgrade-info | status | backups | version) echo --json ;;
@@ -78,7 +79,7 @@ _oraivisorctl() {
         for ((i = 1; i < COMP_CWORD; i++)); do
                 w=${COMP_WORDS[i]}
                 case $w in
-                -i | --instance | --home | --name | --info | --switch-to)
+                -i | --instance | --home | --name | --info | --switch-to | --height)
                         local opt=$w val=""
                         if ((i + 1 < COMP_CWORD)) && [[ ${COMP_WORDS[i + 1]} == = ]]; then
                                 ((i += 2))
@@ -150,7 +151,7 @@ _oraivisorctl() {
                 mapfile -t COMPREPLY < <(compgen -d -- "$cur")
                 return 0
                 ;;
-        --name | --info)
+        --name | --info | --height)
                 return 0
                 ;;
         --switch-to)
@@ -174,7 +175,7 @@ _oraivisorctl() {
         # The command's arguments: which one is being typed.
         local n=${#args[@]}
         case $command in
-        init)
+        init | add-batch-upgrade)
                 ((n == 0)) && { compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur"); }
                 ;;
         add-upgrade)

@@ -117,6 +117,7 @@ static const Var vars[] = {
         { "ORAIVISOR_METRICS_DIR", VAR_METRICS_DIR, F(metrics_dir), "an absolute path to node-exporter's textfile folder" },
         { "ORAIVISOR_NODE_RPC", VAR_NODE_RPC, F(node_rpc), NULL },
         { "ORAIVISOR_CHAIN_POLL_INTERVAL", VAR_DURATION, F(chain_poll_interval), NULL },
+        { "ORAIVISOR_HEIGHT_RESTART", VAR_BOOL, F(height_restart), NULL },
         /* Read by the shipped unit file, not by us. */
         { "DAEMON_ARGS", VAR_PASSTHROUGH, 0, NULL },
         /* Cosmovisor variables that have no effect here; known so they are not reported as typos. */
@@ -134,7 +135,7 @@ const char *const config_known_variables[] = {
         "ORAIVISOR_DOWNLOAD_CONNECT_TIMEOUT", "ORAIVISOR_DOWNLOAD_STALL_TIMEOUT", "ORAIVISOR_UNPACK_MAX_SIZE",
         "ORAIVISOR_UNPACK_MAX_ENTRIES", "ORAIVISOR_DOWNLOAD_CA_FILE", "UNSAFE_SKIP_BACKUP", "DAEMON_DATA_BACKUP_DIR", "ORAIVISOR_BACKUP_KEEP",
         "ORAIVISOR_CUSTOM_PREUPGRADE", "COSMOVISOR_CUSTOM_PREUPGRADE", "DAEMON_PREUPGRADE_MAX_RETRIES",
-        "ORAIVISOR_HOOK_TIMEOUT", "ORAIVISOR_METRICS_DIR", "ORAIVISOR_NODE_RPC", "ORAIVISOR_CHAIN_POLL_INTERVAL", "DAEMON_ARGS", "DAEMON_LOG_BUFFER_SIZE", "DAEMON_GRPC_ADDRESS", NULL,
+        "ORAIVISOR_HOOK_TIMEOUT", "ORAIVISOR_METRICS_DIR", "ORAIVISOR_NODE_RPC", "ORAIVISOR_CHAIN_POLL_INTERVAL", "ORAIVISOR_HEIGHT_RESTART", "DAEMON_ARGS", "DAEMON_LOG_BUFFER_SIZE", "DAEMON_GRPC_ADDRESS", NULL,
 };
 
 _printf_(2, 0) static int diag_addv(char ***l, const char *format, va_list ap) {
@@ -640,6 +641,7 @@ int config_parse(char *const *env, Config *ret, ConfigDiagnostics *d) {
          * the upgrade and let the supervisor start oraivisor again. */
         ret->under_systemd = !isempty(strv_env_get(env, "INVOCATION_ID"));
         ret->restart_after_upgrade = ret->under_systemd;
+        ret->height_restart = true;
 
         for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
                 const char *v = strv_env_get(env, vars[i].name);

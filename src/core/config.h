@@ -89,6 +89,8 @@ typedef struct Config {
         char *node_rpc;              /* ORAIVISOR_NODE_RPC as written (valid), NULL = derived (config.toml, else 127.0.0.1:26657) */
         bool node_rpc_off;           /* ORAIVISOR_NODE_RPC=off */
         usec_t chain_poll_interval;  /* ORAIVISOR_CHAIN_POLL_INTERVAL, default 1min */
+        bool height_restart;         /* ORAIVISOR_HEIGHT_RESTART: an upgrade at a height added while the node runs
+                                      * restarts it with --halt-height at once (default), or at its next start */
 } Config;
 
 /* What config_parse() found wrong. errors make the configuration unusable; warnings do not. */

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include <systemd/sd-daemon.h>
@@ -19,6 +20,8 @@
 #include "events.h"
 #include "exit-status.h"
 #include "fd-util.h"
+#include "height-plan.h"
+#include "height-schedule.h"
 #include "launcher-exec.h"
 #include "layout.h"
 #include "lock.h"
@@ -58,6 +61,7 @@ typedef enum ManagerState {
         STATE_STOPPING,      /* stopping the daemon for an upgrade */
         STATE_UPGRADING,
         STATE_SHUTTING_DOWN, /* asked to exit: stopping the daemon */
+        STATE_RESTARTING,    /* stopping the daemon to start it again with another --halt-height */
         STATE_EXITING,
 } ManagerState;
 
@@ -91,6 +95,14 @@ struct Manager {
         MetricsFile *metrics;         /* NULL: metrics are off */
         ChainWatch *chain_watch;      /* NULL: chain watching is off */
         MetricsScheduled metrics_scheduled[8]; /* what metrics_refresh() lends the metrics */
+        /* An upgrade at a height without governance (height-plan.h): the --halt-height the daemon runs with,
+         * whether it said it halted there, and the plan built for the upgrade once it did. */
+        int64_t halt_height;
+        char *halt_name;
+        bool halt_seen;
+        bool passed_reported;
+        UpgradePlan *height_plan;
+        sd_event_source *schedule_watch; /* inotify on $DAEMON_HOME/oraivisor for scheduled-upgrades.json */
 };
 
 static void metrics_changed(Manager *m);
@@ -125,6 +137,9 @@ Manager *manager_free(Manager *m) {
         metrics_file_free(m->metrics);
         current_version_done(&m->current);
         free(m->version_label);
+        free(m->halt_name);
+        upgrade_plan_free(m->height_plan);
+        sd_event_source_disable_unref(m->schedule_watch);
         layout_free(m->layout);
         safe_close(m->lock_fd);
         strv_free(m->args);
@@ -249,6 +264,34 @@ static int manager_launch(Manager *m) {
                 if (strv_extend(&argv, *a) < 0)
                         goto oom;
 
+        /* The nearest upgrade scheduled at a height: the node commits that block and stops. */
+        _cleanup_(height_pick_done) HeightPick pick = {};
+        height_plan_pick(m->layout, &m->current, !m->passed_reported, &pick);
+        m->passed_reported = true;
+        m->halt_height = 0;
+        m->halt_name = mfree(m->halt_name);
+        m->halt_seen = false;
+        if (pick.height > 0) {
+                bool own = false;
+                STRV_FOREACH(a, m->args)
+                        if (startswith(*a, "--halt-height") || startswith(*a, "-halt-height"))
+                                own = true;
+                _cleanup_free_ char *shown = string_escape_for_log(pick.name, strlen(pick.name), 200);
+                if (own)
+                        log_warning("The daemon's arguments set a halt height of their own: upgrade '%s' scheduled at height %" PRId64 " is not acted on; drop that argument.",
+                                strna(shown), pick.height);
+                else {
+                        char h[32];
+                        snprintf(h, sizeof h, "%" PRId64, pick.height);
+                        if (strv_extend(&argv, "--halt-height") < 0 || strv_extend(&argv, h) < 0)
+                                goto oom;
+                        m->halt_height = pick.height;
+                        m->halt_name = TAKE_PTR(pick.name);
+                        log_info("Upgrade '%s' is scheduled at height %" PRId64 " (no governance): %s runs with --halt-height %" PRId64 ".",
+                                strna(shown), m->halt_height, m->config->name, m->halt_height);
+                }
+        }
+
         LaunchSpec spec = {
                 .binary = m->current.binary,
                 .argv = argv,
@@ -320,7 +363,7 @@ static void metrics_count_upgrade(Manager *m, Upgrade *u, int error) {
 }
 
 static void start_upgrade(Manager *m, const UpgradeRecord *resume) {
-        const UpgradePlan *plan = resume ? resume->plan : plan_arbiter_acting(m->arbiter);
+        const UpgradePlan *plan = resume ? resume->plan : m->height_plan ?: plan_arbiter_acting(m->arbiter);
         m->state = STATE_UPGRADING;
         chain_watch_set_upgrading(m->chain_watch, true);
         if (!m->ready_sent)
@@ -338,6 +381,13 @@ static void start_upgrade(Manager *m, const UpgradeRecord *resume) {
 
 static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userdata) {
         Manager *m = userdata;
+        if (error >= 0) {
+                /* The schedule at heights: this one done, and those it supersedes. */
+                const UpgradePlan *p = m->height_plan ?: m->resume ? m->resume->plan : plan_arbiter_acting(m->arbiter);
+                if (p)
+                        height_plan_done(m->layout, m->config->name, p, m->height_plan);
+        }
+        _cleanup_(upgrade_plan_freep) UpgradePlan *height_plan = TAKE_PTR(m->height_plan);
         metrics_count_upgrade(m, u, error);
         m->upgrade = upgrade_free(m->upgrade);
         m->resume = upgrade_record_free(m->resume);
@@ -354,7 +404,7 @@ static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userda
                 return manager_exit(m, 0);
 
         if (!m->config->restart_after_upgrade) {
-                const UpgradePlan *acting = plan_arbiter_acting(m->arbiter);
+                const UpgradePlan *acting = height_plan ?: plan_arbiter_acting(m->arbiter);
                 const char *name = acting ? acting->name : "";
                 if (m->config->under_systemd) {
                         /* systemd is the supervisor, and the shipped unit restarts nothing that exits 0: the
@@ -375,6 +425,42 @@ static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userda
         }
         plan_arbiter_done(m->arbiter);
         (void) manager_launch(m);
+}
+
+/* ---- upgrades at a height: a change of the schedule while the node runs ------------------------------ */
+
+static int on_schedule_event(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+        Manager *m = userdata;
+        if (ev->len == 0 || !streq(ev->name, HEIGHT_SCHEDULE_FILE) || m->state != STATE_RUNNING)
+                return 0;
+        _cleanup_(height_pick_done) HeightPick pick = {};
+        height_plan_pick(m->layout, &m->current, false, &pick);
+        if (pick.height == m->halt_height && streq_ptr(pick.name, m->halt_name))
+                return 0;
+        _cleanup_free_ char *shown = pick.name ? string_escape_for_log(pick.name, strlen(pick.name), 200) : NULL;
+        if (!m->config->height_restart) {
+                log_notice("The upgrades scheduled at a height changed; %s keeps its %s until its next start (ORAIVISOR_HEIGHT_RESTART=false).",
+                        m->config->name, m->halt_height > 0 ? "--halt-height" : "run without --halt-height");
+                return 0;
+        }
+        if (pick.height > 0)
+                log_notice("Upgrade '%s' is now scheduled at height %" PRId64 ": restarting %s with --halt-height %" PRId64 ".",
+                        strna(shown), pick.height, m->config->name, pick.height);
+        else
+                log_notice("No upgrade is scheduled at a height any more: restarting %s without --halt-height.", m->config->name);
+        m->state = STATE_RESTARTING;
+        if (launcher_stop(m->launcher, m->config->shutdown_grace) < 0)
+                manager_exit(m, EXIT_SYSTEM);
+        return 0;
+}
+
+static int setup_schedule_watch(Manager *m) {
+        int r = sd_event_add_inotify(m->event, &m->schedule_watch, m->layout->root,
+                IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_ONLYDIR, on_schedule_event, m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch '%s' for upgrades scheduled at a height; they take effect at the next start of the node: %m",
+                        m->layout->root);
+        return 0;
 }
 
 /* ---- plans: the facts the arbiter needs, and carrying out its decisions ------------------------------ */
@@ -521,6 +607,10 @@ static void on_plan_file(PlanWatch *w, const UpgradePlan *p, void *userdata) {
 static int on_line(Launcher *l, const char *line, size_t len, bool stderr_stream, void *userdata) {
         Manager *m = userdata;
         _cleanup_(upgrade_plan_freep) UpgradePlan *p = NULL;
+        if (m->halt_height > 0 && !m->halt_seen && height_plan_is_halt_line(line, len)) {
+                log_info("%s says it halts at its --halt-height %" PRId64 ".", m->config->name, m->halt_height);
+                m->halt_seen = true;
+        }
         int r = plan_parse_log_line(line, len, &p);
         if (r <= 0)
                 return r;
@@ -567,6 +657,13 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
                         return manager_exit(m, 0);
                 return start_upgrade(m, m->resume);
 
+        case STATE_RESTARTING:
+                log_info("%s stopped (%s).", m->config->name, daemon_exit_describe(e, buf, sizeof(buf)));
+                if (m->shutdown_requested)
+                        return manager_exit(m, m->unit_mode ? 0 : status);
+                (void) manager_launch(m);
+                return;
+
         case STATE_SHUTTING_DOWN:
                 log_event(EVENT_DAEMON_EXITED, LOG_INFO, 0, m->config->name, m->current.plan, NULL,
                         "%s %s.", m->config->name, daemon_exit_describe(e, buf, sizeof(buf)));
@@ -598,6 +695,27 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
                                 "Upgrade plan '%s' detected (from %s, and %s %s after it).", d.plan->name,
                                 plan_source_to_string(PLAN_SOURCE_LOG), m->config->name,
                                 daemon_exit_describe(e, buf, sizeof(buf)));
+                        return start_upgrade(m, NULL);
+                }
+                if (m->halt_height > 0 && m->halt_seen && !height_plan_still_scheduled(m->layout, m->halt_name, m->halt_height)) {
+                        log_notice("%s %s at its --halt-height %" PRId64 ", but upgrade '%s' is no longer scheduled there: starting it again as it is.",
+                                m->config->name, daemon_exit_describe(e, buf, sizeof(buf)), m->halt_height, m->halt_name);
+                        (void) manager_launch(m);
+                        return;
+                }
+                if (m->halt_height > 0 && m->halt_seen) {
+                        /* It committed the scheduled height and stopped: that upgrade, as a governance one. */
+                        if (upgrade_plan_new(m->halt_name, m->halt_height, NULL, NULL, &m->height_plan) < 0) {
+                                log_oom();
+                                return manager_exit(m, EXIT_INTERNAL);
+                        }
+                        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->height_plan, NULL,
+                                "%s %s at its --halt-height %" PRId64 ": upgrade '%s' scheduled there (no governance) is due.",
+                                m->config->name, daemon_exit_describe(e, buf, sizeof(buf)), m->halt_height, m->halt_name);
+                        /* Should the upgrade fail, the next start carries it out: never the old binary past H. */
+                        if (height_plan_mark_halted(m->layout, m->halt_name) < 0)
+                                log_warning("Should upgrade '%s' not finish, remove it with 'oraivisorctl remove-upgrade' or it is reported as passed at the next start.",
+                                        m->halt_name);
                         return start_upgrade(m, NULL);
                 }
                 log_event(EVENT_DAEMON_EXITED, status == 0 ? LOG_INFO : LOG_ERR, 0, m->config->name, m->current.plan, NULL,
@@ -691,6 +809,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 return 0;
         case STATE_STOPPING:
         case STATE_PREPARING:
+        case STATE_RESTARTING:
                 /* Already stopping; once it is down we exit instead of upgrading (the next start will). */
                 return 0;
         case STATE_UPGRADING:
@@ -833,6 +952,18 @@ static int manager_startup(Manager *m) {
                         log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, d.plan, NULL,
                                 "Upgrade plan '%s' is pending (%s names it, '%s/current' runs %s): upgrading before the daemon starts.",
                                 d.plan->name, "data/upgrade-info.json", m->layout->root, m->version_label);
+                else {
+                        /* The node stopped at a scheduled height, and that upgrade did not finish. */
+                        _cleanup_(height_pick_done) HeightPick pick = {};
+                        height_plan_pick(m->layout, &m->current, false, &pick);
+                        if (pick.halted_name) {
+                                if (upgrade_plan_new(pick.halted_name, pick.halted_height, NULL, NULL, &m->height_plan) < 0)
+                                        return log_oom(), EXIT_INTERNAL;
+                                log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->height_plan, NULL,
+                                        "Upgrade '%s' scheduled at height %" PRId64 " is pending (%s stopped there, '%s/current' runs %s): upgrading before the daemon starts.",
+                                        pick.halted_name, pick.halted_height, m->config->name, m->layout->root, m->version_label);
+                        }
+                }
         } else {
                 r = plan_arbiter_resume(m->arbiter, m->resume->plan);
                 if (r < 0)
@@ -850,7 +981,7 @@ static int manager_startup(Manager *m) {
                 return EXIT_SYSTEM;
         bool adopted = r > 0;
 
-        const UpgradePlan *acting = plan_arbiter_acting(m->arbiter);
+        const UpgradePlan *acting = plan_arbiter_acting(m->arbiter) ?: m->height_plan;
         if (acting) {
                 if (adopted) {
                         log_info("Stopping the running %s before upgrade '%s'.", m->config->name, acting->name);
@@ -953,6 +1084,7 @@ int manager_run(Manager *m) {
         if (r > 0 && chain_watch_new(m->event, m->config, m->layout, &rpc, on_chain_changed, m, &m->chain_watch) < 0)
                 return EXIT_INTERNAL;
 
+        (void) setup_schedule_watch(m);
         m->state = STATE_STARTING;
         metrics_changed(m);
         r = manager_startup(m);

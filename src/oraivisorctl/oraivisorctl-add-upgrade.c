@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* oraivisorctl add-upgrade NAME PATH: upgrades/<encoded NAME>/bin/$DAEMON_NAME from a binary or an
- * archive, as oraivisor would install a download. */
+/* oraivisorctl add-upgrade NAME PATH [--height H]: upgrades/<encoded NAME>/bin/$DAEMON_NAME from a binary
+ * or an archive, as oraivisor would install a download; with --height, also scheduled at that height
+ * (scheduled-upgrades.json). */
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +13,7 @@
 #include "fs-util.h"
 #include "layout.h"
 #include "log.h"
+#include "string-util.h"
 #include "oraivisorctl-install.h"
 #include "upgrade-name.h"
 
@@ -20,11 +23,32 @@ static int run(Ctl *ctl) {
         int r = ctl_upgrade_begin(ctl, "add-upgrade", ctl->args[0], false, &i, &u);
         if (r != CTL_EXIT_OK)
                 return r;
+        _cleanup_(height_schedule_done) HeightSchedule sched = {};
+        if (ctl->height > 0) {
+                /* Everything about the height is checked before anything is installed. */
+                r = ctl_schedule_check_height(&i, u.shown, ctl->height, ctl_known_height(&i));
+                if (r != CTL_EXIT_OK)
+                        return r;
+                r = ctl_schedule_load(&i, &sched);
+                if (r != CTL_EXIT_OK)
+                        return r;
+                for (size_t k = 0; k < sched.n_entries; k++)
+                        if (sched.entries[k].height == ctl->height && !streq(sched.entries[k].name, ctl->args[0])) {
+                                _cleanup_free_ char *other = ctl_escape(sched.entries[k].name);
+                                return ctl_fail(CTL_EXIT_FAILURE,
+                                        "Upgrade '%s' is already scheduled at height %" PRId64 ": remove it first ('oraivisorctl remove-upgrade %s'), or pick another height.",
+                                        strna(other), ctl->height, strna(other));
+                        }
+        }
         _cleanup_close_ int ufd = open_or_create_dir_at(i.layout->root_fd, "upgrades", 0755);
         if (ufd < 0)
                 return ctl_fail(CTL_EXIT_FAILURE, "Cannot open or create '%s/upgrades': %s.", i.layout->root,
                         strerror(-ufd));
-        return ctl_version_install(ctl, &i, ctl->args[1], ufd, u.folder, u.rel, u.label);
+        r = ctl_version_install(ctl, &i, ctl->args[1], ufd, u.folder, u.rel, u.label);
+        if (ctl->height == 0 || (r != CTL_EXIT_OK && r != CTL_EXIT_NEEDS_ATTENTION))
+                return r;
+        int k = ctl_schedule_add(&i, &sched, ctl->args[0], u.shown, ctl->height);
+        return k != CTL_EXIT_OK ? k : r;
 }
 
 const CtlCommand ctl_command_add_upgrade = {
@@ -38,10 +62,14 @@ const CtlCommand ctl_command_add_upgrade = {
                 "version appears at once, complete, or not at all.\n"
                 "An installed upgrade with the same binary is left as it is; a different one is replaced only\n"
                 "with --force. The version `current` points to is not replaced while oraivisor runs, and the\n"
-                "upgrade oraivisor is carrying out is not touched (exit status 75: try again later).",
+                "upgrade oraivisor is carrying out is not touched (exit status 75: try again later).\n"
+                "With --height H the upgrade is also scheduled at block height H, without a governance plan\n"
+                "($DAEMON_HOME/oraivisor/scheduled-upgrades.json): oraivisor starts the node with its\n"
+                "halt-height flag at H, and when the node stops there it upgrades to NAME as for a governance plan.\n"
+                "A height the chain has passed is refused.",
         .min_args = 2,
         .max_args = 2,
-        .flags = CTL_FLAG_FORCE,
+        .flags = CTL_FLAG_FORCE | CTL_FLAG_HEIGHT,
         .needs_config = true,
         .run = run,
 };

@@ -14,6 +14,7 @@
  *   that is what the interrupted upgrade waits for. */
 
 #include "oraivisorctl.h"
+#include "height-schedule.h"
 #include "record.h"
 
 typedef struct CtlInstall {
@@ -65,3 +66,19 @@ int ctl_version_install(Ctl *ctl, CtlInstall *i, const char *path, int parent_fd
 
 /* The name escaped for the terminal (caller frees; NULL on OOM). */
 char *ctl_escape(const char *s);
+
+/* Upgrades at a height (shared/height-schedule-file.h), for add-upgrade --height, add-batch-upgrade and
+ * remove-upgrade; all under the install lock i holds. */
+
+/* The chain's height as last known (chain-state.json of the chain watcher), 0 when unknown. */
+int64_t ctl_known_height(CtlInstall *i);
+/* Refuses (a printed error, its CtlExit) a height the chain has passed (height <= the known height), else
+ * CTL_EXIT_OK. */
+int ctl_schedule_check_height(CtlInstall *i, const char *shown, int64_t height, int64_t known);
+/* Warns when the chain's governance plan (chain-state.json) is at or below height: it supersedes the schedule. */
+void ctl_schedule_warn_governance(CtlInstall *i, const char *shown, int64_t height);
+/* Loads the schedule: CTL_EXIT_OK, or the printed error's status (a damaged file names itself and the fix). */
+int ctl_schedule_load(CtlInstall *i, HeightSchedule *ret);
+int ctl_schedule_save(CtlInstall *i, const HeightSchedule *s);
+/* Adds name at height to the loaded schedule s and saves it; says what was scheduled. */
+int ctl_schedule_add(CtlInstall *i, HeightSchedule *s, const char *name, const char *shown, int64_t height);

@@ -7,6 +7,7 @@
  * Exit status 0 when the daemon runs and nothing needs attention, 3 otherwise. */
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include "bus-util.h"
 #include "fd-util.h"
 #include "fs-util.h"
+#include "height-schedule-file.h"
 #include "lock.h"
 #include "log.h"
 #include "oraivisorctl-versions.h"
@@ -55,6 +57,7 @@ typedef struct Status {
         LastUpgrade *last;
         Scheduled scheduled; /* data/upgrade-info.json, when it is not the current version's */
         bool have_scheduled;
+        HeightSchedule heights; /* scheduled-upgrades.json: upgrades at a height without governance */
         bool holders_hidden; /* the lock is held, by processes we may not look into */
         BackupList backups;
         char **warnings;
@@ -68,6 +71,7 @@ static void status_done(Status *s) {
         upgrade_record_free(s->record);
         last_upgrade_free(s->last);
         upgrade_plan_free(s->scheduled.plan);
+        height_schedule_done(&s->heights);
         free(s->scheduled.folder);
         free(s->scheduled.not_ready);
         backup_list_done(&s->backups);
@@ -294,6 +298,16 @@ static void inspect_plans(Ctl *ctl, Status *s) {
         s->scheduled.plan = TAKE_PTR(plan);
 }
 
+static void inspect_heights(Status *s) {
+        const char *reason = NULL;
+        int r = height_schedule_load_at(s->layout->root_fd, &s->heights, &reason);
+        if (r == -EBADMSG)
+                warn(s, "'%s/" HEIGHT_SCHEDULE_FILE "' is damaged (%s): oraivisor acts on none of its upgrades; fix or remove it.",
+                        s->layout->root, reason);
+        else if (r < 0)
+                warn(s, "'%s/" HEIGHT_SCHEDULE_FILE "' cannot be read: %s.", s->layout->root, strerror(-r));
+}
+
 static void inspect_records(Status *s) {
         const char *reason = NULL;
         int r = upgrade_record_read_at(s->layout->root_fd, &s->record, &reason);
@@ -471,6 +485,19 @@ static int print_json(Ctl *ctl, Status *s) {
                         p, "downloadable", json_object_new_boolean(s->scheduled.downloadable));
                 json_object_array_add(a, p);
         }
+        for (size_t i = 0; i < s->heights.n_entries; i++) {
+                const HeightUpgrade *h = &s->heights.entries[i];
+                _cleanup_free_ char *folder = NULL;
+                int ready = ctl_plan_binary_ready(s->layout, h->name, &folder);
+                json_object *p = json_object_new_object();
+                ctl_json_add_string(p, "name", h->name);
+                json_object_object_add(p, "height", json_object_new_int64(h->height));
+                ctl_json_add_string(p, "source", "height");
+                ctl_json_add_string(p, "folder", folder);
+                json_object_object_add(p, "binary", ready < 0 ? NULL : json_object_new_string(ready ? "ready" : "missing"));
+                json_object_object_add(p, "halted", json_object_new_boolean(h->halted));
+                json_object_array_add(a, p);
+        }
         json_object_object_add(o, "scheduled", a);
 
         a = json_object_new_array();
@@ -572,8 +599,17 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
                 printf("%12s: %s: binary %s%s%s (upgrades/%s)\n", "Scheduled", strna(de),
                         s->scheduled.ready > 0 && !s->scheduled.not_ready ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl), state,
                         ctl_ansi_normal(ctl), f);
-        } else
+        } else if (s->heights.n_entries == 0)
                 printf("%12s: none known (data/" PLAN_FILE ")\n", "Scheduled");
+        for (size_t i = 0; i < s->heights.n_entries; i++) {
+                const HeightUpgrade *h = &s->heights.entries[i];
+                _cleanup_free_ char *folder = NULL, *n = esc(h->name);
+                int ready = ctl_plan_binary_ready(s->layout, h->name, &folder);
+                printf("%12s: upgrade %s at height %" PRId64 " (oraivisorctl --height, no governance): binary %s%s%s\n",
+                        s->have_scheduled || i > 0 ? "" : "Scheduled", strna(n), h->height,
+                        ready > 0 ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl), ready > 0 ? "ready" : "missing",
+                        ctl_ansi_normal(ctl));
+        }
 
         _cleanup_free_ char *bd = esc(s->backups.root);
         printf("%12s: %zu in %s", "Backups", s->backups.n_entries, bd);
@@ -614,6 +650,7 @@ static int run(Ctl *ctl) {
         inspect_lock(ctl, &s);
         inspect_records(&s);
         inspect_plans(ctl, &s);
+        inspect_heights(&s);
         inspect_backups(ctl, &s);
         judge(ctl, &s);
 

@@ -2,6 +2,7 @@
 
 /* oraivisorctl [OPTIONS…] COMMAND [ARGS…]: the command line, the command table and --help. */
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ static const CtlCommand *const commands[] = {
         &ctl_command_import_cosmovisor,
         &ctl_command_init,
         &ctl_command_add_upgrade,
+        &ctl_command_add_batch_upgrade,
         &ctl_command_remove_upgrade,
         &ctl_command_prepare_upgrade,
         &ctl_command_version,
@@ -55,6 +57,7 @@ static const struct {
         { CTL_FLAG_FORCE, "  --force              replace what is installed" },
         { CTL_FLAG_INFO, "  --info INFO          the plan's info: inline JSON or a manifest URL" },
         { CTL_FLAG_SWITCH_TO, "  --switch-to VERSION  also point `current` to VERSION ('genesis' or an upgrade name)" },
+        { CTL_FLAG_HEIGHT, "  --height H           also schedule the upgrade at block height H (no governance plan)" },
 };
 
 static void help_common(void) {
@@ -101,6 +104,7 @@ enum {
         ARG_FORCE,
         ARG_INFO,
         ARG_SWITCH_TO,
+        ARG_HEIGHT,
         ARG_VERSION,
 };
 
@@ -132,6 +136,20 @@ static int parse_option(Ctl *ctl, int c, unsigned *given, bool *want_help) {
                 ctl->switch_to = optarg;
                 *given |= CTL_FLAG_SWITCH_TO;
                 return 0;
+        case ARG_HEIGHT: {
+                char *end = NULL;
+                errno = 0;
+                long long h = optarg[0] >= '0' && optarg[0] <= '9' ? strtoll(optarg, &end, 10) : 0;
+                if (errno != 0 || !end || *end != 0 || h <= 0 || h == INT64_MAX) {
+                        _cleanup_free_ char *shown = string_escape_for_log(optarg, strlen(optarg), 64);
+                        ctl_fail(CTL_EXIT_USAGE, "--height '%s' is not a block height: pass a positive integer, e.g. --height 1234567.",
+                                strna(shown));
+                        return -1;
+                }
+                ctl->height = h;
+                *given |= CTL_FLAG_HEIGHT;
+                return 0;
+        }
         case 'h':
                 *want_help = true;
                 return 0;
@@ -152,6 +170,7 @@ int main(int argc, char *argv[]) {
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "info", required_argument, NULL, ARG_INFO },
                 { "switch-to", required_argument, NULL, ARG_SWITCH_TO },
+                { "height", required_argument, NULL, ARG_HEIGHT },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},

@@ -7,6 +7,7 @@
  * has the one definition oraivisor itself uses. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -44,6 +45,7 @@ typedef enum CtlFlag {
         CTL_FLAG_FORCE = 1 << 1,
         CTL_FLAG_INFO = 1 << 2,
         CTL_FLAG_SWITCH_TO = 1 << 3,
+        CTL_FLAG_HEIGHT = 1 << 4,
 } CtlFlag;
 
 typedef struct Ctl {
@@ -55,6 +57,7 @@ typedef struct Ctl {
         bool force;             /* --force */
         const char *info;       /* --info INFO */
         const char *switch_to;  /* --switch-to VERSION */
+        int64_t height;         /* --height H (> 0), 0 when not given */
         char **args;            /* the command's positional arguments */
         size_t n_args;
 
@@ -92,6 +95,7 @@ extern const CtlCommand ctl_command_status;
 extern const CtlCommand ctl_command_prepare_upgrade;
 extern const CtlCommand ctl_command_init;
 extern const CtlCommand ctl_command_add_upgrade;
+extern const CtlCommand ctl_command_add_batch_upgrade;
 extern const CtlCommand ctl_command_remove_upgrade;
 
 /* Builds the environment block (the process environment, or the unit's view with -i), applies --home and

@@ -62,7 +62,7 @@ expect() {
         [[ $got == "$want" ]] || fail "$what: 'oraivisorctl $*' completes to '$got', expected '$want'"
 }
 
-commands="add-upgrade backups check config import-cosmovisor init list prepare-upgrade remove-upgrade show-upgrade-info status version"
+commands="add-batch-upgrade add-upgrade backups check config import-cosmovisor init list prepare-upgrade remove-upgrade show-upgrade-info status version"
 expect "commands" "$commands" ""
 expect "a command's prefix" "show-upgrade-info status" s
 expect "import-cosmovisor" "import-cosmovisor init" i

@@ -8,7 +8,8 @@
  * through); the flags an SDK node takes are accepted too.
  *
  * Commands
- *   start [--home DIR] [--log_format plain|json] [--unsafe-skip-upgrades H[,H…] [H…]]  (other flags ignored)
+ *   start [--home DIR] [--log_format plain|json] [--unsafe-skip-upgrades H[,H…] [H…]] [--halt-height H]
+ *                 (other flags ignored)
  *   version       prints the build version (exit FAKECHAIN_VERSION_EXIT, default 0)
  *   status        prints {"sync_info":{"latest_block_height":"N"}} from the persisted height
  *   pre-upgrade   the SDK's pre-upgrade hook (see below)
@@ -55,6 +56,9 @@
  *   (default 0), or with FAKECHAIN_CRASH_SIGNAL=SEGV (any fatal signal, name or number) die by that signal.
  *   SIGTERM/SIGINT: logs "received signal, shutting down gracefully", waits FAKECHAIN_TERM_DELAY ms (default
  *   0), persists the height, exits FAKECHAIN_TERM_EXIT (default 0). FAKECHAIN_IGNORE_TERM=1 ignores SIGTERM.
+ *   --halt-height H (the SDK's BaseApp, v0.47): after committing block H logs `INF halting node per
+ *   configuration height=H module=baseapp` (the SDK adds the halt time; left out), the graceful shutdown lines, and exits 0. Started at or
+ *   above H, it commits one more block first (the SDK checks after each commit).
  *   SIGQUIT: a Go-style "SIGQUIT: quit" dump on stderr, exit FAKECHAIN_QUIT_EXIT (default 0).
  *
  * Output stress
@@ -188,6 +192,7 @@ typedef struct Fake {
         int data_fd;
         int signal_fd;
         uint64_t height; /* last committed block */
+        uint64_t halt_height; /* --halt-height: 0 none */
 } Fake;
 
 /* ---- small helpers ------------------------------------------------------------------------------- */
@@ -553,6 +558,7 @@ static int parse_argv(Fake *f, int argc, char **argv) {
                 int which = flag_is(a, "home", &v)               ? 1
                         : flag_is(a, "log_format", &v)           ? 2
                         : flag_is(a, "unsafe-skip-upgrades", &v) ? 3
+                        : flag_is(a, "halt-height", &v)          ? 4
                                                                  : 0;
                 if (which > 0) {
                         if (!v) {
@@ -563,6 +569,11 @@ static int parse_argv(Fake *f, int argc, char **argv) {
                         }
                         if (which == 1)
                                 f->home_arg = v;
+                        else if (which == 4) {
+                                if (parse_uint64(v, &f->halt_height) < 0)
+                                        return errorf(-EINVAL,
+                                                "--halt-height '%s' is not a block height: pass e.g. --halt-height 20.", v);
+                        }
                         else if (which == 3) {
                                 int r = skip_add(f, v);
                                 if (r < 0)
@@ -934,6 +945,19 @@ static void wait_until(Fake *f, usec_t deadline) {
 
 /* ---- the chain ----------------------------------------------------------------------------------- */
 
+/* --halt-height H, as the SDK's BaseApp (v0.47): block H is committed, then "halting node per
+ * configuration" with the height, a SIGINT to itself and the graceful shutdown, exit status 0. */
+_noreturn_ static void halt_per_configuration(Fake *f) {
+        char height[32];
+        snprintf(height, sizeof height, "%" PRIu64, f->halt_height);
+        Field fields[] = {{"height", height, true}};
+        EMIT(f, LEVEL_INFO, "baseapp", fields, "halting node per configuration");
+        Field sig[] = {{"signal", "interrupt", false}};
+        EMIT(f, LEVEL_INFO, "server", sig, "received signal, shutting down gracefully");
+        EMIT0(f, LEVEL_INFO, "server", "exiting at height %" PRIu64 ", status 0", f->height);
+        exit(EXIT_SUCCESS);
+}
+
 static bool plan_known(const Fake *f, const Plan *p) {
         return (size_t) (p - f->plans) < f->n_known;
 }
@@ -1206,6 +1230,8 @@ static int run_start(Fake *f) {
                                 announce(f, p);
                 }
                 commit(f, h);
+                if (f->halt_height > 0 && h >= f->halt_height)
+                        halt_per_configuration(f);
                 if (f->stop_at > 0 && h >= f->stop_at)
                         stop(f);
         }

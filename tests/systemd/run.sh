@@ -17,7 +17,8 @@
 #               DAEMON_RESTART_AFTER_UPGRADE=false; downloads from a loopback mirror through the drop-in of
 #               docs/systemd.md, a bad checksum, no drop-in at all and an IPAddressDeny= on the unit or its
 #               slice (refused at start); oraivisorctl -i NAME prepare-upgrade with downloads off, ahead of
-#               the height, and the upgrade with what it installed; loopback TCP from the unit's sandbox to the host's 127.0.0.1 with
+#               the height, and the upgrade with what it installed; an upgrade scheduled at a height without
+#               governance (oraivisorctl add-upgrade --height) stopped exactly there; loopback TCP from the unit's sandbox to the host's 127.0.0.1 with
 #               the RPC drop-in of docs/systemd.md; the chain watcher on the node's unix socket under the
 #               shipped unit, and on TCP (78 when explicit, a notice when derived, watched with the drop-in); a backup of a data/ that is a btrfs subvolume, a
 #               snapshot taken and an older one pruned within the unit's seccomp filter and capabilities; the
@@ -1865,6 +1866,38 @@ t_oraivisorctl_status_unit() {
         expect "... nothing runs" test "$(ctl_json "$o" 'd["daemon"]["running"], d["oraivisor"]["running"]')" = "(False, False)"
 }
 
+# An upgrade at a height without governance (issue 13): `oraivisorctl -i NAME add-upgrade s2 PATH --height 25`,
+# then oraivisor@ starts the node with --halt-height 25; the node commits block 25 and stops, oraivisor
+# switches to s2 and starts it without the flag, the schedule entry gone; all without a restart of the unit.
+t_oraivisor_height_halt() {
+        local i=hhalt h=/var/lib/hhalt u=oraivisor@hhalt.service o="$OUT/hhalt.ctl" rc=0
+        make_home $h fakechaind
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind UNSAFE_SKIP_BACKUP=true ORAIVISOR_NODE_RPC=off \
+                "DAEMON_ARGS=start --home $h"
+        fakechain_dropin $i FAKECHAIN_PLANS= FAKECHAIN_BLOCK_INTERVAL=100
+        sbx oraivisorctl -i $i add-upgrade s2 "$FK/fakechaind-v2" --height 25 >"$o" 2>"$o.err" || rc=$?
+        expect "oraivisorctl -i $i add-upgrade s2 PATH --height 25: status 0" test $rc -eq 0
+        [ $rc -eq 0 ] || sed 's/^/      /' "$o.err"
+        expect "... scheduled in oraivisor/scheduled-upgrades.json" sbx grep -q '"height":25' $h/oraivisor/scheduled-upgrades.json
+        expect "... not in data/upgrade-info.json" not sbx test -e $h/data/upgrade-info.json
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start $u
+        expect "genesis runs with --halt-height 25" wait_for 10 dj_has $i "fakechaind v1 args: start --home $h --halt-height 25"
+        expect "s2 (fakechaind v2) runs after the halt" wait_for 60 dj_has $i "fakechaind v2 starting"
+        expect "current -> upgrades/s2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/s2
+        expect "v1 committed block 25, then said it halts there" bash -c \
+                'grep -A1 -F "committed state height=25 " <<<"$1" | grep -qF "halting node per configuration height=25 "' _ "$(dj $i)"
+        expect "... and committed no block 26" test "$(dj $i | grep -cF "committed state height=26 " || true)" -le 1
+        expect "v2 starts from height 25" bash -c 'grep -q "fakechaind v2 starting (.*height=25 " <<<"$1"' _ "$(dj $i)"
+        expect "v2 runs without --halt-height" bash -c 'grep -F "fakechaind v2 args:" <<<"$1" | grep -qvF -- "--halt-height"' _ "$(dj $i)"
+        expect "v2 goes on past the height" wait_for 10 dj_has $i "committed state height=27 "
+        expect "the schedule entry is gone" not sbx test -e $h/oraivisor/scheduled-upgrades.json
+        expect "oraivisor logged the halt and the upgrade" ov_journal_has $i "at its --halt-height 25: upgrade 's2' scheduled there (no governance) is due."
+        expect "STATUS: s2 running" wait_for 5 status_has $i "fakechaind (upgrade s2) running"
+        expect "oraivisor is still active, not restarted by systemd" prop_is $u NRestarts 0
+        { sbx journalctl -q -o short-precise --no-pager -u $u; dj $i; } >"$OUT/hhalt.transcript" 2>&1
+        sbx systemctl stop $u
+}
+
 SCENARIOS=(
         launcher_start_properties launcher_exit_status launcher_adopt_cursor launcher_burst
         launcher_bait_description launcher_daemon_user launcher_exec_failure launcher_grace_kill launcher_kill
@@ -1874,7 +1907,7 @@ SCENARIOS=(
         oraivisor_nobus_recycled_pid oraivisor_settled_failed_sees_restarts
         oraivisor_upgrade_least_config oraivisor_upgrade_stay_down oraivisor_hook_timeout_other_user
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network oraivisor_download_ip_deny
-        oraivisorctl_prepare_upgrade oraivisor_upgrade_not_ready
+        oraivisorctl_prepare_upgrade oraivisor_upgrade_not_ready oraivisor_height_halt
         oraivisor_loopback_tcp oraivisor_chain_watch_unix oraivisor_chain_watch_tcp oraivisor_backup_snapshot oraivisor_backup_restore
         oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
         oraivisor_node_properties_bad oraivisor_node_properties_missing_path

@@ -614,7 +614,7 @@ Test(config, every_known_variable_is_understood) {
                 "ORAIVISOR_UNPACK_MAX_ENTRIES", "ORAIVISOR_DOWNLOAD_CA_FILE", "UNSAFE_SKIP_BACKUP",
                 "DAEMON_DATA_BACKUP_DIR", "ORAIVISOR_BACKUP_KEEP", "ORAIVISOR_CUSTOM_PREUPGRADE",
                 "COSMOVISOR_CUSTOM_PREUPGRADE", "DAEMON_PREUPGRADE_MAX_RETRIES", "ORAIVISOR_HOOK_TIMEOUT", "ORAIVISOR_METRICS_DIR",
-                "ORAIVISOR_NODE_RPC", "ORAIVISOR_CHAIN_POLL_INTERVAL",
+                "ORAIVISOR_NODE_RPC", "ORAIVISOR_CHAIN_POLL_INTERVAL", "ORAIVISOR_HEIGHT_RESTART",
                 "DAEMON_ARGS", "DAEMON_LOG_BUFFER_SIZE", "DAEMON_GRPC_ADDRESS",
         };
         cr_expect_eq(strv_length((char *const *) config_known_variables), ELEMENTSOF(documented));
@@ -639,7 +639,7 @@ Test(config, every_known_variable_is_understood) {
                                           "DAEMON_DATA_BACKUP_DIR=/backup/", "ORAIVISOR_BACKUP_KEEP=2",
                                           "ORAIVISOR_CUSTOM_PREUPGRADE=pre.sh", "DAEMON_PREUPGRADE_MAX_RETRIES=3",
                                           "ORAIVISOR_HOOK_TIMEOUT=1h", "ORAIVISOR_METRICS_DIR=/srv/prom/",
-                                          "ORAIVISOR_NODE_RPC=unix:///run/oraid/rpc.sock", "ORAIVISOR_CHAIN_POLL_INTERVAL=30s",
+                                          "ORAIVISOR_NODE_RPC=unix:///run/oraid/rpc.sock", "ORAIVISOR_CHAIN_POLL_INTERVAL=30s", "ORAIVISOR_HEIGHT_RESTART=false",
                                           "DAEMON_ARGS=start --x", "DAEMON_GRPC_ADDRESS=localhost:9090"),
                              &c, &d),
                 0);
@@ -647,6 +647,7 @@ Test(config, every_known_variable_is_understood) {
         EXPECT_WARNINGS(&d, "DAEMON_GRPC_ADDRESS is set but has no effect: oraivisor does not query the node over gRPC.");
         cr_expect_eq(c.allow_download, true);
         cr_expect_eq(c.restart_after_upgrade, true);
+        cr_expect_eq(c.height_restart, false);
         cr_expect_eq(c.shutdown_grace, USEC_PER_MINUTE);
         cr_expect_eq(c.restart_delay, 5 * USEC_PER_SEC);
         cr_expect_eq(c.poll_interval, USEC_PER_SEC);

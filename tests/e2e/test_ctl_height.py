@@ -1,0 +1,352 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Upgrades at a height without governance (issue 13): oraivisorctl add-upgrade --height, add-batch-upgrade,
+remove-upgrade, status; oraivisor starting the node with --halt-height and upgrading where it stops."""
+
+import json
+import os
+import re
+import signal
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Home, Run, base_env, ctl, fakechaind, kill_tree_by_home  # noqa: E402
+
+SCHEDULE = "scheduled-upgrades.json"
+
+
+class _Any:
+    def __eq__(self, other):
+        return True
+
+
+ANY = _Any()
+
+
+def write_chain_state(home, height, governance=None):
+    """The chain watcher's state file as it leaves it, with the chain at height (and a governance plan)."""
+    state = {"version": 1, "rpc": "http://127.0.0.1:26657", "reachable": True, "catching_up": False,
+             "height": height, "height_time_usec": 1765000000000000, "block_time_usec": 5000000,
+             "updated_usec": 1765000000000000, "upgrades": []}
+    if governance:
+        state["upgrades"].append({"name": governance[0], "height": governance[1], "info": "", "source": "governance",
+                                  "first_seen_usec": 1, "estimated_at_usec": 0, "binary": "installed"})
+    with open(os.path.join(home.root, "chain-state.json"), "w") as f:
+        json.dump(state, f)
+
+
+class HeightTestCase(unittest.TestCase):
+    def setUp(self):
+        self.home = Home(upgrades=())
+
+    def tearDown(self):
+        kill_tree_by_home(self.home)
+        self.home.cleanup()
+
+    def env(self, **kw):
+        base = {"ORAIVISOR_NODE_RPC": "off", "DAEMON_RESTART_AFTER_UPGRADE": "true"}
+        base.update(kw)
+        return base_env(self.home, **base)
+
+    def ctl(self, *args):
+        return ctl(self.home, *args, env={"ORAIVISOR_NODE_RPC": "off"})
+
+    def schedule(self):
+        p = os.path.join(self.home.root, SCHEDULE)
+        if not os.path.exists(p):
+            return None
+        with open(p) as f:
+            return json.load(f)
+
+    def scheduled_json(self):
+        r = self.ctl("status", "--json")
+        self.assertIn(r.returncode, (0, 3), r.stderr)
+        return [e for e in json.loads(r.stdout)["scheduled"] if e["source"] == "height"]
+
+    def start(self, **env):
+        return Run(self.home, ("start", "--home", self.home.path), self.env(**env))
+
+    def stop(self, r):
+        r.signal(signal.SIGTERM)
+        self.assertEqual(r.wait(), 0, r.text())
+
+    def args_line(self, text, version):
+        m = re.search(rf"fakechaind {version} args: ([^\n]*)", text)
+        self.assertIsNotNone(m, text)
+        return m.group(1)
+
+    def assertHaltedAt(self, text, version, height):
+        """version committed block height, said it halts there, and committed nothing after it."""
+        start = text.index(f"fakechaind {version} starting")
+        end = text.index("halting node per configuration", start)
+        self.assertIn(f"committed state height={height} ", text[start:end])
+        self.assertNotIn(f"committed state height={height + 1} ", text[start:end])
+        self.assertIn(f"halting node per configuration height={height} ", text[end:end + 200])
+
+
+class TestAddUpgradeHeight(HeightTestCase):
+    def test_halts_exactly_at_height_and_switches(self):
+        r = self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "8")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Scheduled upgrade 's2' at height 8", r.stdout)
+        self.assertEqual([(e["name"], e["height"]) for e in self.schedule()["upgrades"]], [("s2", 8)])
+        # Never the node's own file.
+        self.assertFalse(os.path.exists(self.home.data("upgrade-info.json")))
+        s = self.scheduled_json()
+        self.assertEqual(len(s), 1)
+        self.assertEqual((s[0]["name"], s[0]["height"], s[0]["binary"], s[0]["folder"], s[0]["halted"]),
+                         ("s2", 8, "ready", "s2", False))
+
+        r = self.start()
+        self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
+        self.assertTrue(r.wait_for("committed state height=10 "), r.text())
+        text = r.text()
+        self.assertIn("--halt-height 8", self.args_line(text, "v1"))
+        self.assertHaltedAt(text, "v1", 8)
+        # The new version runs without the flag, on from the height it stopped at.
+        self.assertNotIn("--halt-height", self.args_line(text, "v2"))
+        self.assertIn("fakechaind v2 starting (version=v2", text)
+        self.assertRegex(text, r"fakechaind v2 starting \(version=v2 pid=\d+ uid=\d+ user=\S+ gid=\d+ height=8 ")
+        self.assertEqual(self.home.current(), "upgrades/s2")
+        with open(os.path.join(self.home.root, "upgrades", "s2", "upgrade-info.json")) as f:
+            self.assertEqual(json.load(f), {"name": "s2", "height": 8, "info": ""})
+        self.assertIsNone(self.schedule())
+        self.assertIn("Upgrade 's2' scheduled at height 8 is done", text)
+        self.stop(r)
+        self.assertEqual(self.scheduled_json(), [])
+
+    def test_failed_upgrade_is_carried_out_at_next_start(self):
+        # A binary that will not start: the upgrade fails at the height, current unchanged (81).
+        broken = os.path.join(self.home.path, "broken")
+        with open(broken, "w") as f:
+            f.write("#!/bin/sh\nexit 1\n")
+        os.chmod(broken, 0o755)
+        r = self.ctl("add-upgrade", "s2", broken, "--height", "8")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertEqual([(e["name"], e["height"]) for e in self.schedule()["upgrades"]], [("s2", 8)])
+        r = self.start()
+        self.assertEqual(r.wait(timeout=60), 81, r.text())
+        text = r.text()
+        self.assertHaltedAt(text, "v1", 8)
+        self.assertEqual(self.home.current(), "genesis")
+        self.assertEqual(self.schedule()["upgrades"], [{"name": "s2", "height": 8, "added_usec": ANY, "halted": True}])
+        self.assertEqual([(e["name"], e["halted"]) for e in self.scheduled_json()], [("s2", True)])
+        # Fixed; the next start upgrades before the node runs: never the old binary past the height.
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--force").returncode, 0)
+        r = self.start()
+        self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
+        text = r.text()
+        self.assertIn("Upgrade 's2' scheduled at height 8 is pending (fakechaind stopped there", text)
+        self.assertNotIn("fakechaind v1 starting", text)
+        self.assertRegex(text, r"fakechaind v2 starting \(version=v2 pid=\d+ uid=\d+ user=\S+ gid=\d+ height=8 ")
+        self.assertEqual(self.home.current(), "upgrades/s2")
+        self.assertIsNone(self.schedule())
+        self.stop(r)
+
+    def test_bad_height_option(self):
+        for bad in ("0", "-5", "x", "12a", "99999999999999999999"):
+            r = self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", bad)
+            self.assertEqual(r.returncode, 2, (bad, r.stderr))
+            self.assertIn("is not a block height", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.home.root, "upgrades", "s2")))
+        r = self.ctl("remove-upgrade", "s2", "--height", "5")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("does not take --height", r.stderr)
+
+    def test_height_taken_by_another(self):
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "8").returncode, 0)
+        r = self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "8")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("Upgrade 's2' is already scheduled at height 8", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.home.root, "upgrades", "s3")))
+        # The same upgrade moved to another height: one entry.
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "9").returncode, 0)
+        self.assertEqual([(e["name"], e["height"]) for e in self.schedule()["upgrades"]], [("s2", 9)])
+
+
+class TestWhileRunning(HeightTestCase):
+    def node_height(self):
+        with open(self.home.data("height")) as f:
+            return int(f.read())
+
+    def wait_height(self, r, h):
+        self.assertTrue(r.wait_for(f"committed state height={h} "), r.text())
+
+    def test_added_while_running_restarts_with_the_flag(self):
+        r = self.start(FAKECHAIN_BLOCK_INTERVAL="50")
+        self.wait_height(r, 3)
+        h = self.node_height() + 40
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", str(h)).returncode, 0)
+        self.assertTrue(r.wait_for(f"Upgrade 's2' is now scheduled at height {h}: restarting fakechaind with "
+                                   f"--halt-height {h}."), r.text())
+        self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
+        text = r.text()
+        second = text.index("fakechaind v1 starting", text.index("is now scheduled at height"))
+        self.assertIn(f"--halt-height {h}", self.args_line(text[second:], "v1"))
+        self.assertHaltedAt(text[second:], "v1", h)
+        self.assertNotIn("--halt-height", self.args_line(text, "v2"))
+        self.assertEqual(self.home.current(), "upgrades/s2")
+        self.stop(r)
+
+    def test_deferred_then_cancelled_is_not_carried_out(self):
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "60").returncode, 0)
+        r = self.start(FAKECHAIN_BLOCK_INTERVAL="50", ORAIVISOR_HEIGHT_RESTART="false")
+        self.wait_height(r, 3)
+        self.assertIn("--halt-height 60", self.args_line(r.text(), "v1"))
+        # Cancelled while the node runs with --halt-height 60: not restarted (the option), and when the node
+        # stops at 60 nothing is switched; it starts again without the flag.
+        r2 = self.ctl("remove-upgrade", "s2")
+        self.assertEqual(r2.returncode, 0, r2.stderr)
+        self.assertTrue(r.wait_for("keeps its --halt-height until its next start (ORAIVISOR_HEIGHT_RESTART=false)"),
+                        r.text())
+        self.assertTrue(r.wait_for("but upgrade 's2' is no longer scheduled there: starting it again as it is.",
+                                   timeout=30), r.text())
+        self.wait_height(r, 62)
+        text = r.text()
+        self.assertHaltedAt(text, "v1", 60)
+        second = text.index("no longer scheduled there")
+        self.assertNotIn("--halt-height", self.args_line(text[second:], "v1"))
+        self.assertEqual(self.home.current(), "genesis")
+        self.stop(r)
+
+
+class TestPassedHeight(HeightTestCase):
+    def test_refused_when_added(self):
+        write_chain_state(self.home, 50)
+        r = self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "40")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("Height 40 of upgrade 's2' is already passed: the chain is at height 50", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.home.root, "upgrades", "s2")))
+        self.assertIsNone(self.schedule())
+        r = self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "50")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        r = self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "51")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_reported_at_start_not_acted_on(self):
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "5").returncode, 0)
+        write_chain_state(self.home, 10)
+        r = self.start()
+        self.assertTrue(r.wait_for("committed state height=12 "), r.text())
+        text = r.text()
+        self.assertIn("Upgrade 's2' was scheduled at height 5, which the chain has passed (it is at height 10): "
+                      "it is not acted on; remove it with 'oraivisorctl remove-upgrade s2'.", text)
+        self.assertNotIn("--halt-height", self.args_line(text, "v1"))
+        self.stop(r)
+        self.assertEqual(self.home.current(), "genesis")
+
+
+class TestRemove(HeightTestCase):
+    def test_remove_cancels(self):
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "8").returncode, 0)
+        self.assertEqual(self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "16").returncode, 0)
+        r = self.ctl("remove-upgrade", "s2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Cancelled the upgrade 's2' scheduled at height 8.", r.stdout)
+        self.assertFalse(os.path.exists(os.path.join(self.home.root, "upgrades", "s2")))
+        self.assertEqual([e["name"] for e in self.scheduled_json()], ["s3"])
+        r = self.ctl("remove-upgrade", "s3")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIsNone(self.schedule())
+        r = self.ctl("remove-upgrade", "s3")
+        self.assertEqual(r.returncode, 4, r.stderr)
+
+        # With nothing scheduled any more, the node runs on without a halt height.
+        r = self.start()
+        self.assertTrue(r.wait_for("committed state height=20 "), r.text())
+        self.assertNotIn("--halt-height", self.args_line(r.text(), "v1"))
+        self.stop(r)
+
+
+class TestBatch(HeightTestCase):
+    def batch(self, text):
+        p = os.path.join(self.home.path, "batch.csv")
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    def test_good_batch_two_upgrades_in_a_row(self):
+        p = self.batch(f"# name,path,height\n\ns2,{fakechaind('v2')},8\n s3 , {fakechaind('v3')} , 16\n")
+        r = self.ctl("add-batch-upgrade", p)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([(e["name"], e["height"]) for e in self.scheduled_json()], [("s2", 8), ("s3", 16)])
+
+        r = self.start()
+        self.assertTrue(r.wait_for("fakechaind v3 args:", timeout=60), r.text())
+        self.assertTrue(r.wait_for("committed state height=18 "), r.text())
+        text = r.text()
+        self.assertIn("--halt-height 8", self.args_line(text, "v1"))
+        self.assertIn("--halt-height 16", self.args_line(text, "v2"))
+        self.assertNotIn("--halt-height", self.args_line(text, "v3"))
+        self.assertHaltedAt(text, "v1", 8)
+        self.assertHaltedAt(text, "v2", 16)
+        self.assertEqual(self.home.current(), "upgrades/s3")
+        self.assertIsNone(self.schedule())
+        self.stop(r)
+
+    def assertNothingDone(self):
+        self.assertIsNone(self.schedule())
+        for n in ("s2", "s3"):
+            self.assertFalse(os.path.exists(os.path.join(self.home.root, "upgrades", n)), n)
+
+    def test_bad_batches(self):
+        v2, v3 = fakechaind("v2"), fakechaind("v3")
+        cases = [
+            (f"s2,{v2},8\ns3,{v3}\n", 2, "line 2: it is not 'name,path,height'"),
+            (f"s2,{v2},8\ns3,{v3},zero\n", 2, "line 2: its height is not a positive block height"),
+            (f"s2,{v2},8\n\n../s3,{v3},16\n", 2, "line 3:"),
+            (f"s2,{v2},8\ns3,{v3},8\n", 2, "line 2: its height is on an earlier line too"),
+            (f"s2,{v2},8\ns2,{v3},16\n", 2, "line 2: its name is on an earlier line too"),
+            ("# nothing\n", 2, "holds no 'name,path,height' line"),
+            (f"s2,{v2},8\ns3,{self.home.path}/missing,16\n", 1, "line 2: '"),
+            (f"s2,{v2},8\ns3,{self.home.path},16\n", 1, "line 2: '"),
+        ]
+        for text, status, message in cases:
+            r = self.ctl("add-batch-upgrade", self.batch(text))
+            self.assertEqual(r.returncode, status, (text, r.stdout, r.stderr))
+            self.assertIn(message, r.stderr, text)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertNothingDone()
+        # A passed height (the chain is at 10) in the last line: nothing installed either.
+        write_chain_state(self.home, 10)
+        r = self.ctl("add-batch-upgrade", self.batch(f"s2,{v2},18\ns3,{v3},9\n"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("line 2: height 9 of upgrade 's3' is already passed (the chain is at height 10)", r.stderr)
+        self.assertNothingDone()
+        r = self.ctl("add-batch-upgrade", os.path.join(self.home.path, "no-such.csv"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("Cannot read", r.stderr)
+
+
+class TestGovernanceSameHeight(HeightTestCase):
+    def setUp(self):
+        self.home = Home(upgrades=("v2",))
+
+    def test_governance_wins(self):
+        # The chain's plan v2 at 20 (as the chain watcher knows it) and an upgrade s3 scheduled at 20.
+        write_chain_state(self.home, 3, governance=("v2", 20))
+        r = self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "20")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("The chain's governance plan 'v2' is at height 20, at or below 20: it wins, and upgrade 's3' "
+                      "is dropped as superseded once the plan is carried out.", r.stderr)
+        os.unlink(os.path.join(self.home.root, "chain-state.json"))
+        r = self.start(FAKECHAIN_PLANS="v2@20")
+        self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
+        self.assertTrue(r.wait_for("committed state height=22 "), r.text())
+        text = r.text()
+        self.assertIn("--halt-height 20", self.args_line(text, "v1"))
+        # The SDK halts at the start of block 20 for the plan, before the commit --halt-height waits for.
+        v1 = text[text.index("fakechaind v1 starting"):text.index("fakechaind v2 starting")]
+        self.assertIn('UPGRADE "v2" NEEDED at height: 20', v1)
+        self.assertNotIn("committed state height=20 ", v1)
+        self.assertNotIn("halting node per configuration", v1)
+        self.assertEqual(self.home.current(), "upgrades/v2")
+        self.assertIn("Upgrade 's3' scheduled at height 20 is superseded by upgrade 'v2' at height 20 "
+                      "(a governance plan, which wins)", text)
+        self.assertNotIn("--halt-height", self.args_line(text, "v2"))
+        self.assertIsNone(self.schedule())
+        self.stop(r)
+
+
+if __name__ == "__main__":
+    unittest.main()
