@@ -251,6 +251,8 @@ static int exit_status_for_launch_error(int r) {
 }
 
 static int manager_launch(Manager *m) {
+        /* Declared before the first goto: a jump may not enter the scope of a cleanup variable. */
+        _cleanup_(height_pick_done) HeightPick pick = {};
         int r = refresh_current(m);
         if (r < 0) {
                 manager_exit(m, r == -ENOMEM ? EXIT_INTERNAL : EXIT_LAYOUT);
@@ -265,7 +267,6 @@ static int manager_launch(Manager *m) {
                         goto oom;
 
         /* The nearest upgrade scheduled at a height: the node commits that block and stops. */
-        _cleanup_(height_pick_done) HeightPick pick = {};
         height_plan_pick(m->layout, &m->current, !m->passed_reported, &pick);
         m->passed_reported = true;
         m->halt_height = 0;
