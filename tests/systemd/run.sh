@@ -1661,6 +1661,8 @@ scrape() { # scrape: node-exporter's /metrics on the container's loopback, as Pr
 sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=10).read().decode())' 2>/dev/null
 }
 scrape_has() { scrape | grep -qxF -- "$1"; }
+# (Each check below waits for its line, up to 30 s: one scrape can fail on a loaded machine, node-exporter
+# answering late.)
 # scrape_grep GREP-ARGS...: grep over one scrape, kept in a variable: the scrape (a textfile per instance of
 # the suite) outgrows what one argument of a command may hold (128 KiB).
 scrape_grep() { local s; s=$(scrape); grep "$@" <<<"$s"; }
@@ -1684,22 +1686,22 @@ t_oraivisor_metrics_node_exporter() {
         expect "v2 runs after the upgrade" wait_for 60 dj_has $i "fakechaind v2 starting"
         expect "node-exporter exports one successful upgrade" \
                 wait_for 30 scrape_has "oraivisor_upgrades_total{name=\"$i\",result=\"success\"} 1"
-        expect "... no failed one" scrape_has "oraivisor_upgrades_total{name=\"$i\",result=\"failure\"} 0"
+        expect "... no failed one" wait_for 30 scrape_has "oraivisor_upgrades_total{name=\"$i\",result=\"failure\"} 0"
         expect "... the node up" wait_for 30 scrape_has "oraivisor_daemon_up{name=\"$i\"} 1"
-        expect "... running v2" scrape_has \
+        expect "... running v2" wait_for 30 scrape_has \
                 "oraivisor_info{current=\"v2\",daemon=\"fakechaind\",home=\"$h\",name=\"$i\",version=\"$(sed -n "s/^ *version : '\(.*\)',\$/\1/p" "$SRC/meson.build" | head -n1)\"} 1"
-        expect "... started twice (genesis, v2)" scrape_has "oraivisor_daemon_starts_total{name=\"$i\"} 2"
-        expect "... no upgrade in progress" scrape_has "oraivisor_upgrade_in_progress{name=\"$i\",step=\"switch\"} 0"
-        expect "... the last upgrade's time" scrape_grep -q "^oraivisor_last_upgrade_timestamp_seconds{name=\"$i\"} [0-9.e+]*$"
-        expect "... the last backup's size" scrape_grep -q "^oraivisor_last_backup_bytes{name=\"$i\"} [0-9.e+]*$"
-        expect "node-exporter read every text file without error" scrape_has "node_textfile_scrape_error 0"
-        expect "the stale-file alert's pattern matches the file label node-exporter gives ours" scrape_mtime_names $i
+        expect "... started twice (genesis, v2)" wait_for 30 scrape_has "oraivisor_daemon_starts_total{name=\"$i\"} 2"
+        expect "... no upgrade in progress" wait_for 30 scrape_has "oraivisor_upgrade_in_progress{name=\"$i\",step=\"switch\"} 0"
+        expect "... the last upgrade's time" wait_for 30 scrape_grep -q "^oraivisor_last_upgrade_timestamp_seconds{name=\"$i\"} [0-9.e+]*$"
+        expect "... the last backup's size" wait_for 30 scrape_grep -q "^oraivisor_last_backup_bytes{name=\"$i\"} [0-9.e+]*$"
+        expect "node-exporter read every text file without error" wait_for 30 scrape_has "node_textfile_scrape_error 0"
+        expect "the stale-file alert's pattern matches the file label node-exporter gives ours" wait_for 30 scrape_mtime_names $i
         expect "the file passes promtool's lint" bash -c 'set -o pipefail; nsenter -t $1 -a cat $2 | promtool check metrics' _ "$SBX_PID1" "$f"
         sbx cat "$f" >"$OUT/metrics1.prom" && echo "    (the file after the upgrade: $OUT/metrics1.prom)"
         expect "no temporary file is left beside it" test -z "$(sbx find /var/lib/prometheus/node-exporter -name '.#*')"
         sbx systemctl stop oraivisor@$i
         expect "stopped: node-exporter exports the node down" wait_for 30 scrape_has "oraivisor_daemon_up{name=\"$i\"} 0"
-        expect "... and keeps the counters" scrape_has "oraivisor_upgrades_total{name=\"$i\",result=\"success\"} 1"
+        expect "... and keeps the counters" wait_for 30 scrape_has "oraivisor_upgrades_total{name=\"$i\",result=\"success\"} 1"
 }
 
 # ---- main -----------------------------------------------------------------------------------------------
