@@ -1,20 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The manager (manager.h). Every part (start-up, launch, the plan decisions carried out, signals, the
- * upgrade, the exit) acts on the one Manager and its event sources, and the decisions themselves already
- * live in core (plan-arbiter, upgrade-steps, height-plan). XXX: about 1,100 lines since the upgrades
- * scheduled at a height were wired in (--halt-height, the schedule file's watch): that wiring is the next
- * part to move to a file of its own (issue 16). */
+/* The manager (manager.h): start-up, launch, the daemon's callbacks, the upgrade and the exit, acting on
+ * the one Manager (manager-internal.h). The decisions live in core (plan-arbiter, upgrade-steps,
+ * height-schedule); the plans carried out are in manager-plan.c, the upgrades at a height in
+ * manager-height.c, metrics and signals in manager-metrics.c and manager-signal.c. */
 
 #include <fcntl.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
-#include <systemd/sd-login.h>
 
 #include "args.h"
 #include "chain-watch.h"
@@ -23,7 +19,6 @@
 #include "exit-status.h"
 #include "fd-util.h"
 #include "height-plan.h"
-#include "height-schedule.h"
 #include "launcher-exec.h"
 #include "layout.h"
 #include "lock.h"
@@ -41,6 +36,7 @@
 #include "upgrade-name.h"
 
 #include "launcher-unit.h"
+#include "manager-internal.h"
 #include "obtain.h"
 #include "backup.h"
 
@@ -48,73 +44,13 @@
  * how much each time. */
 #define EXTEND_INTERVAL (5 * USEC_PER_SEC)
 #define EXTEND_BY (30 * USEC_PER_SEC)
-/* How long an announcement seen in the daemon's output waits for upgrade-info.json to confirm it, or for
- * the node to exit, before it is acted on (no file) or ignored (a file naming another plan). SDK v0.44+
- * writes the file before it logs the line, so there is nothing to wait for; v0.40-v0.43 log the line,
- * then write the file, then panic: stopping the node at the line may kill it before it writes the file
- * that the new binary's store migrations read. */
-#define LOG_PLAN_CONFIRM_USEC (3 * USEC_PER_SEC)
 
-typedef enum ManagerState {
-        STATE_STARTING,      /* start-up checks */
-        STATE_PREPARING,     /* stopping a daemon found running before an upgrade due at start-up */
-        STATE_LAUNCHING,     /* start requested, not running yet */
-        STATE_RUNNING,
-        STATE_STOPPING,      /* stopping the daemon for an upgrade */
-        STATE_UPGRADING,
-        STATE_SHUTTING_DOWN, /* asked to exit: stopping the daemon */
-        STATE_RESTARTING,    /* stopping the daemon to start it again with another --halt-height */
-        STATE_EXITING,
-} ManagerState;
-
-struct Manager {
-        const Config *config;
-        char **args;
-        sd_event *event;
-        Layout *layout;
-        Launcher *launcher;
-        Reaper *reaper;               /* exec mode (a subreaper), or PID 1: reaps orphans */
-        bool unit_mode;
-        int lock_fd;
-        Credentials credentials;      /* DAEMON_USER/GROUP, for the exec daemon and the upgrade hooks */
-        PlanWatch *plan_watch;
-        Upgrade *upgrade;
-        UpgradeRecord *resume;        /* an interrupted upgrade to resume once the daemon is stopped */
-        PlanArbiter *arbiter;         /* when a plan is acted on (core/plan-arbiter.c) */
-        UpgradePlan *file_plan;       /* the last reading of upgrade-info.json made for the arbiter */
-        sd_event_source *confirm_timer; /* runs while the arbiter waits for a line's confirmation */
-        CurrentVersion current;
-        char *version_label;          /* "genesis" or the upgrade's name */
-        int64_t *skip_heights;
-        size_t n_skip_heights;
-        ManagerState state;
-        bool ready_sent;
-        bool shutdown_requested;
-        int exit_status;
-        sd_event_source *signals[4];
-        sd_event_source *extend_timer;
-        sd_event_source *shutdown_kill_timer;
-        MetricsFile *metrics;         /* NULL: metrics are off */
-        ChainWatch *chain_watch;      /* NULL: chain watching is off */
-        MetricsScheduled metrics_scheduled[8]; /* what metrics_refresh() lends the metrics */
-        /* An upgrade at a height without governance (height-plan.h): the --halt-height the daemon runs with,
-         * whether it said it halted there, and the plan built for the upgrade once it did. */
-        int64_t halt_height;
-        char *halt_name;
-        bool halt_seen;
-        bool passed_reported;
-        UpgradePlan *height_plan;
-        sd_event_source *schedule_watch; /* inotify on $DAEMON_HOME/oraivisor for scheduled-upgrades.json */
-};
-
-static void metrics_changed(Manager *m);
-
-static void manager_exit(Manager *m, int status) {
+void manager_exit(Manager *m, int status) {
         if (m->state == STATE_EXITING)
                 return;
         m->state = STATE_EXITING;
         m->exit_status = status;
-        metrics_changed(m);
+        manager_metrics_changed(m);
         notify_stopping(NULL);
         (void) sd_event_exit(m->event, status);
 }
@@ -158,7 +94,7 @@ static int on_extend(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void extend_timeout(Manager *m, bool on) {
+void manager_extend_timeout(Manager *m, bool on) {
         if (!on) {
                 m->extend_timer = sd_event_source_disable_unref(m->extend_timer);
                 return;
@@ -168,51 +104,6 @@ static void extend_timeout(Manager *m, bool on) {
         notify_extend_timeout(EXTEND_BY);
         if (sd_event_add_time_relative(m->event, &m->extend_timer, CLOCK_MONOTONIC, EXTEND_INTERVAL, 0, on_extend, m) >= 0)
                 (void) sd_event_source_set_enabled(m->extend_timer, SD_EVENT_ON);
-}
-
-/* ---- metrics (docs/metrics.md) ----------------------------------------------------------------------- */
-
-static void metrics_refresh(Metrics *mm, void *userdata) {
-        Manager *m = userdata;
-        mm->daemon = m->config->name;
-        mm->current = m->version_label;
-        mm->version = PACKAGE_VERSION;
-        /* Up from its start until it is seen to exit (a stop for an upgrade or a shutdown included). */
-        mm->daemon_up = m->state == STATE_RUNNING || m->state == STATE_STOPPING || m->state == STATE_SHUTTING_DOWN;
-        mm->upgrade_step = m->upgrade && m->state == STATE_UPGRADING ? upgrade_current_step(m->upgrade)
-                                                                     : _UPGRADE_STEP_INVALID;
-        if (m->chain_watch) {
-                const ChainState *cs = chain_watch_state(m->chain_watch);
-                mm->chain_height = cs->reachable ? cs->height : 0;
-                size_t n = 0;
-                for (size_t i = 0; i < cs->n_upgrades && n < ELEMENTSOF(m->metrics_scheduled); i++)
-                        m->metrics_scheduled[n++] = (MetricsScheduled) {
-                                .upgrade = cs->upgrades[i].name,
-                                .height = cs->upgrades[i].height,
-                                .binary_ready = cs->upgrades[i].binary == BINARY_INSTALLED,
-                        };
-                mm->scheduled = m->metrics_scheduled;
-                mm->n_scheduled = n;
-        }
-}
-
-/* At every change of what the metrics show; the file's own timer rewrites it every minute as well. */
-static void metrics_changed(Manager *m) {
-        metrics_file_write(m->metrics);
-}
-
-static int setup_metrics(Manager *m) {
-        const char *dir = metrics_file_dir(m->config->metrics_dir, m->config->metrics_off);
-        if (!dir) {
-                log_debug("Metrics are off (ORAIVISOR_METRICS_DIR=off, or no '" CONFIG_DEFAULT_METRICS_DIR "').");
-                return 0;
-        }
-        _cleanup_free_ char *own = NULL, *instance = NULL;
-        if (m->config->under_systemd)
-                (void) sd_pid_get_unit(0, &own);
-        if (metrics_file_instance(own, m->config->name, &instance) < 0)
-                return log_oom();
-        return metrics_file_new(m->event, dir, instance, m->config->home, metrics_refresh, m, &m->metrics);
 }
 
 /* ---- launching ---------------------------------------------------------------------------------------- */
@@ -252,9 +143,7 @@ static int exit_status_for_launch_error(int r) {
         }
 }
 
-static int manager_launch(Manager *m) {
-        /* Declared before the first goto: a jump may not enter the scope of a cleanup variable. */
-        _cleanup_(height_pick_done) HeightPick pick = {};
+int manager_launch(Manager *m) {
         int r = refresh_current(m);
         if (r < 0) {
                 manager_exit(m, r == -ENOMEM ? EXIT_INTERNAL : EXIT_LAYOUT);
@@ -268,32 +157,8 @@ static int manager_launch(Manager *m) {
                 if (strv_extend(&argv, *a) < 0)
                         goto oom;
 
-        /* The nearest upgrade scheduled at a height: the node commits that block and stops. */
-        height_plan_pick(m->layout, &m->current, !m->passed_reported, &pick);
-        m->passed_reported = true;
-        m->halt_height = 0;
-        m->halt_name = mfree(m->halt_name);
-        m->halt_seen = false;
-        if (pick.height > 0) {
-                bool own = false;
-                STRV_FOREACH(a, m->args)
-                        if (startswith(*a, "--halt-height") || startswith(*a, "-halt-height"))
-                                own = true;
-                _cleanup_free_ char *shown = string_escape_for_log(pick.name, strlen(pick.name), 200);
-                if (own)
-                        log_warning("The daemon's arguments set a halt height of their own: upgrade '%s' scheduled at height %" PRId64 " is not acted on; drop that argument.",
-                                strna(shown), pick.height);
-                else {
-                        char h[32];
-                        snprintf(h, sizeof h, "%" PRId64, pick.height);
-                        if (strv_extend(&argv, "--halt-height") < 0 || strv_extend(&argv, h) < 0)
-                                goto oom;
-                        m->halt_height = pick.height;
-                        m->halt_name = TAKE_PTR(pick.name);
-                        log_info("Upgrade '%s' is scheduled at height %" PRId64 " (no governance): %s runs with --halt-height %" PRId64 ".",
-                                strna(shown), m->halt_height, m->config->name, m->halt_height);
-                }
-        }
+        if (manager_height_args(m, &argv) < 0)
+                goto oom;
 
         LaunchSpec spec = {
                 .binary = m->current.binary,
@@ -316,7 +181,7 @@ static int manager_launch(Manager *m) {
         MetricsHistory *h = metrics_file_history(m->metrics);
         if (h)
                 h->daemon_starts++;
-        metrics_changed(m);
+        manager_metrics_changed(m);
         return 0;
 oom:
         manager_exit(m, EXIT_INTERNAL);
@@ -336,7 +201,7 @@ static void on_chain_changed(ChainWatch *w, void *userdata) {
         Manager *m = userdata;
         if (m->state == STATE_RUNNING)
                 set_running_status(m);
-        metrics_changed(m);
+        manager_metrics_changed(m);
 }
 
 /* ---- upgrades ----------------------------------------------------------------------------------------- */
@@ -344,61 +209,39 @@ static void on_chain_changed(ChainWatch *w, void *userdata) {
 static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userdata);
 
 static void on_upgrade_step(Upgrade *u, void *userdata) {
-        metrics_changed(userdata);
+        manager_metrics_changed(userdata);
 }
 
-/* Counts an upgrade that ended (not one stopped to be resumed) in the metrics; u: NULL when it could not
- * even start. */
-static void metrics_count_upgrade(Manager *m, Upgrade *u, int error) {
-        MetricsHistory *h = metrics_file_history(m->metrics);
-        if (!h)
-                return;
-        h->upgrades[error < 0 ? METRICS_RESULT_FAILURE : METRICS_RESULT_SUCCESS]++;
-        if (!u)
-                return;
-        if (error >= 0) {
-                usec_t t = now(CLOCK_REALTIME), started = upgrade_started_usec(u);
-                h->last_upgrade_usec = t;
-                h->last_upgrade_duration = t > started ? t - started : 0;
-        }
-        if (upgrade_backup_made(u, &h->last_backup_bytes, &h->last_backup_duration))
-                h->have_backup = true;
-}
-
-static void start_upgrade(Manager *m, const UpgradeRecord *resume) {
+void manager_start_upgrade(Manager *m, const UpgradeRecord *resume) {
         const UpgradePlan *plan = resume ? resume->plan : m->height_plan ?: plan_arbiter_acting(m->arbiter);
         m->state = STATE_UPGRADING;
         chain_watch_set_upgrading(m->chain_watch, true);
         if (!m->ready_sent)
-                extend_timeout(m, true);
+                manager_extend_timeout(m, true);
         int r = upgrade_start(m->event, m->config, m->layout, &m->credentials, plan, resume, on_upgrade_done, m, &m->upgrade);
         if (r < 0) {
                 log_event(EVENT_UPGRADE_FAILED, LOG_ERR, r, m->config->name, plan, NULL,
                         "Upgrade '%s' could not be started. '%s/current' is unchanged.", plan->name, m->layout->root);
-                metrics_count_upgrade(m, NULL, r);
+                manager_metrics_count_upgrade(m, NULL, r);
                 return manager_exit(m, r == -ENOMEM ? EXIT_INTERNAL : EXIT_UPGRADE_FAILED);
         }
         upgrade_set_step_begun(m->upgrade, on_upgrade_step);
-        metrics_changed(m);
+        manager_metrics_changed(m);
 }
 
 static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userdata) {
         Manager *m = userdata;
-        if (error >= 0) {
-                /* The schedule at heights: this one done, and those it supersedes. */
-                const UpgradePlan *p = m->height_plan ?: m->resume ? m->resume->plan : plan_arbiter_acting(m->arbiter);
-                if (p)
-                        height_plan_done(m->layout, m->config->name, p, m->height_plan);
-        }
+        if (error >= 0)
+                manager_height_upgraded(m);
         _cleanup_(upgrade_plan_freep) UpgradePlan *height_plan = TAKE_PTR(m->height_plan);
-        metrics_count_upgrade(m, u, error);
+        manager_metrics_count_upgrade(m, u, error);
         m->upgrade = upgrade_free(m->upgrade);
         m->resume = upgrade_record_free(m->resume);
         chain_watch_set_upgrading(m->chain_watch, false);
-        extend_timeout(m, false);
+        manager_extend_timeout(m, false);
         if (error >= 0 && refresh_current(m) < 0)
                 log_debug("'current' cannot be read for the metrics; the launch says why.");
-        metrics_changed(m);
+        manager_metrics_changed(m);
 
         if (error < 0)
                 return manager_exit(m, exit_status);
@@ -430,190 +273,12 @@ static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userda
         (void) manager_launch(m);
 }
 
-/* ---- upgrades at a height: a change of the schedule while the node runs ------------------------------ */
-
-static int on_schedule_event(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
-        Manager *m = userdata;
-        if (ev->len == 0 || !streq(ev->name, HEIGHT_SCHEDULE_FILE) || m->state != STATE_RUNNING)
-                return 0;
-        _cleanup_(height_pick_done) HeightPick pick = {};
-        height_plan_pick(m->layout, &m->current, false, &pick);
-        if (pick.height == m->halt_height && streq_ptr(pick.name, m->halt_name))
-                return 0;
-        _cleanup_free_ char *shown = pick.name ? string_escape_for_log(pick.name, strlen(pick.name), 200) : NULL;
-        if (!m->config->height_restart) {
-                log_notice("The upgrades scheduled at a height changed; %s keeps its %s until its next start (ORAIVISOR_HEIGHT_RESTART=false).",
-                        m->config->name, m->halt_height > 0 ? "--halt-height" : "run without --halt-height");
-                return 0;
-        }
-        if (pick.height > 0)
-                log_notice("Upgrade '%s' is now scheduled at height %" PRId64 ": restarting %s with --halt-height %" PRId64 ".",
-                        strna(shown), pick.height, m->config->name, pick.height);
-        else
-                log_notice("No upgrade is scheduled at a height any more: restarting %s without --halt-height.", m->config->name);
-        m->state = STATE_RESTARTING;
-        if (launcher_stop(m->launcher, m->config->shutdown_grace) < 0)
-                manager_exit(m, EXIT_SYSTEM);
-        return 0;
-}
-
-static int setup_schedule_watch(Manager *m) {
-        int r = sd_event_add_inotify(m->event, &m->schedule_watch, m->layout->root,
-                IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_ONLYDIR, on_schedule_event, m);
-        if (r < 0)
-                log_warning_errno(r, "Cannot watch '%s' for upgrades scheduled at a height; they take effect at the next start of the node: %m",
-                        m->layout->root);
-        return 0;
-}
-
-/* ---- plans: the facts the arbiter needs, and carrying out its decisions ------------------------------ */
-
-/* Whether a plan still has to be carried out, judged against what `current` runs. */
-static PlanVerdict judge_plan(const UpgradePlan *p, void *userdata) {
-        Manager *m = userdata;
-        _cleanup_free_ char *folder = NULL;
-
-        if (layout_find_upgrade(m->layout, p->name, &folder) < 0)
-                return PLAN_VERDICT_DUE; /* a name that cannot be a folder: the upgrade fails loudly, never silently */
-        if (m->current.folder && streq(folder, m->current.folder))
-                return PLAN_VERDICT_RUNNING;
-        if (m->current.plan && p->height > 0 && m->current.plan->height >= p->height)
-                return PLAN_VERDICT_NOT_NEWER;
-        if (p->height > 0 && skip_heights_contain(m->skip_heights, m->n_skip_heights, p->height))
-                return PLAN_VERDICT_SKIPPED;
-        return PLAN_VERDICT_DUE;
-}
-
-static int read_plan_file(PlanFile *ret, void *userdata) {
-        Manager *m = userdata;
-        const char *reason = NULL;
-
-        m->file_plan = upgrade_plan_free(m->file_plan);
-        int r = layout_read_plan_file(m->layout, &m->file_plan, &reason);
-        if (r == -ENOMEM)
-                return r;
-        *ret = (PlanFile) { .r = r, .plan = r > 0 ? m->file_plan : NULL, .reason = reason };
-        return 0;
-}
-
-static DaemonPhase daemon_phase(const Manager *m) {
-        switch (m->state) {
-        case STATE_RUNNING:
-        case STATE_LAUNCHING:
-                return DAEMON_PHASE_UP;
-        case STATE_STOPPING:
-                return DAEMON_PHASE_STOPPING;
-        default:
-                return DAEMON_PHASE_OTHER;
-        }
-}
-
-static const PlanFacts *plan_facts(Manager *m) {
-        static PlanFacts facts = { .judge = judge_plan, .read_file = read_plan_file };
-        facts.userdata = m;
-        return &facts;
-}
-
-static int on_confirm_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
-/* Says what the arbiter noted about a decision. */
-static void log_notes(Manager *m, const PlanDecision *d) {
-        const char *from = plan_source_to_string(d->source), *name = d->plan ? d->plan->name : "";
-        char buf[FORMAT_TIMESPAN_MAX];
-
-        if (d->notes & PLAN_NOTE_IGNORED_BUSY)
-                log_warning("Ignoring plan '%s' (from %s) while upgrade '%s' is under way.", name, from, d->other->name);
-        if (d->notes & PLAN_NOTE_NOT_NEWER)
-                log_notice("Ignoring plan '%s' (from %s): it is not newer than the plan of the version running.", name, from);
-        if (d->notes & PLAN_NOTE_SKIPPED)
-                log_event(EVENT_UPGRADE_SKIPPED, LOG_NOTICE, 0, m->config->name, d->plan, NULL,
-                        "Not upgrading to '%s' (from %s): its height is listed in --unsafe-skip-upgrades.", name, from);
-        if (d->notes & PLAN_NOTE_WAITING)
-                log_info("%s announced upgrade '%s' in its output; waiting for %s/data/upgrade-info.json to confirm it or for %s to halt.",
-                        m->config->name, name, m->config->home, m->config->name);
-        if (d->notes & PLAN_NOTE_UNANNOUNCED)
-                log_warning("Ignoring the announcement of upgrade '%s' in %s's output: %s/data/upgrade-info.json names '%s' instead, so the node did not announce it (the text may come from a logged transaction).",
-                        name, m->config->name, m->config->home, d->other->name);
-        if (d->notes & PLAN_NOTE_LINE_BAD_FILE)
-                log_warning("%s/data/upgrade-info.json is still not a valid plan (%s) %s after %s announced upgrade '%s': acting on the log line.",
-                        m->config->home, d->reason, format_timespan(buf, sizeof(buf), LOG_PLAN_CONFIRM_USEC),
-                        m->config->name, name);
-        if (d->notes & PLAN_NOTE_LINE_NO_FILE)
-                log_notice("No %s/data/upgrade-info.json confirms upgrade '%s' and %s still runs (an SDK older than v0.40, or the node's --home is not DAEMON_HOME): acting on the log line.",
-                        m->config->home, name, m->config->name);
-        if (d->notes & PLAN_NOTE_BAD_FILE)
-                log_warning("%s/data/upgrade-info.json is not a valid upgrade plan (%s), ignoring it.", m->config->home, d->reason);
-        if (d->notes & PLAN_NOTE_INFO_UPDATED)
-                log_debug("Plan '%s' info: %s", name, d->plan->info);
-}
-
-/* Carries out a decision taken while the daemon runs (STOP, ARM_TIMER or NONE), and keeps the confirmation
- * timer running exactly while the arbiter waits. */
-static void apply_decision(Manager *m, int r, const PlanDecision *d) {
-        if (r < 0) {
-                log_oom();
-                return manager_exit(m, EXIT_INTERNAL);
-        }
-        log_notes(m, d);
-        if (!plan_arbiter_waiting(m->arbiter))
-                m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
-
-        if (d->action == PLAN_ACTION_ARM_TIMER) {
-                m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
-                if (sd_event_add_time_relative(m->event, &m->confirm_timer, CLOCK_MONOTONIC, LOG_PLAN_CONFIRM_USEC, 0,
-                            on_confirm_timer, m) < 0)
-                        (void) on_confirm_timer(NULL, 0, m);
-                return;
-        }
-        if (d->action != PLAN_ACTION_STOP)
-                return;
-
-        const UpgradePlan *p = d->plan;
-        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, p, NULL,
-                "Upgrade plan '%s' detected (from %s)%s%s.", p->name, plan_source_to_string(d->source),
-                isempty(p->info) ? "" : ", info: ", strempty(p->info));
-
-        char buf[FORMAT_TIMESPAN_MAX];
-        log_info("Stopping %s for upgrade '%s' (DAEMON_SHUTDOWN_GRACE=%s).", m->config->name, p->name,
-                format_timespan(buf, sizeof(buf), m->config->shutdown_grace));
-        notify_status("upgrade %s: stopping %s", p->name, m->config->name);
-        m->state = STATE_STOPPING;
-        r = launcher_stop(m->launcher, m->config->shutdown_grace);
-        if (r < 0) {
-                log_error_errno(r, "Failed to stop the daemon for the upgrade: %m");
-                manager_exit(m, EXIT_SYSTEM);
-        }
-}
-
-static int on_confirm_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
-        PlanDecision d;
-        m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
-        int r = plan_arbiter_timeout(m->arbiter, plan_facts(m), daemon_phase(m), &d);
-        apply_decision(m, r, &d);
-        return 0;
-}
-
-/* The one entry point of every plan source while the daemon runs. */
-static void manager_handle_plan(Manager *m, const UpgradePlan *p, PlanSource source) {
-        PlanDecision d;
-        int r = plan_arbiter_seen(m->arbiter, plan_facts(m), daemon_phase(m), source, p, &d);
-        apply_decision(m, r, &d);
-}
-
-static void on_plan_file(PlanWatch *w, const UpgradePlan *p, void *userdata) {
-        manager_handle_plan(userdata, p, PLAN_SOURCE_FILE);
-}
-
 /* ---- launcher callbacks ------------------------------------------------------------------------------- */
 
 static int on_line(Launcher *l, const char *line, size_t len, bool stderr_stream, void *userdata) {
         Manager *m = userdata;
         _cleanup_(upgrade_plan_freep) UpgradePlan *p = NULL;
-        if (m->halt_height > 0 && !m->halt_seen && height_plan_is_halt_line(line, len)) {
-                log_info("%s says it halts at its --halt-height %" PRId64 ".", m->config->name, m->halt_height);
-                m->halt_seen = true;
-        }
+        manager_height_line(m, line, len);
         int r = plan_parse_log_line(line, len, &p);
         if (r <= 0)
                 return r;
@@ -629,11 +294,11 @@ static void on_started(Launcher *l, pid_t pid, void *userdata) {
         log_event(EVENT_DAEMON_STARTED, LOG_INFO, 0, m->config->name, m->current.plan, NULL,
                 "%s (%s) is running as pid %d.", m->config->name, m->version_label, (int) pid);
         set_running_status(m);
-        metrics_changed(m);
+        manager_metrics_changed(m);
         if (!m->ready_sent) {
                 notify_ready(NULL);
                 m->ready_sent = true;
-                extend_timeout(m, false);
+                manager_extend_timeout(m, false);
         }
         if (m->shutdown_requested) {
                 /* Asked to stop while it was starting. */
@@ -652,13 +317,13 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
                 log_info("%s stopped (%s).", m->config->name, daemon_exit_describe(e, buf, sizeof(buf)));
                 if (m->shutdown_requested)
                         return manager_exit(m, m->unit_mode ? 0 : status);
-                return start_upgrade(m, NULL);
+                return manager_start_upgrade(m, NULL);
 
         case STATE_PREPARING:
                 log_info("%s stopped (%s).", m->config->name, daemon_exit_describe(e, buf, sizeof(buf)));
                 if (m->shutdown_requested)
                         return manager_exit(m, 0);
-                return start_upgrade(m, m->resume);
+                return manager_start_upgrade(m, m->resume);
 
         case STATE_RESTARTING:
                 log_info("%s stopped (%s).", m->config->name, daemon_exit_describe(e, buf, sizeof(buf)));
@@ -677,12 +342,12 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
         case STATE_RUNNING: {
                 /* It ended by itself: it may have halted at an upgrade height. */
                 PlanDecision d;
-                int r = plan_arbiter_daemon_exited(m->arbiter, plan_facts(m), &d);
+                int r = plan_arbiter_daemon_exited(m->arbiter, manager_plan_facts(m), &d);
                 if (r < 0) {
                         log_oom();
                         return manager_exit(m, EXIT_INTERNAL);
                 }
-                log_notes(m, &d);
+                manager_log_notes(m, &d);
                 m->confirm_timer = sd_event_source_disable_unref(m->confirm_timer);
                 if (d.action == PLAN_ACTION_UPGRADE && d.source == PLAN_SOURCE_FILE) {
                         log_info("%s %s at the height of upgrade '%s'.", m->config->name,
@@ -690,7 +355,7 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
                         log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, d.plan, NULL,
                                 "Upgrade plan '%s' detected (from %s).", d.plan->name,
                                 plan_source_to_string(PLAN_SOURCE_FILE));
-                        return start_upgrade(m, NULL);
+                        return manager_start_upgrade(m, NULL);
                 }
                 if (d.action == PLAN_ACTION_UPGRADE) {
                         /* It announced a plan and then ended: the announcement was the node's own. */
@@ -698,29 +363,10 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
                                 "Upgrade plan '%s' detected (from %s, and %s %s after it).", d.plan->name,
                                 plan_source_to_string(PLAN_SOURCE_LOG), m->config->name,
                                 daemon_exit_describe(e, buf, sizeof(buf)));
-                        return start_upgrade(m, NULL);
+                        return manager_start_upgrade(m, NULL);
                 }
-                if (m->halt_height > 0 && m->halt_seen && !height_plan_still_scheduled(m->layout, m->halt_name, m->halt_height)) {
-                        log_notice("%s %s at its --halt-height %" PRId64 ", but upgrade '%s' is no longer scheduled there: starting it again as it is.",
-                                m->config->name, daemon_exit_describe(e, buf, sizeof(buf)), m->halt_height, m->halt_name);
-                        (void) manager_launch(m);
+                if (manager_height_exited(m, e) > 0)
                         return;
-                }
-                if (m->halt_height > 0 && m->halt_seen) {
-                        /* It committed the scheduled height and stopped: that upgrade, as a governance one. */
-                        if (upgrade_plan_new(m->halt_name, m->halt_height, NULL, NULL, &m->height_plan) < 0) {
-                                log_oom();
-                                return manager_exit(m, EXIT_INTERNAL);
-                        }
-                        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->height_plan, NULL,
-                                "%s %s at its --halt-height %" PRId64 ": upgrade '%s' scheduled there (no governance) is due.",
-                                m->config->name, daemon_exit_describe(e, buf, sizeof(buf)), m->halt_height, m->halt_name);
-                        /* Should the upgrade fail, the next start carries it out: never the old binary past H. */
-                        if (height_plan_mark_halted(m->layout, m->halt_name) < 0)
-                                log_warning("Should upgrade '%s' not finish, remove it with 'oraivisorctl remove-upgrade' or it is reported as passed at the next start.",
-                                        m->halt_name);
-                        return start_upgrade(m, NULL);
-                }
                 log_event(EVENT_DAEMON_EXITED, status == 0 ? LOG_INFO : LOG_ERR, 0, m->config->name, m->current.plan, NULL,
                         "%s %s; oraivisor exits with status %d.", m->config->name,
                         daemon_exit_describe(e, buf, sizeof(buf)), status);
@@ -739,101 +385,7 @@ static void on_failed(Launcher *l, int error, const char *message, void *userdat
         manager_exit(m, exit_status_for_launch_error(error));
 }
 
-/* ---- signals ------------------------------------------------------------------------------------------ */
-
-static int on_shutdown_kill(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
-        m->shutdown_kill_timer = sd_event_source_disable_unref(m->shutdown_kill_timer);
-        if (launcher_is_running(m->launcher)) {
-                log_warning("%s did not exit within DAEMON_SHUTDOWN_GRACE, killing it.", m->config->name);
-                (void) launcher_stop(m->launcher, 0);
-        }
-        return 0;
-}
-
-static void on_upgrade_stopped(Upgrade *u, void *userdata) {
-        Manager *m = userdata;
-        m->upgrade = upgrade_free(m->upgrade);
-        manager_exit(m, 0);
-}
-
-static const char *signal_to_string(int sig) {
-        switch (sig) {
-        case SIGTERM:
-                return "SIGTERM";
-        case SIGINT:
-                return "SIGINT";
-        default:
-                return "a signal";
-        }
-}
-
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        Manager *m = userdata;
-        int sig = (int) si->ssi_signo;
-        /* SIGHUP (a closed terminal, or a container's stop) stops the node as SIGTERM does: a Cosmos node
-         * shuts down gracefully on SIGTERM and SIGINT only, SIGHUP would kill it on the spot. */
-        int forward = sig == SIGHUP ? SIGTERM : sig;
-
-        if (sig == SIGQUIT) {
-                /* Go dumps its goroutines on SIGQUIT: pass it on, the exit follows as usual. */
-                if (m->state == STATE_RUNNING || m->state == STATE_LAUNCHING)
-                        (void) launcher_kill(m->launcher, SIGQUIT);
-                return 0;
-        }
-
-        if (m->shutdown_requested) {
-                /* A second request: pass it on (in a terminal, a second Ctrl-C means "now"). */
-                if (m->state == STATE_UPGRADING && m->upgrade)
-                        (void) upgrade_stop(m->upgrade, signal_to_string(sig), 0, on_upgrade_stopped);
-                else if (launcher_is_running(m->launcher))
-                        (void) launcher_kill(m->launcher, forward);
-                return 0;
-        }
-        m->shutdown_requested = true;
-        log_info("Received SIG%s, stopping %s.", sigabbrev_np(sig), m->config->name);
-        notify_stopping(NULL);
-        extend_timeout(m, true);
-
-        switch (m->state) {
-        case STATE_RUNNING:
-        case STATE_LAUNCHING:
-                m->state = STATE_SHUTTING_DOWN;
-                if (m->unit_mode) {
-                        (void) launcher_stop(m->launcher, m->config->shutdown_grace);
-                        return 0;
-                }
-                /* A terminal user's signal goes to the daemon as it is, with SIGKILL after the grace. */
-                if (launcher_kill(m->launcher, forward) < 0)
-                        (void) launcher_stop(m->launcher, m->config->shutdown_grace);
-                else if (m->config->shutdown_grace > 0)
-                        (void) sd_event_add_time_relative(m->event, &m->shutdown_kill_timer, CLOCK_MONOTONIC,
-                                m->config->shutdown_grace, 0, on_shutdown_kill, m);
-                return 0;
-        case STATE_STOPPING:
-        case STATE_PREPARING:
-        case STATE_RESTARTING:
-                /* Already stopping; once it is down we exit instead of upgrading (the next start will). */
-                return 0;
-        case STATE_UPGRADING:
-                log_notice("Interrupting upgrade '%s' at step %s; the next start resumes it.",
-                        upgrade_plan(m->upgrade)->name, upgrade_step_to_string(upgrade_current_step(m->upgrade)));
-                /* A hook may be writing data/ (a migration): SIGTERM, DAEMON_SHUTDOWN_GRACE, then SIGKILL,
-                 * with EXTEND_TIMEOUT_USEC= sent all along (above). */
-                if (upgrade_stop(m->upgrade, signal_to_string(sig), m->config->shutdown_grace, on_upgrade_stopped) < 0) {
-                        m->upgrade = upgrade_free(m->upgrade);
-                        manager_exit(m, 0);
-                }
-                return 0;
-        default:
-                manager_exit(m, 0);
-                return 0;
-        }
-}
-
 /* ---- start-up ----------------------------------------------------------------------------------------- */
-
-static int add_signal(Manager *m, size_t slot, int sig);
 
 static int setup_launcher(Manager *m) {
         LauncherCallbacks cb = {
@@ -879,39 +431,7 @@ static int setup_launcher(Manager *m) {
         if (r < 0)
                 return log_oom();
         /* A terminal's hangup, or a container runtime's SIGHUP. Under systemd SIGHUP is left as it was. */
-        return add_signal(m, 3, SIGHUP);
-}
-
-static int add_signal(Manager *m, size_t slot, int sig) {
-        assert(slot < ELEMENTSOF(m->signals));
-        sigset_t mask;
-        sigemptyset(&mask);
-        sigaddset(&mask, sig);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(errno, "Failed to block SIG%s: %m", sigabbrev_np(sig));
-        int r = sd_event_add_signal(m->event, &m->signals[slot], sig, on_signal, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch SIG%s: %m", sigabbrev_np(sig));
-        return 0;
-}
-
-/* As PID 1 (a container's entrypoint) a signal without a handler is dropped rather than fatal: the ones
- * that matter have handlers here, SIGCHLD is the reaper's. */
-static int setup_signals(Manager *m) {
-        static const int sigs[] = { SIGTERM, SIGINT, SIGQUIT };
-        sigset_t mask;
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
-                sigaddset(&mask, sigs[i]);
-        sigaddset(&mask, SIGCHLD);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(errno, "Failed to block signals: %m");
-        for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
-                int r = add_signal(m, i, sigs[i]);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return manager_add_signal(m, 3, SIGHUP);
 }
 
 static int cleanup_leftovers(Manager *m) {
@@ -947,26 +467,16 @@ static int manager_startup(Manager *m) {
 
                 /* The node may have halted at an upgrade height while we were down. */
                 PlanDecision d;
-                r = plan_arbiter_startup(m->arbiter, plan_facts(m), &d);
+                r = plan_arbiter_startup(m->arbiter, manager_plan_facts(m), &d);
                 if (r < 0)
                         return log_oom(), EXIT_INTERNAL;
-                log_notes(m, &d);
+                manager_log_notes(m, &d);
                 if (d.action == PLAN_ACTION_UPGRADE)
                         log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, d.plan, NULL,
                                 "Upgrade plan '%s' is pending (%s names it, '%s/current' runs %s): upgrading before the daemon starts.",
                                 d.plan->name, "data/upgrade-info.json", m->layout->root, m->version_label);
-                else {
-                        /* The node stopped at a scheduled height, and that upgrade did not finish. */
-                        _cleanup_(height_pick_done) HeightPick pick = {};
-                        height_plan_pick(m->layout, &m->current, false, &pick);
-                        if (pick.halted_name) {
-                                if (upgrade_plan_new(pick.halted_name, pick.halted_height, NULL, NULL, &m->height_plan) < 0)
-                                        return log_oom(), EXIT_INTERNAL;
-                                log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->height_plan, NULL,
-                                        "Upgrade '%s' scheduled at height %" PRId64 " is pending (%s stopped there, '%s/current' runs %s): upgrading before the daemon starts.",
-                                        pick.halted_name, pick.halted_height, m->config->name, m->layout->root, m->version_label);
-                        }
-                }
+                else if (manager_height_pending(m) < 0)
+                        return EXIT_INTERNAL;
         } else {
                 r = plan_arbiter_resume(m->arbiter, m->resume->plan);
                 if (r < 0)
@@ -989,12 +499,12 @@ static int manager_startup(Manager *m) {
                 if (adopted) {
                         log_info("Stopping the running %s before upgrade '%s'.", m->config->name, acting->name);
                         m->state = STATE_PREPARING;
-                        extend_timeout(m, true);
+                        manager_extend_timeout(m, true);
                         /* on_started of the adoption is ignored in this state; on_exited starts the upgrade. */
                         r = launcher_stop(m->launcher, m->config->shutdown_grace);
                         return r < 0 ? EXIT_SYSTEM : -1;
                 }
-                start_upgrade(m, m->resume);
+                manager_start_upgrade(m, m->resume);
                 return -1;
         }
         if (adopted) {
@@ -1059,7 +569,7 @@ int manager_run(Manager *m) {
         if (m->lock_fd < 0)
                 return m->lock_fd == -EWOULDBLOCK ? EXIT_LOCKED : EXIT_SYSTEM;
 
-        r = setup_signals(m);
+        r = manager_setup_signals(m);
         if (r < 0)
                 return EXIT_SYSTEM;
         r = sd_event_set_watchdog(m->event, true);
@@ -1072,9 +582,9 @@ int manager_run(Manager *m) {
         if (r < 0)
                 return r == -ENOMEM ? EXIT_INTERNAL : EXIT_SYSTEM;
         /* Metrics never stop the node: without them (logged), it runs all the same. */
-        if (setup_metrics(m) < 0)
+        if (manager_metrics_setup(m) < 0)
                 log_warning("Going on without a metrics file.");
-        r = plan_watch_new(m->event, m->config->home, m->config->poll_interval, on_plan_file, m, &m->plan_watch);
+        r = plan_watch_new(m->event, m->config->home, m->config->poll_interval, manager_on_plan_file, m, &m->plan_watch);
         if (r < 0)
                 return EXIT_SYSTEM;
         /* The chain watcher: an explicit RPC the sandbox cannot reach is a configuration error (78). */
@@ -1087,13 +597,13 @@ int manager_run(Manager *m) {
         if (r > 0 && chain_watch_new(m->event, m->config, m->layout, &rpc, on_chain_changed, m, &m->chain_watch) < 0)
                 return EXIT_INTERNAL;
 
-        (void) setup_schedule_watch(m);
+        manager_height_watch(m);
         m->state = STATE_STARTING;
-        metrics_changed(m);
+        manager_metrics_changed(m);
         r = manager_startup(m);
         if (r >= 0) {
                 notify_stopping(NULL);
-                metrics_changed(m);
+                manager_metrics_changed(m);
                 return r;
         }
         if (m->state == STATE_EXITING)

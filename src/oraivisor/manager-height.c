@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Upgrades scheduled at a height without governance, as the manager carries them out (the decisions are in
+ * height-plan.c and core/height-schedule.c): the node runs with --halt-height of the nearest one, says when
+ * it halts there, and is upgraded once it has stopped at that height; a change of the schedule while it
+ * runs restarts it with the new flag (ORAIVISOR_HEIGHT_RESTART). */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/inotify.h>
+
+#include "events.h"
+#include "exit-status.h"
+#include "height-plan.h"
+#include "height-schedule.h"
+#include "log.h"
+#include "manager-internal.h"
+#include "string-util.h"
+#include "strv.h"
+
+/* Adds --halt-height of the nearest upgrade scheduled at a height to the daemon's arguments (the node
+ * commits that block and stops), unless the operator's own arguments set one. */
+int manager_height_args(Manager *m, char ***argv) {
+        _cleanup_(height_pick_done) HeightPick pick = {};
+
+        height_plan_pick(m->layout, &m->current, !m->passed_reported, &pick);
+        m->passed_reported = true;
+        m->halt_height = 0;
+        m->halt_name = mfree(m->halt_name);
+        m->halt_seen = false;
+        if (pick.height <= 0)
+                return 0;
+
+        bool own = false;
+        STRV_FOREACH(a, m->args)
+                if (startswith(*a, "--halt-height") || startswith(*a, "-halt-height"))
+                        own = true;
+        _cleanup_free_ char *shown = string_escape_for_log(pick.name, strlen(pick.name), 200);
+        if (own) {
+                log_warning("The daemon's arguments set a halt height of their own: upgrade '%s' scheduled at height %" PRId64 " is not acted on; drop that argument.",
+                        strna(shown), pick.height);
+                return 0;
+        }
+        char h[32];
+        snprintf(h, sizeof h, "%" PRId64, pick.height);
+        if (strv_extend(argv, "--halt-height") < 0 || strv_extend(argv, h) < 0)
+                return -ENOMEM;
+        m->halt_height = pick.height;
+        m->halt_name = TAKE_PTR(pick.name);
+        log_info("Upgrade '%s' is scheduled at height %" PRId64 " (no governance): %s runs with --halt-height %" PRId64 ".",
+                strna(shown), m->halt_height, m->config->name, m->halt_height);
+        return 0;
+}
+
+/* A line of the daemon's output: is it the SDK saying it halts at its --halt-height? */
+void manager_height_line(Manager *m, const char *line, size_t len) {
+        if (m->halt_height > 0 && !m->halt_seen && height_plan_is_halt_line(line, len)) {
+                log_info("%s says it halts at its --halt-height %" PRId64 ".", m->config->name, m->halt_height);
+                m->halt_seen = true;
+        }
+}
+
+/* The daemon ended by itself and no governance plan is due: did it stop at its --halt-height? Returns 1
+ * when that is so and the manager has acted (launched it again, or started the upgrade), 0 otherwise. */
+int manager_height_exited(Manager *m, const DaemonExit *e) {
+        char buf[128];
+
+        if (m->halt_height <= 0 || !m->halt_seen)
+                return 0;
+        if (!height_plan_still_scheduled(m->layout, m->halt_name, m->halt_height)) {
+                log_notice("%s %s at its --halt-height %" PRId64 ", but upgrade '%s' is no longer scheduled there: starting it again as it is.",
+                        m->config->name, daemon_exit_describe(e, buf, sizeof(buf)), m->halt_height, m->halt_name);
+                (void) manager_launch(m);
+                return 1;
+        }
+        /* It committed the scheduled height and stopped: that upgrade, as a governance one. */
+        if (upgrade_plan_new(m->halt_name, m->halt_height, NULL, NULL, &m->height_plan) < 0) {
+                log_oom();
+                manager_exit(m, EXIT_INTERNAL);
+                return 1;
+        }
+        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->height_plan, NULL,
+                "%s %s at its --halt-height %" PRId64 ": upgrade '%s' scheduled there (no governance) is due.",
+                m->config->name, daemon_exit_describe(e, buf, sizeof(buf)), m->halt_height, m->halt_name);
+        /* Should the upgrade fail, the next start carries it out: never the old binary past H. */
+        if (height_plan_mark_halted(m->layout, m->halt_name) < 0)
+                log_warning("Should upgrade '%s' not finish, remove it with 'oraivisorctl remove-upgrade' or it is reported as passed at the next start.",
+                        m->halt_name);
+        manager_start_upgrade(m, NULL);
+        return 1;
+}
+
+/* At start-up, with no governance plan due: the node stopped at a scheduled height while we were down (or
+ * that upgrade did not finish). Sets m->height_plan then. */
+int manager_height_pending(Manager *m) {
+        _cleanup_(height_pick_done) HeightPick pick = {};
+
+        height_plan_pick(m->layout, &m->current, false, &pick);
+        if (!pick.halted_name)
+                return 0;
+        if (upgrade_plan_new(pick.halted_name, pick.halted_height, NULL, NULL, &m->height_plan) < 0)
+                return log_oom();
+        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->height_plan, NULL,
+                "Upgrade '%s' scheduled at height %" PRId64 " is pending (%s stopped there, '%s/current' runs %s): upgrading before the daemon starts.",
+                pick.halted_name, pick.halted_height, m->config->name, m->layout->root, m->version_label);
+        return 0;
+}
+
+/* An upgrade finished: the schedule at heights drops it, and those it supersedes. */
+void manager_height_upgraded(Manager *m) {
+        const UpgradePlan *p = m->height_plan ?: m->resume ? m->resume->plan : plan_arbiter_acting(m->arbiter);
+        if (p)
+                height_plan_done(m->layout, m->config->name, p, m->height_plan);
+}
+
+/* A change of the schedule while the node runs. */
+static int on_schedule_event(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+        Manager *m = userdata;
+        if (ev->len == 0 || !streq(ev->name, HEIGHT_SCHEDULE_FILE) || m->state != STATE_RUNNING)
+                return 0;
+        _cleanup_(height_pick_done) HeightPick pick = {};
+        height_plan_pick(m->layout, &m->current, false, &pick);
+        if (pick.height == m->halt_height && streq_ptr(pick.name, m->halt_name))
+                return 0;
+        _cleanup_free_ char *shown = pick.name ? string_escape_for_log(pick.name, strlen(pick.name), 200) : NULL;
+        if (!m->config->height_restart) {
+                log_notice("The upgrades scheduled at a height changed; %s keeps its %s until its next start (ORAIVISOR_HEIGHT_RESTART=false).",
+                        m->config->name, m->halt_height > 0 ? "--halt-height" : "run without --halt-height");
+                return 0;
+        }
+        if (pick.height > 0)
+                log_notice("Upgrade '%s' is now scheduled at height %" PRId64 ": restarting %s with --halt-height %" PRId64 ".",
+                        strna(shown), pick.height, m->config->name, pick.height);
+        else
+                log_notice("No upgrade is scheduled at a height any more: restarting %s without --halt-height.", m->config->name);
+        m->state = STATE_RESTARTING;
+        if (launcher_stop(m->launcher, m->config->shutdown_grace) < 0)
+                manager_exit(m, EXIT_SYSTEM);
+        return 0;
+}
+
+void manager_height_watch(Manager *m) {
+        int r = sd_event_add_inotify(m->event, &m->schedule_watch, m->layout->root,
+                IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_ONLYDIR, on_schedule_event, m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch '%s' for upgrades scheduled at a height; they take effect at the next start of the node: %m",
+                        m->layout->root);
+}
