@@ -307,14 +307,9 @@ static void remove_stale_staging(const DataPlace *p) {
         if (asprintf(&prefix, "%s" RESTORE_STAGING_INFIX, p->base) < 0 ||
                 asprintf(&partial, BACKUP_PARTIAL_PREFIX "%s", prefix) < 0)
                 return;
-        int dfd = fcntl(p->parent_fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
+        _cleanup_closedir_ DIR *d = fdopendir_dup(p->parent_fd);
+        if (!d)
                 return;
-        _cleanup_closedir_ DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return;
-        }
         struct dirent *de;
         while ((de = readdir(d))) {
                 if (!startswith(de->d_name, prefix) && !startswith(de->d_name, partial))

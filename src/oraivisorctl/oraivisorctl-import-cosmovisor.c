@@ -37,14 +37,9 @@ static int link_tree(int src_fd, int dst_fd, const char *path, unsigned depth, C
         if (depth > TREE_DEPTH_MAX)
                 return log_error_errno(ELOOP, "'%s' is nested more than %u folders deep: not a cosmovisor folder.", path,
                                        TREE_DEPTH_MAX);
-        int dup_fd = fcntl(src_fd, F_DUPFD_CLOEXEC, 3);
-        if (dup_fd < 0)
+        _cleanup_(closedirp) DIR *d = fdopendir_dup(src_fd);
+        if (!d)
                 return log_error_errno(errno, "Cannot read '%s': %m", path);
-        _cleanup_(closedirp) DIR *d = fdopendir(dup_fd);
-        if (!d) {
-                safe_close(dup_fd);
-                return log_error_errno(errno, "Cannot read '%s': %m", path);
-        }
         for (;;) {
                 errno = 0;
                 struct dirent *de = readdir(d);

@@ -169,18 +169,21 @@ bool copy_warn_once(CopyContext *c, bool *flag);
 
 /* backup-copy-walk.c: the walk: the scan for the totals, the creation of every entry, the clone probe */
 
-/* What the walk does with one entry of a folder (fd: the folder's), c->path naming it. A negative errno
- * stops the walk, recorded with copy_fail*() unless it is -ENOMEM. */
+/* What the walk does with one entry of a folder (fd: the folder's), c->path naming it: 0 goes on,
+ * COPY_WALK_STOP ends the walk there (the clone probe: it wants one file), a negative errno stops the walk,
+ * recorded with copy_fail*() unless it is -ENOMEM. */
+#define COPY_WALK_STOP 1
 typedef int (*CopyWalkFn)(CopyContext *c, int fd, const struct dirent *de, unsigned depth, void *userdata);
 /* The tree walker that the scan and the copy share: calls fn for each entry of d but "." and "..", in
  * readdir() order, with the entry's name pushed on c->path (popped again after a success; left in place
  * for the failure's message). depth: of d below the top folder; deeper than BACKUP_MAX_DEPTH is -ELOOP.
- * Stops early, returning the recorded error, once any thread failed. d is borrowed. */
+ * Stops early, returning the recorded error, once any thread failed; returns COPY_WALK_STOP when fn did. d
+ * is borrowed. */
 int copy_walk_dir(CopyContext *c, DIR *d, unsigned depth, CopyWalkFn fn, void *userdata);
 int copy_dir_reopen(int fd);
 int copy_scan_dir(CopyContext *c, int fd, unsigned depth);
 int copy_dir(CopyContext *c, DIR *d, int dst, unsigned depth);
-bool copy_probe_clone(CopyContext *c, int fd, unsigned depth);
+int copy_probe_clone(CopyContext *c, int fd);
 
 /* backup-copy-queue.c: the worker threads and their queue of batches of regular files */
 void copy_batch_free(Batch *b);

@@ -60,6 +60,8 @@ int copy_walk_dir(CopyContext *c, DIR *d, unsigned depth, CopyWalkFn fn, void *u
                 if (r < 0)
                         return r;
                 copy_path_pop(c, old);
+                if (r == COPY_WALK_STOP)
+                        return r;
         }
 }
 
@@ -94,9 +96,8 @@ static int scan_entry(CopyContext *c, int fd, const struct dirent *de, unsigned 
         return 0;
 }
 
-/* The first pass when copying: totals for progress and for the free-space check (and the check that the
- * backup root is not inside the data folder). */
-int copy_scan_dir(CopyContext *c, int fd, unsigned depth) {
+/* Walks the folder fd (borrowed) with fn: copy_walk_dir() on a listing of its own. */
+static int walk_folder(CopyContext *c, int fd, unsigned depth, CopyWalkFn fn) {
         Worker *w = &c->walker;
         int r;
 
@@ -109,7 +110,13 @@ int copy_scan_dir(CopyContext *c, int fd, unsigned depth) {
                 safe_close(dfd);
                 return copy_fail(w, r, "Failed to read the folder");
         }
-        return copy_walk_dir(c, d, depth, scan_entry, NULL);
+        return copy_walk_dir(c, d, depth, fn, NULL);
+}
+
+/* The first pass when copying: totals for progress and for the free-space check (and the check that the
+ * backup root is not inside the data folder). */
+int copy_scan_dir(CopyContext *c, int fd, unsigned depth) {
+        return walk_folder(c, fd, depth, scan_entry);
 }
 
 /* Opens an entry of the data folder for reading, without following a symlink. Returns the fd, or -1 with
@@ -364,46 +371,34 @@ int copy_dir(CopyContext *c, DIR *d, int dst, unsigned depth) {
         return copy_walk_dir(c, d, depth, copy_dir_entry, &dst);
 }
 
-/* Whether FICLONE works from the data folder into the partial folder: tried with the first regular file
- * with data, looked for depth first (usually in the first folder). Returns false when there is none.
- * Problems are left to the copy, which meets the same entries. */
-bool copy_probe_clone(CopyContext *c, int fd, unsigned depth) {
-        if (depth > BACKUP_MAX_DEPTH)
-                return false;
-        int dfd = copy_dir_reopen(fd);
-        if (dfd < 0)
-                return false;
-        _cleanup_closedir_ DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return false;
+static int probe_entry(CopyContext *c, int fd, const struct dirent *de, unsigned depth, void *userdata) {
+        unsigned char type = de->d_type;
+        struct stat st;
+
+        /* An entry that cannot be looked at or opened here is the copy's to report: it meets it too. */
+        if (type == DT_UNKNOWN) {
+                if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return 0;
+                type = IFTODT(st.st_mode);
         }
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                unsigned char type = de->d_type;
-                struct stat st;
-                if (type == DT_UNKNOWN) {
-                        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                                continue;
-                        type = IFTODT(st.st_mode);
-                }
-                if (type == DT_DIR) {
-                        _cleanup_close_ int sub = open_dir_noatime_at(fd, de->d_name);
-                        if (sub >= 0 && copy_probe_clone(c, sub, depth + 1))
-                                return true;
-                        continue;
-                }
-                if (type != DT_REG)
-                        continue;
-                _cleanup_close_ int src = open_source_at(fd, de->d_name);
-                if (src < 0 || fstat(src, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
-                        continue;
-                _cleanup_close_ int tmp =
-                        openat(c->dst_root_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-                c->clone = tmp >= 0 && ioctl(tmp, FICLONE, src) >= 0;
-                return true;
+        if (type == DT_DIR) {
+                _cleanup_close_ int sub = open_dir_noatime_at(fd, de->d_name);
+                return sub < 0 ? 0 : walk_folder(c, sub, depth + 1, probe_entry);
         }
-        return false;
+        if (type != DT_REG)
+                return 0;
+        _cleanup_close_ int src = open_source_at(fd, de->d_name);
+        if (src < 0 || fstat(src, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+                return 0;
+        _cleanup_close_ int tmp = openat(c->dst_root_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        c->clone = tmp >= 0 && ioctl(tmp, FICLONE, src) >= 0;
+        return COPY_WALK_STOP;
+}
+
+/* Whether FICLONE works from the data folder fd into the partial folder: tried with the first regular file
+ * with data, looked for depth first (usually in the first folder); sets c->clone. 0, or the walk's
+ * recorded failure (a folder that cannot be listed fails the copy as well). */
+int copy_probe_clone(CopyContext *c, int fd) {
+        int r = walk_folder(c, fd, 0, probe_entry);
+        return r < 0 ? r : 0;
 }

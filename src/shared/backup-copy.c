@@ -313,7 +313,9 @@ static int copy_tree_in(CopyContext *c, int src_dirfd, int dst_parent_fd, const 
                 return copy_fail_fmt(
                         w, -errno, "Failed to prepare the folder '%s/%s': %m.", c->dst_display, partial);
 
-        (void) copy_probe_clone(c, src_dirfd, 0);
+        r = copy_probe_clone(c, src_dirfd);
+        if (r < 0)
+                return r;
         c->stats.cloning = c->clone;
         if (c->clone)
                 /* No space to check: the walk learns the totals on its way, and progress reports a total

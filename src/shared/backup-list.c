@@ -241,14 +241,9 @@ int backup_list(const char *daemon_name, const char *home, const char *backup_di
         if (fd_free_bytes(fd, &avail) >= 0)
                 l.free_bytes = avail;
 
-        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
+        _cleanup_closedir_ DIR *d = fdopendir_dup(fd);
+        if (!d)
                 return -errno;
-        _cleanup_closedir_ DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return -errno;
-        }
         for (;;) {
                 errno = 0;
                 struct dirent *de = readdir(d);

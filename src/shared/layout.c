@@ -84,14 +84,9 @@ int layout_open(const char *home, const char *daemon_name, Layout **ret) {
 int layout_cleanup_stale(Layout *l) {
         assert(l);
 
-        int fd = fcntl(l->root_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to duplicate folder fd: %m");
-        _cleanup_closedir_ DIR *d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
+        _cleanup_closedir_ DIR *d = fdopendir_dup(l->root_fd);
+        if (!d)
                 return log_error_errno(errno, "Failed to read '%s': %m", l->root);
-        }
         rewinddir(d);
         struct dirent *de;
         while ((de = readdir(d)))

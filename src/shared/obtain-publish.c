@@ -166,16 +166,10 @@ void obtain_publish(Obtain *o) {
 }
 
 int obtain_cleanup_stale(int upgrades_fd, const char *upgrades_path) {
-        int dfd = fcntl(upgrades_fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return log_warning_errno(errno,
-                        "Failed to open '%s' to look for stale downloads, ignoring: %m", upgrades_path);
-        _cleanup_closedir_ DIR *d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
+        _cleanup_closedir_ DIR *d = fdopendir_dup(upgrades_fd);
+        if (!d)
                 return log_warning_errno(errno,
                         "Failed to read '%s' to look for stale downloads, ignoring: %m", upgrades_path);
-        }
         rewinddir(d);
 
         int n = 0, ret = 0;
