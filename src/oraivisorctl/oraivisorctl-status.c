@@ -331,8 +331,9 @@ static void inspect_records(Status *s) {
 
 static void inspect_backups(Ctl *ctl, Status *s) {
         /* The same listing as `oraivisorctl backups` (shared/backup-list.h). */
+        /* Sizes within a time budget, newest first: a node's data is often millions of files. */
         int r = backup_list(
-                ctl->config.name, ctl->config.home, ctl->config.backup_dir, BACKUP_LIST_SIZES, &s->backups);
+                ctl->config.name, ctl->config.home, ctl->config.backup_dir, BACKUP_LIST_SIZES_BOUNDED, &s->backups);
         if (r < 0) {
                 warn(s, "Cannot list the backups of this node: %s.", strerror(-r));
                 return;
@@ -616,11 +617,18 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
         if (s->backups.free_bytes != UINT64_MAX)
                 printf(", %s free", backup_format_bytes(b, sizeof b, s->backups.free_bytes));
         putchar('\n');
+        size_t unmeasured = 0;
         for (size_t i = 0; i < s->backups.n_entries; i++) {
                 const BackupEntry *e = &s->backups.entries[i];
                 printf("%12s  %s  %s  %s%s%s\n", "", e->name, ctl_format_time(e->time, t, sizeof t),
                         e->size != UINT64_MAX ? backup_format_bytes(b, sizeof b, e->size) : "?",
                         e->snapshot ? "  (snapshot)" : "", e->partial ? "  (unfinished)" : "");
+                unmeasured += e->size_error == -ETIME;
+        }
+        if (unmeasured > 0) {
+                char span[FORMAT_TIMESPAN_MAX];
+                printf("%12s  (%zu not measured within %s: 'oraivisorctl backups' measures them all)\n", "",
+                        unmeasured, format_timespan(span, sizeof span, BACKUP_LIST_SIZE_BUDGET));
         }
         if (s->warnings) {
                 printf("%12s:\n", "Warnings");

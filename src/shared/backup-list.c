@@ -17,6 +17,7 @@
 #include "fd-util.h"
 #include "fs-util.h"
 #include "string-util.h"
+#include "time-util.h"
 #include "upgrade-name.h"
 
 /* Deeper trees are not a node's data; measuring stops there rather than run out of file descriptors. */
@@ -63,7 +64,17 @@ static int inode_set_add(InodeSet *s, dev_t dev, ino_t ino) {
         return 1;
 }
 
-static int size_walk(int fd, dev_t top_dev, unsigned depth, InodeSet *seen, uint64_t *total) {
+/* One measure: what is counted, and when it must give up (0: never). */
+typedef struct SizeWalk {
+        InodeSet seen;
+        uint64_t total;
+        usec_t deadline;  /* CLOCK_MONOTONIC */
+        unsigned entries; /* the clock is read every SIZE_WALK_CLOCK_EVERY entries */
+} SizeWalk;
+
+#define SIZE_WALK_CLOCK_EVERY 1024U
+
+static int size_walk(int fd, dev_t top_dev, unsigned depth, SizeWalk *w) {
         if (depth > SIZE_WALK_DEPTH_MAX)
                 return -ELOOP;
         _cleanup_closedir_ DIR *d = fdopendir(fd);
@@ -78,6 +89,8 @@ static int size_walk(int fd, dev_t top_dev, unsigned depth, InodeSet *seen, uint
                         return errno != 0 ? -errno : 0;
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
+                if (w->deadline > 0 && ++w->entries % SIZE_WALK_CLOCK_EVERY == 0 && now(CLOCK_MONOTONIC) >= w->deadline)
+                        return -ETIME;
                 struct stat st;
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                         if (errno == ENOENT)
@@ -85,13 +98,13 @@ static int size_walk(int fd, dev_t top_dev, unsigned depth, InodeSet *seen, uint
                         return -errno;
                 }
                 if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
-                        int r = inode_set_add(seen, st.st_dev, st.st_ino);
+                        int r = inode_set_add(&w->seen, st.st_dev, st.st_ino);
                         if (r < 0)
                                 return r;
                         if (r == 0)
                                 continue;
                 }
-                *total += (uint64_t) st.st_blocks * 512;
+                w->total += (uint64_t) st.st_blocks * 512;
                 if (!S_ISDIR(st.st_mode))
                         continue;
                 /* Another mount below the backup is not the backup's (a nested btrfs subvolume has its own
@@ -101,16 +114,15 @@ static int size_walk(int fd, dev_t top_dev, unsigned depth, InodeSet *seen, uint
                 int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (sub < 0)
                         return -errno;
-                int r = size_walk(sub, top_dev, depth + 1, seen, total);
+                int r = size_walk(sub, top_dev, depth + 1, w);
                 if (r < 0)
                         return r;
         }
 }
 
-int backup_tree_size_at(int dirfd, const char *name, uint64_t *ret) {
+int backup_tree_size_until(int dirfd, const char *name, usec_t deadline, uint64_t *ret) {
         struct stat st;
-        InodeSet seen = {};
-        uint64_t total = 0;
+        SizeWalk w = { .deadline = deadline };
 
         int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
@@ -119,13 +131,17 @@ int backup_tree_size_at(int dirfd, const char *name, uint64_t *ret) {
                 safe_close(fd);
                 return -errno;
         }
-        total = (uint64_t) st.st_blocks * 512;
-        int r = size_walk(fd, st.st_dev, 0, &seen, &total);
-        free(seen.keys);
+        w.total = (uint64_t) st.st_blocks * 512;
+        int r = size_walk(fd, st.st_dev, 0, &w);
+        free(w.seen.keys);
         if (r < 0)
                 return r;
-        *ret = total;
+        *ret = w.total;
         return 0;
+}
+
+int backup_tree_size_at(int dirfd, const char *name, uint64_t *ret) {
+        return backup_tree_size_until(dirfd, name, 0, ret);
 }
 
 static void entry_done(BackupEntry *e) {
@@ -165,7 +181,7 @@ static int entry_cmp(const void *a, const void *b) {
 /* Fills e for the folder dir_name of root when it is one of owner's backups: 1, else 0 (not ours, not a
  * backup name, not a folder). */
 static int entry_make(int root_fd, const char *root, const char *dir_name, const BackupOwner *owner,
-        BackupListFlags flags, BackupEntry *e) {
+        BackupEntry *e) {
         const char *name = backup_name_from_partial(dir_name);
         bool partial = name;
         if (!name)
@@ -198,18 +214,6 @@ static int entry_make(int root_fd, const char *root, const char *dir_name, const
         _cleanup_close_ int fd = openat(root_fd, dir_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0)
                 e->snapshot = btrfs_is_subvolume_fd(fd) > 0;
-        if (flags & BACKUP_LIST_SIZES) {
-                uint64_t size;
-                r = backup_tree_size_at(root_fd, dir_name, &size);
-                if (r == -ENOMEM) {
-                        entry_done(e);
-                        return r;
-                }
-                if (r < 0)
-                        e->size_error = r;
-                else
-                        e->size = size;
-        }
         return 1;
 }
 
@@ -256,7 +260,7 @@ int backup_list(const char *daemon_name, const char *home, const char *backup_di
                         !startswith(de->d_name, BACKUP_PARTIAL_PREFIX))
                         continue;
                 BackupEntry e;
-                r = entry_make(fd, l.root, de->d_name, &owner, flags, &e);
+                r = entry_make(fd, l.root, de->d_name, &owner, &e);
                 if (r < 0)
                         return r;
                 if (r == 0)
@@ -271,6 +275,22 @@ int backup_list(const char *daemon_name, const char *home, const char *backup_di
         }
         if (l.n_entries > 1)
                 qsort(l.entries, l.n_entries, sizeof(BackupEntry), entry_cmp);
+        if (flags & (BACKUP_LIST_SIZES | BACKUP_LIST_SIZES_BOUNDED)) {
+                /* Newest first: under a time budget, the newest is what the next backup is judged by. */
+                usec_t deadline = flags & BACKUP_LIST_SIZES ? 0 : now(CLOCK_MONOTONIC) + BACKUP_LIST_SIZE_BUDGET;
+                for (size_t i = l.n_entries; i > 0; i--) {
+                        BackupEntry *e = &l.entries[i - 1];
+                        uint64_t size;
+                        r = deadline > 0 && now(CLOCK_MONOTONIC) >= deadline ? -ETIME
+                                                                            : backup_tree_size_until(fd, e->dir_name, deadline, &size);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                e->size_error = r;
+                        else
+                                e->size = size;
+                }
+        }
         *ret = l;
         l = (BackupList){};
         return 0;

@@ -36,8 +36,13 @@ typedef struct BackupList {
 } BackupList;
 
 typedef enum BackupListFlags {
-        BACKUP_LIST_SIZES = 1 << 0, /* measure each backup (walks its tree: about a stat() per entry) */
+        BACKUP_LIST_SIZES = 1 << 0,         /* measure each backup (walks its tree: about a stat() per entry) */
+        BACKUP_LIST_SIZES_BOUNDED = 1 << 1, /* the same, newest first, for BACKUP_LIST_SIZE_BUDGET in all: the
+                                             * ones left have size_error -ETIME (a node's data can be millions
+                                             * of files: `status` must answer in seconds) */
 } BackupListFlags;
+
+#define BACKUP_LIST_SIZE_BUDGET (2 * USEC_PER_SEC)
 
 /* Lists the backups of the node daemon_name at home backing up into backup_dir (NULL: the home). A backup
  * folder that cannot be opened is not an error: ret->root_error says why and the list is empty. Returns 0,
@@ -52,3 +57,7 @@ const BackupEntry *backup_list_find(const BackupList *l, const char *name) _pure
 /* Allocated bytes of the tree dirfd/name (not following symlinks, a hard-linked file counted once, not
  * crossing into other file systems), as du -s does. 0 and *ret, or a negative errno. */
 int backup_tree_size_at(int dirfd, const char *name, uint64_t *ret);
+
+/* The same, giving up with -ETIME once CLOCK_MONOTONIC reaches deadline (0: never; the clock is read every
+ * 1,024 entries). */
+int backup_tree_size_until(int dirfd, const char *name, usec_t deadline, uint64_t *ret);

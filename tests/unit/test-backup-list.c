@@ -127,6 +127,50 @@ Test(backup_list, sizes_count_hard_links_once) {
         backup_list_done(&l);
 }
 
+/* `status` measures within a time budget, newest first: with time to spare, as `backups` does. */
+Test(backup_list, bounded_sizes_measure_all_in_time) {
+        char a[256], b[256], f[PATH_MAX + 512];
+        snprintf(a, sizeof(a), "data-backup-%s-v2-20250102T000000Z", node);
+        snprintf(b, sizeof(b), "data-backup-%s-v3-20250103T000000Z", node);
+        mk(a);
+        mk(b);
+        snprintf(f, sizeof(f), "%s/f", a);
+        write_blocks(f, 8);
+        snprintf(f, sizeof(f), "%s/f", b);
+        write_blocks(f, 16);
+
+        BackupList all = {}, bounded = {};
+        cr_assert_eq(backup_list("oraid", home, NULL, BACKUP_LIST_SIZES, &all), 0);
+        cr_assert_eq(backup_list("oraid", home, NULL, BACKUP_LIST_SIZES_BOUNDED, &bounded), 0);
+        cr_assert_eq(bounded.n_entries, 2);
+        for (size_t i = 0; i < 2; i++) {
+                cr_assert_eq(bounded.entries[i].size_error, 0);
+                cr_assert_eq(bounded.entries[i].size, all.entries[i].size);
+        }
+        cr_assert_gt(bounded.entries[1].size, bounded.entries[0].size);
+        backup_list_done(&all);
+        backup_list_done(&bounded);
+}
+
+/* A tree too large for the time left gives up with -ETIME instead of walking on. */
+Test(backup_list, size_gives_up_at_its_deadline) {
+        char a[256], f[PATH_MAX + 512];
+        snprintf(a, sizeof(a), "data-backup-%s-v2-20250102T000000Z", node);
+        mk(a);
+        for (int i = 0; i < 1100; i++) {
+                snprintf(f, sizeof(f), "%s/%s/f%d", home, a, i);
+                int fd = open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                cr_assert_geq(fd, 0, "%s: %m", f);
+                close(fd);
+        }
+        _cleanup_close_ int dfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cr_assert_geq(dfd, 0);
+        uint64_t size = 0;
+        cr_assert_eq(backup_tree_size_until(dfd, a, 1 /* long past */, &size), -ETIME);
+        cr_assert_eq(backup_tree_size_until(dfd, a, 0, &size), 0);
+        cr_assert_gt(size, 0);
+}
+
 Test(backup_list, missing_folder_is_empty) {
         char dir[PATH_MAX + 64];
         snprintf(dir, sizeof(dir), "%s/nowhere", home);
