@@ -138,7 +138,7 @@ static void version_print(Ctl *ctl, Layout *l, const CtlVersion *v, const Row *r
                         clean ? "" : ctl_version_describe_end(&c->version_end, end, sizeof end), clean ? "" : ")",
                         clean ? "" : ctl_ansi_normal(ctl));
         } else if (row->run_error)
-                printf("  %9s: %s(not run: %s)%s\n", "Version", ctl_ansi_grey(ctl), row->run_error,
+                printf("  %9s: %s(not run: the check could not run)%s\n", "Version", ctl_ansi_grey(ctl),
                         ctl_ansi_normal(ctl));
         else if (c->checked)
                 printf("  %9s: %s(not run: the check stopped before it)%s\n", "Version", ctl_ansi_grey(ctl),
