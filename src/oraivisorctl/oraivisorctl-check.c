@@ -4,39 +4,25 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <systemd/sd-event.h>
 
 #include "credentials.h"
 #include "fd-util.h"
 #include "log.h"
 #include "oraivisorctl.h"
-#include "readiness.h"
 #include "string-util.h"
 #include "strv.h"
 #include "upgrade-name.h"
 
-extern char **environ;
-
 typedef struct Item {
         char *label;  /* "genesis" or the upgrade's name */
         char *folder; /* "genesis" or "upgrades/<folder>" */
-        bool ready;
-        char *reason;
-        char *output;
 } Item;
 
 typedef struct Run {
         Item *items;
-        size_t n, next;
-        sd_event *event;
-        const Ctl *ctl;
-        const Credentials *credentials;
-        Readiness *current;
-        int error;
+        size_t n;
 } Run;
 
 static int add_item(Run *run, const char *label, const char *folder) {
@@ -49,39 +35,6 @@ static int add_item(Run *run, const char *label, const char *folder) {
                 return -ENOMEM;
         run->n++;
         return 0;
-}
-
-static int start_next(Run *run);
-
-static void on_done(Readiness *r, const ReadinessResult *res, void *userdata) {
-        Run *run = userdata;
-        Item *it = &run->items[run->next];
-        it->ready = res->ready;
-        it->reason = res->reason ? strdup(res->reason) : NULL;
-        it->output = res->version_output ? strdup(res->version_output) : NULL;
-        run->current = readiness_free(run->current);
-        run->next++;
-        int k = start_next(run);
-        if (k < 0) {
-                run->error = k;
-                (void) sd_event_exit(run->event, 0);
-        }
-}
-
-static int start_next(Run *run) {
-        if (run->next >= run->n)
-                return sd_event_exit(run->event, 0);
-        _cleanup_free_ char *dir = NULL;
-        if (asprintf(&dir, "%s/oraivisor/%s", run->ctl->config.home, run->items[run->next].folder) < 0)
-                return -ENOMEM;
-        ReadinessSpec spec = {
-                .version_dir = dir,
-                .daemon_name = run->ctl->config.name,
-                .credentials = run->credentials,
-                .env = environ,
-                .working_directory = run->ctl->config.home,
-        };
-        return readiness_start(run->event, &spec, on_done, run, &run->current);
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -114,7 +67,8 @@ static int collect_all(Run *run, const char *root) {
 
 static int run_check(Ctl *ctl) {
         _cleanup_(layout_freep) Layout *l = NULL;
-        Run run = { .ctl = ctl };
+        Run run = {};
+        CtlCheck *checks = NULL;
         _cleanup_(credentials_done) Credentials creds = {};
         _cleanup_free_ char *cred_error = NULL;
         int ret = CTL_EXIT_FAILURE, k;
@@ -124,7 +78,6 @@ static int run_check(Ctl *ctl) {
         k = credentials_resolve(ctl->config.daemon_user, ctl->config.daemon_group, &creds, &cred_error);
         if (k < 0)
                 return ctl_fail(k == -ENOMEM ? CTL_EXIT_FAILURE : CTL_EXIT_CONFIG, "%s", cred_error ? cred_error : strerror(-k));
-        run.credentials = &creds;
 
         if (ctl->n_args == 1 && !streq(ctl->args[0], "genesis")) {
                 _cleanup_free_ char *folder = NULL, *rel = NULL;
@@ -142,32 +95,33 @@ static int run_check(Ctl *ctl) {
         } else if (collect_all(&run, l->root) < 0)
                 goto finish;
 
-        /* sd-event watches children through SIGCHLD, which must be blocked first. */
-        sigset_t ss;
-        if (sigemptyset(&ss) < 0 || sigaddset(&ss, SIGCHLD) < 0 || sigprocmask(SIG_BLOCK, &ss, NULL) < 0 ||
-            sd_event_default(&run.event) < 0)
+        checks = new0(CtlCheck, run.n + 1);
+        if (!checks)
                 goto oom;
-        k = start_next(&run);
-        if (k >= 0)
-                k = sd_event_loop(run.event);
-        if (k < 0 || run.error < 0) {
-                ctl_fail(CTL_EXIT_FAILURE, "The check could not run: %s.", strerror(-(k < 0 ? k : run.error)));
+        for (size_t i = 0; i < run.n; i++)
+                checks[i].folder_rel = run.items[i].folder;
+        k = ctl_check_versions(ctl, &creds, checks, run.n);
+        for (size_t i = 0; k >= 0 && i < run.n; i++)
+                if (checks[i].error < 0)
+                        k = checks[i].error;
+        if (k < 0) {
+                ctl_fail(CTL_EXIT_FAILURE, "The check could not run: %s.", strerror(-k));
                 goto finish;
         }
 
         bool all = true;
         for (size_t i = 0; i < run.n; i++)
-                all = all && run.items[i].ready;
+                all = all && checks[i].ready;
         if (ctl->json) {
                 json_object *a = json_object_new_array();
                 for (size_t i = 0; a && i < run.n; i++) {
                         json_object *o = json_object_new_object();
                         json_object_object_add(o, "name", json_object_new_string(run.items[i].label));
                         json_object_object_add(o, "folder", json_object_new_string(run.items[i].folder));
-                        json_object_object_add(o, "ready", json_object_new_boolean(run.items[i].ready));
-                        json_object_object_add(o, "reason", run.items[i].reason ? json_object_new_string(run.items[i].reason) : NULL);
+                        json_object_object_add(o, "ready", json_object_new_boolean(checks[i].ready));
+                        json_object_object_add(o, "reason", checks[i].reason ? json_object_new_string(checks[i].reason) : NULL);
                         json_object_object_add(o, "version_output",
-                                               run.items[i].output ? json_object_new_string(run.items[i].output) : NULL);
+                                               checks[i].output ? json_object_new_string(checks[i].output) : NULL);
                         json_object_array_add(a, o);
                 }
                 if (!a)
@@ -180,29 +134,28 @@ static int run_check(Ctl *ctl) {
                 for (size_t i = 0; i < run.n; i++) {
                         _cleanup_free_ char *label = string_escape_for_log(run.items[i].label, strlen(run.items[i].label), 64);
                         _cleanup_free_ char *first = NULL;
-                        if (run.items[i].output)
-                                first = string_escape_for_log(run.items[i].output, strcspn(run.items[i].output, "\n"), 80);
-                        if (run.items[i].ready)
+                        if (checks[i].output)
+                                first = string_escape_for_log(checks[i].output, strcspn(checks[i].output, "\n"), 80);
+                        if (checks[i].ready)
                                 printf("%-20s %sready%s      %s\n", strna(label), ctl_ansi_green(ctl), ctl_ansi_normal(ctl),
                                        strempty(first));
                         else
                                 printf("%-20s %snot ready%s  the binary %s\n", strna(label), ctl_ansi_red(ctl),
-                                       ctl_ansi_normal(ctl), strna(run.items[i].reason));
+                                       ctl_ansi_normal(ctl), strna(checks[i].reason));
                 }
         ret = all ? CTL_EXIT_OK : CTL_EXIT_NEEDS_ATTENTION;
         goto finish;
 oom:
         log_oom();
 finish:
-        readiness_free(run.current);
-        sd_event_unref(run.event);
         for (size_t i = 0; i < run.n; i++) {
                 free(run.items[i].label);
                 free(run.items[i].folder);
-                free(run.items[i].reason);
-                free(run.items[i].output);
+                if (checks)
+                        ctl_check_done(&checks[i]);
         }
         free(run.items);
+        free(checks);
         return ret;
 }
 

@@ -3,7 +3,8 @@
 /* oraivisorctl status: the node at a glance, as `systemctl status` shows a unit: the current version, the
  * daemon (under systemd: its unit, read from PID 1 over D-Bus; in exec mode: the holders of oraivisor's
  * lock in /proc), oraivisor and the upgrade it is running (its record), the last upgrade, the known plans
- * and whether their binaries are installed, the backups and the room left for the next one, and warnings.
+ * and whether their binaries are installed and ready (the check of `check`, with the current binary's, on
+ * one loop), the backups and the room left for the next one, and warnings.
  * Exit status 0 when the daemon runs and nothing needs attention, 3 otherwise. */
 
 #include <fcntl.h>
@@ -46,9 +47,19 @@ typedef struct Scheduled {
         char *not_ready; /* installed, but the readiness check failed: why */
 } Scheduled;
 
+/* An upgrade at a height (scheduled-upgrades.json): its folder and whether its binary starts here. */
+typedef struct HeightState {
+        char *folder;
+        int ready; /* 1 installed, 0 missing, <0 the name cannot be a folder */
+        char *not_ready; /* installed, but the readiness check failed: why */
+} HeightState;
+
 typedef struct Status {
         Layout *layout;
         CtlVersions versions;
+        int current_ready; /* the current binary starts on this host: 1, 0 (current_not_ready), -1 unknown */
+        char *current_not_ready;
+        char *not_checked; /* why no binary could be checked (DAEMON_USER needs root), or NULL */
         bool unit_mode;
         char *daemon_unit;
         char *daemon_active_state; /* unit mode */
@@ -58,6 +69,7 @@ typedef struct Status {
         Scheduled scheduled; /* data/upgrade-info.json, when it is not the current version's */
         bool have_scheduled;
         HeightSchedule heights; /* scheduled-upgrades.json: upgrades at a height without governance */
+        HeightState *height_states; /* one per heights.entries */
         bool holders_hidden; /* the lock is held, by processes we may not look into */
         BackupList backups;
         char **warnings;
@@ -71,7 +83,14 @@ static void status_done(Status *s) {
         upgrade_record_free(s->record);
         last_upgrade_free(s->last);
         upgrade_plan_free(s->scheduled.plan);
+        for (size_t i = 0; s->height_states && i < s->heights.n_entries; i++) {
+                free(s->height_states[i].folder);
+                free(s->height_states[i].not_ready);
+        }
+        free(s->height_states);
         height_schedule_done(&s->heights);
+        free(s->current_not_ready);
+        free(s->not_checked);
         free(s->scheduled.folder);
         free(s->scheduled.not_ready);
         backup_list_done(&s->backups);
@@ -87,6 +106,10 @@ static void warn(Status *s, const char *format, ...) {
         va_end(ap);
         if (r < 0 || strv_extend(&s->warnings, m) < 0)
                 log_oom();
+}
+
+static char *esc(const char *s) {
+        return s ? string_escape_for_log(s, strlen(s), 200) : strdup("-");
 }
 
 /* ---- processes ---------------------------------------------------------------------------------------- */
@@ -284,17 +307,7 @@ static void inspect_plans(Ctl *ctl, Status *s) {
         else if (s->scheduled.ready < 0)
                 warn(s, "The planned upgrade's name '%s' cannot be a folder: oraivisor will refuse it.",
                         strna(name));
-        else if (s->scheduled.ready > 0) {
-                /* Installed is not enough: it must start on this host (issue 17). */
-                _cleanup_free_ char *rel = NULL, *why = NULL;
-                bool ok = false;
-                if (asprintf(&rel, "upgrades/%s", s->scheduled.folder) >= 0 &&
-                    ctl_check_version(ctl, rel, &ok, &why, NULL) >= 0 && !ok) {
-                        warn(s, "The binary of the planned upgrade '%s' is installed but will not start on this host: it %s.",
-                             strna(name), strna(why));
-                        s->scheduled.not_ready = TAKE_PTR(why);
-                }
-        }
+        /* Installed is not enough: it must start on this host (inspect_readiness()). */
         s->scheduled.plan = TAKE_PTR(plan);
 }
 
@@ -306,6 +319,92 @@ static void inspect_heights(Status *s) {
                         s->layout->root, reason);
         else if (r < 0)
                 warn(s, "'%s/" HEIGHT_SCHEDULE_FILE "' cannot be read: %s.", s->layout->root, strerror(-r));
+        s->height_states = new0(HeightState, s->heights.n_entries + 1);
+        if (!s->height_states) {
+                log_oom();
+                height_schedule_done(&s->heights);
+                return;
+        }
+        for (size_t i = 0; i < s->heights.n_entries; i++)
+                s->height_states[i].ready =
+                        ctl_plan_binary_ready(s->layout, s->heights.entries[i].name, &s->height_states[i].folder);
+}
+
+/* Installed is not enough: the current binary, the planned upgrade's and those at a height must start on
+ * this host (issue 17). The readiness check of `oraivisorctl check` and `list`, all at once. */
+static void inspect_readiness(Ctl *ctl, Status *s) {
+        const CtlVersion *cur = ctl_versions_current(&s->versions);
+        size_t n = 2 + s->heights.n_entries;
+        _cleanup_(credentials_done) Credentials creds = {};
+        _cleanup_strv_free_ char **rels = NULL;
+        _cleanup_free_ CtlCheck *checks = new0(CtlCheck, n);
+        int r;
+
+        s->current_ready = -1;
+        if (!checks)
+                return (void) log_oom();
+        if (cur && cur->binary_error < 0) {
+                s->current_ready = 0; /* judge() says it */
+                if (ctl_binary_not_ready_reason(cur, &s->current_not_ready) < 0)
+                        return (void) log_oom();
+        } else if (cur)
+                checks[0].folder_rel = cur->rel;
+        /* Their folders, kept in rels until the checks are done. */
+        for (size_t i = 1; i < n; i++) {
+                const char *folder = i == 1 ? (s->have_scheduled && s->scheduled.ready > 0 ? s->scheduled.folder : NULL)
+                        : s->height_states[i - 2].ready > 0 ? s->height_states[i - 2].folder
+                                                            : NULL;
+                _cleanup_free_ char *rel = NULL;
+                if (!folder)
+                        continue;
+                if (asprintf(&rel, "upgrades/%s", folder) < 0 || strv_consume(&rels, TAKE_PTR(rel)) < 0)
+                        return (void) log_oom();
+                checks[i].folder_rel = rels[strv_length(rels) - 1];
+        }
+
+        r = credentials_resolve(ctl->config.daemon_user, ctl->config.daemon_group, &creds, &s->not_checked);
+        if (r == -ENOMEM)
+                return (void) log_oom();
+        if (r < 0) {
+                if (!s->not_checked)
+                        s->not_checked = strdup(strerror(-r));
+                return;
+        }
+        r = ctl_check_versions(ctl, &creds, checks, n);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                CtlCheck *c = &checks[i];
+                if (c->folder_rel && !c->checked)
+                        log_warning("Could not check that '%s' starts on this host: %s. Run oraivisorctl check.",
+                                c->folder_rel, strerror(-(c->error ?: -ECANCELED)));
+                if (!c->checked || c->ready)
+                        continue;
+                _cleanup_free_ char *why = strdup(c->reason ?: "cannot be checked: out of memory");
+                if (!why)
+                        break;
+                if (i == 0)
+                        warn(s, "The current binary '%s' will not start%s on this host: it %s.%s", cur->binary,
+                                s->daemon.running ? " again" : "", why,
+                                s->daemon.running ? " The node runs on; fix it before it restarts." : "");
+                else if (i == 1) {
+                        _cleanup_free_ char *name = esc(s->scheduled.plan->name);
+                        warn(s, "The binary of the planned upgrade '%s' is installed but will not start on this host: it %s.",
+                                strna(name), why);
+                } else {
+                        _cleanup_free_ char *name = esc(s->heights.entries[i - 2].name);
+                        warn(s, "The binary of the upgrade '%s' at height %" PRId64 " is installed but will not start on this host: it %s.",
+                                strna(name), s->heights.entries[i - 2].height, why);
+                }
+                char **dst = i == 0 ? &s->current_not_ready : i == 1 ? &s->scheduled.not_ready
+                                                                     : &s->height_states[i - 2].not_ready;
+                *dst = TAKE_PTR(why);
+        }
+        if (r < 0)
+                log_warning("Could not check that the binaries start on this host: %s. Run oraivisorctl check.",
+                        strerror(-r));
+        else if (checks[0].checked)
+                s->current_ready = checks[0].ready;
+        for (size_t i = 0; i < n; i++)
+                ctl_check_done(&checks[i]);
 }
 
 static void inspect_records(Status *s) {
@@ -416,6 +515,9 @@ static int print_json(Ctl *ctl, Status *s) {
         ctl_json_add_string(o, "name", ctl->config.name);
         ctl_json_add_string(o, "current", cur ? cur->name : NULL);
         ctl_json_add_string(o, "current_folder", cur ? cur->folder : NULL);
+        json_object_object_add(
+                o, "current_ready", s->current_ready < 0 ? NULL : json_object_new_boolean(s->current_ready));
+        ctl_json_add_string(o, "current_not_ready_reason", s->current_not_ready);
         json_object_object_add(o, "launcher", json_object_new_string(s->unit_mode ? "unit" : "exec"));
 
         v = proc_json(&s->daemon);
@@ -488,14 +590,18 @@ static int print_json(Ctl *ctl, Status *s) {
         }
         for (size_t i = 0; i < s->heights.n_entries; i++) {
                 const HeightUpgrade *h = &s->heights.entries[i];
-                _cleanup_free_ char *folder = NULL;
-                int ready = ctl_plan_binary_ready(s->layout, h->name, &folder);
+                const HeightState *hs = &s->height_states[i];
                 json_object *p = json_object_new_object();
                 ctl_json_add_string(p, "name", h->name);
                 json_object_object_add(p, "height", json_object_new_int64(h->height));
                 ctl_json_add_string(p, "source", "height");
-                ctl_json_add_string(p, "folder", folder);
-                json_object_object_add(p, "binary", ready < 0 ? NULL : json_object_new_string(ready ? "ready" : "missing"));
+                ctl_json_add_string(p, "folder", hs->folder);
+                json_object_object_add(p, "binary",
+                        hs->ready < 0 ? NULL
+                                      : json_object_new_string(hs->not_ready ? "not_ready"
+                                                               : hs->ready   ? "ready"
+                                                                             : "missing"));
+                ctl_json_add_string(p, "binary_reason", hs->not_ready);
                 json_object_object_add(p, "halted", json_object_new_boolean(h->halted));
                 json_object_array_add(a, p);
         }
@@ -530,10 +636,6 @@ static int print_json(Ctl *ctl, Status *s) {
         return r;
 }
 
-static char *esc(const char *s) {
-        return s ? string_escape_for_log(s, strlen(s), 200) : strdup("-");
-}
-
 static void print_proc(Ctl *ctl, const char *label, const Proc *p, const char *extra) {
         char t[CTL_TIME_MAX];
         printf("%12s: %s%s%s", label, p->running ? ctl_ansi_green(ctl) : ctl_ansi_red(ctl),
@@ -556,7 +658,14 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
                 ctl->instance ? ".service)" : "");
         _cleanup_free_ char *cn = cur ? esc(cur->name) : NULL, *cf = cur ? esc(cur->rel) : NULL;
         if (cur)
-                printf("%12s: %s (%s)\n", "Current", strna(cn), strna(cf));
+                /* The words of the Scheduled line below, and of `list` and `check`. */
+                printf("%12s: %s (%s)%s%s%s%s%s\n", "Current", strna(cn), strna(cf),
+                        s->current_ready < 0 && !s->not_checked ? "" : ": binary ",
+                        s->current_ready > 0 ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl),
+                        s->current_ready > 0 ? "ready" : s->current_ready == 0 ? "not ready (see below)"
+                                : s->not_checked                                ? "not checked: "
+                                                                                : "",
+                        s->current_ready < 0 ? strempty(s->not_checked) : "", ctl_ansi_normal(ctl));
         else
                 printf("%12s: %snone%s\n", "Current", ctl_ansi_red(ctl), ctl_ansi_normal(ctl));
 
@@ -604,11 +713,12 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
                 printf("%12s: none known (data/" PLAN_FILE ")\n", "Scheduled");
         for (size_t i = 0; i < s->heights.n_entries; i++) {
                 const HeightUpgrade *h = &s->heights.entries[i];
-                _cleanup_free_ char *folder = NULL, *n = esc(h->name);
-                int ready = ctl_plan_binary_ready(s->layout, h->name, &folder);
+                const HeightState *hs = &s->height_states[i];
+                _cleanup_free_ char *n = esc(h->name);
                 printf("%12s: upgrade %s at height %" PRId64 " (oraivisorctl --height, no governance): binary %s%s%s\n",
                         s->have_scheduled || i > 0 ? "" : "Scheduled", strna(n), h->height,
-                        ready > 0 ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl), ready > 0 ? "ready" : "missing",
+                        hs->ready > 0 && !hs->not_ready ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl),
+                        hs->not_ready ? "not ready (see below)" : hs->ready > 0 ? "ready" : "missing",
                         ctl_ansi_normal(ctl));
         }
 
@@ -659,6 +769,7 @@ static int run(Ctl *ctl) {
         inspect_records(&s);
         inspect_plans(ctl, &s);
         inspect_heights(&s);
+        inspect_readiness(ctl, &s);
         inspect_backups(ctl, &s);
         judge(ctl, &s);
 
@@ -672,13 +783,15 @@ static int run(Ctl *ctl) {
 const CtlCommand ctl_command_status = {
         .name = "status",
         .summary = "Show the node at a glance: versions, daemon, oraivisor, upgrades, backups, warnings",
-        .help = "Shows the current version; the daemon (under systemd its unit as PID 1 sees it, read over "
-                "D-Bus;\n"
-                "in exec mode the process holding oraivisor's lock); whether oraivisor runs and which "
-                "upgrade step\n"
-                "it is at; the last upgrade; the planned upgrade (data/upgrade-info.json) and whether its "
-                "binary\n"
-                "is ready; the backups and the free space where they go; and what needs attention.\n"
+        .help = "Shows the current version and whether its binary would start again; the daemon (under "
+                "systemd\n"
+                "its unit as PID 1 sees it, read over D-Bus; in exec mode the process holding oraivisor's "
+                "lock);\n"
+                "whether oraivisor runs and which upgrade step it is at; the last upgrade; the planned "
+                "upgrades\n"
+                "(data/upgrade-info.json, and the upgrades at a height) and whether their binaries are ready; the "
+                "backups\n"
+                "and the free space where they go; and what needs attention.\n"
                 "Exit status 0 when the daemon runs and nothing needs attention, 3 otherwise (as systemctl "
                 "status).",
         .flags = CTL_FLAG_JSON,

@@ -217,31 +217,147 @@ ANSI(yellow, "\x1b[0;1;33m")
 ANSI(grey, "\x1b[0;38;5;245m")
 ANSI(normal, "\x1b[0m")
 
-typedef struct CheckRun {
-        sd_event *event;
-        bool ready;
-        char *reason, *output;
-        int error;
-} CheckRun;
-
-static void on_checked(Readiness *r, const ReadinessResult *res, void *userdata) {
-        CheckRun *c = userdata;
-        c->ready = res->ready;
-        if ((res->reason && !(c->reason = strdup(res->reason))) ||
-            (res->version_output && !(c->output = strdup(res->version_output))))
-                c->error = -ENOMEM;
-        (void) sd_event_exit(c->event, 0);
+void ctl_check_done(CtlCheck *c) {
+        c->reason = mfree(c->reason);
+        c->output = mfree(c->output);
 }
 
-int ctl_check_version(Ctl *ctl, const char *folder_rel, bool *ret_ready, char **ret_reason, char **ret_output) {
-        _cleanup_(credentials_done) Credentials creds = {};
-        _cleanup_free_ char *cred_error = NULL, *dir = NULL;
-        _cleanup_(readiness_freep) Readiness *r = NULL;
-        CheckRun c = {};
+/* The environment the node starts from: the configuration's (the unit's view with -i, where systemd would
+ * add its default PATH), as oraivisor passes it on. */
+static int node_env(const Ctl *ctl, char ***ret) {
+        _cleanup_strv_free_ char **env = strv_copy(ctl->env ?: STRV_MAKE(NULL));
+        if (!env)
+                return -ENOMEM;
+        if (!strv_env_get(env, "PATH") &&
+            strv_env_set(&env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin") < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+typedef struct CheckBatch CheckBatch;
+
+typedef struct CheckSlot {
+        CheckBatch *batch;
+        CtlCheck *check;
+        Readiness *readiness;
+} CheckSlot;
+
+struct CheckBatch {
+        sd_event *event;
+        const Ctl *ctl;
+        const Credentials *credentials;
+        char **env;
+        CheckSlot *slots;
+        size_t n, next, running;
+};
+
+static void batch_fill(CheckBatch *b);
+
+static char *bytes_dup(const char *p, size_t n) {
+        char *s = malloc(n + 1);
+        if (!s)
+                return NULL;
+        memcpy(s, p, n);
+        s[n] = 0;
+        return s;
+}
+
+static void on_checked(Readiness *r, const ReadinessResult *res, void *userdata) {
+        CheckSlot *slot = userdata;
+        CtlCheck *c = slot->check;
+
+        c->checked = true;
+        c->ready = res->ready;
+        if ((res->reason && !(c->reason = strdup(res->reason))) ||
+            (res->version_output && !(c->output = bytes_dup(res->version_output, res->version_output_size))))
+                c->error = -ENOMEM;
+        c->output_size = res->version_output ? res->version_output_size : 0;
+        c->output_truncated = res->version_output_truncated;
+        c->version_ran = res->version_end != NULL;
+        if (res->version_end)
+                c->version_end = *res->version_end;
+        /* Freed from its own callback, as it allows: it touches nothing after done returns. */
+        slot->readiness = readiness_free(slot->readiness);
+        slot->batch->running--;
+        batch_fill(slot->batch);
+}
+
+/* Starts checks until CTL_CHECK_PARALLEL run or none is left; ends the loop when all are done. */
+static void batch_fill(CheckBatch *b) {
+        while (b->running < CTL_CHECK_PARALLEL && b->next < b->n) {
+                CheckSlot *slot = &b->slots[b->next++];
+                CtlCheck *c = slot->check;
+                if (!c->folder_rel)
+                        continue;
+                _cleanup_free_ char *dir = NULL;
+                if (asprintf(&dir, "%s/oraivisor/%s", b->ctl->config.home, c->folder_rel) < 0) {
+                        c->error = -ENOMEM;
+                        continue;
+                }
+                ReadinessSpec spec = {
+                        .version_dir = dir,
+                        .daemon_name = b->ctl->config.name,
+                        .credentials = b->credentials,
+                        .env = b->env,
+                        .working_directory = b->ctl->config.home,
+                };
+                int k = readiness_start(b->event, &spec, on_checked, slot, &slot->readiness);
+                if (k < 0) {
+                        c->error = k;
+                        continue;
+                }
+                b->running++;
+        }
+        if (b->running == 0 && b->next >= b->n)
+                (void) sd_event_exit(b->event, 0);
+}
+
+int ctl_check_versions(Ctl *ctl, const Credentials *credentials, CtlCheck *checks, size_t n) {
+        _cleanup_strv_free_ char **env = NULL;
         sigset_t ss;
         int k;
 
         assert(ctl->config_loaded);
+        assert(checks || n == 0);
+
+        for (size_t i = 0; i < n; i++) {
+                ctl_check_done(&checks[i]);
+                checks[i] = (CtlCheck) { .folder_rel = checks[i].folder_rel };
+        }
+        if (n == 0)
+                return 0;
+        k = node_env(ctl, &env);
+        if (k < 0)
+                return k;
+        /* sd-event watches children through SIGCHLD, which must be blocked first. */
+        if (sigemptyset(&ss) < 0 || sigaddset(&ss, SIGCHLD) < 0 || sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                return -errno;
+
+        CheckBatch b = { .ctl = ctl, .credentials = credentials, .env = env, .n = n };
+        b.slots = new0(CheckSlot, n);
+        if (!b.slots)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                b.slots[i] = (CheckSlot) { .batch = &b, .check = &checks[i] };
+        k = sd_event_new(&b.event);
+        if (k >= 0) {
+                batch_fill(&b);
+                k = sd_event_loop(b.event);
+        }
+        for (size_t i = 0; i < n; i++)
+                readiness_free(b.slots[i].readiness);
+        free(b.slots);
+        sd_event_unref(b.event);
+        return MIN(k, 0);
+}
+
+int ctl_check_version(Ctl *ctl, const char *folder_rel, bool *ret_ready, char **ret_reason, char **ret_output) {
+        _cleanup_(credentials_done) Credentials creds = {};
+        _cleanup_free_ char *cred_error = NULL;
+        _cleanup_(ctl_check_done) CtlCheck c = { .folder_rel = folder_rel };
+        int k;
+
         assert(folder_rel);
         assert(ret_ready);
 
@@ -251,42 +367,16 @@ int ctl_check_version(Ctl *ctl, const char *folder_rel, bool *ret_ready, char **
                         log_error("%s", cred_error);
                 return k;
         }
-        if (asprintf(&dir, "%s/oraivisor/%s", ctl->config.home, folder_rel) < 0)
-                return -ENOMEM;
-        /* sd-event watches children through SIGCHLD, which must be blocked first. */
-        if (sigemptyset(&ss) < 0 || sigaddset(&ss, SIGCHLD) < 0 || sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
-                return -errno;
-        k = sd_event_new(&c.event);
+        k = ctl_check_versions(ctl, &creds, &c, 1);
         if (k < 0)
                 return k;
-        ReadinessSpec spec = {
-                .version_dir = dir,
-                .daemon_name = ctl->config.name,
-                .credentials = &creds,
-                .env = environ,
-                .working_directory = ctl->config.home,
-        };
-        k = readiness_start(c.event, &spec, on_checked, &c, &r);
-        if (k >= 0)
-                k = sd_event_loop(c.event);
-        r = readiness_free(r);
-        sd_event_unref(c.event);
-        if (k >= 0 && c.error < 0)
-                k = c.error;
-        if (k < 0) {
-                free(c.reason);
-                free(c.output);
-                return k;
-        }
+        if (c.error < 0)
+                return c.error;
         *ret_ready = c.ready;
         if (ret_reason)
-                *ret_reason = c.reason;
-        else
-                free(c.reason);
+                *ret_reason = TAKE_PTR(c.reason);
         if (ret_output)
-                *ret_output = c.output;
-        else
-                free(c.output);
+                *ret_output = TAKE_PTR(c.output);
         return 0;
 }
 

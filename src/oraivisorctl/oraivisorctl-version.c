@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* oraivisorctl version: oraivisor's version and what the current binary's `version` prints (cosmovisor's
- * `version --output json` shape: {"cosmovisor_version", "app_version"}, with oraivisor_version). */
+ * `version --output json` shape: {"cosmovisor_version", "app_version"}, with oraivisor_version), run by the
+ * readiness check (shared/readiness.h) as `list` and `check` run it. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,8 @@ static int run(Ctl *ctl) {
         _cleanup_(layout_freep) Layout *l = NULL;
         _cleanup_(ctl_versions_done) CtlVersions vs = {};
         _cleanup_(credentials_done) Credentials cred = {};
-        _cleanup_(node_version_done) NodeVersion nv = {};
-        _cleanup_free_ char *error = NULL, *cred_error = NULL;
-        bool ran = false;
+        _cleanup_(ctl_check_done) CtlCheck check = {};
+        _cleanup_free_ char *error = NULL, *cred_error = NULL, *not_ready = NULL;
 
         if (ctl_open_layout(ctl, &l) < 0)
                 return CTL_EXIT_FAILURE;
@@ -31,32 +31,50 @@ static int run(Ctl *ctl) {
                         l->root,
                         vs.current_error == -ENOENT ? "does not exist"
                                                     : "does not point to an installed version");
-        else if (cur->binary_error < 0)
-                r = asprintf(&error, "the current binary '%s' %s", cur->binary,
-                        version_binary_problem(cur->binary_error));
-        else {
+        else if (cur->binary_error < 0) {
+                r = ctl_binary_not_ready_reason(cur, &not_ready);
+                if (r >= 0)
+                        r = asprintf(&error, "the current binary '%s' %s", cur->binary,
+                                version_binary_problem(cur->binary_error));
+        } else {
                 r = ctl_node_credentials(ctl, &cred, &cred_error);
                 if (r == -ENOMEM)
                         return log_oom(), CTL_EXIT_FAILURE;
                 if (r < 0)
                         r = asprintf(&error, "'%s version' not run: %s", cur->binary,
                                 cred_error ? cred_error : strerror(-r));
-                else if ((r = ctl_run_version(ctl, cur, &cred, &nv)) < 0)
-                        r = asprintf(&error, "'%s version' could not be run: %s", cur->binary, strerror(-r));
-                else
-                        ran = true;
+                else {
+                        /* The readiness check, whose last step is `version` as the node runs it. */
+                        check.folder_rel = cur->rel;
+                        r = ctl_check_versions(ctl, &cred, &check, 1);
+                        if (r >= 0 && check.error < 0)
+                                r = check.error;
+                        if (r == -ENOMEM)
+                                return log_oom(), CTL_EXIT_FAILURE;
+                        if (r < 0)
+                                r = asprintf(&error, "'%s version' could not be run: %s", cur->binary,
+                                        strerror(-r));
+                        else if (!check.ready) {
+                                not_ready = strdup(check.reason ?: "cannot be checked: out of memory");
+                                r = !not_ready ? -ENOMEM : 0;
+                        }
+                }
         }
         if (r < 0)
                 return log_oom(), CTL_EXIT_FAILURE;
-        bool clean = ran && nv.result.code == CLD_EXITED && nv.result.status == 0 && !nv.result.timed_out;
+        bool ran = check.version_ran, clean = ran && check.ready;
         char end[64];
-        if (ran && !clean &&
-                asprintf(&error, "'%s version' ended with %s", cur->binary,
-                        node_version_describe_end(&nv, end, sizeof end)) < 0)
+        if (ran && !clean) {
+                if (asprintf(&error, "'%s version' ended with %s", cur->binary,
+                            ctl_version_describe_end(&check.version_end, end, sizeof end)) < 0)
+                        return log_oom(), CTL_EXIT_FAILURE;
+        } else if (!error && not_ready &&
+                   asprintf(&error, "the current version '%s' is NOT READY: the binary %s", strna(cur->name),
+                           not_ready) < 0)
                 return log_oom(), CTL_EXIT_FAILURE;
 
         if (ctl->json) {
-                json_object *o = json_object_new_object(), *app = ran ? ctl_version_output_json(&nv) : NULL;
+                json_object *o = json_object_new_object(), *app = ran ? ctl_version_output_json(&check) : NULL;
                 if (!o)
                         return log_oom(), CTL_EXIT_FAILURE;
                 json_object_object_add(o, "oraivisor_version", json_object_new_string(PACKAGE_VERSION));
@@ -71,6 +89,10 @@ static int run(Ctl *ctl) {
                 }
                 json_object_object_add(o, "app", app);
                 ctl_json_add_string(o, "error", error);
+                /* Known only when there is a current version and the check could run. */
+                bool known = not_ready || check.checked;
+                json_object_object_add(o, "ready", known ? json_object_new_boolean(!not_ready) : NULL);
+                ctl_json_add_string(o, "not_ready_reason", not_ready);
                 int ret = ctl_print_json(o);
                 json_object_put(o);
                 return ret != CTL_EXIT_OK ? ret : error ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
@@ -78,7 +100,7 @@ static int run(Ctl *ctl) {
 
         printf("oraivisor %s\n", PACKAGE_VERSION);
         if (ran) {
-                _cleanup_free_ char *text = ctl_version_output_text(&nv);
+                _cleanup_free_ char *text = ctl_version_output_text(&check);
                 _cleanup_free_ char *name =
                         cur->name ? string_escape_for_log(cur->name, strlen(cur->name), 200) : NULL;
                 printf("%s (%s): %s\n", strna(name), cur->rel, isempty(text) ? "(nothing printed)" : text);
@@ -93,11 +115,13 @@ static int run(Ctl *ctl) {
 const CtlCommand ctl_command_version = {
         .name = "version",
         .summary = "Show oraivisor's version and what the current binary's `version` prints",
-        .help = "Prints oraivisor's version, then runs `<current binary> version` as the node runs "
-                "(DAEMON_USER,\n"
-                "the node's environment, lib/ on LD_LIBRARY_PATH; stopped after 10 s) and prints its "
-                "output.\n"
-                "Exit status 1 when the current binary is missing or its `version` fails.",
+        .help = "Prints oraivisor's version, then checks that the current binary starts on this host, as "
+                "`check` does\n"
+                "(its libraries resolve, then `<current binary> version` runs as the node runs: DAEMON_USER, "
+                "the\n"
+                "node's environment, lib/ on LD_LIBRARY_PATH; stopped after 10 s) and prints what `version` "
+                "printed.\n"
+                "Exit status 1 when the current binary is missing, is not ready, or its `version` fails.",
         .flags = CTL_FLAG_JSON,
         .needs_config = true,
         .run = run,

@@ -15,6 +15,7 @@
 #include "manifest.h"
 #include "oraivisorctl-versions.h"
 #include "plan-file.h"
+#include "readiness.h"
 #include "string-util.h"
 #include "strv.h"
 #include "upgrade-name.h"
@@ -149,6 +150,18 @@ fail:
         return log_oom();
 }
 
+int ctl_binary_not_ready_reason(const CtlVersion *v, char **ret) {
+        assert(v->binary_error < 0);
+        _cleanup_free_ char *bin = string_escape_for_log(v->binary, strlen(v->binary), 400);
+        if (!bin)
+                return -ENOMEM;
+        const char *fix = v->binary_error == -EACCES ? "chmod +x it"
+                : v->binary_error != -ENOENT         ? "install the binary itself"
+                : v->folder                          ? "install it with oraivisorctl add-upgrade or prepare-upgrade"
+                                                     : "install it with oraivisorctl init";
+        return asprintf(ret, "%s (%s): %s", version_binary_problem(v->binary_error), bin, fix) < 0 ? -ENOMEM : 0;
+}
+
 int ctl_binary_sha256(Layout *l, const CtlVersion *v, char **ret_hex, uint64_t *ret_size) {
         _cleanup_free_ char *rel = NULL;
         if (asprintf(&rel, "%s/bin/%s", v->rel, l->daemon_name) < 0)
@@ -163,52 +176,51 @@ int ctl_node_credentials(Ctl *ctl, Credentials *ret, char **ret_error) {
         return credentials_resolve(ctl->config.daemon_user, ctl->config.daemon_group, ret, ret_error);
 }
 
-int ctl_run_version(Ctl *ctl, const CtlVersion *v, const Credentials *c, NodeVersion *ret) {
-        /* The unit's view (-i) has no PATH: systemd gives services its default one. */
-        _cleanup_strv_free_ char **env = strv_copy(ctl->env ?: STRV_MAKE(NULL));
-        if (!env)
-                return -ENOMEM;
-        if (!strv_env_get(env, "PATH") &&
-                strv_env_set(&env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin") < 0)
-                return -ENOMEM;
-        return node_version_run(v->binary, v->lib_dir, env, c, ctl->config.home, NODE_VERSION_TIMEOUT, ret);
-}
-
-char *ctl_version_output_text(const NodeVersion *nv) {
-        size_t n = nv->size;
-        while (n > 0 && strchr(" \t\r\n", nv->output[n - 1]))
+char *ctl_version_output_text(const CtlCheck *c) {
+        size_t n = c->output ? c->output_size : 0;
+        while (n > 0 && strchr(" \t\r\n", c->output[n - 1]))
                 n--;
         /* One line per line of output, each escaped; at most the kept bytes. */
-        _cleanup_free_ char *s = string_escape_for_log(nv->output, n, NODE_VERSION_OUTPUT_MAX);
+        _cleanup_free_ char *s = string_escape_for_log(strempty(c->output), n, READINESS_OUTPUT_MAX);
         if (!s)
                 return NULL;
-        if (nv->truncated && strextendf(&s, "…") < 0)
+        if (c->output_truncated && strextendf(&s, "…") < 0)
                 return NULL;
         return TAKE_PTR(s);
 }
 
-json_object *ctl_version_output_json(const NodeVersion *nv) {
+json_object *ctl_version_output_json(const CtlCheck *c) {
         json_object *o = json_object_new_object();
         if (!o)
                 return NULL;
-        size_t n = nv->size;
-        while (n > 0 && strchr(" \t\r\n", nv->output[n - 1]))
+        const char *out = strempty(c->output);
+        size_t n = c->output ? c->output_size : 0;
+        while (n > 0 && strchr(" \t\r\n", out[n - 1]))
                 n--;
         /* JSON strings carry any bytes but NUL and invalid UTF-8 poorly: escape those the same way. */
-        bool plain = memchr(nv->output, 0, n) == NULL;
+        bool plain = memchr(out, 0, n) == NULL;
         for (size_t i = 0; plain && i < n; i++)
-                if ((unsigned char) nv->output[i] < 0x20 && !strchr("\t\n", nv->output[i]))
+                if ((unsigned char) out[i] < 0x20 && !strchr("\t\n", out[i]))
                         plain = false;
-        _cleanup_free_ char *text = plain ? strndup(nv->output, n)
-                                          : string_escape_for_log(nv->output, n, NODE_VERSION_OUTPUT_MAX);
+        _cleanup_free_ char *text = plain ? strndup(out, n) : string_escape_for_log(out, n, READINESS_OUTPUT_MAX);
         json_object_object_add(o, "output", text ? json_object_new_string(text) : NULL);
-        json_object_object_add(o, "truncated", json_object_new_boolean(nv->truncated));
-        bool exited = nv->result.code == CLD_EXITED && !nv->result.timed_out;
-        json_object_object_add(o, "exit_status", exited ? json_object_new_int(nv->result.status) : NULL);
-        json_object_object_add(o, "signal",
-                !exited && !nv->result.timed_out ? json_object_new_int(nv->result.status) : NULL);
-        json_object_object_add(o, "timed_out", json_object_new_boolean(nv->result.timed_out));
+        json_object_object_add(o, "truncated", json_object_new_boolean(c->output_truncated));
+        const ChildResult *end = &c->version_end;
+        bool exited = end->code == CLD_EXITED && !end->timed_out;
+        json_object_object_add(o, "exit_status", exited ? json_object_new_int(end->status) : NULL);
+        json_object_object_add(o, "signal", !exited && !end->timed_out ? json_object_new_int(end->status) : NULL);
+        json_object_object_add(o, "timed_out", json_object_new_boolean(end->timed_out));
         return o;
+}
+
+const char *ctl_version_describe_end(const ChildResult *end, char *buf, size_t len) {
+        if (end->timed_out)
+                snprintf(buf, len, "timed out, stopped");
+        else if (end->code == CLD_EXITED)
+                snprintf(buf, len, "exit status %d", end->status);
+        else
+                snprintf(buf, len, "killed by signal %d (%s)", end->status, strsignal(end->status));
+        return buf;
 }
 
 void ctl_json_add_string(json_object *o, const char *key, const char *value) {

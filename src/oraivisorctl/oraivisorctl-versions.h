@@ -6,7 +6,6 @@
  * as JSON with its info decoded, and "is this plan's binary installed" (the one rule of shared/layout.h). */
 
 #include "credentials.h"
-#include "node-version.h"
 #include "oraivisorctl.h"
 
 typedef struct CtlVersion {
@@ -34,6 +33,10 @@ int ctl_versions_load(Layout *l, CtlVersions *ret);
 void ctl_versions_done(CtlVersions *v);
 const CtlVersion *ctl_versions_current(const CtlVersions *v);
 
+/* Why a version whose binary is not installed (v->binary_error) will not start, in the words of the
+ * readiness check: "is missing (PATH): install it with …". */
+int ctl_binary_not_ready_reason(const CtlVersion *v, char **ret);
+
 /* The SHA-256 (hex) and size of the version's binary, opened below the tree without leaving it. */
 int ctl_binary_sha256(Layout *l, const CtlVersion *v, char **ret_hex, uint64_t *ret_size);
 
@@ -41,14 +44,14 @@ int ctl_binary_sha256(Layout *l, const CtlVersion *v, char **ret_hex, uint64_t *
  * unknown user) *ret_error says why and returns <0. */
 int ctl_node_credentials(Ctl *ctl, Credentials *ret, char **ret_error);
 
-/* `<binary> version` as the node runs it (ctl's environment, lib/, credentials, in DAEMON_HOME, 10 s). */
-int ctl_run_version(Ctl *ctl, const CtlVersion *v, const Credentials *c, NodeVersion *ret);
-
-/* The output for people: escaped, trailing white space dropped, "…" when cut. */
-char *ctl_version_output_text(const NodeVersion *nv);
-/* The version command's outcome as JSON: {"output", "truncated", "exit_status" (or null), "signal" (or
- * null), "timed_out"}. */
-json_object *ctl_version_output_json(const NodeVersion *nv);
+/* What a readiness check's `version` printed (c->version_ran), for people: escaped, trailing white space
+ * dropped, "…" when cut. */
+char *ctl_version_output_text(const CtlCheck *c);
+/* The same as JSON: {"output", "truncated", "exit_status" (or null), "signal" (or null), "timed_out"}. */
+json_object *ctl_version_output_json(const CtlCheck *c);
+/* How `version` ended, one short phrase: "exit status 3", "killed by signal 9 (Killed)", "timed out,
+ * stopped". Into buf. */
+const char *ctl_version_describe_end(const ChildResult *end, char *buf, size_t len);
 
 /* A plan as JSON: name, height, time, info, and the info decoded: info_kind ("none", "manifest", "url",
  * "invalid"), manifest_url, binaries (platform -> URL, null when not a string), info_error, platform

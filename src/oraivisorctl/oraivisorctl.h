@@ -12,7 +12,9 @@
 
 #include <json-c/json.h>
 
+#include "child.h"
 #include "config.h"
+#include "credentials.h"
 #include "layout.h"
 #include "macro.h"
 
@@ -113,10 +115,34 @@ const char *ctl_variable_value(const Ctl *ctl, const char *name);
 /* Opens the layout of the configured home (logs and returns a negative errno when it is missing). */
 int ctl_open_layout(Ctl *ctl, Layout **ret);
 
-/* Runs the readiness check (shared/readiness.h) of the version in folder_rel ("genesis",
- * "upgrades/<folder>") as the node would run, and waits for it (at most twice its 10 s limit). Returns 0 with
- * *ret_ready and, when not ready, the reason; the output of `version` when it ran. Negative errno when the
- * check could not run (logged when it is a bad DAEMON_USER). */
+/* How many readiness checks run at once (each is at most two short-lived children). */
+#define CTL_CHECK_PARALLEL 4
+
+/* One version to check and what the check found. */
+typedef struct CtlCheck {
+        const char *folder_rel;  /* "genesis" or "upgrades/<folder>" (borrowed); NULL: skipped */
+        bool checked;            /* the check ran to its verdict (else error, or skipped) */
+        int error;               /* <0: it could not run (fork, memory) */
+        bool ready;
+        char *reason;            /* not ready: one line, "<what>: <fix>", about the binary */
+        char *output;            /* what `version` printed (NUL-terminated, raw bytes), NULL when not run */
+        size_t output_size;
+        bool output_truncated;   /* it printed READINESS_OUTPUT_MAX bytes or more */
+        bool version_ran;
+        ChildResult version_end; /* how `version` ended, when version_ran */
+} CtlCheck;
+
+void ctl_check_done(CtlCheck *c);
+
+/* Runs the readiness check (shared/readiness.h) of each version as the node would run (credentials, the
+ * configuration's environment, in DAEMON_HOME), CTL_CHECK_PARALLEL at a time on one event loop, and waits for all (each
+ * is bounded by the check's own time limits). Returns 0 with each filled in (a check that could not start
+ * has its error), or a negative errno when the loop could not run. */
+int ctl_check_versions(Ctl *ctl, const Credentials *credentials, CtlCheck *checks, size_t n);
+
+/* One version, as the node's credentials (DAEMON_USER): 0 with *ret_ready and, when not ready, the reason;
+ * the output of `version` when it ran. Negative errno when the check could not run (logged when it is a
+ * bad DAEMON_USER). */
 int ctl_check_version(Ctl *ctl, const char *folder_rel, bool *ret_ready, char **ret_reason, char **ret_output);
 
 /* After an installation: runs the check and says "<label> is ready" or why it is not (into o instead,

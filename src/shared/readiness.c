@@ -43,6 +43,9 @@ struct Readiness {
 
         char *reason;
         char *version_output;
+        size_t version_output_size;
+        ChildResult version_end;
+        bool version_ran;
         bool ready;
 };
 
@@ -69,6 +72,9 @@ static void finish(Readiness *r) {
                 .ready = r->ready,
                 .reason = r->reason,
                 .version_output = r->version_output,
+                .version_output_size = r->version_output_size,
+                .version_output_truncated = r->version_output_size >= READINESS_OUTPUT_MAX,
+                .version_end = r->version_ran ? &r->version_end : NULL,
         };
         r->child = child_free(r->child);
         r->done(r, &res, r->userdata);
@@ -99,7 +105,7 @@ static int capture_fd(const char *name, size_t max) {
         return TAKE_FD(fd);
 }
 
-static char *capture_read(int fd) {
+static char *capture_read(int fd, size_t *ret_size) {
         off_t n = lseek(fd, 0, SEEK_CUR);
         if (n < 0)
                 n = 0;
@@ -109,6 +115,8 @@ static char *capture_read(int fd) {
         ssize_t k = pread(fd, s, n, 0);
         s[MAX(k, (ssize_t) 0)] = 0;
         /* A NUL written by the child ends the text. */
+        if (ret_size)
+                *ret_size = MAX(k, (ssize_t) 0);
         return s;
 }
 
@@ -158,7 +166,9 @@ static const char *status_text(const ChildResult *res, char *buf, size_t len) {
 static int version_verdict(Readiness *r, const ChildResult *res) {
         char buf[FORMAT_TIMESPAN_MAX];
         free(r->version_output);
-        r->version_output = capture_read(r->out_fd);
+        r->version_output = capture_read(r->out_fd, &r->version_output_size);
+        r->version_end = *res;
+        r->version_ran = true;
         _cleanup_free_ char *first = NULL;
         if (r->version_output) {
                 const char *s = r->version_output;
@@ -183,7 +193,7 @@ static void on_child(Child *c, const ChildResult *res, void *userdata) {
 
         r->child = child_free(r->child);
         if (r->step == STEP_LOADER) {
-                _cleanup_free_ char *out = capture_read(r->out_fd), *err = capture_read(r->err_fd), *why = NULL;
+                _cleanup_free_ char *out = capture_read(r->out_fd, NULL), *err = capture_read(r->err_fd, NULL), *why = NULL;
                 if (!out || !err) {
                         k = not_ready(r, "cannot be checked: out of memory");
                         goto done;

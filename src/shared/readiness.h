@@ -19,6 +19,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "child.h"
 #include "credentials.h"
 #include "macro.h"
 #include "time-util.h"
@@ -42,6 +43,9 @@ typedef struct ReadinessResult {
         bool ready;
         const char *reason;         /* not ready: one line, "<what>: <fix>", about the binary */
         const char *version_output; /* what `version` printed (stdout and stderr), NULL when not run */
+        size_t version_output_size; /* its bytes (a NUL the child wrote ends the string, not these) */
+        bool version_output_truncated; /* it printed READINESS_OUTPUT_MAX bytes or more: the rest is lost */
+        const ChildResult *version_end; /* how `version` ended, NULL when not run */
 } ReadinessResult;
 
 typedef void (*ReadinessDone)(Readiness *r, const ReadinessResult *res, void *userdata);

@@ -5,7 +5,9 @@ with fakechaind versions, broken versions, and a running oraivisor (exec mode) t
 import hashlib
 import json
 import os
+import shutil
 import stat
+import struct
 import sys
 import time
 import unittest
@@ -203,7 +205,7 @@ class List(InspectTestCase):
         chatty = by_folder["v2"]["version"]
         self.assertEqual(chatty["exit_status"], 3)
         self.assertTrue(chatty["truncated"])
-        self.assertLessEqual(len(chatty["output"]), 4096)
+        self.assertEqual(len(chatty["output"]), 16 * 1024)  # the readiness check's cap (READINESS_OUTPUT_MAX)
         self.assertTrue(chatty["output"].startswith("xxxx"))
         hang = by_folder["v3"]["version"]
         self.assertTrue(hang["timed_out"], hang)
@@ -213,6 +215,177 @@ class List(InspectTestCase):
         r = ctl(self.home, "list", env={"NO_COLOR": "1"})
         self.assertIn("(exit status 3)", r.stdout)
         self.assertIn("(timed out, stopped)", r.stdout)
+
+
+def foreign_elf(src, dst):
+    """A copy of the ELF src claiming another machine (AArch64, or x86-64 on an AArch64 host)."""
+    with open(src, "rb") as f:
+        elf = bytearray(f.read())
+    machine = struct.unpack_from("<H", elf, 18)[0]
+    struct.pack_into("<H", elf, 18, 183 if machine != 183 else 62)
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    with open(dst, "wb") as f:
+        f.write(elf)
+    os.chmod(dst, 0o755)
+    return "is built for AArch64" if machine != 183 else "is built for x86-64"
+
+
+class ReadinessTestCase(InspectTestCase):
+    """Versions that will not start on this host, each for its own reason, beside ready ones."""
+
+    def binary(self, folder):
+        return os.path.join(self.home.root, "upgrades", folder, "bin", self.home.name)
+
+    def stage_not_ready(self):
+        # v3: its `version` fails; v4: an ELF for another machine; v5: bin/ without the binary.
+        write(self.binary("v3"), "#!/bin/sh\necho 'Error: unknown flag --foo' >&2\nexit 2\n", 0o755)
+        self.foreign = foreign_elf(self.binary("v2"), self.binary("v4"))
+        os.makedirs(os.path.dirname(self.binary("v5")))
+
+
+class ListReadiness(ReadinessTestCase):
+    def test_ready_and_not_ready(self):
+        os.symlink("genesis", os.path.join(self.home.root, "current"))
+        self.stage_not_ready()
+        doc = self.ctl_json("list")  # not ready is listed, not a failure: status 0
+        v = {x["name"]: x for x in doc["versions"]}
+        self.assertEqual(list(v), ["genesis", "v2", "v3", "v4", "v5"])
+        for name, out in [("genesis", "v1"), ("v2", "v2")]:
+            self.assertIs(v[name]["ready"], True, v[name])
+            self.assertIsNone(v[name]["not_ready_reason"])
+            self.assertEqual(v[name]["version"]["output"], out)
+        self.assertIs(v["v3"]["ready"], False)
+        self.assertIn('`version` exited with status 2 ("Error: unknown flag --foo")', v["v3"]["not_ready_reason"])
+        self.assertEqual((v["v3"]["version"]["exit_status"], v["v3"]["version"]["output"]),
+                         (2, "Error: unknown flag --foo"))
+        self.assertIs(v["v4"]["ready"], False)
+        self.assertIn(self.foreign, v["v4"]["not_ready_reason"])
+        self.assertIsNone(v["v4"]["version"], "a binary for another machine is not run")
+        self.assertIsNone(v["v4"]["version_error"])
+        self.assertTrue(v["v4"]["binary"]["installed"])
+        self.assertIs(v["v5"]["ready"], False)
+        self.assertEqual(v["v5"]["not_ready_reason"],
+                         f"is missing ({self.binary('v5')}): install it with oraivisorctl add-upgrade or prepare-upgrade")
+        self.assertIsNone(v["v5"]["version"])
+        # The words of `check`: the same reason for the same binary.
+        r = ctl(self.home, "check", "--json")
+        self.assertEqual(r.returncode, NEEDS_ATTENTION, r.stderr)
+        by_name = {c["name"]: c for c in json.loads(r.stdout)}
+        for name in ("v3", "v4"):
+            self.assertEqual(by_name[name]["reason"], v[name]["not_ready_reason"])
+
+        r = ctl(self.home, "list", env={"NO_COLOR": "1"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("\x1b", r.stdout)
+        blocks = {b.split("\n", 1)[0]: b + "\n" for b in r.stdout.rstrip("\n").split("\n\n")}
+        self.assertIn("      Ready: yes\n", blocks["● genesis (current)"])
+        self.assertIn("      Ready: yes\n", blocks["● v2"])
+        self.assertIn("      Ready: NO — the binary `version` exited with status 2 (\"Error: unknown flag --foo\")",
+                      blocks["× v3"])
+        self.assertIn("    Version: Error: unknown flag --foo (exit status 2)\n", blocks["× v3"])
+        self.assertIn("      Ready: NO — the binary " + self.foreign, blocks["× v4"])
+        self.assertIn("(not run: the check stopped before it)", blocks["× v4"])
+        self.assertIn("      Ready: NO — the binary is missing (", blocks["× v5"])
+
+    def test_versions_are_checked_together(self):
+        # Each `version` waits (at most 8 s, within the check's 10 s) until four have started: only checks
+        # that run at the same time all meet. Each also says how many ran at that moment: never more than 4.
+        rdv = os.path.join(self.home.path, "rendezvous")
+        names = ["genesis", "v2", "v3", "v4", "v5", "v6"]
+        for n in names:
+            path = os.path.join(self.home.root, "genesis" if n == "genesis" else f"upgrades/{n}", "bin", self.home.name)
+            write(path, f"""#!/bin/sh
+d={rdv}
+mkdir -p $d/started $d/running
+touch $d/started/{n} $d/running/{n}
+i=0
+while [ "$(ls $d/started | wc -l)" -lt 4 ] && [ $i -lt 160 ]; do sleep 0.05; i=$((i+1)); done
+running=$(ls $d/running | wc -l)
+rm -f $d/running/{n}
+[ "$(ls $d/started | wc -l)" -ge 4 ] || {{ echo "alone running=$running"; exit 1; }}
+echo "together running=$running"
+""", 0o755)
+        doc = self.ctl_json("list")
+        outs = {v["name"]: v["version"]["output"] for v in doc["versions"]}
+        self.assertEqual(set(outs), set(names))
+        for n in names:
+            self.assertRegex(outs[n], r"^together running=\d+$", outs)
+        self.assertTrue(all(v["ready"] for v in doc["versions"]), doc)
+        self.assertLessEqual(max(int(o.split("=")[1]) for o in outs.values()), 4, outs)
+
+
+class VersionReadiness(ReadinessTestCase):
+    def test_current_not_ready(self):
+        self.stage_not_ready()
+        os.symlink("upgrades/v4", os.path.join(self.home.root, "current"))
+        doc = self.ctl_json("version", want=1)
+        self.assertIs(doc["ready"], False)
+        self.assertIn(self.foreign, doc["not_ready_reason"])
+        self.assertIsNone(doc["app"], "a binary for another machine is not run")
+        self.assertIsNone(doc["app_version"])
+        self.assertEqual(doc["error"], "the current version 'v4' is NOT READY: the binary " + doc["not_ready_reason"])
+        r = ctl(self.home, "version")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("the current version 'v4' is NOT READY: the binary " + self.foreign, r.stderr)
+        os.unlink(os.path.join(self.home.root, "current"))
+        os.symlink("upgrades/v3", os.path.join(self.home.root, "current"))
+        doc = self.ctl_json("version", want=1)
+        self.assertIs(doc["ready"], False)
+        self.assertIn("`version` exited with status 2", doc["not_ready_reason"])
+        self.assertEqual(doc["app"]["exit_status"], 2)
+        self.assertIn("exit status 2", doc["error"])
+        os.unlink(os.path.join(self.home.root, "current"))
+        os.symlink("upgrades/v5", os.path.join(self.home.root, "current"))
+        doc = self.ctl_json("version", want=1)
+        self.assertIs(doc["ready"], False)
+        self.assertIn("is missing", doc["not_ready_reason"])
+        os.unlink(os.path.join(self.home.root, "current"))
+        os.symlink("genesis", os.path.join(self.home.root, "current"))
+        doc = self.ctl_json("version")
+        self.assertIs(doc["ready"], True)
+        self.assertIsNone(doc["not_ready_reason"])
+        self.assertEqual(doc["app_version"], "v1")
+
+
+class StatusReadiness(ReadinessTestCase):
+    """status says of the current binary and of an upgrade at a height what list says: ready or not, and why."""
+
+    def test_current_and_height_upgrade(self):
+        self.stage_not_ready()
+        os.symlink("upgrades/v3", os.path.join(self.home.root, "current"))
+        foreign = os.path.join(self.home.path, "oraid-arm64")
+        foreign_elf(self.binary("v2"), foreign)
+        r = ctl(self.home, "add-upgrade", "s9", foreign, "--height", "1000", env={"ORAIVISOR_NODE_RPC": "off"})
+        self.assertEqual(r.returncode, NEEDS_ATTENTION, r.stdout + r.stderr)  # installed, not ready
+        listed = {v["name"]: v for v in self.ctl_json("list")["versions"]}
+
+        doc = self.ctl_json("status", want=NEEDS_ATTENTION)
+        self.assertIs(doc["current_ready"], False)
+        self.assertEqual(doc["current_not_ready_reason"], listed["v3"]["not_ready_reason"])
+        h = [e for e in doc["scheduled"] if e["source"] == "height"]
+        self.assertEqual([(e["name"], e["height"], e["binary"]) for e in h], [("s9", 1000, "not_ready")])
+        self.assertEqual(h[0]["binary_reason"], listed["s9"]["not_ready_reason"])
+        self.assertIn(self.foreign, h[0]["binary_reason"])
+        w = "\n".join(doc["warnings"])
+        self.assertIn(f"The current binary '{self.binary('v3')}' will not start on this host: it `version` exited", w)
+        self.assertIn("The binary of the upgrade 's9' at height 1000 is installed but will not start on this host: it "
+                      + self.foreign, w)
+        r = ctl(self.home, "status", env={"NO_COLOR": "1"})
+        self.assertEqual(r.returncode, NEEDS_ATTENTION)
+        self.assertIn("Current: v3 (upgrades/v3): binary not ready (see below)\n", r.stdout)
+        self.assertRegex(r.stdout, r"upgrade s9 at height 1000 .*: binary not ready \(see below\)\n")
+
+        os.unlink(os.path.join(self.home.root, "current"))
+        os.symlink("genesis", os.path.join(self.home.root, "current"))
+        shutil.copy(self.binary("v2"), os.path.join(self.home.root, "upgrades", "s9", "bin", self.home.name))
+        doc = self.ctl_json("status", want=NEEDS_ATTENTION)  # oraivisor is not running
+        self.assertIs(doc["current_ready"], True)
+        self.assertIsNone(doc["current_not_ready_reason"])
+        h = [e for e in doc["scheduled"] if e["source"] == "height"]
+        self.assertEqual((h[0]["binary"], h[0]["binary_reason"]), ("ready", None))
+        self.assertNotIn("will not start", "\n".join(doc["warnings"]))
+        r = ctl(self.home, "status", env={"NO_COLOR": "1"})
+        self.assertIn("Current: genesis (genesis): binary ready\n", r.stdout)
 
 
 class Version(InspectTestCase):
