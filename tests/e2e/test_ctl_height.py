@@ -76,12 +76,20 @@ class HeightTestCase(unittest.TestCase):
         return m.group(1)
 
     def assertHaltedAt(self, text, version, height):
-        """version committed block height, said it halts there, and committed nothing after it."""
+        """version committed block height, said it halts there, and committed nothing after it. As the SDK
+        does it (BaseApp.Commit): the halting line comes in the Commit of the block, before CometBFT's
+        "committed state" of that block."""
         start = text.index(f"fakechaind {version} starting")
         end = text.index("halting node per configuration", start)
-        self.assertIn(f"committed state height={height} ", text[start:end])
-        self.assertNotIn(f"committed state height={height + 1} ", text[start:end])
+        self.assertIn(f"finalizing commit of block height={height} ", text[start:end])
+        self.assertIn(f"committed state height={height - 1} ", text[start:end])
+        self.assertNotIn(f"committed state height={height} ", text[start:end])
         self.assertIn(f"halting node per configuration height={height} ", text[end:end + 200])
+        after = text[end:]
+        stop = after.find(" starting (version=")
+        after = after if stop < 0 else after[:stop]
+        self.assertIn(f"committed state height={height} ", after)
+        self.assertNotIn(f"committed state height={height + 1} ", after)
 
 
 class TestAddUpgradeHeight(HeightTestCase):

@@ -1886,8 +1886,9 @@ t_oraivisor_height_halt() {
         expect "genesis runs with --halt-height 25" wait_for 10 dj_has $i "fakechaind v1 args: start --home $h --halt-height 25"
         expect "s2 (fakechaind v2) runs after the halt" wait_for 60 dj_has $i "fakechaind v2 starting"
         expect "current -> upgrades/s2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/s2
-        expect "v1 committed block 25, then said it halts there" bash -c \
-                'grep -A1 -F "committed state height=25 " <<<"$1" | grep -qF "halting node per configuration height=25 "' _ "$(dj $i)"
+        # As the SDK's BaseApp does it: the halt line in the app's Commit of block 25, then CometBFT's line.
+        expect "v1 said it halts at 25 in the commit of block 25" bash -c \
+                'grep -A1 -F "halting node per configuration height=25 " <<<"$1" | grep -qF "committed state height=25 "' _ "$(dj $i)"
         expect "... and committed no block 26" test "$(dj $i | grep -cF "committed state height=26 " || true)" -le 1
         expect "v2 starts from height 25" bash -c 'grep -q "fakechaind v2 starting (.*height=25 " <<<"$1"' _ "$(dj $i)"
         expect "v2 runs without --halt-height" bash -c 'grep -F "fakechaind v2 args:" <<<"$1" | grep -qvF -- "--halt-height"' _ "$(dj $i)"
