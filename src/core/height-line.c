@@ -85,8 +85,8 @@ int height_line_parse(const char *line, size_t len, HeightLine *ret) {
         };
         assert(line || len == 0);
 
-        /* Cheap test first: most lines of a node carry no "height" at all. */
-        if (!memmem(line, len, "height", STRLEN("height")))
+        /* Cheap tests first: most lines of a node carry no "height" at all. */
+        if (len > HEIGHT_LINE_MAX || !memmem(line, len, "height", STRLEN("height")))
                 return 0;
         size_t n;
         _cleanup_free_ char *s = log_line_strip_ansi(line, len, &n);

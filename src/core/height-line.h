@@ -31,6 +31,10 @@ typedef struct HeightLine {
         int64_t height; /* > 0 */
 } HeightLine;
 
+/* A height line is short; the longest, CometBFT's CONSENSUS FAILURE with its goroutine's stack, some KiB.
+ * Longer lines (a contract's dump) are not read for a height: no copy of megabytes per line. */
+#define HEIGHT_LINE_MAX (256U * 1024U)
+
 /* 1 and *ret when the line is one of those above, 0 when it is not (*ret untouched), -ENOMEM. */
 int height_line_parse(const char *line, size_t len, HeightLine *ret);
 

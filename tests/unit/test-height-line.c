@@ -4,6 +4,7 @@
  * BaseApp print them, plain, coloured and JSON; and where a node with --halt-height stopped. */
 
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "height-line.h"
@@ -95,6 +96,21 @@ Test(height_line, not_height_lines) {
         expect_none("3:04PM INF committed state height=99999999999999999999999 module=state");
         /* x/upgrade's announcement carries "height: N", not a height line. */
         expect_none("3:04PM ERR UPGRADE \"v2\" NEEDED at height: 20: info module=x/upgrade");
+}
+
+Test(height_line, long_lines) {
+        /* A committed state line with a long field still counts up to the cap; past it, not read. */
+        static const char head[] = "3:04PM INF committed state height=77 module=state note=";
+        size_t n = HEIGHT_LINE_MAX;
+        char *line = malloc(n + 2);
+        cr_assert_not_null(line);
+        memset(line, 'x', n + 1);
+        memcpy(line, head, strlen(head));
+        HeightLine h = {};
+        cr_expect_eq(height_line_parse(line, n, &h), 1);
+        cr_expect_eq(h.height, 77);
+        cr_expect_eq(height_line_parse(line, n + 1, &h), 0);
+        free(line);
 }
 
 Test(height_line, committed) {
