@@ -339,6 +339,18 @@ class TestPassedWithoutRpc(HeightTestCase):
         self.assertNotIn("--halt-height", self.args_line(text, "v1"))
         self.stop(r)
 
+    def test_node_above_height_json_logs(self):
+        # The same with the node's JSON logs: its height lines are read there too.
+        set_node_height(self.home, 30)
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "25").returncode, 0)
+        r = Run(self.home, ("start", "--home", self.home.path, "--log_format", "json"), self.env())
+        self.assertTrue(r.wait_for("Upgrade 's2' scheduled at height 25 is not carried out: fakechaind was "
+                                   "already at height 31, above it"), r.text())
+        self.assertTrue(r.wait_for('"height":33,'), r.text())
+        self.assertEqual(self.home.current(), "genesis")
+        self.assertNotIn("fakechaind v2", r.text())
+        self.stop(r)
+
     def test_node_above_height_finalize_style(self):
         # SDK v0.50.10+: a block at or above the halt height is refused in FinalizeBlock and the process
         # lives on; above the height, oraivisor stops it and starts it again without the flag.
