@@ -72,7 +72,7 @@ char *upgrade_plan_describe(const UpgradePlan *p) {
 
 /* Copies a line without ANSI escape sequences (CSI "ESC [ … final", OSC "ESC ] … BEL|ESC \", and
  * two-byte "ESC x") and without carriage returns. */
-static char *strip_ansi(const char *s, size_t n, size_t *ret_len) {
+char *log_line_strip_ansi(const char *s, size_t n, size_t *ret_len) {
         char *r = malloc(n + 1), *w = r;
         if (!r)
                 return NULL;
@@ -504,7 +504,7 @@ int plan_parse_log_line(const char *line, size_t len, UpgradePlan **ret) {
                 return 0;
 
         size_t n;
-        _cleanup_free_ char *clean = strip_ansi(line, len, &n);
+        _cleanup_free_ char *clean = log_line_strip_ansi(line, len, &n);
         if (!clean)
                 return -ENOMEM;
         /* JSON log lines need no JSON parser here: their message is a quoted string like any other. */

@@ -47,6 +47,9 @@ bool upgrade_plan_same(const UpgradePlan *a, const UpgradePlan *b) _pure_;
  * the words UPGRADE and NEEDED are rejected with two memmem() calls, so this is cheap on ordinary output. */
 int plan_parse_log_line(const char *line, size_t len, UpgradePlan **ret);
 
+/* A copy of a log line without its ANSI escape sequences and carriage returns (NULL: out of memory). */
+char *log_line_strip_ansi(const char *s, size_t n, size_t *ret_len);
+
 /* Parses upgrade-info.json. Returns 0, or -EBADMSG with *ret_reason (a static string) saying what is
  * wrong, or -ENOMEM. Accepts the height as a number or a decimal string, ignores unknown keys. */
 int plan_parse_json(const char *data, size_t len, UpgradePlan **ret, const char **ret_reason);

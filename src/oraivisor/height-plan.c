@@ -3,7 +3,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "chain-state-file.h"
 #include "events.h"
 #include "fd-util.h"
 #include "height-plan.h"
@@ -19,13 +18,7 @@ void height_pick_done(HeightPick *p) {
         *p = (HeightPick) {};
 }
 
-static int64_t known_height(Layout *l) {
-        _cleanup_(chain_state_done) ChainState s = {};
-        const char *reason = NULL;
-        return chain_state_load_at(l->root_fd, &s, &reason) < 0 ? 0 : s.height;
-}
-
-void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report_passed, HeightPick *ret) {
+void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report, int64_t seen, HeightPick *ret) {
         _cleanup_(height_schedule_done) HeightSchedule s = {};
         const char *reason = NULL;
 
@@ -42,7 +35,12 @@ void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report_passed, 
         }
         if (s.n_entries == 0)
                 return;
-        ret->known = known_height(l);
+        KnownHeight k;
+        known_height_read(l->home_fd, l->root_fd, report, &k);
+        if (seen > k.height)
+                k = (KnownHeight) { .height = seen, .source = KNOWN_HEIGHT_NODE_OUTPUT };
+        ret->known = k.height;
+        ret->known_source = k.source;
         for (size_t i = 0; i < s.n_entries; i++) {
                 const HeightUpgrade *e = &s.entries[i];
                 _cleanup_free_ char *folder = NULL, *shown = string_escape_for_log(e->name, strlen(e->name), 200);
@@ -57,9 +55,9 @@ void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report_passed, 
                 }
                 if (ret->known > 0 && e->height <= ret->known) {
                         ret->n_passed++;
-                        if (report_passed)
-                                log_warning("Upgrade '%s' was scheduled at height %" PRId64 ", which the chain has passed (it is at height %" PRId64 "): it is not acted on; remove it with 'oraivisorctl remove-upgrade %s'.",
-                                        strna(shown), e->height, ret->known, strna(shown));
+                        if (report)
+                                log_warning("Upgrade '%s' was scheduled at height %" PRId64 ", which the chain has passed (it is at height %" PRId64 "): it is not acted on; remove it with 'oraivisorctl remove-upgrade %s'. (The height is known from %s; the node runs without --halt-height; schedule the upgrade again above that height.)",
+                                        strna(shown), e->height, ret->known, strna(shown), known_height_source_describe(ret->known_source));
                         continue;
                 }
                 if (ret->height == 0) {
@@ -99,11 +97,6 @@ bool height_plan_still_scheduled(Layout *l, const char *name, int64_t height) {
                 return false;
         const HeightUpgrade *e = height_schedule_find(&s, name);
         return e && e->height == height;
-}
-
-bool height_plan_is_halt_line(const char *line, size_t len) {
-        return memmem(line, len, "halting node per configuration", strlen("halting node per configuration")) ||
-                memmem(line, len, "halt per configuration", strlen("halt per configuration"));
 }
 
 void height_plan_done(Layout *l, const char *daemon_name, const UpgradePlan *plan, bool by_height) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Upgrades scheduled at a height without governance, as the manager carries them out (the decisions are in
- * height-plan.c and core/height-schedule.c): the node runs with --halt-height of the nearest one, says when
- * it halts there, and is upgraded once it has stopped at that height; a change of the schedule while it
- * runs restarts it with the new flag (ORAIVISOR_HEIGHT_RESTART). */
+ * height-plan.c, core/height-schedule.c and core/height-line.c): the node runs with --halt-height of the
+ * nearest one its known height has not passed, says when it halts there, and is upgraded once it has
+ * stopped at that height, never above it (its height lines say where it is); a change of the schedule while
+ * it runs restarts it with the new flag (ORAIVISOR_HEIGHT_RESTART). */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,7 +12,9 @@
 #include "events.h"
 #include "exit-status.h"
 #include "height-plan.h"
+#include "height-line.h"
 #include "height-schedule.h"
+#include "known-height.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "string-util.h"
@@ -22,11 +25,12 @@
 int manager_height_args(Manager *m, char ***argv) {
         _cleanup_(height_pick_done) HeightPick pick = {};
 
-        height_plan_pick(m->layout, &m->current, !m->passed_reported, &pick);
+        height_plan_pick(m->layout, &m->current, !m->passed_reported, m->height_seen, &pick);
         m->passed_reported = true;
         m->halt_height = 0;
         m->halt_name = mfree(m->halt_name);
         m->halt_seen = false;
+        m->halt_known = pick.known;
         if (pick.height <= 0)
                 return 0;
 
@@ -51,12 +55,94 @@ int manager_height_args(Manager *m, char ***argv) {
         return 0;
 }
 
-/* A line of the daemon's output: is it the SDK saying it halts at its --halt-height? */
-void manager_height_line(Manager *m, const char *line, size_t len) {
-        if (m->halt_height > 0 && !m->halt_seen && height_plan_is_halt_line(line, len)) {
-                log_info("%s says it halts at its --halt-height %" PRId64 ".", m->config->name, m->halt_height);
-                m->halt_seen = true;
+/* Keeps the highest committed height seen in the node's output, for the next start (shared/known-height.h).
+ * Only when the node's output showed one; a failure is only less known: debug. */
+void manager_height_save_seen(Manager *m) {
+        if (m->height_seen <= 0 || m->height_seen == m->height_saved)
+                return;
+        int r = known_height_save_seen(m->layout->root_fd, m->height_seen);
+        if (r < 0)
+                log_debug_errno(r, "Cannot write '%s/" NODE_HEIGHT_FILE "', ignoring: %m", m->layout->root);
+        else
+                m->height_saved = m->height_seen;
+}
+
+/* Where a node that says it halts at its --halt-height stopped, and what is done about it. Returns the
+ * verdict (logged: a refusal is an event of its own). */
+static HaltVerdict halt_verdict(Manager *m) {
+        int64_t known = MAX(m->halt_known, m->height_seen);
+        HaltVerdict v = height_halt_verdict(m->halt_kind, m->halt_height, known);
+        _cleanup_free_ char *shown = string_escape_for_log(m->halt_name, strlen(m->halt_name), 200);
+        if (v == HALT_ABOVE_HEIGHT) {
+                _cleanup_(upgrade_plan_freep) UpgradePlan *p = NULL;
+                (void) upgrade_plan_new(m->halt_name, m->halt_height, NULL, NULL, &p);
+                log_event(EVENT_UPGRADE_SKIPPED, LOG_ERR, 0, m->config->name, p, NULL,
+                        "Upgrade '%s' scheduled at height %" PRId64 " is not carried out: %s was already at height %" PRId64 ", above it, so its --halt-height stopped it too late; %s runs on without that flag. Fix: 'oraivisorctl remove-upgrade %s', then schedule it again at a height ahead.",
+                        strna(shown), m->halt_height, m->config->name, known, m->config->name, strna(shown));
+                manager_height_save_seen(m);
+        } else if (v == HALT_UNCONFIRMED)
+                log_warning("%s's height is not known (no height line in its output, no RPC state, no validator state): upgrade '%s' is carried out on the SDK's word that it halts at the first block at or above %" PRId64 ". Keep its INF lines of module state, or its RPC, to have that checked.",
+                        m->config->name, strna(shown), m->halt_height);
+        return v;
+}
+
+/* Records the upgrade at the halt height as due: the plan carried out once the node is stopped. */
+static int height_plan_due(Manager *m, const char *how) {
+        if (upgrade_plan_new(m->halt_name, m->halt_height, NULL, NULL, &m->height_plan) < 0)
+                return log_oom();
+        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->height_plan, NULL,
+                "%s %s at its --halt-height %" PRId64 ": upgrade '%s' scheduled there (no governance) is due.",
+                m->config->name, how, m->halt_height, m->halt_name);
+        /* Should the upgrade fail, the next start carries it out: never the old binary past H. */
+        if (height_plan_mark_halted(m->layout, m->halt_name) < 0)
+                log_warning("Should upgrade '%s' not finish, remove it with 'oraivisorctl remove-upgrade' or it is reported as passed at the next start.",
+                        m->halt_name);
+        return 0;
+}
+
+/* SDK v0.50.10+ refuses block H in FinalizeBlock and CometBFT stops consensus, but the process lives on:
+ * it is stopped here, then upgraded (STATE_STOPPING) or started again without the flag (STATE_RESTARTING). */
+static void halted_in_finalize(Manager *m) {
+        if (m->state != STATE_RUNNING)
+                return;
+        if (!height_plan_still_scheduled(m->layout, m->halt_name, m->halt_height)) {
+                log_notice("%s refused block %" PRId64 " (its --halt-height), but upgrade '%s' is no longer scheduled there: starting it again as it is.",
+                        m->config->name, m->halt_height, m->halt_name);
+                m->state = STATE_RESTARTING;
+        } else if (halt_verdict(m) == HALT_ABOVE_HEIGHT)
+                m->state = STATE_RESTARTING;
+        else {
+                char how[96];
+                snprintf(how, sizeof how, "stopped before block %" PRId64 " (the SDK refused it in FinalizeBlock)", m->halt_height);
+                if (height_plan_due(m, how) < 0)
+                        return manager_exit(m, EXIT_INTERNAL);
+                m->state = STATE_STOPPING;
         }
+        if (launcher_stop(m->launcher, m->config->shutdown_grace) < 0)
+                manager_exit(m, EXIT_SYSTEM);
+}
+
+/* A line of the daemon's output: a height it reached, or the SDK saying it halts at its --halt-height. */
+void manager_height_line(Manager *m, const char *line, size_t len) {
+        HeightLine h;
+        if (height_line_parse(line, len, &h) <= 0)
+                return;
+        int64_t c = height_line_committed(&h);
+        if (c > m->height_seen) {
+                m->height_seen = c;
+                /* Now and then, so that a kill of oraivisor loses little. */
+                if (c >= m->height_saved + 100)
+                        manager_height_save_seen(m);
+        }
+        if (h.kind != HEIGHT_LINE_HALT_COMMIT && h.kind != HEIGHT_LINE_HALT_FINALIZE)
+                return;
+        if (m->halt_height <= 0 || m->halt_seen || h.height != m->halt_height)
+                return;
+        log_info("%s says it halts at its --halt-height %" PRId64 ".", m->config->name, m->halt_height);
+        m->halt_seen = true;
+        m->halt_kind = h.kind;
+        if (h.kind == HEIGHT_LINE_HALT_FINALIZE)
+                halted_in_finalize(m);
 }
 
 /* The daemon ended by itself and no governance plan is due: did it stop at its --halt-height? Returns 1
@@ -72,19 +158,16 @@ int manager_height_exited(Manager *m, const DaemonExit *e) {
                 (void) manager_launch(m);
                 return 1;
         }
-        /* It committed the scheduled height and stopped: that upgrade, as a governance one. */
-        if (upgrade_plan_new(m->halt_name, m->halt_height, NULL, NULL, &m->height_plan) < 0) {
-                log_oom();
+        /* It committed the scheduled height and stopped: that upgrade, as a governance one; unless it was
+         * past the height already (a halt right after its start, a height line above it). */
+        if (halt_verdict(m) == HALT_ABOVE_HEIGHT) {
+                (void) manager_launch(m);
+                return 1;
+        }
+        if (height_plan_due(m, daemon_exit_describe(e, buf, sizeof(buf))) < 0) {
                 manager_exit(m, EXIT_INTERNAL);
                 return 1;
         }
-        log_event(EVENT_PLAN_DETECTED, LOG_NOTICE, 0, m->config->name, m->height_plan, NULL,
-                "%s %s at its --halt-height %" PRId64 ": upgrade '%s' scheduled there (no governance) is due.",
-                m->config->name, daemon_exit_describe(e, buf, sizeof(buf)), m->halt_height, m->halt_name);
-        /* Should the upgrade fail, the next start carries it out: never the old binary past H. */
-        if (height_plan_mark_halted(m->layout, m->halt_name) < 0)
-                log_warning("Should upgrade '%s' not finish, remove it with 'oraivisorctl remove-upgrade' or it is reported as passed at the next start.",
-                        m->halt_name);
         manager_start_upgrade(m, NULL);
         return 1;
 }
@@ -94,7 +177,7 @@ int manager_height_exited(Manager *m, const DaemonExit *e) {
 int manager_height_pending(Manager *m) {
         _cleanup_(height_pick_done) HeightPick pick = {};
 
-        height_plan_pick(m->layout, &m->current, false, &pick);
+        height_plan_pick(m->layout, &m->current, false, m->height_seen, &pick);
         if (!pick.halted_name)
                 return 0;
         if (upgrade_plan_new(pick.halted_name, pick.halted_height, NULL, NULL, &m->height_plan) < 0)
@@ -118,7 +201,7 @@ static int on_schedule_event(sd_event_source *s, const struct inotify_event *ev,
         if (ev->len == 0 || !streq(ev->name, HEIGHT_SCHEDULE_FILE) || m->state != STATE_RUNNING)
                 return 0;
         _cleanup_(height_pick_done) HeightPick pick = {};
-        height_plan_pick(m->layout, &m->current, false, &pick);
+        height_plan_pick(m->layout, &m->current, false, m->height_seen, &pick);
         if (pick.height == m->halt_height && streq_ptr(pick.name, m->halt_name))
                 return 0;
         _cleanup_free_ char *shown = pick.name ? string_escape_for_log(pick.name, strlen(pick.name), 200) : NULL;

@@ -14,6 +14,7 @@
 #include "chain-watch.h"
 #include "config.h"
 #include "credentials.h"
+#include "height-line.h"
 #include "launcher.h"
 #include "manager.h"
 #include "layout.h"
@@ -78,6 +79,10 @@ struct Manager {
         int64_t halt_height;
         char *halt_name;
         bool halt_seen;
+        HeightLineKind halt_kind;     /* the halt line seen: which style of BaseApp (core/height-line.h) */
+        int64_t halt_known;           /* the node's known committed height when it was started with the flag */
+        int64_t height_seen;          /* the highest committed height its output showed (height lines), 0 none */
+        int64_t height_saved;         /* the last one written to oraivisor/node-height */
         bool passed_reported;
         UpgradePlan *height_plan;
         sd_event_source *schedule_watch; /* inotify on $DAEMON_HOME/oraivisor for scheduled-upgrades.json */
@@ -98,6 +103,7 @@ void manager_on_plan_file(PlanWatch *w, const UpgradePlan *p, void *userdata);
 /* manager-height.c */
 int manager_height_args(Manager *m, char ***argv);
 void manager_height_line(Manager *m, const char *line, size_t len);
+void manager_height_save_seen(Manager *m);
 int manager_height_exited(Manager *m, const DaemonExit *e);
 int manager_height_pending(Manager *m);
 void manager_height_upgraded(Manager *m);

@@ -312,6 +312,7 @@ static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
         char buf[128];
         int status = daemon_exit_to_status(e);
 
+        manager_height_save_seen(m);
         switch (m->state) {
         case STATE_STOPPING:
                 log_info("%s stopped (%s).", m->config->name, daemon_exit_describe(e, buf, sizeof(buf)));

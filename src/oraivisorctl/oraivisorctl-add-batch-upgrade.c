@@ -63,17 +63,18 @@ static int run(Ctl *ctl) {
                 return r;
 
         /* Every line checked against the chain, the schedule and the files before anything is installed. */
-        int64_t known = ctl_known_height(&i);
+        KnownHeight known;
+        ctl_known_height(&i, &known);
         for (size_t k = 0; k < b.n; k++) {
                 const HeightBatchLine *l = &b.lines[k];
                 _cleanup_free_ char *name = ctl_escape(l->name), *path = ctl_escape(l->path);
                 struct stat st;
                 if (!name || !path)
                         return log_oom(), CTL_EXIT_FAILURE;
-                if (known > 0 && l->height <= known)
+                if (known.height > 0 && l->height <= known.height)
                         return ctl_fail(CTL_EXIT_FAILURE,
-                                "'%s' line %u: height %" PRId64 " of upgrade '%s' is already passed (the chain is at height %" PRId64 "); nothing was installed.",
-                                shown_file, l->line, l->height, name, known);
+                                "'%s' line %u: height %" PRId64 " of upgrade '%s' is already passed (the chain is at height %" PRId64 "), known from %s; nothing was installed.",
+                                shown_file, l->line, l->height, name, known.height, known_height_source_describe(known.source));
                 for (size_t j = 0; j < sched.n_entries; j++)
                         if (sched.entries[j].height == l->height && !streq(sched.entries[j].name, l->name)) {
                                 _cleanup_free_ char *other = ctl_escape(sched.entries[j].name);

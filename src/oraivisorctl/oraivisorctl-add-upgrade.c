@@ -26,7 +26,9 @@ static int run(Ctl *ctl) {
         _cleanup_(height_schedule_done) HeightSchedule sched = {};
         if (ctl->height > 0) {
                 /* Everything about the height is checked before anything is installed. */
-                r = ctl_schedule_check_height(&i, u.shown, ctl->height, ctl_known_height(&i));
+                KnownHeight known;
+                ctl_known_height(&i, &known);
+                r = ctl_schedule_check_height(&i, u.shown, ctl->height, &known);
                 if (r != CTL_EXIT_OK)
                         return r;
                 r = ctl_schedule_load(&i, &sched);

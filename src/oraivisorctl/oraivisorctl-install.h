@@ -15,6 +15,7 @@
 
 #include "oraivisorctl.h"
 #include "height-schedule.h"
+#include "known-height.h"
 #include "record.h"
 
 typedef struct CtlInstall {
@@ -70,11 +71,13 @@ char *ctl_escape(const char *s);
 /* Upgrades at a height (shared/height-schedule-file.h), for add-upgrade --height, add-batch-upgrade and
  * remove-upgrade; all under the install lock i holds. */
 
-/* The chain's height as last known (chain-state.json of the chain watcher), 0 when unknown. */
-int64_t ctl_known_height(CtlInstall *i);
-/* Refuses (a printed error, its CtlExit) a height the chain has passed (height <= the known height), else
+/* The node's height as known without asking it (shared/known-height.h: the chain watcher's chain-state.json,
+ * the validator's priv_validator_state.json, the last height oraivisor saw in the node's output); a damaged
+ * source gets a warning and is ignored. */
+void ctl_known_height(CtlInstall *i, KnownHeight *ret);
+/* Refuses (a printed error, its CtlExit) a height the node has passed (height <= the known height), else
  * CTL_EXIT_OK. */
-int ctl_schedule_check_height(CtlInstall *i, const char *shown, int64_t height, int64_t known);
+int ctl_schedule_check_height(CtlInstall *i, const char *shown, int64_t height, const KnownHeight *known);
 /* Warns when the chain's governance plan (chain-state.json) is at or below height: it supersedes the schedule. */
 void ctl_schedule_warn_governance(CtlInstall *i, const char *shown, int64_t height);
 /* Loads the schedule: CTL_EXIT_OK, or the printed error's status (a damaged file names itself and the fix). */

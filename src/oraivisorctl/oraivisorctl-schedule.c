@@ -12,12 +12,8 @@
 #include "log.h"
 #include "oraivisorctl-install.h"
 
-int64_t ctl_known_height(CtlInstall *i) {
-        _cleanup_(chain_state_done) ChainState s = {};
-        const char *reason = NULL;
-        if (chain_state_load_at(i->layout->root_fd, &s, &reason) < 0)
-                return 0;
-        return s.height;
+void ctl_known_height(CtlInstall *i, KnownHeight *ret) {
+        known_height_read(i->layout->home_fd, i->layout->root_fd, true, ret);
 }
 
 void ctl_schedule_warn_governance(CtlInstall *i, const char *shown, int64_t height) {
@@ -35,12 +31,12 @@ void ctl_schedule_warn_governance(CtlInstall *i, const char *shown, int64_t heig
         }
 }
 
-int ctl_schedule_check_height(CtlInstall *i, const char *shown, int64_t height, int64_t known) {
-        if (known > 0 && height <= known)
+int ctl_schedule_check_height(CtlInstall *i, const char *shown, int64_t height, const KnownHeight *known) {
+        if (known->height > 0 && height <= known->height)
                 return ctl_fail(CTL_EXIT_FAILURE,
                         "Height %" PRId64 " of upgrade '%s' is already passed: the chain is at height %" PRId64
-                        " ('%s/" CHAIN_STATE_FILE "'); schedule it above %" PRId64 ".",
-                        height, shown, known, i->layout->root, known);
+                        " (known from %s); schedule it above %" PRId64 ".",
+                        height, shown, known->height, known_height_source_describe(known->source), known->height);
         return CTL_EXIT_OK;
 }
 

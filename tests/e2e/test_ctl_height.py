@@ -76,12 +76,20 @@ class HeightTestCase(unittest.TestCase):
         return m.group(1)
 
     def assertHaltedAt(self, text, version, height):
-        """version committed block height, said it halts there, and committed nothing after it."""
+        """version committed block height, said it halts there, and committed nothing after it. As the SDK
+        does it (BaseApp.Commit): the halting line comes in the Commit of the block, before CometBFT's
+        "committed state" of that block."""
         start = text.index(f"fakechaind {version} starting")
         end = text.index("halting node per configuration", start)
-        self.assertIn(f"committed state height={height} ", text[start:end])
-        self.assertNotIn(f"committed state height={height + 1} ", text[start:end])
+        self.assertIn(f"finalizing commit of block height={height} ", text[start:end])
+        self.assertIn(f"committed state height={height - 1} ", text[start:end])
+        self.assertNotIn(f"committed state height={height} ", text[start:end])
         self.assertIn(f"halting node per configuration height={height} ", text[end:end + 200])
+        after = text[end:]
+        stop = after.find(" starting (version=")
+        after = after if stop < 0 else after[:stop]
+        self.assertIn(f"committed state height={height} ", after)
+        self.assertNotIn(f"committed state height={height + 1} ", after)
 
 
 class TestAddUpgradeHeight(HeightTestCase):
@@ -234,6 +242,165 @@ class TestPassedHeight(HeightTestCase):
         self.assertNotIn("--halt-height", self.args_line(text, "v1"))
         self.stop(r)
         self.assertEqual(self.home.current(), "genesis")
+
+
+def write_priv_validator_state(home, content):
+    os.makedirs(home.data(), exist_ok=True)
+    with open(home.data("priv_validator_state.json"), "w") as f:
+        f.write(content)
+
+
+def write_node_height(home, height):
+    with open(os.path.join(home.root, "node-height"), "w") as f:
+        f.write(f"{height}\n")
+
+
+def set_node_height(home, height):
+    """The fake node's own committed height (data/height), as if it had run there."""
+    os.makedirs(home.data(), exist_ok=True)
+    with open(home.data("height"), "w") as f:
+        f.write(f"{height}\n")
+
+
+class TestPassedWithoutRpc(HeightTestCase):
+    """The RPC is off (as in every test here): the node's height comes from its own output, its validator
+    state, or the last height oraivisor saw."""
+
+    def test_priv_validator_state_refuses_add(self):
+        write_priv_validator_state(self.home, '{\n  "height": "51",\n  "round": 0,\n  "step": 3\n}')
+        r = self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "50")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("Height 50 of upgrade 's2' is already passed: the chain is at height 50 (known from the "
+                      "validator's last signature (data/priv_validator_state.json)); schedule it above 50.", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.home.root, "upgrades", "s2")))
+        self.assertIsNone(self.schedule())
+        # Signed at 51: 50 is committed, 51 is not yet.
+        r = self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "51")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # A full node's "0" says nothing.
+        write_priv_validator_state(self.home, '{"height":"0","round":0,"step":0}')
+        r = self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "3")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_damaged_priv_validator_state_ignored_with_one_line(self):
+        cases = [
+            ('{"height": 12', "it is not a JSON object"),
+            ('{"height": "12x", "round": 0}', "its \"height\" is not a decimal number"),
+            ('{"round": 0}', "it has no \"height\""),
+            ('{"height": "99999999999999999999999"}', "its \"height\" is not a decimal number"),
+            ('{"height": "12"} trailing', "it is not a JSON object"),
+            (" " * (64 * 1024 + 1), "it is larger than 64 KiB"),
+        ]
+        for i, (content, reason) in enumerate(cases):
+            write_priv_validator_state(self.home, content)
+            r = self.ctl("add-upgrade", f"s{i}", fakechaind("v2"), "--height", str(100 + i))
+            self.assertEqual(r.returncode, 0, (content[:40], r.stderr))
+            lines = [line for line in r.stderr.splitlines() if "priv_validator_state.json" in line]
+            self.assertEqual(len(lines), 1, r.stderr)
+            self.assertIn(f"is not a validator state file ({reason}): the node's height is not taken from it, "
+                          "ignoring.", lines[0])
+        # oraivisor starts the node all the same, with the flag, and says so once.
+        r = self.start()
+        self.assertTrue(r.wait_for("committed state height=3 "), r.text())
+        text = r.text()
+        self.assertEqual(text.count("priv_validator_state.json' is not a validator state file"), 1, text)
+        self.assertIn("--halt-height 100", self.args_line(text, "v1"))
+        self.stop(r)
+
+    def test_node_above_height_at_start_from_its_output(self):
+        # The node is at 30; nothing on disk says so (no RPC, a full node, oraivisor never saw it run).
+        set_node_height(self.home, 30)
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "25").returncode, 0)
+        r = self.start()
+        # Started with the flag (nothing known), the SDK commits one block and halts: at 31, not 25.
+        self.assertTrue(r.wait_for("Upgrade 's2' scheduled at height 25 is not carried out: fakechaind was "
+                                   "already at height 31, above it"), r.text())
+        self.assertTrue(r.wait_for("committed state height=33 "), r.text())
+        text = r.text()
+        self.assertIn("Fix: 'oraivisorctl remove-upgrade s2', then schedule it again at a height ahead.", text)
+        self.assertEqual(self.home.current(), "genesis")
+        self.assertNotIn("fakechaind v2", text)
+        # It runs on without the flag.
+        starts = [m.start() for m in re.finditer("fakechaind v1 args: ", text)]
+        self.assertEqual(len(starts), 2, text)
+        self.assertIn("--halt-height 25", self.args_line(text[starts[0]:], "v1"))
+        self.assertNotIn("--halt-height", self.args_line(text[starts[1]:], "v1"))
+        self.assertEqual([(e["name"], e["height"], e.get("halted", False)) for e in self.schedule()["upgrades"]],
+                         [("s2", 25, False)])
+        self.stop(r)
+        # What it saw is kept: the next start knows the height is passed and says so.
+        with open(os.path.join(self.home.root, "node-height")) as f:
+            self.assertGreaterEqual(int(f.read()), 33)
+        r = self.start()
+        self.assertTrue(r.wait_for("committed state height=35 "), r.text())
+        text = r.text()
+        self.assertIn("Upgrade 's2' was scheduled at height 25, which the chain has passed", text)
+        self.assertIn("known from the node's own output", text)
+        self.assertNotIn("--halt-height", self.args_line(text, "v1"))
+        self.stop(r)
+
+    def test_node_above_height_json_logs(self):
+        # The same with the node's JSON logs: its height lines are read there too.
+        set_node_height(self.home, 30)
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "25").returncode, 0)
+        r = Run(self.home, ("start", "--home", self.home.path, "--log_format", "json"), self.env())
+        self.assertTrue(r.wait_for("Upgrade 's2' scheduled at height 25 is not carried out: fakechaind was "
+                                   "already at height 31, above it"), r.text())
+        self.assertTrue(r.wait_for('"height":33,'), r.text())
+        self.assertEqual(self.home.current(), "genesis")
+        self.assertNotIn("fakechaind v2", r.text())
+        self.stop(r)
+
+    def test_node_above_height_finalize_style(self):
+        # SDK v0.50.10+: a block at or above the halt height is refused in FinalizeBlock and the process
+        # lives on; above the height, oraivisor stops it and starts it again without the flag.
+        set_node_height(self.home, 30)
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "25").returncode, 0)
+        r = self.start(FAKECHAIN_SDK="v0.50.10")
+        self.assertTrue(r.wait_for("Upgrade 's2' scheduled at height 25 is not carried out: fakechaind was "
+                                   "already at height 30, above it"), r.text())
+        self.assertTrue(r.wait_for("committed state height=32 "), r.text())
+        text = r.text()
+        self.assertIn('halt per configuration height 25 time 0', text)
+        self.assertEqual(self.home.current(), "genesis")
+        starts = [m.start() for m in re.finditer("fakechaind v1 args: ", text)]
+        self.assertEqual(len(starts), 2, text)
+        self.assertNotIn("--halt-height", self.args_line(text[starts[1]:], "v1"))
+        self.stop(r)
+
+    def test_reaching_height_finalize_style_upgrades(self):
+        # SDK v0.50.10+: block 8 is refused, 7 is the last the old version commits; the process does not
+        # exit by itself: oraivisor stops it and upgrades, and v2 commits 8.
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "8").returncode, 0)
+        r = self.start(FAKECHAIN_SDK="v0.50.10")
+        self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
+        self.assertTrue(r.wait_for("committed state height=9 "), r.text())
+        text = r.text()
+        v1 = text[text.index("fakechaind v1 starting"):text.index("fakechaind v2 starting")]
+        self.assertIn("committed state height=7 ", v1)
+        self.assertNotIn("committed state height=8 ", v1)
+        self.assertIn("halt per configuration height 8 time 0", v1)
+        self.assertIn("fakechaind stopped before block 8 (the SDK refused it in FinalizeBlock) at its --halt-height 8: "
+                      "upgrade 's2' scheduled there (no governance) is due.", text)
+        self.assertRegex(text, r"fakechaind v2 starting \(version=v2 pid=\d+ uid=\d+ user=\S+ gid=\d+ height=7 ")
+        self.assertEqual(self.home.current(), "upgrades/s2")
+        self.assertIsNone(self.schedule())
+        self.stop(r)
+
+    def test_reaching_height_exactly_upgrades_v045(self):
+        # SDK v0.45 exits 130 (128 + SIGINT) after its halt: still the halt, carried out as today.
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "8").returncode, 0)
+        r = self.start(FAKECHAIN_SDK="v0.45")
+        self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
+        self.assertTrue(r.wait_for("committed state height=10 "), r.text())
+        text = r.text()
+        self.assertHaltedAt(text, "v1", 8)
+        self.assertIn("exiting at height 8, status 130", text)
+        self.assertEqual(self.home.current(), "upgrades/s2")
+        self.stop(r)
+        # The height v1 stopped at, then v2's, is kept for the next start (no RPC here).
+        with open(os.path.join(self.home.root, "node-height")) as f:
+            self.assertGreaterEqual(int(f.read()), 10)
 
 
 class TestRemove(HeightTestCase):

@@ -56,9 +56,19 @@
  *   (default 0), or with FAKECHAIN_CRASH_SIGNAL=SEGV (any fatal signal, name or number) die by that signal.
  *   SIGTERM/SIGINT: logs "received signal, shutting down gracefully", waits FAKECHAIN_TERM_DELAY ms (default
  *   0), persists the height, exits FAKECHAIN_TERM_EXIT (default 0). FAKECHAIN_IGNORE_TERM=1 ignores SIGTERM.
- *   --halt-height H (the SDK's BaseApp, v0.47): after committing block H logs `INF halting node per
- *   configuration height=H module=baseapp` (the SDK adds the halt time; left out), the graceful shutdown lines, and exits 0. Started at or
- *   above H, it commits one more block first (the SDK checks after each commit).
+ *   --halt-height H, as the SDK's BaseApp of FAKECHAIN_SDK=v0.45|v0.47|v0.50|v0.50.10 (default v0.47) does
+ *   it (docs/chain-watch.md, "What the SDK does at --halt-height", from its source):
+ *     v0.45, v0.47, v0.50 (to v0.50.9): in the Commit of the first block h >= H, `INF halting node per
+ *     configuration height=H module=baseapp time=0`, then (CometBFT, once Commit returned) `committed state
+ *     height=h`, then a SIGINT to itself and the graceful shutdown: exit 0, or 130 for v0.45 (its
+ *     WaitForQuitSignals returns 128 + the signal). Started at or above H, it commits one more block first.
+ *     v0.50 (to v0.50.9) also refuses in FinalizeBlock a block above H; v0.50.10 refuses every block >= H
+ *     there (H itself is never committed): `ERR error in proxyAppConn.FinalizeBlock err="halt per
+ *     configuration height H time 0" module=state`, CometBFT's `ERR CONSENSUS FAILURE!!! err="failed to apply
+ *     block; error halt per configuration height H time 0" module=consensus`, and the process stays alive,
+ *     silent (its consensus halted) until a signal.
+ *   Every block: `finalizing commit of block height=N module=consensus` (CometBFT's consensus, before the
+ *   block is executed), then `committed state height=N module=state` (after the app's Commit).
  *   SIGQUIT: a Go-style "SIGQUIT: quit" dump on stderr, exit FAKECHAIN_QUIT_EXIT (default 0).
  *
  * Output stress
@@ -193,6 +203,7 @@ typedef struct Fake {
         int signal_fd;
         uint64_t height; /* last committed block */
         uint64_t halt_height; /* --halt-height: 0 none */
+        int sdk; /* FAKECHAIN_SDK: 0 v0.45, 1 v0.47, 2 v0.50 (to v0.50.9), 3 v0.50.10 and later */
 } Fake;
 
 /* ---- small helpers ------------------------------------------------------------------------------- */
@@ -675,6 +686,7 @@ static int parse_env(Fake *f) {
         static const char *const halts[] = {"hang", "exit"};
         static const char *const announces[] = {"both", "file", "log"};
         static const char *const orders[] = {"file-first", "log-first"};
+        static const char *const sdks[] = {"v0.47", "v0.45", "v0.50", "v0.50.10"};
         int r, k;
 
         if (f->log_format_arg && !streq(f->log_format_arg, "plain") && !streq(f->log_format_arg, "json"))
@@ -697,6 +709,11 @@ static int parse_env(Fake *f) {
         if (k < 0)
                 return k;
         f->halt_exit = k == 1;
+
+        k = env_choice("FAKECHAIN_SDK", sdks, ELEMENTSOF(sdks), "'v0.45', 'v0.47', 'v0.50' or 'v0.50.10'");
+        if (k < 0)
+                return k;
+        f->sdk = (int[]){1, 0, 2, 3}[k];
 
         k = env_choice("FAKECHAIN_ANNOUNCE", announces, ELEMENTSOF(announces), "'file', 'log' or 'both'");
         if (k < 0)
@@ -945,17 +962,29 @@ static void wait_until(Fake *f, usec_t deadline) {
 
 /* ---- the chain ----------------------------------------------------------------------------------- */
 
-/* --halt-height H, as the SDK's BaseApp (v0.47): block H is committed, then "halting node per
- * configuration" with the height, a SIGINT to itself and the graceful shutdown, exit status 0. */
+/* The graceful shutdown after BaseApp.halt()'s SIGINT to itself (server/start.go): v0.47 and later return
+ * from the start command (exit 0); v0.45 returns ErrorCode{128 + SIGINT}, which the app's main exits with. */
 _noreturn_ static void halt_per_configuration(Fake *f) {
-        char height[32];
-        snprintf(height, sizeof height, "%" PRIu64, f->halt_height);
-        Field fields[] = {{"height", height, true}};
-        EMIT(f, LEVEL_INFO, "baseapp", fields, "halting node per configuration");
+        int status = f->sdk == 0 ? 128 + SIGINT : 0;
         Field sig[] = {{"signal", "interrupt", false}};
         EMIT(f, LEVEL_INFO, "server", sig, "received signal, shutting down gracefully");
-        EMIT0(f, LEVEL_INFO, "server", "exiting at height %" PRIu64 ", status 0", f->height);
-        exit(EXIT_SUCCESS);
+        EMIT0(f, LEVEL_INFO, "server", "exiting at height %" PRIu64 ", status %d", f->height, status);
+        exit(status);
+}
+
+/* checkHalt() refused the block in FinalizeBlock (SDK v0.50+): CometBFT logs the error, its consensus
+ * panics ("failed to apply block") and halts, and the process lives on until a signal. */
+_noreturn_ static void halt_in_finalize(Fake *f) {
+        _cleanup_free_ char *err = NULL, *cons = NULL;
+        if (asprintf(&err, "halt per configuration height %" PRIu64 " time 0", f->halt_height) < 0 ||
+                asprintf(&cons, "failed to apply block; error %s", err) < 0)
+                exit(EXIT_FAILURE);
+        Field e1[] = {{"err", err, false}};
+        EMIT(f, LEVEL_ERROR, "state", e1, "error in proxyAppConn.FinalizeBlock");
+        Field e2[] = {{"err", cons, false}};
+        EMIT(f, LEVEL_ERROR, "consensus", e2, "CONSENSUS FAILURE!!!");
+        wait_until(f, USEC_INFINITY);
+        abort(); /* not reached: wait_until(∞) only returns through exit() */
 }
 
 static bool plan_known(const Fake *f, const Plan *p) {
@@ -1040,12 +1069,26 @@ _noreturn_ static void binary_updated_before_trigger(Fake *f, const Plan *p) {
 static void commit(Fake *f, uint64_t h) {
         char height[32];
 
+        snprintf(height, sizeof height, "%" PRIu64, h);
+        Field fields[] = {{"height", height, true}};
+        EMIT(f, LEVEL_INFO, "consensus", fields, "finalizing commit of block");
+        /* FinalizeBlock's checkHalt (v0.50: above H; v0.50.10: at or above H). */
+        if (f->halt_height > 0 && ((f->sdk == 2 && h > f->halt_height) || (f->sdk == 3 && h >= f->halt_height)))
+                halt_in_finalize(f);
+        bool halt = f->halt_height > 0 && f->sdk <= 2 && h >= f->halt_height;
         f->height = h;
         if (height_persist(f) < 0)
                 exit(EXIT_FAILURE);
-        snprintf(height, sizeof height, "%" PRIu64, h);
-        Field fields[] = {{"height", height, true}};
+        if (halt) {
+                /* In the app's Commit, before CometBFT logs the commit. */
+                char hh[32];
+                snprintf(hh, sizeof hh, "%" PRIu64, f->halt_height);
+                Field hf[] = {{"height", hh, true}, {"time", "0", true}};
+                EMIT(f, LEVEL_INFO, "baseapp", hf, "halting node per configuration");
+        }
         EMIT(f, LEVEL_INFO, "state", fields, "committed state");
+        if (halt)
+                halt_per_configuration(f);
 }
 
 static void start_banner(Fake *f) {
@@ -1230,8 +1273,6 @@ static int run_start(Fake *f) {
                                 announce(f, p);
                 }
                 commit(f, h);
-                if (f->halt_height > 0 && h >= f->halt_height)
-                        halt_per_configuration(f);
                 if (f->stop_at > 0 && h >= f->stop_at)
                         stop(f);
         }

@@ -1886,8 +1886,9 @@ t_oraivisor_height_halt() {
         expect "genesis runs with --halt-height 25" wait_for 10 dj_has $i "fakechaind v1 args: start --home $h --halt-height 25"
         expect "s2 (fakechaind v2) runs after the halt" wait_for 60 dj_has $i "fakechaind v2 starting"
         expect "current -> upgrades/s2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/s2
-        expect "v1 committed block 25, then said it halts there" bash -c \
-                'grep -A1 -F "committed state height=25 " <<<"$1" | grep -qF "halting node per configuration height=25 "' _ "$(dj $i)"
+        # As the SDK's BaseApp does it: the halt line in the app's Commit of block 25, then CometBFT's line.
+        expect "v1 said it halts at 25 in the commit of block 25" bash -c \
+                'grep -A1 -F "halting node per configuration height=25 " <<<"$1" | grep -qF "committed state height=25 "' _ "$(dj $i)"
         expect "... and committed no block 26" test "$(dj $i | grep -cF "committed state height=26 " || true)" -le 1
         expect "v2 starts from height 25" bash -c 'grep -q "fakechaind v2 starting (.*height=25 " <<<"$1"' _ "$(dj $i)"
         expect "v2 runs without --halt-height" bash -c 'grep -F "fakechaind v2 args:" <<<"$1" | grep -qvF -- "--halt-height"' _ "$(dj $i)"
@@ -1900,6 +1901,45 @@ t_oraivisor_height_halt() {
         sbx systemctl stop $u
 }
 
+# The node's height without the RPC (issue 13), under the unit: SDK v0.50.10+ refuses the block of its
+# --halt-height and stays alive; oraivisor stops the node's unit itself. First the node at 30 with s2 at 25
+# (nothing on disk says 30): not upgraded, started again without the flag; then s3 at 40 is reached exactly.
+t_oraivisor_height_passed() {
+        local i=hpass h=/var/lib/hpass u=oraivisor@hpass.service o="$OUT/hpass.ctl" rc=0
+        make_home $h fakechaind
+        echo 30 | sbx tee $h/data/height >/dev/null
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_NAME=fakechaind UNSAFE_SKIP_BACKUP=true ORAIVISOR_NODE_RPC=off \
+                DAEMON_RESTART_AFTER_UPGRADE=true "DAEMON_ARGS=start --home $h"
+        fakechain_dropin $i FAKECHAIN_PLANS= FAKECHAIN_BLOCK_INTERVAL=100 FAKECHAIN_SDK=v0.50.10
+        sbx oraivisorctl -i $i add-upgrade s2 "$FK/fakechaind-v2" --height 25 >"$o" 2>"$o.err" || rc=$?
+        expect "add-upgrade s2 --height 25 (nothing known of the node's height): status 0" test $rc -eq 0
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start $u
+        expect "genesis runs with --halt-height 25" wait_for 10 dj_has $i "fakechaind v1 args: start --home $h --halt-height 25"
+        expect "... which refuses block 31" wait_for 10 dj_has $i "halt per configuration height 25 time 0"
+        expect "oraivisor: not carried out, the node was above 25" wait_for 10 ov_journal_has $i \
+                "Upgrade 's2' scheduled at height 25 is not carried out: fakechaind was already at height 30, above it"
+        expect "... the node runs on without the flag" wait_for 15 dj_has $i "committed state height=32 "
+        expect "... its second start has no --halt-height" bash -c \
+                'test "$(grep -cF "fakechaind v1 args: start --home '$h'" <<<"$1")" -ge 2 && grep -F "fakechaind v1 args:" <<<"$1" | tail -1 | grep -qvF -- "--halt-height"' _ "$(dj $i)"
+        expect "current -> genesis" test "$(sbx readlink $h/oraivisor/current)" = genesis
+        expect "the height seen is kept in oraivisor/node-height" sbx test -s $h/oraivisor/node-height
+        # A height ahead: the node is stopped at the refused block 40 and upgraded; v2 commits 40.
+        rc=0
+        sbx oraivisorctl -i $i add-upgrade s3 "$FK/fakechaind-v3" --height 40 >"$o" 2>"$o.err" || rc=$?
+        expect "add-upgrade s3 --height 40: status 0" test $rc -eq 0
+        expect "... refused at 25 now: the node's height is known" not sbx oraivisorctl -i $i add-upgrade s2 "$FK/fakechaind-v2" --height 25
+        expect "restarted with --halt-height 40" wait_for 15 dj_has $i "--halt-height 40"
+        expect "s3 (fakechaind v3) runs after the halt" wait_for 60 dj_has $i "fakechaind v3 starting"
+        expect "... from height 39" bash -c 'grep -q "fakechaind v3 starting (.*height=39 " <<<"$1"' _ "$(dj $i)"
+        expect "current -> upgrades/s3" test "$(sbx readlink $h/oraivisor/current)" = upgrades/s3
+        expect "oraivisor logged the halt and the upgrade" ov_journal_has $i \
+                "stopped before block 40 (the SDK refused it in FinalizeBlock) at its --halt-height 40: upgrade 's3' scheduled there (no governance) is due."
+        expect "v3 commits 40" wait_for 10 dj_has $i "committed state height=40 "
+        expect "oraivisor is still active, not restarted by systemd" prop_is $u NRestarts 0
+        { sbx journalctl -q -o short-precise --no-pager -u $u; dj $i; } >"$OUT/hpass.transcript" 2>&1
+        sbx systemctl stop $u
+}
+
 SCENARIOS=(
         launcher_start_properties launcher_exit_status launcher_adopt_cursor launcher_burst
         launcher_bait_description launcher_daemon_user launcher_exec_failure launcher_grace_kill launcher_kill
@@ -1909,7 +1949,7 @@ SCENARIOS=(
         oraivisor_nobus_recycled_pid oraivisor_settled_failed_sees_restarts
         oraivisor_upgrade_least_config oraivisor_upgrade_stay_down oraivisor_hook_timeout_other_user
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network oraivisor_download_ip_deny
-        oraivisorctl_prepare_upgrade oraivisor_upgrade_not_ready oraivisor_height_halt
+        oraivisorctl_prepare_upgrade oraivisor_upgrade_not_ready oraivisor_height_halt oraivisor_height_passed
         oraivisor_loopback_tcp oraivisor_chain_watch_unix oraivisor_chain_watch_tcp oraivisor_backup_snapshot oraivisor_backup_restore
         oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
         oraivisor_node_properties_bad oraivisor_node_properties_missing_path
