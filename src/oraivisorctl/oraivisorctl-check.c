@@ -35,6 +35,7 @@ typedef struct Run {
         sd_event *event;
         const Ctl *ctl;
         const Credentials *credentials;
+        char *node_unit;  /* ctl_check_node_unit(): the check runs in a unit like it; NULL: our child */
         Readiness *current;
         int error;
 } Run;
@@ -80,6 +81,8 @@ static int start_next(Run *run) {
                 .credentials = run->credentials,
                 .env = environ,
                 .working_directory = run->ctl->config.home,
+                .node_unit = run->node_unit,
+                .config = &run->ctl->config,
         };
         return readiness_start(run->event, &spec, on_done, run, &run->current);
 }
@@ -125,6 +128,8 @@ static int run_check(Ctl *ctl) {
         if (k < 0)
                 return ctl_fail(k == -ENOMEM ? CTL_EXIT_FAILURE : CTL_EXIT_CONFIG, "%s", cred_error ? cred_error : strerror(-k));
         run.credentials = &creds;
+        if (ctl_check_node_unit(ctl, &run.node_unit) < 0)
+                goto oom;
 
         if (ctl->n_args == 1 && !streq(ctl->args[0], "genesis")) {
                 _cleanup_free_ char *folder = NULL, *rel = NULL;
@@ -195,6 +200,7 @@ oom:
         log_oom();
 finish:
         readiness_free(run.current);
+        free(run.node_unit);
         sd_event_unref(run.event);
         for (size_t i = 0; i < run.n; i++) {
                 free(run.items[i].label);

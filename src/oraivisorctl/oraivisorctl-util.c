@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+
 #include "fs-util.h"
 #include "env-file.h"
 #include "log.h"
@@ -17,6 +20,7 @@
 #include "readiness.h"
 #include "string-util.h"
 #include "strv.h"
+#include "unit-spec.h"
 
 extern char **environ;
 
@@ -233,6 +237,33 @@ static void on_checked(Readiness *r, const ReadinessResult *res, void *userdata)
         (void) sd_event_exit(c->event, 0);
 }
 
+int ctl_check_node_unit(Ctl *ctl, char **ret) {
+        assert(ret);
+        *ret = NULL;
+        if (!ctl->instance || ctl->config.launcher == LAUNCHER_EXEC || geteuid() != 0 || sd_booted() <= 0) {
+                log_debug("The readiness check runs as our child (-i given: %d, ORAIVISOR_LAUNCHER=exec: %d, root: %d, systemd: %d).",
+                        !!ctl->instance, ctl->config.launcher == LAUNCHER_EXEC, geteuid() == 0, sd_booted() > 0);
+                return 0;
+        }
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int k = sd_bus_open_system(&bus);
+        if (k >= 0)
+                k = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                        "org.freedesktop.DBus.Peer", "Ping", NULL, NULL, NULL);
+        if (k < 0) {
+                log_debug_errno(k, "systemd does not answer on the system bus (%m): the readiness check runs as our child.");
+                return 0;
+        }
+        _cleanup_free_ char *own = NULL;
+        if (asprintf(&own, "oraivisor@%s.service", ctl->instance) < 0)
+                return -ENOMEM;
+        k = daemon_unit_name(ctl->config.daemon_unit, own, ctl->config.name, ret);
+        if (k < 0)
+                return k == -ENOMEM ? k : 0;
+        log_debug("The readiness check runs in units like '%s'.", *ret);
+        return 1;
+}
+
 int ctl_check_version(Ctl *ctl, const char *folder_rel, bool *ret_ready, char **ret_reason, char **ret_output) {
         _cleanup_(credentials_done) Credentials creds = {};
         _cleanup_free_ char *cred_error = NULL, *dir = NULL;
@@ -259,12 +290,18 @@ int ctl_check_version(Ctl *ctl, const char *folder_rel, bool *ret_ready, char **
         k = sd_event_new(&c.event);
         if (k < 0)
                 return k;
+        _cleanup_free_ char *node_unit = NULL;
+        k = ctl_check_node_unit(ctl, &node_unit);
+        if (k < 0)
+                return k;
         ReadinessSpec spec = {
                 .version_dir = dir,
                 .daemon_name = ctl->config.name,
                 .credentials = &creds,
                 .env = environ,
                 .working_directory = ctl->config.home,
+                .node_unit = node_unit,
+                .config = &ctl->config,
         };
         k = readiness_start(c.event, &spec, on_checked, &c, &r);
         if (k >= 0)
