@@ -11,6 +11,9 @@
 #include "string-util.h"
 #include "unit-run.h"
 
+/* How long a stop waits for PID 1's answer (it answers once the job is queued). */
+#define UNIT_RUN_STOP_CALL_MAX (5 * USEC_PER_SEC)
+
 struct UnitRun {
         sd_event *event;
         sd_bus *bus;
@@ -33,6 +36,7 @@ struct UnitRun {
         bool started;            /* systemd accepted it: the unit is ours until it ended */
         bool ended;
         bool released;           /* UnrefUnit was sent */
+        bool must_stop;          /* our timer ran out: stop it before letting go */
         int error;
         char *message;
         ChildResult result;
@@ -56,6 +60,26 @@ static void call_forget(UnitRun *r, const char *member, const char *types, ...) 
                 log_debug_errno(k, "Failed to send %s for '%s', ignoring: %m", member, r->unit);
 }
 
+/* Still running, or about to (oraivisor stops, the caller gives up, our timer ran out): end it, with its
+ * processes, and wait for PID 1's answer, bounded. Not a message sent and forgotten: PID 1 looks at the
+ * caller's credentials when it handles the request, and refuses one from a connection already closed,
+ * which ours is right after this (the unit would then run on to its RuntimeMaxUSec=). PID 1 answers once
+ * the stop job is queued, and handles our messages in order, so this comes after the start. */
+static void stop_now(UnitRun *r) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        if (!r->bus || sd_bus_is_open(r->bus) <= 0)
+                return;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int k = sd_bus_message_new_method_call(r->bus, &m, SYSTEMD_DESTINATION, SYSTEMD_PATH, SYSTEMD_MANAGER_INTERFACE,
+                "StopUnit");
+        if (k >= 0)
+                k = sd_bus_message_append(m, "ss", r->unit, "replace");
+        if (k >= 0)
+                k = sd_bus_call(r->bus, m, UNIT_RUN_STOP_CALL_MAX, &e, NULL);
+        if (k < 0 && !sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit"))
+                log_warning("Failed to stop the unit '%s' (RuntimeMaxSec= ends it): %s", r->unit, bus_error_text(&e, k));
+}
+
 UnitRun *unit_run_free(UnitRun *r) {
         if (!r)
                 return NULL;
@@ -64,10 +88,8 @@ UnitRun *unit_run_free(UnitRun *r) {
         r->match_disconnected = sd_bus_slot_unref(r->match_disconnected);
         r->call_start = sd_bus_slot_unref(r->call_start);
         r->call_get = sd_bus_slot_unref(r->call_get);
-        if (r->requested && !r->ended)
-                /* Still running, or about to (oraivisor stops, the caller gives up): end it, with its
-                 * processes. PID 1 handles our messages in order, so this comes after the start. */
-                call_forget(r, "StopUnit", "ss", r->unit, "replace");
+        if (r->requested && (!r->ended || r->must_stop))
+                stop_now(r);
         if (r->requested && !r->released)
                 call_forget(r, "UnrefUnit", "s", r->unit);
         if (r->bus) {
@@ -111,7 +133,7 @@ _printf_(3, 4) static void finish(UnitRun *r, int error, const char *format, ...
         r->timer = sd_event_source_disable_unref(r->timer);
         r->call_get = sd_bus_slot_unref(r->call_get);
         /* Let go of the unit now: with CollectMode=inactive-or-failed systemd removes it. */
-        if (r->requested && !r->released) {
+        if (r->requested && !r->released && !r->must_stop) {
                 call_forget(r, "UnrefUnit", "s", r->unit);
                 r->released = true;
         }
@@ -229,7 +251,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         UnitRun *r = userdata;
         char buf[FORMAT_TIMESPAN_MAX];
         r->timer = sd_event_source_disable_unref(r->timer);
-        call_forget(r, "StopUnit", "ss", r->unit, "replace");
+        r->must_stop = true; /* by unit_run_free(), which follows */
         finish(r, -ETIME, "systemd did not report the end of the unit '%s' within %s; it was stopped", r->unit,
                 format_timespan(buf, sizeof buf, r->runtime_max + UNIT_RUN_MARGIN));
         return 0;

@@ -9,10 +9,11 @@
  * ExecMainCode and ExecMainStatus.
  *
  * The unit never outlives its use: it is let go (UnrefUnit, the connection closed) once it ended; freeing a
- * run that has not ended (a stop of oraivisor, an upgrade cancelled) sends StopUnit first; our own timer
- * (RuntimeMaxUSec plus UNIT_RUN_MARGIN) stops a unit that systemd did not end; and should even that message
- * be lost, RuntimeMaxUSec ends it and CollectMode= removes it once our connection, and with it AddRef=, is
- * gone. The name must be unique (check_unit_name()): there is no clearing of a name systemd still holds, as
+ * run that has not ended (a stop of oraivisor, an upgrade cancelled), or whose end our own timer
+ * (RuntimeMaxUSec plus UNIT_RUN_MARGIN) gave up waiting for, calls StopUnit first and waits for PID 1's
+ * answer (at most 5 s: PID 1 refuses a request whose sender has gone by the time it reads it); and should
+ * even that fail, RuntimeMaxUSec ends it and CollectMode= removes it once our connection, and with it
+ * AddRef=, is gone. The name must be unique (check_unit_name()): there is no clearing of a name systemd still holds, as
  * the launcher does for the node's fixed one. */
 
 #include <systemd/sd-event.h>
