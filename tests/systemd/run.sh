@@ -1008,6 +1008,50 @@ EOS
         sbx systemctl stop oraivisor@$i
 }
 
+# hang_home INSTANCE: v2 whose `version` hangs (and leaves a child behind), as the node's user.
+hang_home() {
+        local i="$1" h=/var/lib/$1
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        make_home $h $i chainuser
+        printf '#!/bin/sh\nif [ "$1" = version ]; then sleep 1000 & sleep 1000; fi\nexit 1\n' | sbx tee $h/oraivisor/upgrades/v2/bin/$i >/dev/null
+        sbx chmod 755 $h/oraivisor/upgrades/v2/bin/$i
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_USER=chainuser
+        fakechain_dropin $i FAKECHAIN_PLANS=v2@20 FAKECHAIN_BLOCK_INTERVAL=100
+}
+check_units() { sbx systemctl list-units --all --plain --no-legend "oraivisor-daemon@$1-check-*"; }
+no_check_units() { [ -z "$(check_units "$1")" ]; }
+check_unit_running() { check_units "$1" | grep -q " active running "; }
+
+# A `version` that hangs in the check's unit: RuntimeMaxSec= ends it (with the child it left), the reason
+# says so, the unit is gone, and `current` is unchanged.
+t_oraivisor_upgrade_check_unit_timeout() {
+        local i=rdy4 h=/var/lib/rdy4 u=oraivisor@rdy4.service
+        hang_home $i
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "the check's unit runs" wait_for 30 check_unit_running $i
+        expect "the unit ends failed, status 81" wait_for 60 prop_is $u ActiveState failed
+        expect "... with status 81" test "$(prop $u ExecMainStatus)" = 81
+        expect "current is still genesis" test "$(sbx readlink $h/oraivisor/current)" = genesis
+        expect "the reason: version does not finish within 10s" ov_journal_has $i "will not start on this host: it does not finish \`version\` within 10s (killed)"
+        expect "systemd ended it at its RuntimeMaxSec=" bash -c 'nsenter -t $1 -a journalctl -q -o cat _PID=1 | grep -q "oraivisor-daemon@rdy4-check-v2-.*runtime time limit"' _ "$SBX_PID1"
+        expect "the check unit is gone" wait_for 10 no_check_units $i
+        expect "... and no sleep of it is left" bash -c '! nsenter -t $1 -a pgrep -u 1500 -f "sleep 1000" >/dev/null' _ "$SBX_PID1"
+}
+
+# oraivisor stopped while the check's unit runs: the unit is stopped with it (not left to RuntimeMaxSec=).
+t_oraivisor_upgrade_check_unit_stop() {
+        local i=rdy5 h=/var/lib/rdy5 u=oraivisor@rdy5.service
+        hang_home $i
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "the check's unit runs" wait_for 30 check_unit_running $i
+        expect "systemctl stop oraivisor@$i" sbx timeout 60 systemctl stop oraivisor@$i
+        expect "the check unit is gone" wait_for 15 no_check_units $i
+        expect "... stopped by oraivisor, not by its time limit" bash -c '! nsenter -t $1 -a journalctl -q -o cat _PID=1 | grep -q "oraivisor-daemon@rdy5-check-v2-.*runtime time limit"' _ "$SBX_PID1"
+        expect "... and no sleep of it is left" bash -c '! nsenter -t $1 -a pgrep -u 1500 -f "sleep 1000" >/dev/null' _ "$SBX_PID1"
+        expect "current is still genesis" test "$(sbx readlink $h/oraivisor/current)" = genesis
+        expect "oraivisor says the check was cancelled" ov_journal_has $i "the readiness check of the new binary was cancelled"
+}
+
 # ---- downloads under oraivisor@.service ------------------------------------------------------------------
 
 # A home with genesis only (fakechaind v1): upgrades/ holds nothing, v2 must be downloaded.
@@ -1983,7 +2027,7 @@ SCENARIOS=(
         oraivisor_upgrade_least_config oraivisor_upgrade_stay_down oraivisor_hook_timeout_other_user
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network oraivisor_download_ip_deny
         oraivisorctl_prepare_upgrade oraivisor_upgrade_not_ready oraivisor_upgrade_check_node_sandbox
-        oraivisor_upgrade_check_node_unit oraivisor_height_halt
+        oraivisor_upgrade_check_node_unit oraivisor_upgrade_check_unit_timeout oraivisor_upgrade_check_unit_stop oraivisor_height_halt
         oraivisor_loopback_tcp oraivisor_chain_watch_unix oraivisor_chain_watch_tcp oraivisor_backup_snapshot oraivisor_backup_restore
         oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
         oraivisor_node_properties_bad oraivisor_node_properties_missing_path
