@@ -27,9 +27,10 @@
  * can hide or replace a folder on LD_LIBRARY_PATH, a RUNPATH or the cache's entries), and the node's is the
  * one that counts. The static checks (installed, ELF for this machine, whole, the loader present) read the
  * file from here: the node's sandbox never hides its own DAEMON_HOME, and a loader it hid would show as
- * systemd's 203/EXEC in the trace's unit. Without node_unit (exec mode, oraivisorctl) the children are ours,
- * as DAEMON_USER: exec mode has no sandbox to match, and oraivisorctl runs as the operator's command, not
- * through PID 1. Both ways share every reading of the result and every reason below; a unit adds one reason
+ * systemd's 203/EXEC in the trace's unit. oraivisorctl passes node_unit with -i NAME as root when systemd
+ * answers (ctl_check_node_unit()). Without node_unit (exec mode; oraivisorctl without -i, or not root) the
+ * children are ours, as DAEMON_USER: exec mode has no sandbox to match, and only root may start units
+ * without polkit. Both ways share every reading of the result and every reason below; a unit adds one reason
  * of its own, systemd's failure to set the node's sandbox up (status 200..245). */
 
 #include <stdbool.h>
