@@ -146,6 +146,28 @@ void unit_property_list_done(UnitPropertyList *l) {
         l->n = 0;
 }
 
+int unit_property_list_copy(const UnitPropertyList *l, UnitPropertyList *ret) {
+        assert(l);
+        assert(ret);
+
+        _cleanup_(unit_property_list_done) UnitPropertyList c = {};
+        if (l->n > 0) {
+                c.items = new0(UnitProperty, l->n);
+                if (!c.items)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < l->n; i++) {
+                const UnitProperty *p = &l->items[i];
+                c.items[i] = (UnitProperty) { .name = p->name, .type = p->type, .b = p->b, .u64 = p->u64, .i32 = p->i32 };
+                c.n = i + 1;
+                if ((p->s && !(c.items[i].s = strdup(p->s))) || (p->strv && !(c.items[i].strv = strv_copy(p->strv))))
+                        return -ENOMEM;
+        }
+        *ret = c;
+        c = (UnitPropertyList) {};
+        return 0;
+}
+
 static int list_push(UnitPropertyList *l, UnitProperty *p) {
         if (l->n >= SIZE_MAX / sizeof(UnitProperty) - 1)
                 return -ENOMEM;

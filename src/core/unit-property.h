@@ -45,6 +45,8 @@ typedef struct UnitPropertyList {
 #define UNIT_PROPERTY_BIND_FLAGS UINT64_C(16384)
 
 void unit_property_list_done(UnitPropertyList *l);
+/* A deep copy of l into *ret. -ENOMEM. */
+int unit_property_list_copy(const UnitPropertyList *l, UnitPropertyList *ret);
 
 /* Parses one assignment NAME=VALUE (name and value apart) and appends it to l. Lists are separated by
  * whitespace in value. -EINVAL for an unknown name or a bad value, with *ret_error (may be NULL) set to

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -382,6 +383,120 @@ int daemon_unit_spec_build(const char *name, const char *daemon_name, const char
                 .n_invalid_env = n_invalid,
                 .sandbox = sb,
                 .extra = extra,
+                .kill_mode = "mixed",
+                .stdout_fd = -EBADF,
+                .stderr_fd = -EBADF,
+        };
+        sb = (UnitPropertyList) {};
+        return 0;
+}
+
+int daemon_unit_spec_from_config(const Config *c, const char *name, const char *version, const char *binary,
+        char *const *argv, char *const *env, const char *working_directory, DaemonUnitSpec *ret) {
+        assert(c);
+        return daemon_unit_spec_build(name, c->name, version, binary, argv, env, working_directory, c->daemon_user,
+                c->daemon_group, c->shutdown_grace, c->limit_nofile, c->memory_max, c->daemon_sandbox, c->home,
+                &c->daemon_properties, ret);
+}
+
+int check_unit_name(const char *node_unit, const char *version, uint64_t random, char **ret) {
+        assert(node_unit);
+        assert(version);
+        assert(ret);
+
+        const char *suffix = endswith(node_unit, ".service");
+        if (!suffix || !unit_name_is_valid_service(node_unit))
+                return -EINVAL;
+        _cleanup_free_ char *v = NULL;
+        int r = unit_name_escape(version, &v);
+        if (r < 0)
+                return r;
+
+        size_t prefix = (size_t) (suffix - node_unit);
+        /* "-check-" "-" 16 hex ".service" */
+        size_t fixed = STRLEN("-check-") + 1 + 16 + STRLEN(".service");
+        char *name = NULL;
+        if (prefix + fixed + 1 > UNIT_NAME_MAX) {
+                if (asprintf(&name, "oraivisor-check-%016" PRIx64 ".service", random) < 0)
+                        return -ENOMEM;
+                *ret = name;
+                return 0;
+        }
+        size_t room = UNIT_NAME_MAX - prefix - fixed, n = strlen(v);
+        if (n > room) {
+                n = room;
+                /* Never cut an escape "\xNN" in two: back up to its backslash. */
+                for (size_t i = n >= 3 ? n - 3 : 0; i < n; i++)
+                        if (v[i] == '\\') {
+                                n = i;
+                                break;
+                        }
+        }
+        if (asprintf(&name, "%.*s-check-%.*s-%016" PRIx64 ".service", (int) prefix, node_unit, (int) n, v, random) < 0)
+                return -ENOMEM;
+        if (!unit_name_is_valid_service(name)) {
+                free(name);
+                return -EINVAL;
+        }
+        *ret = name;
+        return 0;
+}
+
+int check_unit_spec_build(const DaemonUnitSpec *node, const char *name, const char *version, const char *what,
+        char *const *argv, char *const *set_env, usec_t runtime_max, DaemonUnitSpec *ret) {
+        assert(node);
+        assert(name);
+        assert(ret);
+
+        if (!argv || !argv[0] || argv[0][0] != '/' || !unit_name_is_valid_service(name))
+                return -EINVAL;
+
+        _cleanup_strv_free_ char **env = strv_copy(node->environment);
+        if (!env)
+                return -ENOMEM;
+        STRV_FOREACH(e, set_env) {
+                const char *eq = strchr(*e, '=');
+                if (!eq || !unit_env_assignment_is_valid(*e))
+                        return -EINVAL;
+                _cleanup_free_ char *k = strndup(*e, (size_t) (eq - *e));
+                if (!k || strv_env_set(&env, k, eq + 1) < 0)
+                        return -ENOMEM;
+        }
+        _cleanup_(unit_property_list_done) UnitPropertyList sb = {};
+        int r = unit_property_list_copy(&node->sandbox, &sb);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *description = NULL;
+        if (asprintf(&description, "%s readiness check of %s (%s), run by oraivisor", strna(node->syslog_identifier),
+                    isempty(version) ? "unknown version" : version, strna(what)) < 0)
+                return -ENOMEM;
+        for (char *p = description; *p; p++)
+                if ((unsigned char) *p < ' ' || *p == 0x7f)
+                        *p = ' ';
+
+        *ret = (DaemonUnitSpec) {
+                .name = name,
+                .description = TAKE_PTR(description),
+                .binary = argv[0],
+                .argv = argv,
+                .environment = TAKE_PTR(env),
+                .working_directory = node->working_directory,
+                .user = node->user,
+                .group = node->group,
+                .syslog_identifier = node->syslog_identifier,
+                /* Killed outright: a check has no state to save, and one that hangs must not hold anything. */
+                .timeout_stop = 5 * USEC_PER_SEC,
+                .limit_nofile = node->limit_nofile,
+                .memory_max = node->memory_max,
+                .kill_signal = SIGKILL,
+                .n_invalid_env = node->n_invalid_env,
+                .sandbox = sb,
+                .extra = node->extra,
+                .kill_mode = "control-group",
+                .runtime_max = runtime_max,
+                .output_to_fds = true,
+                .stdout_fd = -EBADF,
+                .stderr_fd = -EBADF,
         };
         sb = (UnitPropertyList) {};
         return 0;

@@ -85,6 +85,12 @@ typedef struct DaemonUnitSpec {
         size_t n_invalid_env;          /* entries of env left out because systemd would refuse them */
         UnitPropertyList sandbox;      /* daemon_unit_sandbox(), empty with ORAIVISOR_DAEMON_SANDBOX=off */
         const UnitPropertyList *extra; /* the operator's ORAIVISOR_DAEMON_PROPERTIES, sent after the rest */
+        const char *kill_mode;         /* KillMode=: "mixed" for the node (SIGTERM to it alone first) */
+        usec_t runtime_max;            /* RuntimeMaxUSec=; 0: none (the node) */
+        /* Output into two fds of the caller (StandardOutputFileDescriptor=, StandardErrorFileDescriptor=)
+         * instead of the journal (a check); the bus layer fills in the fds. */
+        bool output_to_fds;
+        int stdout_fd, stderr_fd;
 } DaemonUnitSpec;
 
 /* Fills *ret from the pieces; the caller keeps name, binary, argv, working_directory, user, group,
@@ -95,4 +101,29 @@ int daemon_unit_spec_build(const char *name, const char *daemon_name, const char
         usec_t grace, uint64_t limit_nofile, uint64_t memory_max, DaemonSandbox sandbox, const char *home,
         const UnitPropertyList *extra, DaemonUnitSpec *ret);
 void daemon_unit_spec_done(DaemonUnitSpec *s);
+
+/* daemon_unit_spec_build() with the values of the configuration (DAEMON_NAME, DAEMON_USER/GROUP, the grace,
+ * the limits, the sandbox and ORAIVISOR_DAEMON_PROPERTIES, DAEMON_HOME): the one place that says which
+ * setting becomes which part of the node's unit, for the launcher and for the readiness check alike. */
+int daemon_unit_spec_from_config(const Config *c, const char *name, const char *version, const char *binary,
+        char *const *argv, char *const *env, const char *working_directory, DaemonUnitSpec *ret);
+
+/* The name of a unit that checks a version of the node (shared/readiness): the node unit's name without
+ * ".service", "-check-", the escaped version (cut so that the name stays within UNIT_NAME_MAX, never inside
+ * an escape), "-" and random as 16 hex digits: "oraivisor-daemon@oraid-check-v2-0123456789abcdef.service".
+ * As an instance of the node's template it gets the template's drop-ins (oraivisor-daemon@.service.d/), as
+ * the node does. A node unit name too long to leave room gives "oraivisor-check-<random>.service". */
+int check_unit_name(const char *node_unit, const char *version, uint64_t random, char **ret);
+
+/* The unit of one step of a readiness check of version (the loader's trace, `<binary> version`), derived
+ * from the node's unit node as the launcher would build it for that version (env, binary and lib/ of the
+ * version): the same User=, Group=, WorkingDirectory=, environment, resource limits, sandbox and operator
+ * properties, so that it runs exactly where and as the node would. What differs: argv (argv[0] the program)
+ * instead of the node's command line, set_env (NAME=VALUE, may be NULL) added to the environment, its own
+ * name and description ("<daemon> readiness check of <version> (<what>), run by oraivisor"), RuntimeMaxUSec=runtime_max, KillMode=control-group with SIGKILL (a check that
+ * overstays is killed outright, its children with it), a short stop timeout, and output into the caller's
+ * fds instead of the journal. Like the node's, it is Type=exec, never restarted, collected when it ends.
+ * name, argv and the borrowed parts of node must outlive *ret; the rest is owned (daemon_unit_spec_done()). */
+int check_unit_spec_build(const DaemonUnitSpec *node, const char *name, const char *version, const char *what,
+        char *const *argv, char *const *set_env, usec_t runtime_max, DaemonUnitSpec *ret);
 

@@ -253,10 +253,8 @@ static int send_start(UnitLauncher *u) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
-        r = daemon_unit_spec_build(u->unit, u->config->name, u->req_version, u->req_binary, u->req_argv, u->req_env,
-                u->req_working_directory, u->config->daemon_user, u->config->daemon_group, u->config->shutdown_grace,
-                u->config->limit_nofile, u->config->memory_max, u->config->daemon_sandbox, u->config->home,
-                &u->config->daemon_properties, &ds);
+        r = daemon_unit_spec_from_config(u->config, u->unit, u->req_version, u->req_binary, u->req_argv, u->req_env,
+                u->req_working_directory, &ds);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0)

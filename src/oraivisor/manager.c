@@ -226,6 +226,11 @@ void manager_start_upgrade(Manager *m, const UpgradeRecord *resume) {
                 return manager_exit(m, r == -ENOMEM ? EXIT_INTERNAL : EXIT_UPGRADE_FAILED);
         }
         upgrade_set_step_begun(m->upgrade, on_upgrade_step);
+        if (m->unit_mode && upgrade_set_node_unit(m->upgrade, launcher_unit_name(m->launcher)) < 0) {
+                (void) log_oom();
+                m->upgrade = upgrade_free(m->upgrade);
+                return manager_exit(m, EXIT_INTERNAL);
+        }
         manager_metrics_changed(m);
 }
 

@@ -36,6 +36,7 @@ struct Upgrade {
         Backup *backup;
         Obtain *obtain;
         Readiness *readiness;   /* the check of the new version before anything else runs it */
+        char *node_unit;        /* the node's unit (unit launcher): the check runs in one like it */
         UpgradeDone done;
         void *userdata;
         /* upgrade_stop(): */

@@ -51,8 +51,13 @@ int upgrade_check_binary(Upgrade *u) {
 static void on_ready(Readiness *r, const ReadinessResult *res, void *userdata) {
         Upgrade *u = userdata;
         if (res->ready) {
+                /* res belongs to the check: said before it goes. */
+                if (res->unit)
+                        log_info("'%s' is ready: it will start on this host, in the node's sandbox (checked in '%s').",
+                                u->binary, res->unit);
+                else
+                        log_info("'%s' is ready: it will start on this host.", u->binary);
                 u->readiness = readiness_free(u->readiness);
-                log_info("'%s' is ready: it will start on this host.", u->binary);
                 return upgrade_step_next(u);
         }
         _cleanup_free_ char *why = strdup(strna(res->reason));
@@ -75,6 +80,8 @@ static void check_ready(Upgrade *u) {
                 .credentials = u->run_as,
                 .env = environ,
                 .working_directory = u->layout->home,
+                .node_unit = u->node_unit,
+                .config = u->config,
         };
         notify_status("%s: checking that the new binary starts on this host", u->label);
         int r = readiness_start(u->event, &spec, on_ready, u, &u->readiness);

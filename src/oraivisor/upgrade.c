@@ -49,6 +49,7 @@ Upgrade *upgrade_free(Upgrade *u) {
         backup_free(u->backup);
         obtain_free(u->obtain);
         readiness_free(u->readiness);
+        free(u->node_unit);
         upgrade_record_free(u->record);
         sd_event_unref(u->event);
         free(u->label);
@@ -75,6 +76,15 @@ bool upgrade_backup_made(const Upgrade *u, uint64_t *ret_bytes, usec_t *ret_dura
         *ret_bytes = u->backup_bytes;
         *ret_duration = u->backup_duration;
         return true;
+}
+
+int upgrade_set_node_unit(Upgrade *u, const char *unit) {
+        char *c = unit ? strdup(unit) : NULL;
+        if (unit && !c)
+                return -ENOMEM;
+        free(u->node_unit);
+        u->node_unit = c;
+        return 0;
 }
 
 void upgrade_set_step_begun(Upgrade *u, UpgradeStepBegun cb) {

@@ -53,6 +53,10 @@ usec_t upgrade_started_usec(const Upgrade *u);
  * size (BackupStats.bytes) and duration. */
 bool upgrade_backup_made(const Upgrade *u, uint64_t *ret_bytes, usec_t *ret_duration);
 
+/* Under the unit launcher: the node's unit, so that the readiness check of the new version runs in a unit
+ * like it (shared/readiness.h). Before the first step (right after upgrade_start()). */
+int upgrade_set_node_unit(Upgrade *u, const char *unit);
+
 /* Called each time a step begins (after it is recorded), with upgrade_start()'s userdata. For the metrics. */
 typedef void (*UpgradeStepBegun)(Upgrade *u, void *userdata);
 void upgrade_set_step_begun(Upgrade *u, UpgradeStepBegun cb);

@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+
 #include "fs-util.h"
 #include "env-file.h"
 #include "log.h"
@@ -17,6 +20,7 @@
 #include "readiness.h"
 #include "string-util.h"
 #include "strv.h"
+#include "unit-spec.h"
 
 extern char **environ;
 
@@ -235,6 +239,33 @@ static int node_env(const Ctl *ctl, char ***ret) {
         return 0;
 }
 
+int ctl_check_node_unit(Ctl *ctl, char **ret) {
+        assert(ret);
+        *ret = NULL;
+        if (!ctl->instance || ctl->config.launcher == LAUNCHER_EXEC || geteuid() != 0 || sd_booted() <= 0) {
+                log_debug("The readiness check runs as our child (-i given: %d, ORAIVISOR_LAUNCHER=exec: %d, root: %d, systemd: %d).",
+                        !!ctl->instance, ctl->config.launcher == LAUNCHER_EXEC, geteuid() == 0, sd_booted() > 0);
+                return 0;
+        }
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int k = sd_bus_open_system(&bus);
+        if (k >= 0)
+                k = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                        "org.freedesktop.DBus.Peer", "Ping", NULL, NULL, NULL);
+        if (k < 0) {
+                log_debug_errno(k, "systemd does not answer on the system bus (%m): the readiness check runs as our child.");
+                return 0;
+        }
+        _cleanup_free_ char *own = NULL;
+        if (asprintf(&own, "oraivisor@%s.service", ctl->instance) < 0)
+                return -ENOMEM;
+        k = daemon_unit_name(ctl->config.daemon_unit, own, ctl->config.name, ret);
+        if (k < 0)
+                return k == -ENOMEM ? k : 0;
+        log_debug("The readiness check runs in units like '%s'.", *ret);
+        return 1;
+}
+
 typedef struct CheckBatch CheckBatch;
 
 typedef struct CheckSlot {
@@ -248,6 +279,7 @@ struct CheckBatch {
         const Ctl *ctl;
         const Credentials *credentials;
         char **env;
+        char *node_unit; /* ctl_check_node_unit(): each check runs in a unit like it; NULL: our child */
         CheckSlot *slots;
         size_t n, next, running;
 };
@@ -301,6 +333,8 @@ static void batch_fill(CheckBatch *b) {
                         .credentials = b->credentials,
                         .env = b->env,
                         .working_directory = b->ctl->config.home,
+                        .node_unit = b->node_unit,
+                        .config = &b->ctl->config,
                 };
                 int k = readiness_start(b->event, &spec, on_checked, slot, &slot->readiness);
                 if (k < 0) {
@@ -334,7 +368,11 @@ int ctl_check_versions(Ctl *ctl, const Credentials *credentials, CtlCheck *check
         if (sigemptyset(&ss) < 0 || sigaddset(&ss, SIGCHLD) < 0 || sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
                 return -errno;
 
-        CheckBatch b = { .ctl = ctl, .credentials = credentials, .env = env, .n = n };
+        _cleanup_free_ char *node_unit = NULL;
+        k = ctl_check_node_unit(ctl, &node_unit);
+        if (k < 0)
+                return k;
+        CheckBatch b = { .ctl = ctl, .credentials = credentials, .env = env, .node_unit = node_unit, .n = n };
         b.slots = new0(CheckSlot, n);
         if (!b.slots)
                 return -ENOMEM;

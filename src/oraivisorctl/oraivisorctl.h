@@ -145,6 +145,12 @@ int ctl_check_versions(Ctl *ctl, const Credentials *credentials, CtlCheck *check
  * bad DAEMON_USER). */
 int ctl_check_version(Ctl *ctl, const char *folder_rel, bool *ret_ready, char **ret_reason, char **ret_output);
 
+/* Where the readiness check runs. With -i NAME, as root, on a host booted with systemd whose system bus
+ * answers, and unless ORAIVISOR_LAUNCHER=exec: in a unit made like the node's, as oraivisor@NAME runs it
+ * before a switch (1, *ret the node unit's name). Otherwise as our own child, as DAEMON_USER (0, *ret NULL):
+ * without -i there is no unit to match, and only root may start units without polkit. */
+int ctl_check_node_unit(Ctl *ctl, char **ret);
+
 /* After an installation: runs the check and says "<label> is ready" or why it is not (into o instead,
  * as "ready" and "ready_reason", when o is not NULL). CTL_EXIT_OK when ready (or when the check could not
  * run: a warning), CTL_EXIT_NEEDS_ATTENTION when it is installed but will not start on this host. */

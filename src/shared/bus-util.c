@@ -362,20 +362,37 @@ int bus_append_daemon_unit_properties(sd_bus_message *m, const DaemonUnitSpec *s
                         return r;
         }
 
-        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
-                /* SIGTERM to the node itself; what it leaves behind gets SIGKILL once it is gone. */
-                "KillMode", "s", "mixed",
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)",
+                /* The node: SIGTERM to it alone; what it leaves behind gets SIGKILL once it is gone. */
+                "KillMode", "s", s->kill_mode ?: "mixed",
                 "KillSignal", "i", (int32_t) s->kill_signal,
                 "TimeoutStopUSec", "t", (uint64_t) s->timeout_stop,
-                /* journald must never drop a line: the announcement could be the one dropped. Not
-                 * LogRateLimitIntervalUSec=0: PID 1 passes 0 on as "unset", and journald's default limit
-                 * (10,000 lines per 30 s, times a disk-space factor) then drops the rest of a burst
-                 * silently (seen: 35,000 of 100,000 lines kept). A burst journald can never reach does
-                 * turn it off; it stays below UINT32_MAX/6, as journald multiplies it by up to 6. */
-                "LogRateLimitBurst", "u", (uint32_t) DAEMON_UNIT_LOG_RATE_LIMIT_BURST,
-                "StandardOutput", "s", "journal",
-                "StandardError", "s", "journal",
                 "SyslogIdentifier", "s", s->syslog_identifier);
+        if (r < 0)
+                return r;
+        if (s->runtime_max > 0) {
+                r = sd_bus_message_append(m, "(sv)", "RuntimeMaxUSec", "t", (uint64_t) s->runtime_max);
+                if (r < 0)
+                        return r;
+        }
+        if (s->output_to_fds) {
+                /* A check's output, read by its caller: straight into its fds (as `systemd-run --pipe`), never
+                 * through the journal, where lines of a short-lived process can arrive after its end. */
+                if (s->stdout_fd < 0 || s->stderr_fd < 0)
+                        return -EBADF;
+                r = sd_bus_message_append(m, "(sv)(sv)", "StandardOutputFileDescriptor", "h", s->stdout_fd,
+                        "StandardErrorFileDescriptor", "h", s->stderr_fd);
+        } else
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)",
+                        /* journald must never drop a line: the announcement could be the one dropped. Not
+                         * LogRateLimitIntervalUSec=0: PID 1 passes 0 on as "unset", and journald's default
+                         * limit (10,000 lines per 30 s, times a disk-space factor) then drops the rest of a
+                         * burst silently (seen: 35,000 of 100,000 lines kept). A burst journald can never
+                         * reach does turn it off; it stays below UINT32_MAX/6, as journald multiplies it by
+                         * up to 6. */
+                        "LogRateLimitBurst", "u", (uint32_t) DAEMON_UNIT_LOG_RATE_LIMIT_BURST,
+                        "StandardOutput", "s", "journal",
+                        "StandardError", "s", "journal");
         if (r < 0)
                 return r;
 

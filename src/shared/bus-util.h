@@ -60,10 +60,12 @@ static inline bool unit_active_state_is_ended(const char *s) {
 /* LogRateLimitBurst= of the daemon's unit: effectively no limit (see bus-util.c). */
 #define DAEMON_UNIT_LOG_RATE_LIMIT_BURST 500000000U
 
-/* Appends the a(sv) properties of the daemon unit to a StartTransientUnit message: Description, Type=exec,
- * Restart=no, AddRef, CollectMode=inactive-or-failed, ExecStart (each '$' as "$$"), Environment,
- * WorkingDirectory, User/Group, KillMode=mixed, KillSignal, TimeoutStopUSec, LogRateLimitBurst (no limit),
- * StandardOutput/StandardError=journal, SyslogIdentifier, LimitNOFILE, MemoryMax. */
+/* Appends the a(sv) properties of the daemon unit (or of a check derived from it, check_unit_spec_build())
+ * to a StartTransientUnit message: Description, Type=exec, Restart=no, AddRef, CollectMode=inactive-or-failed,
+ * ExecStart (each '$' as "$$"), Environment, WorkingDirectory, User/Group, KillMode (mixed for the node),
+ * KillSignal, TimeoutStopUSec, SyslogIdentifier, RuntimeMaxUSec when set, then StandardOutput/StandardError
+ * =journal with LogRateLimitBurst (no limit), or a check's Standard{Output,Error}FileDescriptor, then
+ * LimitNOFILE, MemoryMax, the sandbox and the operator's properties. */
 int bus_append_daemon_unit_properties(sd_bus_message *m, const DaemonUnitSpec *s);
 /* One (sv) of a StartTransientUnit property array. */
 int bus_append_unit_property(sd_bus_message *m, const UnitProperty *p);

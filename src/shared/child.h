@@ -16,11 +16,15 @@
 
 typedef struct Child Child;
 
-/* si_code and si_status of the child's end; timed_out when our timeout killed it. */
+/* si_code and si_status of the child's end; timed_out when our timeout killed it. exec_failed: the program
+ * never ran because its runner could not start it, and status is the runner's reason (shared/unit-run.h:
+ * systemd's own exit status 200..245, unit_exec_status_to_string()); a child whose execve() fails exits 127
+ * instead, without it. */
 typedef struct ChildResult {
         int code;
         int status;
         bool timed_out;
+        bool exec_failed;
 } ChildResult;
 
 typedef void (*ChildDone)(Child *c, const ChildResult *r, void *userdata);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,8 @@
 #include "readiness.h"
 #include "string-util.h"
 #include "strv.h"
+#include "unit-run.h"
+#include "unit-spec.h"
 
 typedef enum Step {
         STEP_LOADER,
@@ -36,6 +39,13 @@ struct Readiness {
         char *working_directory;
         usec_t timeout;
 
+        /* Under the unit launcher (see readiness.h): each step in a unit derived from the node's. */
+        const Config *config;     /* borrowed */
+        char *node_unit;
+        char *version;            /* the version's folder name, for the check unit's name */
+        char *unit_name;          /* the unit of the step that ran last */
+        UnitRun *unit;
+
         Step step;
         Child *child;
         int out_fd, err_fd;
@@ -53,6 +63,10 @@ Readiness *readiness_free(Readiness *r) {
         if (!r)
                 return NULL;
         child_free(r->child);
+        unit_run_free(r->unit);
+        free(r->node_unit);
+        free(r->version);
+        free(r->unit_name);
         sd_event_source_disable_unref(r->defer);
         safe_close(r->out_fd);
         safe_close(r->err_fd);
@@ -75,8 +89,10 @@ static void finish(Readiness *r) {
                 .version_output_size = r->version_output_size,
                 .version_output_truncated = r->version_output_size >= READINESS_OUTPUT_MAX,
                 .version_end = r->version_ran ? &r->version_end : NULL,
+                .unit = r->unit_name,
         };
         r->child = child_free(r->child);
+        r->unit = unit_run_free(r->unit);
         r->done(r, &res, r->userdata);
 }
 
@@ -121,17 +137,43 @@ static char *capture_read(int fd, size_t *ret_size) {
 }
 
 static void on_child(Child *c, const ChildResult *res, void *userdata);
+static void on_unit(UnitRun *u, int error, const ChildResult *res, const char *message, void *userdata);
+
+/* The loader in trace mode: it lists what it resolves, warns of missing symbol versions, runs nothing. */
+static char *const loader_env[] = { "LD_TRACE_LOADED_OBJECTS=1", "LD_WARN=yes", "LD_BIND_NOW=yes", NULL };
+
+static uint64_t random_u64(void) {
+        uint64_t v;
+        if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t) sizeof v)
+                v = now(CLOCK_MONOTONIC) ^ ((uint64_t) getpid() << 32);
+        return v;
+}
+
+/* The step in a transient unit made like the node's: the node's unit as the launcher would build it for
+ * this version (its binary, its lib/), then the check's unit derived from it. */
+static int spawn_unit_step(Readiness *r, char *const *argv) {
+        _cleanup_(daemon_unit_spec_done) DaemonUnitSpec node = {}, check = {};
+        char *const node_argv[] = { r->binary, NULL };
+        int k = daemon_unit_spec_from_config(r->config, r->node_unit, r->version, r->binary, node_argv, r->node_env,
+                r->working_directory, &node);
+        if (k < 0)
+                return k;
+        free(r->unit_name);
+        r->unit_name = NULL;
+        k = check_unit_name(r->node_unit, r->version, random_u64(), &r->unit_name);
+        if (k < 0)
+                return k;
+        k = check_unit_spec_build(&node, r->unit_name, r->version, r->step == STEP_LOADER ? "libraries" : "version",
+                argv, r->step == STEP_LOADER ? loader_env : NULL, r->timeout, &check);
+        if (k < 0)
+                return k;
+        return unit_run_start(r->event, &check, r->out_fd, r->step == STEP_LOADER ? r->err_fd : r->out_fd, on_unit, r,
+                &r->unit);
+}
 
 static int spawn_step(Readiness *r) {
-        _cleanup_(strv_freep) char **env = strv_copy(r->node_env);
-        if (!env)
-                return -ENOMEM;
         char *const loader_argv[] = { r->interpreter, r->binary, NULL };
         char *const version_argv[] = { r->binary, (char *) "version", NULL };
-        if (r->step == STEP_LOADER &&
-            (strv_env_set(&env, "LD_TRACE_LOADED_OBJECTS", "1") < 0 || strv_env_set(&env, "LD_WARN", "yes") < 0 ||
-             strv_env_set(&env, "LD_BIND_NOW", "yes") < 0))
-                return -ENOMEM;
 
         r->out_fd = safe_close(r->out_fd);
         r->err_fd = safe_close(r->err_fd);
@@ -143,6 +185,18 @@ static int spawn_step(Readiness *r) {
                 if (r->err_fd < 0)
                         return r->err_fd;
         }
+        if (r->node_unit)
+                return spawn_unit_step(r, r->step == STEP_LOADER ? loader_argv : version_argv);
+
+        _cleanup_(strv_freep) char **env = strv_copy(r->node_env);
+        if (!env)
+                return -ENOMEM;
+        if (r->step == STEP_LOADER)
+                STRV_FOREACH(e, loader_env) {
+                        _cleanup_free_ char *k = strndup(*e, strcspn(*e, "="));
+                        if (!k || strv_env_set(&env, k, strchr(*e, '=') + 1) < 0)
+                                return -ENOMEM;
+                }
         ChildSpec spec = CHILD_SPEC_INIT;
         spec.argv = r->step == STEP_LOADER ? loader_argv : version_argv;
         spec.env = env;
@@ -187,11 +241,17 @@ static int version_verdict(Readiness *r, const ChildResult *res) {
         return 0;
 }
 
-static void on_child(Child *c, const ChildResult *res, void *userdata) {
-        Readiness *r = userdata;
+/* The end of a step, however it ran (a child of ours, or a unit): one reading of the result for both. */
+static void step_done(Readiness *r, const ChildResult *res) {
         int k = 0;
 
-        r->child = child_free(r->child);
+        if (res->exec_failed) {
+                /* Only a unit's runner says so: systemd could not set up what the node's unit asks for. */
+                const char *what = unit_exec_status_to_string(res->status);
+                k = not_ready(r, "cannot be started in the node's sandbox: systemd failed with status %d/%s before running it (in '%s'; 'journalctl -u %s' says why): fix what the node's unit needs (DAEMON_USER, DAEMON_HOME, ORAIVISOR_DAEMON_PROPERTIES)",
+                              res->status, strna(what), strna(r->unit_name), strna(r->unit_name));
+                goto done;
+        }
         if (r->step == STEP_LOADER) {
                 _cleanup_free_ char *out = capture_read(r->out_fd, NULL), *err = capture_read(r->err_fd, NULL), *why = NULL;
                 if (!out || !err) {
@@ -227,6 +287,26 @@ done:
                 r->ready = false;
         }
         finish(r);
+}
+
+static void on_child(Child *c, const ChildResult *res, void *userdata) {
+        Readiness *r = userdata;
+        r->child = child_free(r->child);
+        step_done(r, res);
+}
+
+static void on_unit(UnitRun *u, int error, const ChildResult *res, const char *message, void *userdata) {
+        Readiness *r = userdata;
+        if (error < 0) {
+                r->unit = unit_run_free(r->unit);
+                if (not_ready(r, "cannot be checked in a unit like the node's: %s; see 'journalctl -u %s'",
+                            strna(message), strna(r->unit_name)) < 0)
+                        r->reason = NULL;
+                return finish(r);
+        }
+        ChildResult copy = *res; /* res belongs to the run */
+        r->unit = unit_run_free(r->unit);
+        step_done(r, &copy);
 }
 
 static int on_defer(sd_event_source *s, void *userdata) {
@@ -310,8 +390,17 @@ int readiness_start(sd_event *e, const ReadinessSpec *spec, ReadinessDone done, 
                 return -ENOMEM;
         if (stat(lib, &st) >= 0 && S_ISDIR(st.st_mode))
                 r->lib_dir = TAKE_PTR(lib);
+        if (spec->node_unit) {
+                assert(spec->config);
+                r->config = spec->config;
+                r->node_unit = strdup(spec->node_unit);
+                r->version = strdup(basename(spec->version_dir));
+                if (!r->node_unit || !r->version)
+                        return -ENOMEM;
+        }
         int k = child_env_for_node(spec->env, r->lib_dir, &r->node_env);
-        if (k >= 0 && r->credentials)
+        /* In a unit, User= sets HOME, USER, LOGNAME and SHELL, as for the node. */
+        if (k >= 0 && r->credentials && !r->node_unit)
                 k = credentials_env(r->credentials, &r->node_env);
         if (k < 0)
                 return k;

@@ -935,6 +935,123 @@ t_oraivisor_upgrade_not_ready() {
         expect "no restart" wait_for 10 settled_failed $u
 }
 
+# The readiness check before the switch runs where the node runs: in a unit made like the node's. v2 needs a
+# library that only a RUNPATH into /home provides: oraivisor's own unit sees /home (ProtectHome=no), so a
+# check run as oraivisor's child passes, but the node's unit hides it (ProtectHome=yes for a home outside
+# /home) and v2 would not start at the height. The upgrade stops before `current` changes, naming the library.
+t_oraivisor_upgrade_check_node_sandbox() {
+        local i=rdy2 h=/var/lib/rdy2 u=oraivisor@rdy2.service lib=/home/chainuser/rdy2-lib
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        make_home $h rdy2 chainuser
+        sbx mkdir -p $lib
+        printf 'int rdy2_answer(void) { return 42; }\n' | sbx tee $lib/rdy2.c >/dev/null
+        printf '#include <stdio.h>\n#include <string.h>\nint rdy2_answer(void);\nint main(int c, char **v) {\n if (c > 1 && !strcmp(v[1], "version")) { printf("v2-lib %%d\\n", rdy2_answer()); return 0; }\n return 1;\n}\n' \
+                | sbx tee $lib/main.c >/dev/null
+        sbx cc -shared -fPIC -o $lib/librdy2.so $lib/rdy2.c || { fail "cc failed"; return; }
+        sbx cc -o $h/oraivisor/upgrades/v2/bin/rdy2 $lib/main.c -L$lib -lrdy2 -Wl,-rpath,$lib || { fail "cc failed"; return; }
+        sbx chown -R chainuser: $lib $h/oraivisor/upgrades/v2/bin/rdy2
+        expect "v2's version works outside the node's sandbox, as DAEMON_USER" \
+                sbx setpriv --reuid=1500 --regid=1500 --clear-groups $h/oraivisor/upgrades/v2/bin/rdy2 version
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_USER=chainuser
+        fakechain_dropin $i FAKECHAIN_PLANS=v2@20 FAKECHAIN_BLOCK_INTERVAL=100
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "the unit ends failed" wait_for 60 prop_is $u ActiveState failed
+        expect "... with status 81" test "$(prop $u ExecMainStatus)" = 81
+        expect "current is still genesis" test "$(sbx readlink $h/oraivisor/current)" = genesis
+        expect "the version-not-ready message names the library the node's sandbox hides" wait_for 10 bash -c '[ "$(nsenter -t $1 -a journalctl -q -o cat \
+                MESSAGE_ID=$2 ORAIVISOR_UPGRADE_NAME=v2 _SYSTEMD_UNIT=$3 | grep -c "will not start on this host: it needs librdy2.so")" = 1 ]' \
+                _ "$SBX_PID1" "$MESSAGE_ID_VERSION_NOT_READY" "$u"
+        expect "the check ran in a unit of its own, named after the node's" wait_for 10 bash -c \
+                'nsenter -t $1 -a journalctl -q -o cat _PID=1 | grep -q "oraivisor-daemon@rdy2-check-v2-[0-9a-f]\{16\}\.service"' _ "$SBX_PID1"
+        expect "... which is gone" wait_for 10 bash -c '[ -z "$(nsenter -t $1 -a systemctl list-units --all --plain --no-legend "oraivisor-daemon@rdy2-check-*")" ]' _ "$SBX_PID1"
+        expect "no restart" wait_for 10 settled_failed $u
+        # The operator's `oraivisorctl -i NAME check`, as root with the system bus: the same verdict.
+        local o="$OUT/rdy2-check.out" rc=0
+        sbx timeout 60 oraivisorctl -i $i check v2 >"$o" 2>&1 || rc=$?
+        expect "oraivisorctl -i $i check v2: not ready, status 3 (got $rc: $(head -c 300 "$o"))" test "$rc" = 3
+        expect "... naming the library the node's sandbox hides" contains "$o" "needs librdy2.so"
+        expect "... its check units are gone too" wait_for 10 bash -c '[ -z "$(nsenter -t $1 -a systemctl list-units --all --plain --no-legend "oraivisor-daemon@rdy2-check-*")" ]' _ "$SBX_PID1"
+}
+
+# The check passes in the node's unit and the upgrade goes on. v2's `version` proves where it runs: in the
+# check's unit (its cgroup, in the node's slice), as DAEMON_USER, in DAEMON_HOME, with the node's sandbox
+# (/home hidden, /usr read-only); as a child of oraivisor it would exit 3 and the upgrade would stop.
+t_oraivisor_upgrade_check_node_unit() {
+        local i=rdy3 h=/var/lib/rdy3 u=oraivisor@rdy3.service
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        make_home $h rdy3 chainuser
+        sbx mv $h/oraivisor/upgrades/v2/bin/rdy3 $h/oraivisor/upgrades/v2/bin/rdy3.real
+        cat <<EOS | sbx tee $h/oraivisor/upgrades/v2/bin/rdy3 >/dev/null
+#!/bin/sh
+if [ "\$1" = version ]; then
+        grep -q '/system-oraivisor.x2ddaemon\.slice/oraivisor-daemon@rdy3-check-v2-[0-9a-f]*\.service\$' /proc/self/cgroup || { echo "not in a check unit: \$(cat /proc/self/cgroup)"; exit 3; }
+        [ "\$(id -u)" = 1500 ] || { echo "not DAEMON_USER"; exit 3; }
+        ls /home/chainuser >/dev/null 2>&1 && { echo "sees /home"; exit 3; }
+        touch /usr/local/rdy3-probe 2>/dev/null && { echo "writes /usr"; exit 3; }
+        [ "\$PWD" = $h ] || { echo "not in DAEMON_HOME"; exit 3; }
+        echo "v2 checked in \$(cat /proc/self/cgroup)"
+fi
+exec $h/oraivisor/upgrades/v2/bin/rdy3.real "\$@"
+EOS
+        sbx chmod 755 $h/oraivisor/upgrades/v2/bin/rdy3
+        sbx chown -R chainuser: $h/oraivisor/upgrades/v2
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_USER=chainuser DAEMON_RESTART_AFTER_UPGRADE=true UNSAFE_SKIP_BACKUP=true
+        fakechain_dropin $i FAKECHAIN_PLANS=v2@20 FAKECHAIN_BLOCK_INTERVAL=100
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "the upgrade goes through: v2 starts" wait_for 60 dj_has $i "fakechaind v2 starting"
+        expect "... current -> upgrades/v2" test "$(sbx readlink $h/oraivisor/current)" = upgrades/v2
+        expect "oraivisor says where v2 was checked" ov_journal_has $i "will start on this host, in the node's sandbox (checked in 'oraivisor-daemon@rdy3-check-v2-"
+        expect "the check units are gone" wait_for 10 bash -c '[ -z "$(nsenter -t $1 -a systemctl list-units --all --plain --no-legend "oraivisor-daemon@rdy3-check-*")" ]' _ "$SBX_PID1"
+        expect "oraivisor runs on" prop_is $u ActiveState active
+        expect "the node's unit is in the slice the check ran in" bash -c '[[ "$1" == /system.slice/system-oraivisor*daemon.slice/oraivisor-daemon@rdy3.service ]]' _ \
+                "$(prop oraivisor-daemon@rdy3.service ControlGroup)"
+        sbx systemctl stop oraivisor@$i
+}
+
+# hang_home INSTANCE: v2 whose `version` hangs (and leaves a child behind), as the node's user.
+hang_home() {
+        local i="$1" h=/var/lib/$1
+        sbx id chainuser >/dev/null 2>&1 || sbx useradd --uid 1500 --create-home chainuser
+        make_home $h $i chainuser
+        printf '#!/bin/sh\nif [ "$1" = version ]; then sleep 1000 & sleep 1000; fi\nexit 1\n' | sbx tee $h/oraivisor/upgrades/v2/bin/$i >/dev/null
+        sbx chmod 755 $h/oraivisor/upgrades/v2/bin/$i
+        oraivisor_conf $i DAEMON_HOME=$h DAEMON_USER=chainuser
+        fakechain_dropin $i FAKECHAIN_PLANS=v2@20 FAKECHAIN_BLOCK_INTERVAL=100
+}
+check_units() { sbx systemctl list-units --all --plain --no-legend "oraivisor-daemon@$1-check-*"; }
+no_check_units() { [ -z "$(check_units "$1")" ]; }
+check_unit_running() { check_units "$1" | grep -q " active running "; }
+
+# A `version` that hangs in the check's unit: RuntimeMaxSec= ends it (with the child it left), the reason
+# says so, the unit is gone, and `current` is unchanged.
+t_oraivisor_upgrade_check_unit_timeout() {
+        local i=rdy4 h=/var/lib/rdy4 u=oraivisor@rdy4.service
+        hang_home $i
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "the check's unit runs" wait_for 30 check_unit_running $i
+        expect "the unit ends failed, status 81" wait_for 60 prop_is $u ActiveState failed
+        expect "... with status 81" test "$(prop $u ExecMainStatus)" = 81
+        expect "current is still genesis" test "$(sbx readlink $h/oraivisor/current)" = genesis
+        expect "the reason: version does not finish within 10s" ov_journal_has $i "will not start on this host: it does not finish \`version\` within 10s (killed)"
+        expect "systemd ended it at its RuntimeMaxSec=" bash -c 'nsenter -t $1 -a journalctl -q -o cat _PID=1 | grep -q "oraivisor-daemon@rdy4-check-v2-.*runtime time limit"' _ "$SBX_PID1"
+        expect "the check unit is gone" wait_for 10 no_check_units $i
+        expect "... and no sleep of it is left" bash -c '! nsenter -t $1 -a pgrep -u 1500 -f "sleep 1000" >/dev/null' _ "$SBX_PID1"
+}
+
+# oraivisor stopped while the check's unit runs: the unit is stopped with it (not left to RuntimeMaxSec=).
+t_oraivisor_upgrade_check_unit_stop() {
+        local i=rdy5 h=/var/lib/rdy5 u=oraivisor@rdy5.service
+        hang_home $i
+        expect "systemctl start returns once READY=1" sbx timeout 30 systemctl start oraivisor@$i
+        expect "the check's unit runs" wait_for 30 check_unit_running $i
+        expect "systemctl stop oraivisor@$i" sbx timeout 60 systemctl stop oraivisor@$i
+        expect "the check unit is gone" wait_for 15 no_check_units $i
+        expect "... stopped by oraivisor, not by its time limit" bash -c '! nsenter -t $1 -a journalctl -q -o cat _PID=1 | grep -q "oraivisor-daemon@rdy5-check-v2-.*runtime time limit"' _ "$SBX_PID1"
+        expect "... and no sleep of it is left" bash -c '! nsenter -t $1 -a pgrep -u 1500 -f "sleep 1000" >/dev/null' _ "$SBX_PID1"
+        expect "current is still genesis" test "$(sbx readlink $h/oraivisor/current)" = genesis
+        expect "oraivisor says the check was cancelled" ov_journal_has $i "the readiness check of the new binary was cancelled"
+}
+
 # ---- downloads under oraivisor@.service ------------------------------------------------------------------
 
 # A home with genesis only (fakechaind v1): upgrades/ holds nothing, v2 must be downloaded.
@@ -1949,7 +2066,9 @@ SCENARIOS=(
         oraivisor_nobus_recycled_pid oraivisor_settled_failed_sees_restarts
         oraivisor_upgrade_least_config oraivisor_upgrade_stay_down oraivisor_hook_timeout_other_user
         oraivisor_download oraivisor_download_bad_checksum oraivisor_download_no_network oraivisor_download_ip_deny
-        oraivisorctl_prepare_upgrade oraivisor_upgrade_not_ready oraivisor_height_halt oraivisor_height_passed
+        oraivisorctl_prepare_upgrade oraivisor_upgrade_not_ready oraivisor_upgrade_check_node_sandbox
+        oraivisor_upgrade_check_node_unit oraivisor_upgrade_check_unit_timeout oraivisor_upgrade_check_unit_stop oraivisor_height_halt
+        oraivisor_height_passed
         oraivisor_loopback_tcp oraivisor_chain_watch_unix oraivisor_chain_watch_tcp oraivisor_backup_snapshot oraivisor_backup_restore
         oraivisor_node_sandbox oraivisor_node_sandbox_root oraivisor_node_sandbox_off oraivisor_node_sandbox_home_dir
         oraivisor_node_properties_bad oraivisor_node_properties_missing_path

@@ -2,6 +2,7 @@
 
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <stdio.h>
 
 #include "string-util.h"
 #include "strv.h"
@@ -407,4 +408,183 @@ Test(invocation, validity) {
         cr_assert_not(invocation_id_is_valid("0123456789abcdef0123456789abcde"));
         cr_assert_not(invocation_id_is_valid("0123456789abcdef0123456789abcdeg"));
         cr_assert_not(invocation_id_is_valid(NULL));
+}
+
+/* ---- the unit of a readiness check, derived from the node's ---------------------------------------- */
+
+static bool strv_equal(char *const *a, char *const *b) {
+        if (!a || !b)
+                return !a && !b;
+        size_t i = 0;
+        for (; a[i] && b[i]; i++)
+                if (!streq(a[i], b[i]))
+                        return false;
+        return !a[i] && !b[i];
+}
+
+static const char *strv_find_prefix(char *const *l, const char *prefix) {
+        STRV_FOREACH(s, l)
+                if (startswith(*s, prefix))
+                        return *s;
+        return NULL;
+}
+
+static char *check_name(const char *node, const char *version, uint64_t random) {
+        char *r = NULL;
+        cr_assert_eq(check_unit_name(node, version, random, &r), 0, "%s %s", node, version);
+        cr_assert(unit_name_is_valid_service(r), "%s", r);
+        cr_assert_leq(strlen(r), UNIT_NAME_MAX);
+        return r;
+}
+
+Test(check_unit, name) {
+        _cleanup_free_ char *a = check_name("oraivisor-daemon@oraid.service", "v2", UINT64_C(0x0123456789abcdef));
+        cr_assert_str_eq(a, "oraivisor-daemon@oraid-check-v2-0123456789abcdef.service",
+                "an instance of the node's template: its drop-ins apply to the check too");
+        _cleanup_free_ char *b = check_name("oraid-node.service", "genesis", 1);
+        cr_assert_str_eq(b, "oraid-node-check-genesis-0000000000000001.service");
+        /* Escaped as systemd-escape does: '-', '.', spaces, UTF-8, '@' and a leading '.'. */
+        _cleanup_free_ char *c = check_name("oraivisor-daemon@x.service", "v2.0-rc 1@ü", 2);
+        cr_assert_str_eq(c, "oraivisor-daemon@x-check-v2.0\\x2drc\\x201\\x40\\xc3\\xbc-0000000000000002.service");
+        _cleanup_free_ char *d = check_name("oraivisor-daemon@x.service", ".hidden", 3);
+        cr_assert_str_eq(d, "oraivisor-daemon@x-check-\\x2ehidden-0000000000000003.service");
+
+        /* A long version is cut to fit, never inside an escape. */
+        for (size_t pad = 0; pad < 4; pad++) {
+                _cleanup_free_ char *v = NULL, *node = NULL;
+                cr_assert_eq(asprintf(&node, "oraivisor-daemon@%.*s.service", (int) pad, "xyz"), pad == 0 ? 25 : 25 + (int) pad);
+                for (int i = 0; i < 200; i++)
+                        cr_assert_eq(strextendf(&v, "ü"), 0);
+                _cleanup_free_ char *n = check_name(pad == 0 ? "oraivisor-daemon@q.service" : node, v, 4);
+                cr_assert_eq(strlen(n) <= UNIT_NAME_MAX, true);
+                cr_assert(endswith(n, "-0000000000000004.service"), "%s", n);
+                const char *cut = strstr(n, "-check-") + STRLEN("-check-");
+                size_t len = strlen(cut) - STRLEN("-0000000000000004.service");
+                cr_assert_eq(len % 4, 0, "whole escapes only: %s", n);
+                cr_assert_gt(len, 150, "as much of the version as fits: %s", n);
+        }
+
+        /* A node unit too long to leave room: a plain recognisable name. */
+        _cleanup_free_ char *longnode = NULL;
+        cr_assert_eq(asprintf(&longnode, "%0240d.service", 0), 248);
+        _cleanup_free_ char *e = check_name(longnode, "v2", 5);
+        cr_assert_str_eq(e, "oraivisor-check-0000000000000005.service");
+
+        char *bad = NULL;
+        cr_assert_eq(check_unit_name("not a unit", "v2", 1, &bad), -EINVAL);
+        cr_assert_eq(check_unit_name("x.socket", "v2", 1, &bad), -EINVAL);
+        cr_assert_null(bad);
+}
+
+static void assert_same_property(const UnitProperty *a, const UnitProperty *b) {
+        cr_assert_str_eq(a->name, b->name);
+        cr_assert_eq(a->type, b->type, "%s", a->name);
+        cr_assert_eq(a->b, b->b, "%s", a->name);
+        cr_assert_eq(a->u64, b->u64, "%s", a->name);
+        cr_assert_eq(a->i32, b->i32, "%s", a->name);
+        cr_assert_str_eq(strempty(a->s), strempty(b->s), "%s", a->name);
+        cr_assert_eq(!a->s, !b->s, "%s", a->name);
+        cr_assert(strv_equal(a->strv, b->strv), "%s", a->name);
+        cr_assert(!a->strv || a->strv != b->strv, "%s: copied, not shared", a->name);
+}
+
+static void check_derived(const char *user, const char *home) {
+        char *const node_argv[] = { "/h/oraivisor/upgrades/v2/bin/oraid", "start", "--home", "/h", NULL };
+        char *const env[] = { "A=1", "LD_LIBRARY_PATH=/h/oraivisor/upgrades/v2/lib", "NOTIFY_SOCKET=/x", "HOME=/root",
+                NULL };
+        _cleanup_(unit_property_list_done) UnitPropertyList extra = {};
+        _cleanup_free_ char *err = NULL;
+        cr_assert_eq(unit_properties_parse("InaccessiblePaths=/srv/secret BindReadOnlyPaths=/srv/lib:/opt/lib CPUWeight=200 "
+                                           "MemoryHigh=4G TasksMax=512 PrivateTmp=no SystemCallFilter=~@mount "
+                                           "RestrictAddressFamilies=AF_UNIX ReadWritePaths=-/srv/extra Nice=5",
+                             &extra, &err), 0, "%s", strna(err));
+        /* Never in a node's unit, so never in a check's: the launcher alone decides those. */
+        cr_assert_eq(unit_properties_parse("Restart=always", &(UnitPropertyList) {}, NULL), -EINVAL);
+        cr_assert_eq(unit_properties_parse("WatchdogSec=10", &(UnitPropertyList) {}, NULL), -EINVAL);
+        cr_assert_eq(unit_properties_parse("Type=notify", &(UnitPropertyList) {}, NULL), -EINVAL);
+
+        _cleanup_(daemon_unit_spec_done) DaemonUnitSpec node = {}, check = {};
+        cr_assert_eq(daemon_unit_spec_build("oraivisor-daemon@oraid.service", "oraid", "v2", node_argv[0], node_argv, env,
+                             home, user, user ? "chain" : NULL, 45 * USEC_PER_SEC, 65536, 8ULL << 30,
+                             DAEMON_SANDBOX_STRICT, home, &extra, &node), 0);
+        cr_assert_gt(node.sandbox.n, 20);
+        cr_assert_str_eq(node.kill_mode, "mixed");
+        cr_assert_eq(node.runtime_max, 0);
+        cr_assert_not(node.output_to_fds, "the node logs to the journal");
+
+        char *const argv[] = { "/h/oraivisor/upgrades/v2/bin/oraid", "version", NULL };
+        char *const set[] = { "LD_TRACE_LOADED_OBJECTS=1", "A=2", NULL };
+        const char *name = "oraivisor-daemon@oraid-check-v2-0000000000000001.service";
+        cr_assert_eq(check_unit_spec_build(&node, name, "v2", "version", argv, set, 10 * USEC_PER_SEC, &check), 0);
+
+        /* Every sandbox setting, in the same order, with the same values; the operator's properties too. */
+        cr_assert_eq(check.sandbox.n, node.sandbox.n);
+        for (size_t i = 0; i < node.sandbox.n; i++)
+                assert_same_property(&check.sandbox.items[i], &node.sandbox.items[i]);
+        cr_assert_eq(check.extra, node.extra);
+        cr_assert_eq(check.extra->n, 10);
+        /* As the node: the user, the folder, the limits. */
+        cr_assert_str_eq(strempty(check.user), strempty(node.user));
+        cr_assert_eq(!check.user, !node.user);
+        cr_assert_str_eq(strempty(check.group), strempty(node.group));
+        cr_assert_str_eq(check.working_directory, home);
+        cr_assert_eq(check.limit_nofile, 65536);
+        cr_assert_eq(check.memory_max, 8ULL << 30);
+        cr_assert_str_eq(check.syslog_identifier, "oraid");
+        /* The node's environment (oraivisor's own unit's variables gone, lib/ first), plus the check's. */
+        cr_assert(strv_contains(check.environment, "LD_LIBRARY_PATH=/h/oraivisor/upgrades/v2/lib"));
+        cr_assert(strv_contains(check.environment, "LD_TRACE_LOADED_OBJECTS=1"));
+        cr_assert(strv_contains(check.environment, "A=2"));
+        cr_assert_not(strv_contains(check.environment, "A=1"));
+        cr_assert_not(strv_find_prefix(check.environment, "NOTIFY_SOCKET="));
+        cr_assert_eq(!!strv_find_prefix(check.environment, "HOME="), !user, "systemd sets HOME= from User=");
+        cr_assert_eq(strv_length(check.environment), strv_length(node.environment) + 1);
+        cr_assert_eq(strv_length(node.environment), user ? 2 : 3, "the node's own is unchanged");
+        /* ExecStart replaced: the program and its arguments, nothing of the node's command line. */
+        cr_assert_str_eq(check.binary, argv[0]);
+        cr_assert_eq(check.argv, argv);
+        cr_assert_str_eq(check.name, name);
+        cr_assert_str_eq(check.description, "oraid readiness check of v2 (version), run by oraivisor");
+        /* A time limit, killed outright with all its processes, output into the caller's fds. */
+        cr_assert_eq(check.runtime_max, 10 * USEC_PER_SEC);
+        cr_assert_str_eq(check.kill_mode, "control-group");
+        cr_assert_eq(check.kill_signal, SIGKILL);
+        cr_assert_leq(check.timeout_stop, 5 * USEC_PER_SEC);
+        cr_assert(check.output_to_fds);
+        cr_assert_lt(check.stdout_fd, 0, "filled in by the bus layer");
+}
+
+Test(check_unit, derived_from_the_node_other_user) {
+        check_derived("node", "/var/lib/oraid");
+}
+
+Test(check_unit, derived_from_the_node_root_home_in_home) {
+        /* ProtectHome=tmpfs and BindPaths= of the home, capabilities kept: carried over as they are. */
+        check_derived(NULL, "/home/val/.oraid");
+}
+
+Test(check_unit, derived_refuses) {
+        char *const node_argv[] = { "/h/bin/oraid", "start", NULL };
+        _cleanup_(daemon_unit_spec_done) DaemonUnitSpec node = {};
+        cr_assert_eq(daemon_unit_spec_build("u.service", "oraid", "v2", node_argv[0], node_argv, NULL, "/h", NULL, NULL,
+                             USEC_PER_SEC, 0, UINT64_MAX, DAEMON_SANDBOX_OFF, "/h", NULL, &node), 0);
+        DaemonUnitSpec c = {};
+        char *const rel[] = { "oraid", "version", NULL };
+        char *const ok[] = { "/h/bin/oraid", "version", NULL };
+        char *const bad_env[] = { "1X=2", NULL };
+        cr_assert_eq(check_unit_spec_build(&node, "u-check.service", "v2", "version", rel, NULL, 1, &c), -EINVAL);
+        cr_assert_eq(check_unit_spec_build(&node, "u check.service", "v2", "version", ok, NULL, 1, &c), -EINVAL);
+        cr_assert_eq(check_unit_spec_build(&node, "u-check.service", "v2", "version", ok, bad_env, 1, &c), -EINVAL);
+        cr_assert_null(c.description);
+}
+
+Test(unit_property, copy) {
+        _cleanup_(unit_property_list_done) UnitPropertyList l = {}, c = {}, e = {}, ce = {};
+        cr_assert_eq(unit_properties_parse("CPUWeight=7 ProtectHome=tmpfs BindPaths=-/a:/b ReadOnlyPaths=/x", &l, NULL), 0);
+        cr_assert_eq(unit_property_list_copy(&l, &c), 0);
+        cr_assert_eq(c.n, l.n);
+        for (size_t i = 0; i < l.n; i++)
+                assert_same_property(&c.items[i], &l.items[i]);
+        cr_assert_eq(unit_property_list_copy(&e, &ce), 0);
+        cr_assert_eq(ce.n, 0);
 }
