@@ -32,7 +32,7 @@ bool binary_id_equal(const BinaryId *a, const BinaryId *b) {
 
 void ready_track_done(ReadyTrack *t) {
         t->reason = mfree(t->reason);
-        *t = (ReadyTrack) {};
+        *t = (ReadyTrack){};
 }
 
 ReadyAction ready_track_want(const ReadyTrack *t, ReadyTrigger trigger, const BinaryId *now) {
@@ -86,5 +86,5 @@ void ready_track_absent(ReadyTrack *t) {
         t->reason = mfree(t->reason);
         t->state = READY_ABSENT;
         t->have_checked = false;
-        t->checked = (BinaryId) {};
+        t->checked = (BinaryId){};
 }

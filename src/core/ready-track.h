@@ -30,9 +30,9 @@ bool binary_id_equal(const BinaryId *a, const BinaryId *b) _pure_;
 
 typedef enum ReadyState {
         READY_UNKNOWN, /* not checked yet */
-        READY_YES,     /* installed and the last check passed */
-        READY_NO,      /* installed and the last check failed (reason) */
-        READY_ABSENT,  /* no binary installed: nothing to check */
+        READY_YES, /* installed and the last check passed */
+        READY_NO, /* installed and the last check failed (reason) */
+        READY_ABSENT, /* no binary installed: nothing to check */
         _READY_STATE_MAX,
         _READY_STATE_INVALID = -EINVAL,
 } ReadyState;
@@ -49,8 +49,8 @@ typedef enum ReadyTrigger {
 } ReadyTrigger;
 
 typedef enum ReadyAction {
-        READY_ACTION_NONE,   /* nothing to do */
-        READY_ACTION_CHECK,  /* run the check (near: it is the one before the height) */
+        READY_ACTION_NONE, /* nothing to do */
+        READY_ACTION_CHECK, /* run the check (near: it is the one before the height) */
         READY_ACTION_ABSENT, /* the binary is gone: ready_track_absent() */
         _READY_ACTION_MAX,
         _READY_ACTION_INVALID = -EINVAL,
@@ -58,7 +58,7 @@ typedef enum ReadyAction {
 
 typedef enum ReadyEvent {
         READY_EVENT_NONE,
-        READY_EVENT_NOT_READY,   /* became not ready, or not ready for another reason */
+        READY_EVENT_NOT_READY, /* became not ready, or not ready for another reason */
         READY_EVENT_READY_AGAIN, /* ready after a "not ready" event */
         _READY_EVENT_MAX,
         _READY_EVENT_INVALID = -EINVAL,
@@ -66,11 +66,11 @@ typedef enum ReadyEvent {
 
 typedef struct ReadyTrack {
         ReadyState state;
-        char *reason;           /* READY_NO: why, one line; else NULL */
-        BinaryId checked;       /* the binary the last result is about (valid when have_checked) */
+        char *reason; /* READY_NO: why, one line; else NULL */
+        BinaryId checked; /* the binary the last result is about (valid when have_checked) */
         bool have_checked;
-        bool near_checked;      /* the check before the height has been started */
-        bool said_not_ready;    /* a "not ready" event was given and no "ready again" since */
+        bool near_checked; /* the check before the height has been started */
+        bool said_not_ready; /* a "not ready" event was given and no "ready again" since */
 } ReadyTrack;
 
 void ready_track_done(ReadyTrack *t);
@@ -83,5 +83,6 @@ void ready_track_check_started(ReadyTrack *t, ReadyTrigger trigger);
 /* Records the result of a check of the binary id; *ret: the event due. 0, or -ENOMEM (t unchanged). */
 int ready_track_result(ReadyTrack *t, const BinaryId *id, bool ready, const char *reason, ReadyEvent *ret);
 /* The binary is not installed (any more): the state is ABSENT, a later binary is checked afresh; whether a
- * "not ready" event was given is kept, so that a good binary installed after it is said to be ready again. */
+ * "not ready" event was given is kept, so that a good binary installed after it is said to be ready again.
+ */
 void ready_track_absent(ReadyTrack *t);

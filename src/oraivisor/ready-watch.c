@@ -40,9 +40,9 @@ struct ReadyWatch {
         BinaryId checking_id;
         ReadyTrigger checking_trigger;
 
-        sd_event_source *defer;         /* a look asked for */
-        sd_event_source *timer;         /* the period */
-        sd_event_source *root_watch;    /* $DAEMON_HOME/oraivisor: the schedule file, upgrades/ itself */
+        sd_event_source *defer; /* a look asked for */
+        sd_event_source *timer; /* the period */
+        sd_event_source *root_watch; /* $DAEMON_HOME/oraivisor: the schedule file, upgrades/ itself */
         sd_event_source *upgrades_watch; /* upgrades/: folders published, renamed, removed */
         bool upgrading;
 };
@@ -52,7 +52,7 @@ static void look(ReadyWatch *rw);
 static void plan_done(ReadyPlan *p) {
         free(p->name);
         ready_track_done(&p->track);
-        *p = (ReadyPlan) {};
+        *p = (ReadyPlan){};
 }
 
 static bool is_checking(const ReadyWatch *rw, const ReadyPlan *p) {
@@ -91,13 +91,14 @@ static int binary_id_get(ReadyWatch *rw, const char *folder, BinaryId *ret) {
         struct stat st, lst;
         if (!folder)
                 return 0;
-        if (asprintf(&rel, "upgrades/%s", folder) < 0 || asprintf(&bin, "%s/bin/%s", rel, rw->layout->daemon_name) < 0 ||
-            asprintf(&lib, "%s/lib", rel) < 0)
+        if (asprintf(&rel, "upgrades/%s", folder) < 0 ||
+                asprintf(&bin, "%s/bin/%s", rel, rw->layout->daemon_name) < 0 ||
+                asprintf(&lib, "%s/lib", rel) < 0)
                 return -ENOMEM;
         if (version_binary_check_at(rw->layout->root_fd, rel, rw->layout->daemon_name) < 0 ||
-            fstatat(rw->layout->root_fd, bin, &st, 0) < 0)
+                fstatat(rw->layout->root_fd, bin, &st, 0) < 0)
                 return 0;
-        *ret = (BinaryId) {
+        *ret = (BinaryId){
                 .dev = st.st_dev,
                 .ino = st.st_ino,
                 .size = st.st_size,
@@ -119,20 +120,24 @@ static void to_chain(ReadyWatch *rw, const ReadyPlan *p) {
                 chain_watch_set_ready(rw->chain, p->name, p->height, p->track.state, p->track.reason);
 }
 
-/* ---- the result ------------------------------------------------------------------------------------------ */
+/* ---- the result ------------------------------------------------------------------------------------------
+ */
 
 static const char *source_text(ScheduledSource s) {
         return s == SCHEDULED_SOURCE_GOVERNANCE ? "on chain" : "without governance";
 }
 
-static void report(ReadyWatch *rw, const ReadyPlan *p, ReadyState before, ReadyEvent ev, const char *output) {
+static void report(
+        ReadyWatch *rw, const ReadyPlan *p, ReadyState before, ReadyEvent ev, const char *output) {
         _cleanup_(upgrade_plan_freep) UpgradePlan *plan = NULL;
-        _cleanup_free_ char *folder = folder_of(rw, p->name), *binary = NULL, *shown = NULL, *field_reason = NULL,
-                            *field_source = NULL, *first = NULL;
+        _cleanup_free_ char *folder = folder_of(rw, p->name), *binary = NULL, *shown = NULL,
+                            *field_reason = NULL, *field_source = NULL, *first = NULL;
         if (upgrade_plan_new(p->name, p->height, NULL, NULL, &plan) < 0 ||
-            asprintf(&binary, "%s/upgrades/%s/bin/%s", rw->layout->root, strna(folder), rw->layout->daemon_name) < 0 ||
-            !(shown = string_escape_for_log(p->name, strlen(p->name), 200)) ||
-            asprintf(&field_source, "ORAIVISOR_UPGRADE_SOURCE=%s", scheduled_source_to_string(p->source)) < 0)
+                asprintf(&binary, "%s/upgrades/%s/bin/%s", rw->layout->root, strna(folder),
+                        rw->layout->daemon_name) < 0 ||
+                !(shown = string_escape_for_log(p->name, strlen(p->name), 200)) ||
+                asprintf(&field_source, "ORAIVISOR_UPGRADE_SOURCE=%s",
+                        scheduled_source_to_string(p->source)) < 0)
                 return (void) log_oom();
         if (output) {
                 const char *s = output + strspn(output, "\n");
@@ -145,26 +150,32 @@ static void report(ReadyWatch *rw, const ReadyPlan *p, ReadyState before, ReadyE
                         return (void) log_oom();
                 log_event(EVENT_SCHEDULED_NOT_READY, LOG_WARNING, 0, rw->config->name, plan,
                         STRV_MAKE(field_source, field_reason),
-                        "Upgrade '%s' scheduled %s at height %" PRIi64 " is not ready: its binary '%s' %s. "
-                        "Fix it before the height, or the upgrade stops there with the node down: install a working build "
-                        "(oraivisorctl add-upgrade '%s' PATH --force), then check it (oraivisorctl check '%s').",
-                        strna(shown), source_text(p->source), p->height, binary, strna(p->track.reason), strna(shown),
-                        strna(shown));
+                        "Upgrade '%s' scheduled %s at height %" PRIi64
+                        " is not ready: its binary '%s' will not start on this host: it %s. "
+                        "Fix it before the height, or the upgrade stops there with the node down: install a "
+                        "working build "
+                        "(oraivisorctl add-upgrade '%s' PATH --force), then check it (oraivisorctl check "
+                        "'%s').",
+                        strna(shown), source_text(p->source), p->height, binary, strna(p->track.reason),
+                        strna(shown), strna(shown));
                 return;
         case READY_EVENT_READY_AGAIN:
-                log_event(EVENT_SCHEDULED_READY, LOG_NOTICE, 0, rw->config->name, plan, STRV_MAKE(field_source),
-                        "Upgrade '%s' scheduled %s at height %" PRIi64 " is ready again: its binary '%s' starts on this host%s%s%s.",
-                        strna(shown), source_text(p->source), p->height, binary, !isempty(first) ? " (version: " : "",
-                        strempty(first), !isempty(first) ? ")" : "");
+                log_event(EVENT_SCHEDULED_READY, LOG_NOTICE, 0, rw->config->name, plan,
+                        STRV_MAKE(field_source),
+                        "Upgrade '%s' scheduled %s at height %" PRIi64
+                        " is ready again: its binary '%s' starts on this host%s%s%s.",
+                        strna(shown), source_text(p->source), p->height, binary,
+                        !isempty(first) ? " (version: " : "", strempty(first), !isempty(first) ? ")" : "");
                 return;
         default:
                 if (p->track.state == READY_YES && before != READY_YES)
-                        log_info("The binary of upgrade '%s' (height %" PRIi64 ") is ready: it starts on this host%s%s%s.",
-                                strna(shown), p->height, !isempty(first) ? " (version: " : "", strempty(first),
-                                !isempty(first) ? ")" : "");
+                        log_info("The binary of upgrade '%s' (height %" PRIi64
+                                 ") is ready: it starts on this host%s%s%s.",
+                                strna(shown), p->height, !isempty(first) ? " (version: " : "",
+                                strempty(first), !isempty(first) ? ")" : "");
                 else
-                        log_debug("Upgrade '%s' (height %" PRIi64 "): checked again, %s.", strna(shown), p->height,
-                                ready_state_to_string(p->track.state));
+                        log_debug("Upgrade '%s' (height %" PRIi64 "): checked again, %s.", strna(shown),
+                                p->height, ready_state_to_string(p->track.state));
         }
 }
 
@@ -210,7 +221,7 @@ static void start_next(ReadyWatch *rw) {
                         continue; /* gone meanwhile: the next look says so */
                 }
                 if (asprintf(&dir, "%s/upgrades/%s", rw->layout->root, folder) < 0 ||
-                    !(rw->checking_name = strdup(p->name)))
+                        !(rw->checking_name = strdup(p->name)))
                         return (void) log_oom();
                 ReadinessSpec spec = {
                         .version_dir = dir,
@@ -223,7 +234,9 @@ static void start_next(ReadyWatch *rw) {
                 if (k < 0) {
                         rw->checking_name = mfree(rw->checking_name);
                         /* Not recorded: the next look (a change, or the period) asks again. */
-                        log_warning_errno(k, "Cannot check that the binary of upgrade '%s' starts on this host, trying again later: %m",
+                        log_warning_errno(k,
+                                "Cannot check that the binary of upgrade '%s' starts on this host, trying "
+                                "again later: %m",
                                 p->name);
                         continue;
                 }
@@ -231,13 +244,16 @@ static void start_next(ReadyWatch *rw) {
                 rw->checking_height = p->height;
                 rw->checking_id = id;
                 rw->checking_trigger = p->trigger;
-                log_debug("Checking that the binary of upgrade '%s' (height %" PRIi64 ") starts on this host%s.", p->name,
-                        p->height, p->trigger == READY_TRIGGER_NEAR ? " (its height is within the hour)" : "");
+                log_debug("Checking that the binary of upgrade '%s' (height %" PRIi64
+                          ") starts on this host%s.",
+                        p->name, p->height,
+                        p->trigger == READY_TRIGGER_NEAR ? " (its height is within the hour)" : "");
                 return;
         }
 }
 
-/* ---- the look ------------------------------------------------------------------------------------------ */
+/* ---- the look ------------------------------------------------------------------------------------------
+ */
 
 static ReadyPlan *plan_get(ReadyWatch *rw, ScheduledSource source, const char *name, int64_t height) {
         for (size_t i = 0; i < rw->n_plans; i++) {
@@ -250,7 +266,7 @@ static ReadyPlan *plan_get(ReadyWatch *rw, ScheduledSource source, const char *n
                 return NULL;
         rw->plans = a;
         ReadyPlan *p = &a[rw->n_plans];
-        *p = (ReadyPlan) { .source = source, .height = height, .name = strdup(name) };
+        *p = (ReadyPlan){.source = source, .height = height, .name = strdup(name)};
         if (!p->name)
                 return NULL;
         rw->n_plans++;
@@ -258,8 +274,8 @@ static ReadyPlan *plan_get(ReadyWatch *rw, ScheduledSource source, const char *n
 }
 
 /* One known plan, as it is now. Returns true when what is shown of it changed. */
-static bool known(ReadyWatch *rw, ScheduledSource source, const char *name, int64_t height, int64_t chain_height,
-        usec_t block_time) {
+static bool known(ReadyWatch *rw, ScheduledSource source, const char *name, int64_t height,
+        int64_t chain_height, usec_t block_time) {
         if (chain_height > 0 && height <= chain_height)
                 return false; /* passed: carried out or reported by others */
         _cleanup_free_ char *folder = folder_of(rw, name);
@@ -289,9 +305,7 @@ static bool known(ReadyWatch *rw, ScheduledSource source, const char *name, int6
                 ready_track_absent(&p->track);
                 to_chain(rw, p);
                 return true;
-        default:
-                p->pending = false;
-                return false;
+        default: p->pending = false; return false;
         }
 }
 
@@ -314,11 +328,12 @@ static void look(ReadyWatch *rw) {
         }
         _cleanup_(height_schedule_done) HeightSchedule s = {};
         const char *reason = NULL;
-        if (height_schedule_load_at(rw->layout->root_fd, &s, &reason) >= 0) /* damaged: said by height-plan.c */
+        if (height_schedule_load_at(rw->layout->root_fd, &s, &reason) >=
+                0) /* damaged: said by height-plan.c */
                 for (size_t i = 0; i < s.n_entries; i++)
                         if (!s.entries[i].halted)
-                                moved |= known(rw, SCHEDULED_SOURCE_HEIGHT, s.entries[i].name, s.entries[i].height,
-                                        chain_height, block_time);
+                                moved |= known(rw, SCHEDULED_SOURCE_HEIGHT, s.entries[i].name,
+                                        s.entries[i].height, chain_height, block_time);
 
         /* Plans no longer known: forgotten (a check under way of one is stopped). */
         for (size_t i = 0; i < rw->n_plans;) {
@@ -339,9 +354,11 @@ static void look(ReadyWatch *rw) {
         if (rw->n_plans > 0) {
                 usec_t d = rw->config->chain_poll_interval ?: USEC_PER_MINUTE;
                 if (sd_event_source_set_time_relative(rw->timer, d) < 0 ||
-                    sd_event_source_set_time_accuracy(rw->timer, MIN(d / 10, 5 * USEC_PER_SEC) ?: 1) < 0 ||
-                    sd_event_source_set_enabled(rw->timer, SD_EVENT_ONESHOT) < 0)
-                        log_debug("Cannot arm the readiness watch's timer; changes are noticed by the watch only.");
+                        sd_event_source_set_time_accuracy(rw->timer, MIN(d / 10, 5 * USEC_PER_SEC) ?: 1) <
+                                0 ||
+                        sd_event_source_set_enabled(rw->timer, SD_EVENT_ONESHOT) < 0)
+                        log_debug("Cannot arm the readiness watch's timer; changes are noticed by the watch "
+                                  "only.");
         } else
                 (void) sd_event_source_set_enabled(rw->timer, SD_EVENT_OFF);
 
@@ -372,7 +389,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* ---- the watches ------------------------------------------------------------------------------------------ */
+/* ---- the watches
+ * ------------------------------------------------------------------------------------------ */
 
 static int on_upgrades_event(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
         ready_watch_look(userdata);
@@ -385,7 +403,8 @@ static void watch_upgrades(ReadyWatch *rw) {
         if (asprintf(&path, "%s/upgrades", rw->layout->root) < 0)
                 return (void) log_oom();
         int r = sd_event_add_inotify(rw->event, &rw->upgrades_watch, path,
-                IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_ONLYDIR, on_upgrades_event, rw);
+                IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_ONLYDIR,
+                on_upgrades_event, rw);
         if (r < 0 && r != -ENOENT)
                 log_debug_errno(r, "Cannot watch '%s'; new versions there are noticed every %s: %m", path,
                         "ORAIVISOR_CHAIN_POLL_INTERVAL");
@@ -403,7 +422,8 @@ static int on_root_event(sd_event_source *s, const struct inotify_event *ev, voi
         return 0;
 }
 
-/* ---- life ------------------------------------------------------------------------------------------------ */
+/* ---- life ------------------------------------------------------------------------------------------------
+ */
 
 void ready_watch_set_chain(ReadyWatch *rw, ChainWatch *cw) {
         if (!rw)
@@ -437,18 +457,20 @@ const ReadyPlan *ready_watch_plans(const ReadyWatch *rw, size_t *ret_n) {
 int ready_watch_describe_height(const ReadyWatch *rw, char **ret) {
         const ReadyPlan *best = NULL;
         for (size_t i = 0; rw && i < rw->n_plans; i++)
-                if (rw->plans[i].source == SCHEDULED_SOURCE_HEIGHT && (!best || rw->plans[i].height < best->height))
+                if (rw->plans[i].source == SCHEDULED_SOURCE_HEIGHT &&
+                        (!best || rw->plans[i].height < best->height))
                         best = &rw->plans[i];
         if (!best) {
                 *ret = NULL;
                 return 0;
         }
         const ReadyTrack *t = &best->track;
-        if (asprintf(ret, "upgrade %s at height %" PRIi64 " (no governance), binary %s%s", best->name, best->height,
-                    t->state == READY_YES       ? "ready"
-                    : t->state == READY_NO      ? "not ready: "
-                    : t->state == READY_ABSENT  ? "missing"
-                                                : "installed, not checked yet",
+        if (asprintf(ret, "upgrade %s at height %" PRIi64 " (no governance), binary %s%s", best->name,
+                    best->height,
+                    t->state == READY_YES              ? "ready"
+                            : t->state == READY_NO     ? "not ready: "
+                            : t->state == READY_ABSENT ? "missing"
+                                                       : "installed, not checked yet",
                     t->state == READY_NO ? strna(t->reason) : "") < 0)
                 return -ENOMEM;
         return 0;
@@ -492,10 +514,13 @@ int ready_watch_new(sd_event *e, const Config *c, Layout *l, const Credentials *
                 return log_error_errno(r, "Failed to set up the readiness watch's timer: %m");
         (void) sd_event_source_set_enabled(rw->timer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(rw->timer, "ready-watch-period");
-        r = sd_event_add_inotify(e, &rw->root_watch, l->root, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
-                IN_CREATE | IN_DELETE | IN_ONLYDIR, on_root_event, rw);
+        r = sd_event_add_inotify(e, &rw->root_watch, l->root,
+                IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ONLYDIR,
+                on_root_event, rw);
         if (r < 0)
-                log_warning_errno(r, "Cannot watch '%s'; changes of the scheduled upgrades and their binaries are noticed every %s: %m",
+                log_warning_errno(r,
+                        "Cannot watch '%s'; changes of the scheduled upgrades and their binaries are "
+                        "noticed every %s: %m",
                         l->root, "ORAIVISOR_CHAIN_POLL_INTERVAL");
         watch_upgrades(rw);
         ready_watch_look(rw);

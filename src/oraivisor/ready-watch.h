@@ -37,9 +37,9 @@ typedef struct ReadyPlan {
         char *name;
         int64_t height;
         ReadyTrack track;
-        bool pending;           /* a check is due */
-        ReadyTrigger trigger;   /* on behalf of which trigger */
-        bool seen;              /* still known at the last look */
+        bool pending; /* a check is due */
+        ReadyTrigger trigger; /* on behalf of which trigger */
+        bool seen; /* still known at the last look */
 } ReadyPlan;
 
 /* config, layout, credentials and current are borrowed and must outlive the watcher (the Manager's). The

@@ -58,6 +58,7 @@ typedef struct Status {
         Scheduled scheduled; /* data/upgrade-info.json, when it is not the current version's */
         bool have_scheduled;
         HeightSchedule heights; /* scheduled-upgrades.json: upgrades at a height without governance */
+        Scheduled *height_binaries; /* for each of heights.entries: its folder, installed, not ready (why) */
         bool holders_hidden; /* the lock is held, by processes we may not look into */
         BackupList backups;
         char **warnings;
@@ -71,6 +72,11 @@ static void status_done(Status *s) {
         upgrade_record_free(s->record);
         last_upgrade_free(s->last);
         upgrade_plan_free(s->scheduled.plan);
+        for (size_t i = 0; s->height_binaries && i < s->heights.n_entries; i++) {
+                free(s->height_binaries[i].folder);
+                free(s->height_binaries[i].not_ready);
+        }
+        free(s->height_binaries);
         height_schedule_done(&s->heights);
         free(s->scheduled.folder);
         free(s->scheduled.not_ready);
@@ -298,7 +304,7 @@ static void inspect_plans(Ctl *ctl, Status *s) {
         s->scheduled.plan = TAKE_PTR(plan);
 }
 
-static void inspect_heights(Status *s) {
+static void inspect_heights(Ctl *ctl, Status *s) {
         const char *reason = NULL;
         int r = height_schedule_load_at(s->layout->root_fd, &s->heights, &reason);
         if (r == -EBADMSG)
@@ -306,6 +312,27 @@ static void inspect_heights(Status *s) {
                         s->layout->root, reason);
         else if (r < 0)
                 warn(s, "'%s/" HEIGHT_SCHEDULE_FILE "' cannot be read: %s.", s->layout->root, strerror(-r));
+        if (s->heights.n_entries == 0)
+                return;
+        s->height_binaries = new0(Scheduled, s->heights.n_entries);
+        if (!s->height_binaries) {
+                height_schedule_done(&s->heights);
+                return;
+        }
+        /* Installed is not enough here either: it must start on this host (issue 17). */
+        for (size_t i = 0; i < s->heights.n_entries; i++) {
+                Scheduled *b = &s->height_binaries[i];
+                b->ready = ctl_plan_binary_ready(s->layout, s->heights.entries[i].name, &b->folder);
+                _cleanup_free_ char *rel = NULL, *why = NULL,
+                        *name = string_escape_for_log(s->heights.entries[i].name, strlen(s->heights.entries[i].name), 200);
+                bool ok = false;
+                if (b->ready > 0 && asprintf(&rel, "upgrades/%s", b->folder) >= 0 &&
+                    ctl_check_version(ctl, rel, &ok, &why, NULL) >= 0 && !ok) {
+                        warn(s, "The binary of upgrade '%s' scheduled at height %" PRId64 " is installed but will not start on this host: it %s.",
+                             strna(name), s->heights.entries[i].height, strna(why));
+                        b->not_ready = TAKE_PTR(why);
+                }
+        }
 }
 
 static void inspect_records(Status *s) {
@@ -487,14 +514,16 @@ static int print_json(Ctl *ctl, Status *s) {
         }
         for (size_t i = 0; i < s->heights.n_entries; i++) {
                 const HeightUpgrade *h = &s->heights.entries[i];
-                _cleanup_free_ char *folder = NULL;
-                int ready = ctl_plan_binary_ready(s->layout, h->name, &folder);
+                const Scheduled *b = &s->height_binaries[i];
                 json_object *p = json_object_new_object();
                 ctl_json_add_string(p, "name", h->name);
                 json_object_object_add(p, "height", json_object_new_int64(h->height));
                 ctl_json_add_string(p, "source", "height");
-                ctl_json_add_string(p, "folder", folder);
-                json_object_object_add(p, "binary", ready < 0 ? NULL : json_object_new_string(ready ? "ready" : "missing"));
+                ctl_json_add_string(p, "folder", b->folder);
+                json_object_object_add(p, "binary",
+                        b->ready < 0 ? NULL
+                                     : json_object_new_string(b->not_ready ? "not_ready" : b->ready ? "ready" : "missing"));
+                ctl_json_add_string(p, "binary_reason", b->not_ready);
                 json_object_object_add(p, "halted", json_object_new_boolean(h->halted));
                 json_object_array_add(a, p);
         }
@@ -603,12 +632,13 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
                 printf("%12s: none known (data/" PLAN_FILE ")\n", "Scheduled");
         for (size_t i = 0; i < s->heights.n_entries; i++) {
                 const HeightUpgrade *h = &s->heights.entries[i];
-                _cleanup_free_ char *folder = NULL, *n = esc(h->name);
-                int ready = ctl_plan_binary_ready(s->layout, h->name, &folder);
+                const Scheduled *hb = &s->height_binaries[i];
+                _cleanup_free_ char *n = esc(h->name);
+                bool good = hb->ready > 0 && !hb->not_ready;
                 printf("%12s: upgrade %s at height %" PRId64 " (oraivisorctl --height, no governance): binary %s%s%s\n",
                         s->have_scheduled || i > 0 ? "" : "Scheduled", strna(n), h->height,
-                        ready > 0 ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl), ready > 0 ? "ready" : "missing",
-                        ctl_ansi_normal(ctl));
+                        good ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl),
+                        good ? "ready" : hb->not_ready ? "not ready (see below)" : "missing", ctl_ansi_normal(ctl));
         }
 
         _cleanup_free_ char *bd = esc(s->backups.root);
@@ -650,7 +680,7 @@ static int run(Ctl *ctl) {
         inspect_lock(ctl, &s);
         inspect_records(&s);
         inspect_plans(ctl, &s);
-        inspect_heights(&s);
+        inspect_heights(ctl, &s);
         inspect_backups(ctl, &s);
         judge(ctl, &s);
 

@@ -323,7 +323,7 @@ class TestReadiness(ChainWatchCase):
             r = self.start(NOTIFY_SOCKET=st.path, ORAIVISOR_METRICS_DIR=metrics)
             self.assertTrue(r.wait_for("warning: Upgrade 'v2' scheduled on chain at height 3280 is not ready: its binary"), r.text())
             text = r.text()
-            self.assertIn(f"its binary '{self.binary()}' `version` exited with status 2 (\"Error: unknown flag --foo\")", text)
+            self.assertIn(f"its binary '{self.binary()}' will not start on this host: it `version` exited with status 2 (\"Error: unknown flag --foo\")", text)
             self.assertIn("install a working build (oraivisorctl add-upgrade 'v2' PATH --force), then check it "
                           "(oraivisorctl check 'v2')", text)
             status = st.wait_status(lambda l: "upgrade v2 at height 3280" in l and "not checked yet" not in l)

@@ -7,11 +7,11 @@
 
 #include "ready-track.h"
 
-static const BinaryId A = { .dev = 1, .ino = 10, .size = 100, .mode = 0100755, .mtime = 5, .ctime = 5 };
+static const BinaryId A = {.dev = 1, .ino = 10, .size = 100, .mode = 0100755, .mtime = 5, .ctime = 5};
 
 /* A track in each state: never checked, ready, not ready (reason "r1"), absent; checked about A. */
 static void make(ReadyTrack *t, ReadyState s, bool said_not_ready) {
-        *t = (ReadyTrack) {};
+        *t = (ReadyTrack){};
         ReadyEvent e;
         if (s == READY_YES || s == READY_NO)
                 cr_assert_eq(ready_track_result(t, &A, s == READY_YES, "r1", &e), 0);
@@ -52,7 +52,7 @@ Test(ready_track, identity) {
 Test(ready_track, want_every_state_and_trigger) {
         BinaryId other = A;
         other.mtime = 99;
-        static const ReadyState states[] = { READY_UNKNOWN, READY_YES, READY_NO, READY_ABSENT };
+        static const ReadyState states[] = {READY_UNKNOWN, READY_YES, READY_NO, READY_ABSENT};
         for (size_t i = 0; i < ELEMENTSOF(states); i++)
                 for (ReadyTrigger g = 0; g < _READY_TRIGGER_MAX; g++)
                         for (int near_done = 0; near_done < 2; near_done++) {
@@ -100,20 +100,18 @@ Test(ready_track, result_every_state) {
                 int result; /* 1 ready, 0 not ready "r1", -1 not ready "r2" */
                 ReadyEvent event;
         } cases[] = {
-                { READY_UNKNOWN, false, 1, READY_EVENT_NONE },       /* ready when first seen: no news */
-                { READY_UNKNOWN, false, 0, READY_EVENT_NOT_READY },
-                { READY_UNKNOWN, true, 1, READY_EVENT_READY_AGAIN }, /* cannot happen in practice, but sound */
-                { READY_UNKNOWN, true, 0, READY_EVENT_NOT_READY },
-                { READY_YES, false, 1, READY_EVENT_NONE },
-                { READY_YES, false, 0, READY_EVENT_NOT_READY },
-                { READY_YES, false, -1, READY_EVENT_NOT_READY },
-                { READY_NO, true, 1, READY_EVENT_READY_AGAIN },
-                { READY_NO, true, 0, READY_EVENT_NONE },             /* the same reason again: said already */
-                { READY_NO, true, -1, READY_EVENT_NOT_READY },       /* another reason: news */
-                { READY_ABSENT, false, 1, READY_EVENT_NONE },
-                { READY_ABSENT, false, 0, READY_EVENT_NOT_READY },
-                { READY_ABSENT, true, 1, READY_EVENT_READY_AGAIN },  /* not ready, removed, a good one installed */
-                { READY_ABSENT, true, 0, READY_EVENT_NOT_READY },    /* a new binary, still not ready: said */
+                {READY_UNKNOWN, false, 1, READY_EVENT_NONE}, /* ready when first seen: no news */
+                {READY_UNKNOWN, false, 0, READY_EVENT_NOT_READY},
+                {READY_UNKNOWN, true, 1, READY_EVENT_READY_AGAIN}, /* cannot happen in practice, but sound */
+                {READY_UNKNOWN, true, 0, READY_EVENT_NOT_READY}, {READY_YES, false, 1, READY_EVENT_NONE},
+                {READY_YES, false, 0, READY_EVENT_NOT_READY}, {READY_YES, false, -1, READY_EVENT_NOT_READY},
+                {READY_NO, true, 1, READY_EVENT_READY_AGAIN},
+                {READY_NO, true, 0, READY_EVENT_NONE}, /* the same reason again: said already */
+                {READY_NO, true, -1, READY_EVENT_NOT_READY}, /* another reason: news */
+                {READY_ABSENT, false, 1, READY_EVENT_NONE}, {READY_ABSENT, false, 0, READY_EVENT_NOT_READY},
+                {READY_ABSENT, true, 1,
+                        READY_EVENT_READY_AGAIN}, /* not ready, removed, a good one installed */
+                {READY_ABSENT, true, 0, READY_EVENT_NOT_READY}, /* a new binary, still not ready: said */
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 ReadyTrack t;
@@ -130,7 +128,9 @@ Test(ready_track, result_every_state) {
                 cr_expect(t.have_checked);
                 cr_expect(binary_id_equal(&t.checked, &A));
                 /* said_not_ready follows the events */
-                bool said = e == READY_EVENT_NOT_READY ? true : e == READY_EVENT_READY_AGAIN ? false : cases[i].said;
+                bool said = e == READY_EVENT_NOT_READY ? true
+                        : e == READY_EVENT_READY_AGAIN ? false
+                                                       : cases[i].said;
                 cr_expect_eq(t.said_not_ready, said, "case %zu", i);
                 ready_track_done(&t);
         }
