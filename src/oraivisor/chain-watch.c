@@ -466,9 +466,12 @@ void chain_watch_set_ready(ChainWatch *w, const char *name, int64_t height, Read
         u->ready = ready;
         free(u->ready_reason);
         u->ready_reason = TAKE_PTR(r);
-        /* The "not ready" event said it at once: the warnings to come are those as the height nears. */
-        if (ready == READY_NO)
-                u->warnings |= 1u << CHAIN_WARNING_AT_ONCE;
+        /* The "not ready" event (ready-watch.c) stands for the warning due now: those to come are the ones
+         * as the height nears. */
+        ChainWarning which;
+        unsigned given;
+        if (ready == READY_NO && chain_warning_due(u->warnings, time_left(w, u), &which, &given) >= 0)
+                u->warnings = given;
         save(w, true);
         changed(w);
 }

@@ -334,9 +334,16 @@ class TestReadiness(ChainWatchCase):
             s = self.wait_state(lambda s: s["upgrades"] and s["upgrades"][0]["ready"] == "not_ready")
             self.assertIn("exited with status 2", s["upgrades"][0]["ready_reason"])
             self.assertEqual(s["upgrades"][0]["binary"], "installed")
-            # Said once, not at every check.
+            # Said once, not at every check; the event stands for the warning due now (3h ahead: the day's).
             self.wait_polls(3)
             self.assertEqual(r.text().count("is not ready: its binary"), 1, r.text())
+            self.assertNotIn("installed but not ready", r.text())
+            self.assertEqual(s["upgrades"][0]["warnings"], ["at-once", "day"])
+            # The hour's warning says why, and the fix.
+            self.jump(2280 - 700)  # 58 minutes left
+            self.assertTrue(r.wait_for("and its binary is installed but not ready: it `version` exited with status 2"), r.text())
+            self.assertIn("Install a working build now: oraivisorctl add-upgrade 'v2' PATH --force, then oraivisorctl check 'v2'.",
+                          r.text())
             # Fixed by copying a working build over it (same file, new content): the period sees it.
             self.home.install(os.path.join("upgrades", "v2"), "v2")
             self.assertTrue(r.wait_for("Upgrade 'v2' scheduled on chain at height 3280 is ready again: its binary"), r.text())
