@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -404,15 +405,24 @@ class TestReadiness(HeightTestCase):
         self.assertIsNotNone(read_metrics(prom, 'oraivisor_scheduled_upgrade_binary_ready{name="fakechaind",upgrade="s2",'
                                                 'source="height"} 1\n'), r.text())
         self.assertEqual(self.ctl("remove-upgrade", "s2").returncode, 0)
-        deadline = __import__("time").monotonic() + 30
+        deadline = time.monotonic() + 30
         text = ""
-        while __import__("time").monotonic() < deadline:
+        while time.monotonic() < deadline:
             with open(prom) as f:
                 text = f.read()
             if "oraivisor_scheduled_upgrade" not in text:
                 break
-            __import__("time").sleep(0.05)
+            time.sleep(0.05)
         self.assertNotIn("oraivisor_scheduled_upgrade", text, r.text())
+        # The node was restarted without the flag: stopped once it runs again (a SIGTERM while it starts
+        # would be its exit status).
+        self.assertTrue(r.wait_for("restarting fakechaind without --halt-height"), r.text())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            t = r.text()
+            if t.count("fakechaind v1 starting") == 2 and "committed state" in t[t.rindex("fakechaind v1 starting"):]:
+                break
+            time.sleep(0.05)
         self.stop(r)
 
 
