@@ -52,6 +52,7 @@ void scheduled_upgrade_done(ScheduledUpgrade *u) {
         free(u->name);
         free(u->info);
         free(u->binary_error);
+        free(u->ready_reason);
         *u = (ScheduledUpgrade){};
 }
 
@@ -75,7 +76,8 @@ ScheduledUpgrade *chain_state_add(ChainState *s, const ScheduledUpgrade *u) {
         n.name = strdup(u->name);
         n.info = strdup(strempty(u->info));
         n.binary_error = u->binary_error ? strdup(u->binary_error) : NULL;
-        if (!n.name || !n.info || (u->binary_error && !n.binary_error)) {
+        n.ready_reason = u->ready_reason ? strdup(u->ready_reason) : NULL;
+        if (!n.name || !n.info || (u->binary_error && !n.binary_error) || (u->ready_reason && !n.ready_reason)) {
                 scheduled_upgrade_done(&n);
                 return NULL;
         }
@@ -142,6 +144,9 @@ int chain_state_to_json(const ChainState *s, char **ret) {
                         add(e, "binary", json_object_new_string(binary_state_to_string(u->binary))) < 0 ||
                         (u->binary_error &&
                                 add(e, "binary_error", json_object_new_string(u->binary_error)) < 0) ||
+                        add(e, "ready", json_object_new_string(ready_state_to_string(u->ready))) < 0 ||
+                        (u->ready_reason &&
+                                add(e, "ready_reason", json_object_new_string(u->ready_reason)) < 0) ||
                         add(e, "warnings", w) < 0)
                         return -ENOMEM;
                 for (ChainWarning k = 0; k < _CHAIN_WARNING_MAX; k++)
@@ -212,7 +217,7 @@ int chain_state_from_json(const char *data, size_t len, ChainState *ret, const c
                 return -EBADMSG;
         }
         for (size_t i = 0; i < json_object_array_length(list); i++) {
-                json_object *e = json_object_array_get_idx(list, i), *name, *info, *src, *bin, *err, *w;
+                json_object *e = json_object_array_get_idx(list, i), *name, *info, *src, *bin, *err, *w, *rd;
                 ScheduledUpgrade u = {};
                 uint64_t uh = 0;
                 if (!json_object_is_type(e, json_type_object) ||
@@ -232,6 +237,13 @@ int chain_state_from_json(const char *data, size_t len, ChainState *ret, const c
                 u.info = (info = get(e, "info", json_type_string)) ? (char *) json_object_get_string(info)
                                                                    : (char *) "";
                 u.binary_error = (err = get(e, "binary_error", json_type_string))
+                        ? (char *) json_object_get_string(err)
+                        : NULL;
+                /* Optional (files written before readiness was followed have neither). */
+                if ((rd = get(e, "ready", json_type_string)) &&
+                        (u.ready = ready_state_from_string(json_object_get_string(rd))) < 0)
+                        u.ready = READY_UNKNOWN;
+                u.ready_reason = u.ready == READY_NO && (err = get(e, "ready_reason", json_type_string))
                         ? (char *) json_object_get_string(err)
                         : NULL;
                 if ((w = get(e, "warnings", json_type_array)))
@@ -280,8 +292,13 @@ int chain_state_describe_next(const ChainState *s, char **ret) {
                         format_approx(
                                 b, sizeof(b), chain_estimate_left(u->height, s->height, s->block_time)));
         }
-        if (asprintf(ret, "upgrade %s at height %" PRIi64 "%s, %s", u->name, u->height, left,
-                    binary[u->binary]) < 0)
+        const char *b = binary[u->binary];
+        if (u->binary == BINARY_INSTALLED)
+                b = u->ready == READY_YES ? "binary ready"
+                        : u->ready == READY_NO ? "binary not ready: "
+                                               : "binary installed, not checked yet";
+        if (asprintf(ret, "upgrade %s at height %" PRIi64 "%s, %s%s", u->name, u->height, left, b,
+                    u->binary == BINARY_INSTALLED && u->ready == READY_NO ? strna(u->ready_reason) : "") < 0)
                 return -ENOMEM;
         return 0;
 }

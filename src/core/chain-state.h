@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "ready-track.h"
 #include "time-util.h"
 
 #define CHAIN_STATE_FILE "chain-state.json"
@@ -47,6 +48,9 @@ typedef struct ScheduledUpgrade {
         BinaryState binary;
         char *binary_error; /* BINARY_FAILED: the last error; else NULL */
         unsigned warnings; /* the warnings given (1u << ChainWarning) */
+        ReadyState ready; /* BINARY_INSTALLED: what oraivisor's last readiness check said (READY_UNKNOWN before
+                             it ran); else READY_UNKNOWN */
+        char *ready_reason; /* READY_NO: why, "<what>: <fix>" about the binary; else NULL */
 } ScheduledUpgrade;
 
 typedef struct ChainState {
@@ -79,5 +83,7 @@ int chain_state_from_json(const char *data, size_t len, ChainState *ret, const c
  * known), or NULL. */
 const ScheduledUpgrade *chain_state_next(const ChainState *s);
 /* For STATUS= and `oraivisorctl status`: "upgrade v2 at height 1234567 (~3h10m), binary ready"; the time
- * left is an estimate ("~"), omitted while the pace is unknown. 0 and NULL when nothing is scheduled. */
+ * left is an estimate ("~"), omitted while the pace is unknown. "binary ready" is an installed binary that
+ * passed the readiness check; "binary not ready: <reason>" one that failed it; "binary installed, not
+ * checked yet" before the check. 0 and NULL when nothing is scheduled. */
 int chain_state_describe_next(const ChainState *s, char **ret);

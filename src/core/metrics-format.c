@@ -203,7 +203,7 @@ static int format_all(const Metrics *m, char **buf) {
                         const char *metric = pass == 0 ? M_SCHEDULED_HEIGHT : M_SCHEDULED_READY;
                         if (append_family(buf, metric, "gauge",
                                     pass == 0 ? "The height an upgrade is scheduled at (on chain, or by the operator)."
-                                              : "Whether the binary of a scheduled upgrade is installed (1) or not (0).") < 0)
+                                              : "Whether the binary of a scheduled upgrade is installed and passes the readiness check (1) or not (0).") < 0)
                                 return -ENOMEM;
                         for (size_t i = 0; i < m->n_scheduled; i++) {
                                 const MetricsScheduled *u = &m->scheduled[i];
@@ -212,8 +212,13 @@ static int format_all(const Metrics *m, char **buf) {
                                         dup = streq_ptr(m->scheduled[j].upgrade, u->upgrade);
                                 if (dup)
                                         continue; /* two samples with the same labels fail the collector */
-                                if (append_uint(buf, m, metric, "upgrade", u->upgrade,
-                                            pass == 0 ? (uint64_t) MAX(u->height, 0) : u->binary_ready) < 0)
+                                char v[NUM_MAX];
+                                (void) snprintf(v, sizeof(v), "%" PRIu64,
+                                        pass == 0 ? (uint64_t) MAX(u->height, 0) : (uint64_t) u->binary_ready);
+                                if (strextendf(buf, "%s{", metric) < 0 || append_label(buf, "name", m->name, true) < 0 ||
+                                    append_label(buf, "upgrade", u->upgrade, false) < 0 ||
+                                    append_label(buf, "source", u->source, false) < 0 ||
+                                    strextendf(buf, "} %s\n", v) < 0)
                                         return -ENOMEM;
                         }
                 }

@@ -10,12 +10,13 @@
  * escaped (backslash, double quote, newline) and made valid UTF-8 (an invalid byte becomes U+FFFD), since
  * upgrade names and paths are arbitrary bytes and one invalid value makes the collector drop the file.
  *
- * The chain watcher's metrics (oraivisor_chain_height, oraivisor_scheduled_upgrade_height{upgrade},
- * oraivisor_scheduled_upgrade_binary_ready{upgrade}) are written only while it knows them: no chain
- * height before the node's RPC was read, no sample for an upgrade that is not scheduled. "Ready" is the one
- * "installed" rule (the binary is there); XXX: the readiness check of shared/readiness.h (it loads and
- * runs) is not run by the watcher yet: doing so on each change of the binary would make ready mean
- * "present and starts". */
+ * The scheduled upgrades' metrics (oraivisor_chain_height, oraivisor_scheduled_upgrade_height{upgrade,source},
+ * oraivisor_scheduled_upgrade_binary_ready{upgrade,source}) are written only while they are known: no chain
+ * height before the node's RPC was read, no sample for an upgrade that is not scheduled. The source is
+ * "governance" (the chain watcher's plan) or "height" (scheduled-upgrades.json). "Ready" is the binary
+ * installed *and* passing the readiness check of shared/readiness.h (it loads and runs on this host), as
+ * oraivisor last ran it (src/oraivisor/ready-watch.c).
+ */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,11 +46,12 @@ typedef struct MetricsHistory {
         usec_t last_backup_duration;
 } MetricsHistory;
 
-/* An upgrade scheduled at a height (the chain watcher's chain-state.json). */
+/* An upgrade scheduled at a height: the chain watcher's plan, or one of scheduled-upgrades.json. */
 typedef struct MetricsScheduled {
         const char *upgrade;    /* its name, borrowed */
+        const char *source;     /* "governance" or "height", borrowed */
         int64_t height;
-        bool binary_ready;      /* installed */
+        bool binary_ready;      /* installed and it passed the readiness check */
 } MetricsScheduled;
 
 typedef struct Metrics {

@@ -211,7 +211,9 @@ static void describe_when(const ChainWatch *w, const ScheduledUpgrade *u, char *
 }
 
 static void warn_missing(ChainWatch *w, ScheduledUpgrade *u) {
-        if (w->config->allow_download || u->binary == BINARY_INSTALLED)
+        /* Installed but not ready: a download cannot fix it, so the warnings are given whatever the setting. */
+        bool not_ready = u->binary == BINARY_INSTALLED && u->ready == READY_NO;
+        if (!not_ready && (w->config->allow_download || u->binary == BINARY_INSTALLED))
                 return;
         ChainWarning which;
         unsigned given;
@@ -225,6 +227,16 @@ static void warn_missing(ChainWatch *w, ScheduledUpgrade *u) {
         describe_when(w, u, when, sizeof(when));
         char field[64];
         snprintf(field, sizeof(field), "ORAIVISOR_WARNING=%s", chain_warning_to_string(which));
+        if (not_ready) {
+                log_event(EVENT_UPGRADE_BINARY_MISSING, LOG_WARNING, 0, w->config->name, p,
+                        STRV_MAKE(field, "ORAIVISOR_BINARY=not_ready"),
+                        "Upgrade '%s' is scheduled at height %" PRIi64 ", %s, and its binary is installed but not ready: "
+                        "it %s. The node will stop there and stay down. Install a working build now: "
+                        "oraivisorctl add-upgrade '%s' PATH --force, then oraivisorctl check '%s'.",
+                        u->name, u->height, when, strna(u->ready_reason), u->name, u->name);
+                save(w, true);
+                return;
+        }
         log_event(EVENT_UPGRADE_BINARY_MISSING, LOG_WARNING, 0, w->config->name, p, STRV_MAKE(field),
                 "Upgrade '%s' is scheduled at height %" PRIi64
                 ", %s, and its binary is not installed; downloads are off "
@@ -248,6 +260,8 @@ static void refresh_binary(ChainWatch *w, ScheduledUpgrade *u) {
                 changed(w);
         } else if (!installed && u->binary == BINARY_INSTALLED) {
                 u->binary = BINARY_MISSING;
+                u->ready = READY_UNKNOWN;
+                u->ready_reason = mfree(u->ready_reason);
                 save(w, true);
                 changed(w);
         }
@@ -342,7 +356,8 @@ static void handle_plan(ChainWatch *w, const UpgradePlan *p) {
                                 stage_maybe(w, e);
                         else
                                 warn_missing(w, e);
-                }
+                } else if (e->ready == READY_NO)
+                        warn_missing(w, e);
         }
         if (moved)
                 changed(w);
@@ -431,6 +446,34 @@ static void stage_maybe(ChainWatch *w, ScheduledUpgrade *u) {
         log_info("Staging the binary of upgrade '%s' (height %" PRIi64 ") from its plan's info.", u->name,
                 u->height);
         u->binary = BINARY_STAGING;
+}
+
+void chain_watch_set_ready(ChainWatch *w, const char *name, int64_t height, ReadyState ready, const char *reason) {
+        if (!w)
+                return;
+        ScheduledUpgrade *u = chain_state_find(&w->state, SCHEDULED_SOURCE_GOVERNANCE, name);
+        if (!u || u->height != height)
+                return;
+        if (ready == READY_ABSENT)
+                ready = READY_UNKNOWN; /* the binary state says it */
+        if (ready != READY_NO)
+                reason = NULL;
+        if (u->ready == ready && streq_ptr(u->ready_reason, reason))
+                return;
+        _cleanup_free_ char *r = reason ? strdup(reason) : NULL;
+        if (reason && !r)
+                return (void) log_oom();
+        u->ready = ready;
+        free(u->ready_reason);
+        u->ready_reason = TAKE_PTR(r);
+        /* The "not ready" event (ready-watch.c) stands for the warning due now: those to come are the ones
+         * as the height nears. */
+        ChainWarning which;
+        unsigned given;
+        if (ready == READY_NO && chain_warning_due(u->warnings, time_left(w, u), &which, &given) >= 0)
+                u->warnings = given;
+        save(w, true);
+        changed(w);
 }
 
 void chain_watch_set_upgrading(ChainWatch *w, bool on) {

@@ -41,6 +41,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ChainWatch *, chain_watch_free);
 /* What is known (never NULL for a watcher). */
 const ChainState *chain_watch_state(const ChainWatch *w);
 
+/* What oraivisor's readiness check (ready-watch.h) says of the governance plan name at height: kept in
+ * chain-state.json, shown by STATUS=, and an installed binary that is not ready gets the warnings a missing one
+ * gets (a day, an hour and ten minutes before; the "not ready" event is the one at once). NULL-safe. */
+void chain_watch_set_ready(ChainWatch *w, const char *name, int64_t height, ReadyState ready, const char *reason);
+
 /* An upgrade is being carried out (on) or is over (off). While it is, the watcher stages nothing and a
  * staging download of its own stops (its staging folder is removed), so that only the upgrade's own obtain
  * writes upgrades/. Polls go on. NULL-safe. */

@@ -21,6 +21,7 @@
 #include "metrics-file.h"
 #include "plan-arbiter.h"
 #include "plan-watch.h"
+#include "ready-watch.h"
 #include "reaper.h"
 #include "upgrade.h"
 #include "upgrade-record.h"
@@ -73,7 +74,8 @@ struct Manager {
         sd_event_source *shutdown_kill_timer;
         MetricsFile *metrics;         /* NULL: metrics are off */
         ChainWatch *chain_watch;      /* NULL: chain watching is off */
-        MetricsScheduled metrics_scheduled[8]; /* what metrics_refresh() lends the metrics */
+        ReadyWatch *ready_watch;      /* the readiness of the known future plans (ready-watch.h) */
+        MetricsScheduled metrics_scheduled[16]; /* what metrics_refresh() lends the metrics */
         /* An upgrade at a height without governance (height-plan.h): the --halt-height the daemon runs with,
          * whether it said it halted there, and the plan built for the upgrade once it did. */
         int64_t halt_height;

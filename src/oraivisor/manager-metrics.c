@@ -17,19 +17,34 @@ static void metrics_refresh(Metrics *mm, void *userdata) {
         mm->daemon_up = m->state == STATE_RUNNING || m->state == STATE_STOPPING || m->state == STATE_SHUTTING_DOWN;
         mm->upgrade_step = m->upgrade && m->state == STATE_UPGRADING ? upgrade_current_step(m->upgrade)
                                                                      : _UPGRADE_STEP_INVALID;
+        /* Ready: installed and it passed the readiness check (ready-watch.h). The chain watcher's plan
+         * first, then those scheduled at a height. */
+        size_t n = 0;
         if (m->chain_watch) {
                 const ChainState *cs = chain_watch_state(m->chain_watch);
                 mm->chain_height = cs->reachable ? cs->height : 0;
-                size_t n = 0;
                 for (size_t i = 0; i < cs->n_upgrades && n < ELEMENTSOF(m->metrics_scheduled); i++)
-                        m->metrics_scheduled[n++] = (MetricsScheduled) {
-                                .upgrade = cs->upgrades[i].name,
-                                .height = cs->upgrades[i].height,
-                                .binary_ready = cs->upgrades[i].binary == BINARY_INSTALLED,
-                        };
-                mm->scheduled = m->metrics_scheduled;
-                mm->n_scheduled = n;
+                        if (cs->upgrades[i].source == SCHEDULED_SOURCE_GOVERNANCE)
+                                m->metrics_scheduled[n++] = (MetricsScheduled) {
+                                        .upgrade = cs->upgrades[i].name,
+                                        .source = scheduled_source_to_string(SCHEDULED_SOURCE_GOVERNANCE),
+                                        .height = cs->upgrades[i].height,
+                                        .binary_ready = cs->upgrades[i].binary == BINARY_INSTALLED &&
+                                                cs->upgrades[i].ready == READY_YES,
+                                };
         }
+        size_t np;
+        const ReadyPlan *plans = ready_watch_plans(m->ready_watch, &np);
+        for (size_t i = 0; i < np && n < ELEMENTSOF(m->metrics_scheduled); i++)
+                if (plans[i].source == SCHEDULED_SOURCE_HEIGHT)
+                        m->metrics_scheduled[n++] = (MetricsScheduled) {
+                                .upgrade = plans[i].name,
+                                .source = scheduled_source_to_string(SCHEDULED_SOURCE_HEIGHT),
+                                .height = plans[i].height,
+                                .binary_ready = plans[i].track.state == READY_YES,
+                        };
+        mm->scheduled = m->metrics_scheduled;
+        mm->n_scheduled = n;
 }
 
 /* At every change of what the metrics show; the file's own timer rewrites it every minute as well. */

@@ -59,6 +59,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         upgrade_free(m->upgrade);
+        ready_watch_free(m->ready_watch); /* it borrows the chain watcher */
         chain_watch_free(m->chain_watch);
         plan_watch_free(m->plan_watch);
         launcher_free(m->launcher);
@@ -189,15 +190,28 @@ oom:
 }
 
 static void set_running_status(Manager *m) {
-        _cleanup_free_ char *next = NULL;
+        _cleanup_free_ char *next = NULL, *height = NULL;
         if (m->chain_watch && chain_state_describe_next(chain_watch_state(m->chain_watch), &next) < 0)
                 next = NULL;
-        notify_status("%s (%s%s) running; watching for upgrade plans%s%s", m->config->name,
-                m->current.folder ? "upgrade " : "", m->version_label, next ? "; " : "", strempty(next));
+        if (ready_watch_describe_height(m->ready_watch, &height) < 0)
+                height = NULL;
+        notify_status("%s (%s%s) running; watching for upgrade plans%s%s%s%s", m->config->name,
+                m->current.folder ? "upgrade " : "", m->version_label, next ? "; " : "", strempty(next),
+                height ? "; " : "", strempty(height));
 }
 
-/* The chain watcher learnt something that STATUS= or the metrics show. */
+/* The chain watcher learnt something that STATUS= or the metrics show (a plan, a staged binary...): its
+ * readiness may be due too. */
 static void on_chain_changed(ChainWatch *w, void *userdata) {
+        Manager *m = userdata;
+        if (m->state == STATE_RUNNING)
+                set_running_status(m);
+        manager_metrics_changed(m);
+        ready_watch_look(m->ready_watch);
+}
+
+/* A readiness result changed. */
+static void on_ready_changed(ReadyWatch *rw, void *userdata) {
         Manager *m = userdata;
         if (m->state == STATE_RUNNING)
                 set_running_status(m);
@@ -216,6 +230,7 @@ void manager_start_upgrade(Manager *m, const UpgradeRecord *resume) {
         const UpgradePlan *plan = resume ? resume->plan : m->height_plan ?: plan_arbiter_acting(m->arbiter);
         m->state = STATE_UPGRADING;
         chain_watch_set_upgrading(m->chain_watch, true);
+        ready_watch_set_upgrading(m->ready_watch, true);
         if (!m->ready_sent)
                 manager_extend_timeout(m, true);
         int r = upgrade_start(m->event, m->config, m->layout, &m->credentials, plan, resume, on_upgrade_done, m, &m->upgrade);
@@ -243,6 +258,7 @@ static void on_upgrade_done(Upgrade *u, int error, int exit_status, void *userda
         m->upgrade = upgrade_free(m->upgrade);
         m->resume = upgrade_record_free(m->resume);
         chain_watch_set_upgrading(m->chain_watch, false);
+        ready_watch_set_upgrading(m->ready_watch, false);
         manager_extend_timeout(m, false);
         if (error >= 0 && refresh_current(m) < 0)
                 log_debug("'current' cannot be read for the metrics; the launch says why.");
@@ -602,6 +618,13 @@ int manager_run(Manager *m) {
                 return EXIT_INTERNAL;
         if (r > 0 && chain_watch_new(m->event, m->config, m->layout, &rpc, on_chain_changed, m, &m->chain_watch) < 0)
                 return EXIT_INTERNAL;
+        /* Its first look is made once the loop runs: after the node's start or an upgrade's. */
+        if (ready_watch_new(m->event, m->config, m->layout, &m->credentials, &m->current, on_ready_changed, m,
+                    &m->ready_watch) < 0)
+                return EXIT_INTERNAL;
+        ready_watch_set_chain(m->ready_watch, m->chain_watch);
+        if (m->unit_mode && ready_watch_set_node_unit(m->ready_watch, launcher_unit_name(m->launcher)) < 0)
+                return log_oom(), EXIT_INTERNAL;
 
         manager_height_watch(m);
         m->state = STATE_STARTING;

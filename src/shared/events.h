@@ -28,6 +28,8 @@ typedef enum OraivisorEvent {
         EVENT_UPGRADE_UNSCHEDULED,
         EVENT_UPGRADE_BINARY_MISSING,
         EVENT_VERSION_NOT_READY,
+        EVENT_SCHEDULED_NOT_READY,
+        EVENT_SCHEDULED_READY,
         _EVENT_MAX,
         _EVENT_INVALID = -EINVAL,
 } OraivisorEvent;
@@ -48,6 +50,9 @@ typedef enum OraivisorEvent {
 #define MESSAGE_ID_UPGRADE_UNSCHEDULED "003477763c2043cbb84ca03017ae02d0"
 #define MESSAGE_ID_UPGRADE_BINARY_MISSING "735d80b3c8854dc5bd9abe236c375413"
 #define MESSAGE_ID_VERSION_NOT_READY "6a8c93d1f4754810b49b708ce5da227d"
+/* The readiness of known future plans, checked ahead of their height (docs/chain-watch.md). */
+#define MESSAGE_ID_SCHEDULED_NOT_READY "f59fcf992c264613895469623abe95b8"
+#define MESSAGE_ID_SCHEDULED_READY "dab16d239eb947a799453fa977cce855"
 
 const char *event_message_id(OraivisorEvent e) _const_;
 

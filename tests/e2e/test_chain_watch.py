@@ -203,7 +203,8 @@ class TestStatusAndMetrics(ChainWatchCase):
             status = None
             while status is None:
                 for line in sock.recv(65536).decode().split("\n"):
-                    if line.startswith("STATUS=") and "upgrade v2 at height" in line:
+                    # Ready once its readiness check passed (before: "binary installed, not checked yet").
+                    if line.startswith("STATUS=") and "upgrade v2 at height" in line and "not checked yet" not in line:
                         status = line
             self.assertRegex(status, r"^STATUS=fakechaind \(genesis\) running; watching for upgrade plans; "
                                      r"upgrade v2 at height 3280 \(~3h(10|9)m\), binary ready$")
@@ -217,14 +218,209 @@ class TestStatusAndMetrics(ChainWatchCase):
                         text = f.read()
                 except OSError:
                     pass
-            self.assertIn('oraivisor_scheduled_upgrade_height{name="fakechaind",upgrade="v2"} 3280\n', text)
-            self.assertIn('oraivisor_scheduled_upgrade_binary_ready{name="fakechaind",upgrade="v2"} 1\n', text)
+            self.assertIn('oraivisor_scheduled_upgrade_height{name="fakechaind",upgrade="v2",source="governance"} 3280\n', text)
+            self.assertIn('oraivisor_scheduled_upgrade_binary_ready{name="fakechaind",upgrade="v2",source="governance"} 1\n', text)
             self.assertRegex(text, r'oraivisor_chain_height\{name="fakechaind"\} 10\d\d\n')
             self.stop()
         finally:
             sock.close()
             import shutil
             shutil.rmtree(sockdir, ignore_errors=True)
+
+
+class StatusSocket:
+    """A NOTIFY_SOCKET of our own: the STATUS= lines oraivisor sends."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="oraivisor-e2e-notify-")
+        self.path = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+
+    def wait_status(self, pred, timeout=30):
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                data = self.sock.recv(65536).decode()
+            except socket.timeout:
+                break
+            for line in data.split("\n"):
+                if line.startswith("STATUS="):
+                    seen.append(line)
+                    if pred(line):
+                        return line
+        raise AssertionError(f"no STATUS= line matched; seen: {seen[-5:]}")
+
+    def close(self):
+        self.sock.close()
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def read_metrics(path, needle, timeout=30):
+    """The metrics file once it holds needle (None after timeout)."""
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError:
+            pass
+        if needle in text:
+            return text
+        time.sleep(0.05)
+    return None
+
+
+# `version` of a binary that does not start on this host (as a node missing a flag it needs would fail).
+NOT_READY = b"#!/bin/sh\necho 'Error: unknown flag --foo' >&2\nexit 2\n"
+
+
+def counting_binary(path, count_file, version="v2"):
+    """A binary whose every run (the readiness check's `version`) adds a line to count_file."""
+    with open(path, "w") as f:
+        f.write(f"#!/bin/sh\necho run >> {count_file}\necho {version}\n")
+    os.chmod(path, 0o755)
+
+
+def count_runs(count_file):
+    try:
+        with open(count_file) as f:
+            return len(f.read().splitlines())
+    except FileNotFoundError:
+        return 0
+
+
+class TestReadiness(ChainWatchCase):
+    """The chain watcher's plan is checked to start on this host (issue 17), not only to be installed."""
+
+    def binary(self):
+        return os.path.join(self.home.root, "upgrades", "v2", "bin", "fakechaind")
+
+    def put(self, content):
+        os.makedirs(os.path.dirname(self.binary()), exist_ok=True)
+        with open(self.binary(), "wb") as f:
+            f.write(content)
+        os.chmod(self.binary(), 0o755)
+
+    def wait_count(self, count_file, n, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and count_runs(count_file) < n:
+            time.sleep(0.05)
+        self.assertEqual(count_runs(count_file), n, self.run_.text())
+
+    def test_installed_but_not_ready_then_fixed(self):
+        self.chain.plan = ("v2", 1000 + 2280, "")  # 3h10m ahead
+        self.put(NOT_READY)
+        metrics = os.path.join(self.home.path, "prom")
+        os.makedirs(metrics)
+        prom = os.path.join(metrics, "oraivisor-fakechaind.prom")
+        st = StatusSocket()
+        try:
+            r = self.start(NOTIFY_SOCKET=st.path, ORAIVISOR_METRICS_DIR=metrics)
+            self.assertTrue(r.wait_for("warning: Upgrade 'v2' scheduled on chain at height 3280 is not ready: its binary"), r.text())
+            text = r.text()
+            self.assertIn(f"its binary '{self.binary()}' will not start on this host: it `version` exited with status 2 (\"Error: unknown flag --foo\")", text)
+            self.assertIn("install a working build (oraivisorctl add-upgrade 'v2' PATH --force), then check it "
+                          "(oraivisorctl check 'v2')", text)
+            status = st.wait_status(lambda l: "upgrade v2 at height 3280" in l and "not checked yet" not in l)
+            self.assertRegex(status, r"^STATUS=fakechaind \(genesis\) running; watching for upgrade plans; upgrade v2 at "
+                                     r"height 3280 \(~3h(10|9)m\), binary not ready: `version` exited with status 2")
+            self.assertIsNotNone(read_metrics(prom, 'oraivisor_scheduled_upgrade_binary_ready{name="fakechaind",upgrade="v2",'
+                                                    'source="governance"} 0\n'), r.text())
+            s = self.wait_state(lambda s: s["upgrades"] and s["upgrades"][0]["ready"] == "not_ready")
+            self.assertIn("exited with status 2", s["upgrades"][0]["ready_reason"])
+            self.assertEqual(s["upgrades"][0]["binary"], "installed")
+            # Said once, not at every check; the event stands for the warning due now (3h ahead: the day's).
+            self.wait_polls(3)
+            self.assertEqual(r.text().count("is not ready: its binary"), 1, r.text())
+            self.assertNotIn("installed but not ready", r.text())
+            self.assertEqual(s["upgrades"][0]["warnings"], ["at-once", "day"])
+            # The hour's warning says why, and the fix.
+            self.jump(2280 - 700)  # 58 minutes left
+            self.assertTrue(r.wait_for("and its binary is installed but not ready: it `version` exited with status 2"), r.text())
+            self.assertIn("Install a working build now: oraivisorctl add-upgrade 'v2' PATH --force, then oraivisorctl check 'v2'.",
+                          r.text())
+            # Fixed by copying a working build over it (same file, new content): the period sees it.
+            self.home.install(os.path.join("upgrades", "v2"), "v2")
+            self.assertTrue(r.wait_for("Upgrade 'v2' scheduled on chain at height 3280 is ready again: its binary"), r.text())
+            self.assertIn("starts on this host (version: ", r.text())
+            self.assertIsNotNone(read_metrics(prom, 'oraivisor_scheduled_upgrade_binary_ready{name="fakechaind",upgrade="v2",'
+                                                    'source="governance"} 1\n'), r.text())
+            st.wait_status(lambda l: l.endswith("binary ready"))
+            s = self.wait_state(lambda s: s["upgrades"][0]["ready"] == "ready")
+            self.assertNotIn("ready_reason", s["upgrades"][0])
+            self.stop()
+        finally:
+            st.close()
+
+    def test_changed_binary_is_checked_again_unchanged_is_not(self):
+        self.chain.plan = ("v2", 1000 + DAY_BLOCKS, "")
+        count = os.path.join(self.home.path, "runs")
+        os.makedirs(os.path.dirname(self.binary()))
+        counting_binary(self.binary(), count)
+        r = self.start()
+        self.assertTrue(r.wait_for("The binary of upgrade 'v2' (height"), r.text())
+        self.assertTrue(r.wait_for("is ready: it starts on this host (version: v2)"), r.text())
+        self.wait_state(lambda s: s["upgrades"] and s["upgrades"][0]["ready"] == "ready")
+        self.assertEqual(count_runs(count), 1)
+        # Polls and periods go by: an unchanged binary is not run again.
+        self.wait_polls(4)
+        self.assertEqual(count_runs(count), 1, r.text())
+        # A changed one is (here: broken by a truncated copy, which needs no run to be found out).
+        with open(fakechaind("v2"), "rb") as f:
+            self.put(f.read()[:4000])
+        self.assertTrue(r.wait_for("Upgrade 'v2' scheduled on chain at height"), r.text())
+        self.assertTrue(r.wait_for("is not ready: its binary"), r.text())
+        self.assertIn("is truncated", r.text())
+        self.wait_state(lambda s: s["upgrades"][0]["ready"] == "not_ready")
+        # And a working one again: run again, ready again.
+        counting_binary(self.binary(), count, version="v2b")
+        self.assertTrue(r.wait_for("is ready again: its binary"), r.text())
+        self.assertIn("(version: v2b)", r.text())
+        self.assertEqual(count_runs(count), 2)
+        self.stop()
+
+    def test_checked_again_when_the_height_is_within_the_hour(self):
+        self.chain.plan = ("v2", 1000 + 1440, "")  # 2h ahead
+        count = os.path.join(self.home.path, "runs")
+        os.makedirs(os.path.dirname(self.binary()))
+        counting_binary(self.binary(), count)
+        r = self.start()
+        self.wait_state(lambda s: s["upgrades"] and s["upgrades"][0]["ready"] == "ready")
+        self.wait_polls(2)
+        self.assertEqual(count_runs(count), 1, r.text())
+        self.jump(1440 - 600)  # 50 minutes left: the same binary is checked once more
+        self.wait_count(count, 2)
+        self.wait_polls(4)
+        self.assertEqual(count_runs(count), 2, r.text())  # once, not at every poll
+        self.stop()
+
+    def test_a_check_never_holds_up_the_node(self):
+        # A version that hangs: the node starts and runs meanwhile, and the stop is prompt.
+        self.chain.plan = ("v2", 1000 + DAY_BLOCKS, "")
+        pidfile = os.path.join(self.home.path, "hang.pid")
+        self.put(f"#!/bin/sh\necho $$ > {pidfile}\nexec sleep 600\n".encode())
+        r = self.start()
+        deadline = time.monotonic() + 20
+        while not os.path.exists(pidfile) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(os.path.exists(pidfile), r.text())
+        self.assertTrue(r.wait_for("committed state height=3"), r.text())
+        with open(pidfile) as f:
+            pid = int(f.read().strip() or 0)
+        self.stop()  # while the check runs: its child goes with oraivisor
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        self.assertRaises(ProcessLookupError, os.kill, pid, 0)
 
 
 class TestPlanChanges(ChainWatchCase):

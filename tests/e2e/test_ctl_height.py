@@ -7,10 +7,12 @@ import os
 import re
 import signal
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Home, Run, base_env, ctl, fakechaind, kill_tree_by_home  # noqa: E402
+from test_chain_watch import StatusSocket, read_metrics  # noqa: E402
 
 SCHEDULE = "scheduled-upgrades.json"
 
@@ -512,6 +514,82 @@ class TestGovernanceSameHeight(HeightTestCase):
                       "(a governance plan, which wins)", text)
         self.assertNotIn("--halt-height", self.args_line(text, "v2"))
         self.assertIsNone(self.schedule())
+        self.stop(r)
+
+
+class TestReadiness(HeightTestCase):
+    """An upgrade scheduled at a height is checked to start on this host days ahead (issue 17): an event when
+    it is not ready and when it is again, the metrics with source="height", STATUS= and `status --json`."""
+
+    def test_not_ready_then_fixed(self):
+        broken = os.path.join(self.home.path, "broken")
+        with open(broken, "w") as f:
+            f.write("#!/bin/sh\necho 'Error: unknown flag --foo' >&2\nexit 2\n")
+        os.chmod(broken, 0o755)
+        r = self.ctl("add-upgrade", "s2", broken, "--height", "100000")
+        self.assertEqual(r.returncode, 3, r.stderr)  # installed and scheduled, but not ready
+        s = self.scheduled_json()
+        self.assertEqual((s[0]["name"], s[0]["binary"]), ("s2", "not_ready"))
+        self.assertIn("`version` exited with status 2", s[0]["binary_reason"])
+        metrics = os.path.join(self.home.path, "prom")
+        os.makedirs(metrics)
+        prom = os.path.join(metrics, "oraivisor-fakechaind.prom")
+        st = StatusSocket()
+        try:
+            r = self.start(ORAIVISOR_METRICS_DIR=metrics, ORAIVISOR_CHAIN_POLL_INTERVAL="1s", NOTIFY_SOCKET=st.path)
+            self.assertTrue(r.wait_for("warning: Upgrade 's2' scheduled without governance at height 100000 is not "
+                                       "ready: its binary"), r.text())
+            self.assertIn("will not start on this host: it `version` exited with status 2 (\"Error: unknown flag --foo\")", r.text())
+            text = read_metrics(prom, 'oraivisor_scheduled_upgrade_binary_ready{name="fakechaind",upgrade="s2",source="height"} 0\n')
+            self.assertIsNotNone(text, r.text())
+            self.assertIn('oraivisor_scheduled_upgrade_height{name="fakechaind",upgrade="s2",source="height"} 100000\n', text)
+            self.assertNotIn("oraivisor_chain_height", text)  # the chain watcher is off
+            status = st.wait_status(lambda l: "upgrade s2 at height 100000" in l and "not checked yet" not in l)
+            self.assertRegex(status, r"; upgrade s2 at height 100000 \(no governance\), binary not ready: `version` exited "
+                                     r"with status 2")
+            # Fixed with the ctl (published by a rename under upgrades/): checked again, ready again.
+            self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--force").returncode, 0)
+            self.assertTrue(r.wait_for("Upgrade 's2' scheduled without governance at height 100000 is ready again: its "
+                                       "binary"), r.text())
+            self.assertIn("starts on this host (version: v2", r.text())
+            self.assertIsNotNone(read_metrics(prom, 'oraivisor_scheduled_upgrade_binary_ready{name="fakechaind",'
+                                                    'upgrade="s2",source="height"} 1\n'), r.text())
+            st.wait_status(lambda l: l.endswith("upgrade s2 at height 100000 (no governance), binary ready"))
+            s = self.scheduled_json()
+            self.assertEqual((s[0]["binary"], s[0]["binary_reason"]), ("ready", None))
+            self.assertEqual(r.text().count("is not ready: its binary"), 1, r.text())
+            self.stop(r)
+        finally:
+            st.close()
+
+    def test_removed_schedule_leaves_the_metrics(self):
+        self.assertEqual(self.ctl("add-upgrade", "s2", fakechaind("v2"), "--height", "100000").returncode, 0)
+        metrics = os.path.join(self.home.path, "prom")
+        os.makedirs(metrics)
+        prom = os.path.join(metrics, "oraivisor-fakechaind.prom")
+        r = self.start(ORAIVISOR_METRICS_DIR=metrics)
+        self.assertTrue(r.wait_for("The binary of upgrade 's2' (height 100000) is ready: it starts on this host"), r.text())
+        self.assertIsNotNone(read_metrics(prom, 'oraivisor_scheduled_upgrade_binary_ready{name="fakechaind",upgrade="s2",'
+                                                'source="height"} 1\n'), r.text())
+        self.assertEqual(self.ctl("remove-upgrade", "s2").returncode, 0)
+        deadline = time.monotonic() + 30
+        text = ""
+        while time.monotonic() < deadline:
+            with open(prom) as f:
+                text = f.read()
+            if "oraivisor_scheduled_upgrade" not in text:
+                break
+            time.sleep(0.05)
+        self.assertNotIn("oraivisor_scheduled_upgrade", text, r.text())
+        # The node was restarted without the flag: stopped once it runs again (a SIGTERM while it starts
+        # would be its exit status).
+        self.assertTrue(r.wait_for("restarting fakechaind without --halt-height"), r.text())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            t = r.text()
+            if t.count("fakechaind v1 starting") == 2 and "committed state" in t[t.rindex("fakechaind v1 starting"):]:
+                break
+            time.sleep(0.05)
         self.stop(r)
 
 

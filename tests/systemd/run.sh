@@ -1387,6 +1387,8 @@ rpc_standin_stop() { sbx systemctl stop "oraivisor-test-rpc-$1.service" 2>/dev/n
 MESSAGE_ID_UPGRADE_SCHEDULED=7a51c81050764d31b1cc7781147d294e
 MESSAGE_ID_UPGRADE_BINARY_MISSING=735d80b3c8854dc5bd9abe236c375413
 MESSAGE_ID_VERSION_NOT_READY=6a8c93d1f4754810b49b708ce5da227d
+MESSAGE_ID_SCHEDULED_NOT_READY=f59fcf992c264613895469623abe95b8
+MESSAGE_ID_SCHEDULED_READY=dab16d239eb947a799453fa977cce855
 # ov_event_has INSTANCE MATCHES... TEXT: a message of oraivisor@INSTANCE with those journal fields holds TEXT.
 ov_event_has() {
         local i="$1"; shift
@@ -1397,7 +1399,8 @@ ov_event_has() {
 # The node's RPC on a unix socket (laddr = "unix:///…" in its config.toml), the setup docs/chain-watch.md
 # recommends for validators: the shipped unit reaches it as it is (PrivateNetwork=yes, AF_UNIX only). A plan
 # approved far ahead whose binary is missing: the event with its fields, the warning naming the fix,
-# STATUS=; then the binary installed by hand shows as ready.
+# STATUS=; then the binary installed by hand shows as ready; replaced by one that does not start, it is
+# found not ready (event, STATUS=), and ready again once fixed.
 t_oraivisor_chain_watch_unix() {
         local i=cw1 h=/var/lib/cw1 u=oraivisor@cw1.service s=/run/oraivisor-test-cw1/rpc.sock
         make_home $h fakechaind
@@ -1425,6 +1428,15 @@ t_oraivisor_chain_watch_unix() {
         sbx cp "$FK/fakechaind-v3" $h/oraivisor/upgrades/v3/bin/fakechaind
         expect "installed by hand: STATUS= says ready" wait_for 10 status_has $i "upgrade v3 at height 21600 (~23h"
         expect "... binary ready" wait_for 10 status_has $i "), binary ready"
+        # Replaced by one whose `version` fails (checked under the unit, as DAEMON_USER): not ready, and why.
+        printf '#!/bin/sh\necho "Error: unknown flag --foo" >&2\nexit 2\n' | sbx tee $h/oraivisor/upgrades/v3/bin/fakechaind >/dev/null
+        expect "a 'not ready' event with its fields" wait_for 15 ov_event_has $i MESSAGE_ID=$MESSAGE_ID_SCHEDULED_NOT_READY \
+                ORAIVISOR_UPGRADE_NAME=v3 ORAIVISOR_UPGRADE_HEIGHT=21600 ORAIVISOR_UPGRADE_SOURCE=governance \
+                "Upgrade 'v3' scheduled on chain at height 21600 is not ready: its binary '$h/oraivisor/upgrades/v3/bin/fakechaind' will not start on this host: it \`version\` exited with status 2"
+        expect "STATUS= says why" wait_for 10 status_has $i "), binary not ready: \`version\` exited with status 2"
+        sbx cp "$FK/fakechaind-v3" $h/oraivisor/upgrades/v3/bin/fakechaind
+        expect "fixed: a 'ready again' event" wait_for 15 ov_event_has $i MESSAGE_ID=$MESSAGE_ID_SCHEDULED_READY \
+                ORAIVISOR_UPGRADE_NAME=v3 "Upgrade 'v3' scheduled on chain at height 21600 is ready again"
         expect "the node ran all along (genesis)" dj_has $i "fakechaind v1 starting"
         sbx systemctl stop $u
         rpc_standin_stop $i

@@ -17,7 +17,8 @@ Test(chain_state, round_trip) {
                                .warnings = (1u << CHAIN_WARNING_AT_ONCE) | (1u << CHAIN_WARNING_DAY) };
         cr_assert_not_null(chain_state_add(&s, &u));
         u = (ScheduledUpgrade) { .name = (char *) "v3", .height = 2000000, .source = SCHEDULED_SOURCE_HEIGHT,
-                                 .binary = BINARY_INSTALLED };
+                                 .binary = BINARY_INSTALLED, .ready = READY_NO,
+                                 .ready_reason = (char *) "needs libwasmvm.so: put it in its lib/ folder" };
         cr_assert_not_null(chain_state_add(&s, &u));
 
         char *json = NULL;
@@ -39,6 +40,10 @@ Test(chain_state, round_trip) {
         cr_expect_eq(t.upgrades[1].source, SCHEDULED_SOURCE_HEIGHT);
         cr_expect_eq(t.upgrades[1].binary, BINARY_INSTALLED);
         cr_expect_null(t.upgrades[1].binary_error);
+        cr_expect_eq(t.upgrades[0].ready, READY_UNKNOWN);
+        cr_expect_null(t.upgrades[0].ready_reason);
+        cr_expect_eq(t.upgrades[1].ready, READY_NO);
+        cr_expect_str_eq(t.upgrades[1].ready_reason, "needs libwasmvm.so: put it in its lib/ folder");
         cr_expect_eq(chain_state_find(&t, SCHEDULED_SOURCE_HEIGHT, NULL), &t.upgrades[1]);
         cr_expect_null(chain_state_find(&t, SCHEDULED_SOURCE_GOVERNANCE, "v3"));
         chain_state_remove(&t, &t.upgrades[0]);
@@ -47,6 +52,22 @@ Test(chain_state, round_trip) {
         free(json);
         chain_state_done(&s);
         chain_state_done(&t);
+}
+
+Test(chain_state, readiness_optional_and_tolerant) {
+        /* A file of an older oraivisor (no "ready"), and an unknown value: both read as not checked. */
+        static const char *const ok[] = {
+                "{\"version\":1,\"height\":1,\"height_time_usec\":0,\"block_time_usec\":0,\"updated_usec\":0,\"upgrades\":[{\"name\":\"v2\",\"height\":5,\"source\":\"governance\",\"binary\":\"installed\",\"first_seen_usec\":0,\"estimated_at_usec\":0}]}",
+                "{\"version\":1,\"height\":1,\"height_time_usec\":0,\"block_time_usec\":0,\"updated_usec\":0,\"upgrades\":[{\"name\":\"v2\",\"height\":5,\"source\":\"governance\",\"binary\":\"installed\",\"first_seen_usec\":0,\"estimated_at_usec\":0,\"ready\":\"maybe\",\"ready_reason\":\"x\"}]}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                ChainState t = {};
+                const char *reason = NULL;
+                cr_assert_eq(chain_state_from_json(ok[i], strlen(ok[i]), &t, &reason), 0, "%s", reason);
+                cr_expect_eq(t.upgrades[0].ready, READY_UNKNOWN);
+                cr_expect_null(t.upgrades[0].ready_reason);
+                chain_state_done(&t);
+        }
 }
 
 Test(chain_state, refused) {
@@ -78,11 +99,20 @@ Test(chain_state, describe_next) {
         chain_state_add(&s, &u);
         cr_assert_eq(chain_state_describe_next(&s, &t), 0);
         /* 2280 blocks of 5s: 3h10m */
+        cr_expect_str_eq(t, "upgrade v2 at height 3280 (~3h10m), binary installed, not checked yet");
+        free(t);
+        s.upgrades[1].ready = READY_YES;
+        cr_assert_eq(chain_state_describe_next(&s, &t), 0);
         cr_expect_str_eq(t, "upgrade v2 at height 3280 (~3h10m), binary ready");
         free(t);
         s.block_time = 0;
         cr_assert_eq(chain_state_describe_next(&s, &t), 0);
         cr_expect_str_eq(t, "upgrade v2 at height 3280, binary ready");
+        free(t);
+        s.upgrades[1].ready = READY_NO;
+        s.upgrades[1].ready_reason = strdup("is truncated: install it again");
+        cr_assert_eq(chain_state_describe_next(&s, &t), 0);
+        cr_expect_str_eq(t, "upgrade v2 at height 3280, binary not ready: is truncated: install it again");
         free(t);
         chain_state_done(&s);
 }

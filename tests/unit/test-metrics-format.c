@@ -351,9 +351,9 @@ Test(metrics_format, chain_watcher) {
         cr_expect_null(strstr(none, "oraivisor_scheduled_upgrade"));
 
         const MetricsScheduled sch[] = {
-                { .upgrade = "v3", .height = 1234567, .binary_ready = true },
-                { .upgrade = "v4\"x", .height = 2000000, .binary_ready = false },
-                { .upgrade = "v3", .height = 7, .binary_ready = false },
+                { .upgrade = "v3", .source = "governance", .height = 1234567, .binary_ready = true },
+                { .upgrade = "v4\"x", .source = "height", .height = 2000000, .binary_ready = false },
+                { .upgrade = "v3", .source = "height", .height = 7, .binary_ready = false },
         };
         m.chain_height = 1234000;
         m.scheduled = sch;
@@ -365,12 +365,12 @@ Test(metrics_format, chain_watcher) {
                 "oraivisor_chain_height{name=\"oraid\"} 1234000\n"
                 "# HELP oraivisor_scheduled_upgrade_height The height an upgrade is scheduled at (on chain, or by the operator).\n"
                 "# TYPE oraivisor_scheduled_upgrade_height gauge\n"
-                "oraivisor_scheduled_upgrade_height{name=\"oraid\",upgrade=\"v3\"} 1234567\n"
-                "oraivisor_scheduled_upgrade_height{name=\"oraid\",upgrade=\"v4\\\"x\"} 2000000\n"
-                "# HELP oraivisor_scheduled_upgrade_binary_ready Whether the binary of a scheduled upgrade is installed (1) or not (0).\n"
+                "oraivisor_scheduled_upgrade_height{name=\"oraid\",upgrade=\"v3\",source=\"governance\"} 1234567\n"
+                "oraivisor_scheduled_upgrade_height{name=\"oraid\",upgrade=\"v4\\\"x\",source=\"height\"} 2000000\n"
+                "# HELP oraivisor_scheduled_upgrade_binary_ready Whether the binary of a scheduled upgrade is installed and passes the readiness check (1) or not (0).\n"
                 "# TYPE oraivisor_scheduled_upgrade_binary_ready gauge\n"
-                "oraivisor_scheduled_upgrade_binary_ready{name=\"oraid\",upgrade=\"v3\"} 1\n"
-                "oraivisor_scheduled_upgrade_binary_ready{name=\"oraid\",upgrade=\"v4\\\"x\"} 0\n"), "%s", s);
+                "oraivisor_scheduled_upgrade_binary_ready{name=\"oraid\",upgrade=\"v3\",source=\"governance\"} 1\n"
+                "oraivisor_scheduled_upgrade_binary_ready{name=\"oraid\",upgrade=\"v4\\\"x\",source=\"height\"} 0\n"), "%s", s);
         /* the history read back ignores them */
         MetricsHistory h;
         char *home = NULL;
