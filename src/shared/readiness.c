@@ -15,6 +15,7 @@
 #include "exec-format.h"
 #include "fd-util.h"
 #include "log.h"
+#include "layout.h"
 #include "readiness.h"
 #include "string-util.h"
 #include "strv.h"
@@ -32,6 +33,8 @@ struct Readiness {
         void *userdata;
 
         char *binary;
+        char *version_dir;
+        char *daemon_name;
         char *lib_dir;            /* NULL when the version has no lib/ */
         char *interpreter;        /* the ELF's loader, NULL for static binaries and scripts */
         char **node_env;
@@ -64,6 +67,8 @@ Readiness *readiness_free(Readiness *r) {
                 return NULL;
         child_free(r->child);
         unit_run_free(r->unit);
+        free(r->version_dir);
+        free(r->daemon_name);
         free(r->node_unit);
         free(r->version);
         free(r->unit_name);
@@ -318,6 +323,12 @@ static int on_defer(sd_event_source *s, void *userdata) {
 
 /* The checks that need no child: the file is installed, whole, for this machine, its loader exists. */
 static int check_static(Readiness *r) {
+        /* The one rule of "installed" first (layout.h): bin/<name> resolved inside the version's folder,
+         * as list, status and the upgrade judge it; a symlink out of it is not this version's binary. */
+        _cleanup_close_ int vfd = open(r->version_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (vfd >= 0 && version_binary_check_at(vfd, ".", r->daemon_name) == -EBADFD)
+                return not_ready(r, "is not a regular file inside its version folder (%s leads outside it, or to a device): install the binary itself there",
+                                 r->binary);
         _cleanup_close_ int fd = open(r->binary, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return not_ready(r, errno == ENOENT ? "is not installed (%s is missing): install it with oraivisorctl add-upgrade or prepare-upgrade"
@@ -381,6 +392,10 @@ int readiness_start(sd_event *e, const ReadinessSpec *spec, ReadinessDone done, 
         r->credentials = (Credentials *) spec->credentials;
         r->timeout = spec->timeout > 0 ? spec->timeout : READINESS_TIMEOUT_DEFAULT;
         if (asprintf(&r->binary, "%s/bin/%s", spec->version_dir, spec->daemon_name) < 0)
+                return -ENOMEM;
+        r->version_dir = strdup(spec->version_dir);
+        r->daemon_name = strdup(spec->daemon_name);
+        if (!r->version_dir || !r->daemon_name)
                 return -ENOMEM;
         if (spec->working_directory && !(r->working_directory = strdup(spec->working_directory)))
                 return -ENOMEM;

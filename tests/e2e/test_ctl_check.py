@@ -134,6 +134,22 @@ class Check(unittest.TestCase):
         self.stage("archive", content=b"\x1f\x8b\x08\x00" + b"\0" * 100)
         self.assertNotReady("archive", "is a gzip archive")
 
+    def test_symlink_out_of_the_version_is_not_its_binary(self):
+        # bin/<name> leading outside upgrades/<name>/: list and the upgrade do not count it as installed,
+        # so check must not call it ready either (it would run a file the version does not hold).
+        d = os.path.join(self.home.root, "upgrades", "outside", "bin")
+        os.makedirs(d)
+        os.symlink(os.path.join(self.home.root, "genesis", "bin", self.home.name), os.path.join(d, self.home.name))
+        self.assertNotReady("outside", "is not a regular file inside its version folder")
+        # Inside the folder a symlink is fine.
+        self.stage("inside", "app", libs=[("libfoo.so.1", "libfoo.so.1")])
+        real = os.path.join(self.home.root, "upgrades", "inside", "bin", self.home.name)
+        os.rename(real, real + ".real")
+        os.symlink(self.home.name + ".real", real)
+        r, doc = self.check("inside")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(doc[0]["ready"])
+
     def test_hang_is_killed(self):
         pidfile = os.path.join(self.home.path, "hang.pid")
         self.stage("hangs", content=f"#!/bin/sh\necho $$ > {pidfile}\nexec sleep 600\n".encode())
