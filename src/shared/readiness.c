@@ -272,7 +272,11 @@ static void step_done(Readiness *r, const ChildResult *res) {
                 if (k == -ENOMEM)
                         goto done;
                 if (k < 0) {
-                        k = not_ready(r, "%s", why);
+                        /* In the node's sandbox the host's paths may be hidden (ProtectHome=, InaccessiblePaths=):
+                         * "not on this host" may mean "not where the node can see it". */
+                        k = r->unit_name ? not_ready(r, "%s (checked in '%s', a unit made like the node's: its sandbox may hide paths the host has)",
+                                                     why, r->unit_name)
+                                         : not_ready(r, "%s", why);
                         goto done;
                 }
                 r->step = STEP_VERSION;
