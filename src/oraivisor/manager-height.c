@@ -122,6 +122,14 @@ static void halted_in_finalize(Manager *m) {
                 manager_exit(m, EXIT_SYSTEM);
 }
 
+/* The daemon is up: a FinalizeBlock halt it printed while it was starting (a node restarted just below
+ * its --halt-height refuses the next block at once; the unit launcher reports the start only once the
+ * job is done, and the journal may deliver the line before) is acted on now. */
+void manager_height_started(Manager *m) {
+        if (m->halt_seen && m->halt_kind == HEIGHT_LINE_HALT_FINALIZE)
+                halted_in_finalize(m);
+}
+
 /* A line of the daemon's output: a height it reached, or the SDK saying it halts at its --halt-height. */
 void manager_height_line(Manager *m, const char *line, size_t len) {
         HeightLine h;

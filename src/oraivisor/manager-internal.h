@@ -105,6 +105,7 @@ void manager_on_plan_file(PlanWatch *w, const UpgradePlan *p, void *userdata);
 /* manager-height.c */
 int manager_height_args(Manager *m, char ***argv);
 void manager_height_line(Manager *m, const char *line, size_t len);
+void manager_height_started(Manager *m);
 void manager_height_save_seen(Manager *m);
 int manager_height_exited(Manager *m, const DaemonExit *e);
 int manager_height_pending(Manager *m);

@@ -325,7 +325,8 @@ static void on_started(Launcher *l, pid_t pid, void *userdata) {
                 /* Asked to stop while it was starting. */
                 m->state = STATE_SHUTTING_DOWN;
                 (void) launcher_stop(m->launcher, m->config->shutdown_grace);
-        }
+        } else
+                manager_height_started(m);
 }
 
 static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {
