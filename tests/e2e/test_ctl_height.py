@@ -498,8 +498,9 @@ class TestGovernanceSameHeight(HeightTestCase):
         write_chain_state(self.home, 3, governance=("v2", 20))
         r = self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "20")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("The chain's governance plan 'v2' is at height 20, at or below 20: it wins, and upgrade 's3' "
-                      "is dropped as superseded once the plan is carried out.", r.stderr)
+        self.assertIn("The chain's governance plan 'v2' is at height 20 too: it wins. oraivisor runs the node without "
+                      "--halt-height 20 while the chain watcher knows of the plan, and upgrade 's3' is dropped as "
+                      "superseded once the plan is carried out.", r.stderr)
         os.unlink(os.path.join(self.home.root, "chain-state.json"))
         r = self.start(FAKECHAIN_PLANS="v2@20")
         self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
@@ -748,7 +749,17 @@ class TestGovernanceAndScheduleSdks(HeightTestCase):
             with self.subTest(sdk=sdk, plan=plan):
                 rpc = self.rpc(("v2", plan, ""))
                 write_chain_state(self.home, 1, governance=("v2", plan))
-                self.assertEqual(self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "20").returncode, 0)
+                c = self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "20")
+                self.assertEqual(c.returncode, 0, c.stderr)
+                if plan < 20:
+                    self.assertIn("The chain's governance plan 'v2' at height 10 comes first: upgrade 's3' then replaces "
+                                  "the version it installs, at height 20; make sure 's3' is built for the chain after "
+                                  "'v2'.", c.stderr)
+                else:
+                    self.assertIn("The chain's governance plan 'v2' at height 30 comes after: version 's3' runs until "
+                                  "then and must not carry the plan's upgrade handler (the SDK stops such a binary at "
+                                  "once, 'BINARY UPDATED BEFORE TRIGGER'); without it, oraivisor upgrades to 'v2' at "
+                                  "height 30 as usual.", c.stderr)
                 r = self.start(FAKECHAIN_SDK=sdk, FAKECHAIN_PLANS=f"v2@{plan}", ORAIVISOR_NODE_RPC=rpc,
                                ORAIVISOR_CHAIN_POLL_INTERVAL="1s")
                 self.assertTrue(r.wait_for(f"fakechaind {second} args:", timeout=60), r.text())
