@@ -35,6 +35,14 @@ static const ScheduledUpgrade *governance_plan(Manager *m) {
         return NULL;
 }
 
+/* Whether the operator's own arguments set a halt height: the schedule is not acted on then. */
+static bool own_halt_height(Manager *m) {
+        STRV_FOREACH(a, m->args)
+                if (startswith(*a, "--halt-height") || startswith(*a, "-halt-height"))
+                        return true;
+        return false;
+}
+
 /* Adds --halt-height of the nearest upgrade scheduled at a height to the daemon's arguments (the node
  * commits that block and stops), unless the operator's own arguments set one. */
 int manager_height_args(Manager *m, char ***argv) {
@@ -57,10 +65,7 @@ int manager_height_args(Manager *m, char ***argv) {
         if (pick.height <= 0)
                 return 0;
 
-        bool own = false;
-        STRV_FOREACH(a, m->args)
-                if (startswith(*a, "--halt-height") || startswith(*a, "-halt-height"))
-                        own = true;
+        bool own = own_halt_height(m);
         _cleanup_free_ char *shown = string_escape_for_log(pick.name, strlen(pick.name), 200);
         if (own) {
                 log_warning("The daemon's arguments set a halt height of their own: upgrade '%s' scheduled at height %" PRId64 " is not acted on; drop that argument.",
@@ -231,7 +236,7 @@ void manager_height_upgraded(Manager *m) {
 static void reconsider(Manager *m, const char *what, bool chain) {
         _cleanup_(height_pick_done) HeightPick pick = {};
         const ScheduledUpgrade *g = governance_plan(m);
-        if (m->state != STATE_RUNNING)
+        if (m->state != STATE_RUNNING || own_halt_height(m))
                 return;
         height_plan_pick(m->layout, &m->current, false, m->height_seen, g, &pick);
         if (pick.height == m->halt_height && streq_ptr(pick.name, m->halt_name))
