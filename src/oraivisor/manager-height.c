@@ -3,10 +3,10 @@
  * height-plan.c, core/height-schedule.c and core/height-line.c): the node runs with --halt-height of the
  * nearest one its known height has not passed, says when it halts there, and is upgraded once it has
  * stopped at that height, never above it (its height lines say where it is); a change of the schedule while
- * it runs restarts it with the new flag (ORAIVISOR_HEIGHT_RESTART). A governance plan the chain watcher knows
- * at a scheduled height takes that height: the node runs without that flag, so that the SDK meets the plan
- * there whatever its version (v0.50.10+ would refuse the block before x/upgrade sees the plan); a plan learnt
- * or cancelled while the node runs changes the flag as a change of the schedule does. */
+ * it runs restarts it with the new flag (ORAIVISOR_HEIGHT_RESTART). A governance plan the chain watcher
+ * knows at a scheduled height takes that height: the node runs without that flag, so that the SDK meets the
+ * plan there whatever its version (v0.50.10+ would refuse the block before x/upgrade sees the plan); a plan
+ * learnt or cancelled while the node runs changes the flag as a change of the schedule does. */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -57,10 +57,12 @@ int manager_height_args(Manager *m, char ***argv) {
         m->halt_known = pick.known;
         m->halt_governance = g ? g->height : 0;
         if (pick.superseded_name) {
-                _cleanup_free_ char *sn = string_escape_for_log(pick.superseded_name, strlen(pick.superseded_name), 200),
+                const char *sup = pick.superseded_name;
+                _cleanup_free_ char *sn = string_escape_for_log(sup, strlen(sup), 200),
                         *gn = string_escape_for_log(g->name, strlen(g->name), 200);
                 log_notice("The chain's governance plan '%s' is at height %" PRId64 ", where upgrade '%s' is scheduled (no governance): the plan wins, so %s runs without --halt-height %" PRId64 " and upgrades to '%s' there as for any governance plan; '%s' is dropped as superseded then.",
-                        strna(gn), g->height, strna(sn), m->config->name, pick.superseded_height, strna(gn), strna(sn));
+                        strna(gn), g->height, strna(sn), m->config->name, pick.superseded_height, strna(gn),
+                        strna(sn));
         }
         if (pick.height <= 0)
                 return 0;
@@ -137,9 +139,10 @@ static void halted_in_finalize(Manager *m) {
         if (m->state != STATE_RUNNING)
                 return;
         if (g && g->height == m->halt_height) {
-                _cleanup_free_ char *gn = string_escape_for_log(g->name, strlen(g->name), 200);
+                _cleanup_free_ char *gn = string_escape_for_log(g->name, strlen(g->name), 200),
+                        *sn = string_escape_for_log(m->halt_name, strlen(m->halt_name), 200);
                 log_notice("%s refused block %" PRId64 " (its --halt-height), and the chain's governance plan '%s' is at that height: starting it again without the flag, so that it upgrades to '%s' there; upgrade '%s' scheduled there is superseded.",
-                        m->config->name, m->halt_height, strna(gn), strna(gn), m->halt_name);
+                        m->config->name, m->halt_height, strna(gn), strna(gn), strna(sn));
                 m->state = STATE_RESTARTING;
         } else if (!height_plan_still_scheduled(m->layout, m->halt_name, m->halt_height)) {
                 log_notice("%s refused block %" PRId64 " (its --halt-height), but upgrade '%s' is no longer scheduled there: starting it again as it is.",

@@ -621,28 +621,28 @@ class TestGovernanceAndScheduleSdks(HeightTestCase):
                 self.assertDataOnlyTheNodes(20, "v2")
 
     def test_learnt_while_running_restarts_without_the_flag(self):
-        # s3 at 80, the node started with --halt-height 80; then the chain's plan v2 at 80 appears (a proposal
-        # passed): the node is restarted without the flag and meets the plan at 80.
+        # s3 at 120, the node started with --halt-height 120; then the chain's plan v2 at 120 appears (a proposal
+        # passed): the node is restarted without the flag and meets the plan at 120.
         for sdk in self.each_sdk():
             with self.subTest(sdk=sdk):
                 rpc = self.rpc(None)
-                self.assertEqual(self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "80").returncode, 0)
-                r = self.start(FAKECHAIN_SDK=sdk, FAKECHAIN_PLANS="v2@80", FAKECHAIN_BLOCK_INTERVAL="100",
+                self.assertEqual(self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "120").returncode, 0)
+                r = self.start(FAKECHAIN_SDK=sdk, FAKECHAIN_PLANS="v2@120", FAKECHAIN_BLOCK_INTERVAL="100",
                                ORAIVISOR_NODE_RPC=rpc, ORAIVISOR_CHAIN_POLL_INTERVAL="1s")
                 self.assertTrue(r.wait_for("committed state height=5 "), r.text())
-                self.assertIn("--halt-height 80", self.args_line(r.text(), "v1"))
-                self.chain.plan = ("v2", 80, "")
-                self.assertTrue(r.wait_for("The chain's governance plan 'v2' is now at height 80, where upgrade 's3' is "
-                                           "scheduled: restarting fakechaind without --halt-height 80, so that the plan "
+                self.assertIn("--halt-height 120", self.args_line(r.text(), "v1"))
+                self.chain.plan = ("v2", 120, "")
+                self.assertTrue(r.wait_for("The chain's governance plan 'v2' is now at height 120, where upgrade 's3' is "
+                                           "scheduled: restarting fakechaind without --halt-height 120, so that the plan "
                                            "is carried out there."), r.text())
                 self.assertTrue(r.wait_for("fakechaind v2 args:", timeout=60), r.text())
-                self.assertTrue(r.wait_for("committed state height=81 "), r.text())
+                self.assertTrue(r.wait_for("committed state height=121 "), r.text())
                 text = r.text()
                 self.assertEqual(len(self.starts(text, "v1")), 2, text)
                 self.assertNotIn("--halt-height", self.args_line(text[self.starts(text, "v1")[1]:], "v1"))
-                self.assertGovernanceOnly(text, 80)
+                self.assertGovernanceOnly(text, 120)
                 self.stop(r)
-                self.assertDataOnlyTheNodes(80, "v2")
+                self.assertDataOnlyTheNodes(120, "v2")
 
     def test_learnt_while_running_deferred_v05010(self):
         # The same with ORAIVISOR_HEIGHT_RESTART=false: the node keeps --halt-height 80 and v0.50.10 refuses
@@ -671,24 +671,24 @@ class TestGovernanceAndScheduleSdks(HeightTestCase):
         self.assertDataOnlyTheNodes(80, "v2")
 
     def test_cancelled_while_known_restarts_with_the_flag(self):
-        # The state file of an earlier run still has v2 at 60, but the chain has no plan any more (cancelled
-        # while oraivisor was down): the node starts without --halt-height 60, the first poll finds no plan,
+        # The state file of an earlier run still has v2 at 100, but the chain has no plan any more (cancelled
+        # while oraivisor was down): the node starts without --halt-height 100, the first poll finds no plan,
         # and it is restarted with the flag; s3 is carried out where the SDK stops.
         rpc = self.rpc(None)
-        write_chain_state(self.home, 1, governance=("v2", 60))
-        self.assertEqual(self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "60").returncode, 0)
+        write_chain_state(self.home, 1, governance=("v2", 100))
+        self.assertEqual(self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "100").returncode, 0)
         r = self.start(FAKECHAIN_SDK="v0.50.10", FAKECHAIN_BLOCK_INTERVAL="100", ORAIVISOR_NODE_RPC=rpc,
                        ORAIVISOR_CHAIN_POLL_INTERVAL="1s")
-        self.assertTrue(r.wait_for("The chain's governance plan is no longer at height 60: restarting fakechaind with "
-                                   "--halt-height 60 for upgrade 's3' scheduled there (no governance)."), r.text())
-        self.assertTrue(r.wait_for("fakechaind v3 args:", timeout=60), r.text())
-        self.assertTrue(r.wait_for("committed state height=61 "), r.text())
+        self.assertTrue(r.wait_for("The chain's governance plan is no longer at height 100: restarting fakechaind with "
+                                   "--halt-height 100 for upgrade 's3' scheduled there (no governance)."), r.text())
+        self.assertTrue(r.wait_for("fakechaind v3 args:", timeout=100), r.text())
+        self.assertTrue(r.wait_for("committed state height=101 "), r.text())
         text = r.text()
         v1 = self.starts(text, "v1")
         self.assertEqual(len(v1), 2, text)
         self.assertNotIn("--halt-height", self.args_line(text, "v1"))
-        self.assertIn("--halt-height 60", self.args_line(text[v1[1]:], "v1"))
-        self.assertIn("fakechaind stopped before block 60 (the SDK refused it in FinalizeBlock) at its --halt-height 60: "
+        self.assertIn("--halt-height 100", self.args_line(text[v1[1]:], "v1"))
+        self.assertIn("fakechaind stopped before block 100 (the SDK refused it in FinalizeBlock) at its --halt-height 100: "
                       "upgrade 's3' scheduled there (no governance) is due.", text)
         self.assertEqual(self.home.current(), "upgrades/s3")
         self.assertIsNone(self.schedule())

@@ -63,11 +63,12 @@
  *     height=h`, then a SIGINT to itself and the graceful shutdown: exit 0, or 130 for v0.45 (its
  *     WaitForQuitSignals returns 128 + the signal). Started at or above H, it commits one more block first.
  *     v0.50 (to v0.50.9) also refuses in FinalizeBlock a block above H; v0.50.10 refuses every block >= H
- *     there (H itself is never committed), before x/upgrade's PreBlocker: a plan at H is never met, neither
- *     announced nor applied, by a node started with --halt-height H: `ERR error in proxyAppConn.FinalizeBlock err="halt per
+ *     there (H itself is never committed): `ERR error in proxyAppConn.FinalizeBlock err="halt per
  *     configuration height H time 0" module=state`, CometBFT's `ERR CONSENSUS FAILURE!!! err="failed to apply
  *     block; error halt per configuration height H time 0" module=consensus`, and the process stays alive,
- *     silent (its consensus halted) until a signal.
+ *     silent (its consensus halted) until a signal. The refusal comes first in FinalizeBlock, before
+ *     x/upgrade's PreBlocker: a plan at H is neither announced nor applied by a node started with
+ *     --halt-height H on v0.50.10 (on the others the plan comes first).
  *   Every block: `finalizing commit of block height=N module=consensus` (CometBFT's consensus, before the
  *   block is executed), then `committed state height=N module=state` (after the app's Commit).
  *   SIGQUIT: a Go-style "SIGQUIT: quit" dump on stderr, exit FAKECHAIN_QUIT_EXIT (default 0).
@@ -1067,11 +1068,12 @@ _noreturn_ static void binary_updated_before_trigger(Fake *f, const Plan *p) {
         exit(2);
 }
 
-/* FinalizeBlock's checkHalt (v0.50: above H; v0.50.10: at or above H), its first step: before PreBlock, where
- * x/upgrade meets its plan, so that a plan at the halt height is never seen by v0.50.10 (baseapp/abci.go
- * internalFinalizeBlock, x/upgrade/abci.go PreBlocker). */
+/* FinalizeBlock's checkHalt (v0.50: above H; v0.50.10: at or above H), its first step: before PreBlock,
+ * where x/upgrade meets its plan, so that a plan at the halt height is never seen by v0.50.10
+ * (baseapp/abci.go internalFinalizeBlock, x/upgrade/abci.go PreBlocker). */
 static void finalize_check_halt(Fake *f, uint64_t h) {
-        if (f->halt_height == 0 || !((f->sdk == 2 && h > f->halt_height) || (f->sdk == 3 && h >= f->halt_height)))
+        bool refused = (f->sdk == 2 && h > f->halt_height) || (f->sdk == 3 && h >= f->halt_height);
+        if (f->halt_height == 0 || !refused)
                 return;
         char height[32];
         snprintf(height, sizeof height, "%" PRIu64, h);
