@@ -15,10 +15,12 @@
 void height_pick_done(HeightPick *p) {
         p->name = mfree(p->name);
         p->halted_name = mfree(p->halted_name);
+        p->superseded_name = mfree(p->superseded_name);
         *p = (HeightPick) {};
 }
 
-void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report, int64_t seen, HeightPick *ret) {
+void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report, int64_t seen,
+        const ScheduledUpgrade *governance, HeightPick *ret) {
         _cleanup_(height_schedule_done) HeightSchedule s = {};
         const char *reason = NULL;
 
@@ -58,6 +60,14 @@ void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report, int64_t
                         if (report)
                                 log_warning("Upgrade '%s' was scheduled at height %" PRId64 ", which the chain has passed (it is at height %" PRId64 "): it is not acted on; remove it with 'oraivisorctl remove-upgrade %s'. (The height is known from %s; the node runs without --halt-height; schedule the upgrade again above that height.)",
                                         strna(shown), e->height, ret->known, strna(shown), known_height_source_describe(ret->known_source));
+                        continue;
+                }
+                if (governance && governance->height == e->height) {
+                        /* Left to the plan: SDK v0.50.10+ would refuse block H before x/upgrade sees it. */
+                        if (!ret->superseded_name) {
+                                ret->superseded_name = strdup(e->name);
+                                ret->superseded_height = ret->superseded_name ? e->height : 0;
+                        }
                         continue;
                 }
                 if (ret->height == 0) {

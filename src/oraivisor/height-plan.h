@@ -5,13 +5,16 @@
  * supervisor carries them out: the node is started with --halt-height of the nearest one that its known
  * height (shared/known-height.h) has not passed; when it says it halts there (core/height-line.h: the SDK's
  * BaseApp, per version) and stops, that upgrade is carried out as a governance plan would be, unless its
- * height lines show it was past the height already. A governance plan wins: the SDK halts at the start
- * of its block, before the commit a --halt-height at the same height waits for, and after its upgrade the
- * scheduled ones at or below its height are dropped as superseded. */
+ * height lines show it was past the height already. A governance plan known at the same height wins: the
+ * node is not given that --halt-height at all (SDK v0.50.10+ would refuse the block before x/upgrade sees
+ * the plan; older ones halt for the plan before the commit the flag waits for), and after its upgrade the
+ * scheduled ones at or below its height are dropped as superseded. An unknown one is met by the scheduled
+ * version at its height (docs/chain-watch.md, "A governance plan and a scheduled upgrade"). */
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "chain-state.h"
 #include "known-height.h"
 #include "layout.h"
 #include "plan.h"
@@ -24,15 +27,19 @@ typedef struct HeightPick {
         unsigned n_passed; /* entries at or below the known height: reported, not acted on */
         char *halted_name; /* the node stopped at this one's height and its upgrade is not done: due now */
         int64_t halted_height;
+        char *superseded_name; /* left to the governance plan at its height: no --halt-height there */
+        int64_t superseded_height;
 } HeightPick;
 
 void height_pick_done(HeightPick *p);
 
 /* The upgrade to pass as --halt-height at the next start of the node. seen: a committed height oraivisor
- * saw in the node's output since it started (0: none), taken with the known height. Logs a damaged file (no
- * pick), and, when report, each entry the node has passed and a damaged source of its height. Never fails
- * the start: a problem leaves *ret empty. */
-void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report, int64_t seen, HeightPick *ret);
+ * saw in the node's output since it started (0: none), taken with the known height. governance: the chain's
+ * plan as the chain watcher knows it (NULL: none known); an entry at its height is not picked (superseded_*
+ * names it) but the next one above is. Logs a damaged file (no pick), and, when report, each entry the node
+ * has passed and a damaged source of its height. Never fails the start: a problem leaves *ret empty. */
+void height_plan_pick(Layout *l, const CurrentVersion *cur, bool report, int64_t seen,
+        const ScheduledUpgrade *governance, HeightPick *ret);
 
 /* Records that the node stopped at name's height (before its upgrade starts), so that a failed or
  * interrupted upgrade is carried out at the next start instead of the node running on past the height.

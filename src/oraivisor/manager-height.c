@@ -3,7 +3,10 @@
  * height-plan.c, core/height-schedule.c and core/height-line.c): the node runs with --halt-height of the
  * nearest one its known height has not passed, says when it halts there, and is upgraded once it has
  * stopped at that height, never above it (its height lines say where it is); a change of the schedule while
- * it runs restarts it with the new flag (ORAIVISOR_HEIGHT_RESTART). */
+ * it runs restarts it with the new flag (ORAIVISOR_HEIGHT_RESTART). A governance plan the chain watcher
+ * knows at a scheduled height takes that height: the node runs without that flag, so that the SDK meets the
+ * plan there whatever its version (v0.50.10+ would refuse the block before x/upgrade sees the plan); a plan
+ * learnt or cancelled while the node runs changes the flag as a change of the schedule does. */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,24 +23,51 @@
 #include "string-util.h"
 #include "strv.h"
 
+/* The chain's current plan as the chain watcher knows it (in this run, or read back from its state file
+ * and checked again at its first poll), or NULL: the watcher is off or knows of none. */
+static const ScheduledUpgrade *governance_plan(Manager *m) {
+        if (!m->chain_watch)
+                return NULL;
+        const ChainState *s = chain_watch_state(m->chain_watch);
+        for (size_t i = 0; i < s->n_upgrades; i++)
+                if (s->upgrades[i].source == SCHEDULED_SOURCE_GOVERNANCE)
+                        return &s->upgrades[i];
+        return NULL;
+}
+
+/* Whether the operator's own arguments set a halt height: the schedule is not acted on then. */
+static bool own_halt_height(Manager *m) {
+        STRV_FOREACH(a, m->args)
+                if (startswith(*a, "--halt-height") || startswith(*a, "-halt-height"))
+                        return true;
+        return false;
+}
+
 /* Adds --halt-height of the nearest upgrade scheduled at a height to the daemon's arguments (the node
  * commits that block and stops), unless the operator's own arguments set one. */
 int manager_height_args(Manager *m, char ***argv) {
         _cleanup_(height_pick_done) HeightPick pick = {};
+        const ScheduledUpgrade *g = governance_plan(m);
 
-        height_plan_pick(m->layout, &m->current, !m->passed_reported, m->height_seen, &pick);
+        height_plan_pick(m->layout, &m->current, !m->passed_reported, m->height_seen, g, &pick);
         m->passed_reported = true;
         m->halt_height = 0;
         m->halt_name = mfree(m->halt_name);
         m->halt_seen = false;
         m->halt_known = pick.known;
+        m->halt_governance = g ? g->height : 0;
+        if (pick.superseded_name) {
+                const char *sup = pick.superseded_name;
+                _cleanup_free_ char *sn = string_escape_for_log(sup, strlen(sup), 200),
+                        *gn = string_escape_for_log(g->name, strlen(g->name), 200);
+                log_notice("The chain's governance plan '%s' is at height %" PRId64 ", where upgrade '%s' is scheduled (no governance): the plan wins, so %s runs without --halt-height %" PRId64 " and upgrades to '%s' there as for any governance plan; '%s' is dropped as superseded then.",
+                        strna(gn), g->height, strna(sn), m->config->name, pick.superseded_height, strna(gn),
+                        strna(sn));
+        }
         if (pick.height <= 0)
                 return 0;
 
-        bool own = false;
-        STRV_FOREACH(a, m->args)
-                if (startswith(*a, "--halt-height") || startswith(*a, "-halt-height"))
-                        own = true;
+        bool own = own_halt_height(m);
         _cleanup_free_ char *shown = string_escape_for_log(pick.name, strlen(pick.name), 200);
         if (own) {
                 log_warning("The daemon's arguments set a halt height of their own: upgrade '%s' scheduled at height %" PRId64 " is not acted on; drop that argument.",
@@ -101,11 +131,20 @@ static int height_plan_due(Manager *m, const char *how) {
 }
 
 /* SDK v0.50.10+ refuses block H in FinalizeBlock and CometBFT stops consensus, but the process lives on:
- * it is stopped here, then upgraded (STATE_STOPPING) or started again without the flag (STATE_RESTARTING). */
+ * it is stopped here, then upgraded (STATE_STOPPING) or started again without the flag (STATE_RESTARTING):
+ * also when the chain's plan turned out to be at H (learnt while the node ran and not acted on then,
+ * ORAIVISOR_HEIGHT_RESTART=false): without the flag it executes block H and halts there for the plan. */
 static void halted_in_finalize(Manager *m) {
+        const ScheduledUpgrade *g = governance_plan(m);
         if (m->state != STATE_RUNNING)
                 return;
-        if (!height_plan_still_scheduled(m->layout, m->halt_name, m->halt_height)) {
+        if (g && g->height == m->halt_height) {
+                _cleanup_free_ char *gn = string_escape_for_log(g->name, strlen(g->name), 200),
+                        *sn = string_escape_for_log(m->halt_name, strlen(m->halt_name), 200);
+                log_notice("%s refused block %" PRId64 " (its --halt-height), and the chain's governance plan '%s' is at that height: starting it again without the flag, so that it upgrades to '%s' there; upgrade '%s' scheduled there is superseded.",
+                        m->config->name, m->halt_height, strna(gn), strna(gn), strna(sn));
+                m->state = STATE_RESTARTING;
+        } else if (!height_plan_still_scheduled(m->layout, m->halt_name, m->halt_height)) {
                 log_notice("%s refused block %" PRId64 " (its --halt-height), but upgrade '%s' is no longer scheduled there: starting it again as it is.",
                         m->config->name, m->halt_height, m->halt_name);
                 m->state = STATE_RESTARTING;
@@ -185,7 +224,7 @@ int manager_height_exited(Manager *m, const DaemonExit *e) {
 int manager_height_pending(Manager *m) {
         _cleanup_(height_pick_done) HeightPick pick = {};
 
-        height_plan_pick(m->layout, &m->current, false, m->height_seen, &pick);
+        height_plan_pick(m->layout, &m->current, false, m->height_seen, NULL, &pick);
         if (!pick.halted_name)
                 return 0;
         if (upgrade_plan_new(pick.halted_name, pick.halted_height, NULL, NULL, &m->height_plan) < 0)
@@ -203,30 +242,58 @@ void manager_height_upgraded(Manager *m) {
                 height_plan_done(m->layout, m->config->name, p, m->height_plan);
 }
 
-/* A change of the schedule while the node runs. */
-static int on_schedule_event(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
-        Manager *m = userdata;
-        if (ev->len == 0 || !streq(ev->name, HEIGHT_SCHEDULE_FILE) || m->state != STATE_RUNNING)
-                return 0;
+/* The schedule, or the chain's plan, changed while the node runs (what: "upgrades scheduled at a height",
+ * "chain's governance plan"): it is restarted with the flag that gives now, unless that is the one it has. */
+static void reconsider(Manager *m, const char *what, bool chain) {
         _cleanup_(height_pick_done) HeightPick pick = {};
-        height_plan_pick(m->layout, &m->current, false, m->height_seen, &pick);
+        const ScheduledUpgrade *g = governance_plan(m);
+        if (m->state != STATE_RUNNING || own_halt_height(m))
+                return;
+        height_plan_pick(m->layout, &m->current, false, m->height_seen, g, &pick);
         if (pick.height == m->halt_height && streq_ptr(pick.name, m->halt_name))
-                return 0;
+                return;
         _cleanup_free_ char *shown = pick.name ? string_escape_for_log(pick.name, strlen(pick.name), 200) : NULL;
         if (!m->config->height_restart) {
-                log_notice("The upgrades scheduled at a height changed; %s keeps its %s until its next start (ORAIVISOR_HEIGHT_RESTART=false).",
-                        m->config->name, m->halt_height > 0 ? "--halt-height" : "run without --halt-height");
-                return 0;
+                log_notice("The %s changed; %s keeps its %s until its next start (ORAIVISOR_HEIGHT_RESTART=false).",
+                        what, m->config->name, m->halt_height > 0 ? "--halt-height" : "run without --halt-height");
+                return;
         }
-        if (pick.height > 0)
+        if (pick.height > 0 && chain && m->halt_governance > 0 && (!g || g->height != m->halt_governance))
+                log_notice("The chain's governance plan is no longer at height %" PRId64 ": restarting %s with --halt-height %" PRId64 " for upgrade '%s' scheduled there (no governance).",
+                        m->halt_governance, m->config->name, pick.height, strna(shown));
+        else if (pick.height > 0)
                 log_notice("Upgrade '%s' is now scheduled at height %" PRId64 ": restarting %s with --halt-height %" PRId64 ".",
                         strna(shown), pick.height, m->config->name, pick.height);
+        else if (pick.superseded_name) {
+                _cleanup_free_ char *gn = string_escape_for_log(g->name, strlen(g->name), 200),
+                        *sn = string_escape_for_log(pick.superseded_name, strlen(pick.superseded_name), 200);
+                log_notice("The chain's governance plan '%s' is now at height %" PRId64 ", where upgrade '%s' is scheduled: restarting %s without --halt-height %" PRId64 ", so that the plan is carried out there.",
+                        strna(gn), g->height, strna(sn), m->config->name, pick.superseded_height);
+        }
         else
                 log_notice("No upgrade is scheduled at a height any more: restarting %s without --halt-height.", m->config->name);
         m->state = STATE_RESTARTING;
         if (launcher_stop(m->launcher, m->config->shutdown_grace) < 0)
                 manager_exit(m, EXIT_SYSTEM);
+}
+
+/* A change of the schedule while the node runs. */
+static int on_schedule_event(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+        Manager *m = userdata;
+        if (ev->len == 0 || !streq(ev->name, HEIGHT_SCHEDULE_FILE))
+                return 0;
+        reconsider(m, "upgrades scheduled at a height", false);
         return 0;
+}
+
+/* The chain watcher learnt something (or the node is running again): only a change of the chain's plan's
+ * height can change the flag, so the schedule is read again only then. */
+void manager_height_chain_changed(Manager *m) {
+        const ScheduledUpgrade *g = governance_plan(m);
+        if (m->state != STATE_RUNNING || (g ? g->height : 0) == m->halt_governance)
+                return;
+        reconsider(m, "chain's governance plan", true);
+        m->halt_governance = g ? g->height : 0;
 }
 
 void manager_height_watch(Manager *m) {

@@ -83,6 +83,7 @@ struct Manager {
         bool halt_seen;
         HeightLineKind halt_kind;     /* the halt line seen: which style of BaseApp (core/height-line.h) */
         int64_t halt_known;           /* the node's known committed height when it was started with the flag */
+        int64_t halt_governance;      /* the chain's plan's height the flag was decided with, 0 none known */
         int64_t height_seen;          /* the highest committed height its output showed (height lines), 0 none */
         int64_t height_saved;         /* the last one written to oraivisor/node-height */
         bool passed_reported;
@@ -111,6 +112,7 @@ int manager_height_exited(Manager *m, const DaemonExit *e);
 int manager_height_pending(Manager *m);
 void manager_height_upgraded(Manager *m);
 void manager_height_watch(Manager *m);
+void manager_height_chain_changed(Manager *m);
 
 /* manager-metrics.c */
 int manager_metrics_setup(Manager *m);

@@ -21,7 +21,10 @@ static PlanVerdict judge_plan(const UpgradePlan *p, void *userdata) {
                 return PLAN_VERDICT_DUE; /* a name that cannot be a folder: the upgrade fails loudly, never silently */
         if (m->current.folder && streq(folder, m->current.folder))
                 return PLAN_VERDICT_RUNNING;
-        if (m->current.plan && p->height > 0 && m->current.plan->height >= p->height)
+        /* Another plan at the running one's height is newer: the chain keeps one plan per height, so that is
+         * the chain's plan met by a version switched to at its height by a schedule without governance
+         * (SDK v0.50.10+ stops before block H; the new version executes H, where x/upgrade acts on it). */
+        if (m->current.plan && p->height > 0 && m->current.plan->height > p->height)
                 return PLAN_VERDICT_NOT_NEWER;
         if (p->height > 0 && skip_heights_contain(m->skip_heights, m->n_skip_heights, p->height))
                 return PLAN_VERDICT_SKIPPED;

@@ -208,6 +208,7 @@ static void on_chain_changed(ChainWatch *w, void *userdata) {
                 set_running_status(m);
         manager_metrics_changed(m);
         ready_watch_look(m->ready_watch);
+        manager_height_chain_changed(m);
 }
 
 /* A readiness result changed. */
@@ -325,8 +326,11 @@ static void on_started(Launcher *l, pid_t pid, void *userdata) {
                 /* Asked to stop while it was starting. */
                 m->state = STATE_SHUTTING_DOWN;
                 (void) launcher_stop(m->launcher, m->config->shutdown_grace);
-        } else
+        } else {
                 manager_height_started(m);
+                /* The chain's plan may have changed while it was starting. */
+                manager_height_chain_changed(m);
+        }
 }
 
 static void on_exited(Launcher *l, const DaemonExit *e, void *userdata) {

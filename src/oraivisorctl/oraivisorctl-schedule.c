@@ -21,13 +21,21 @@ void ctl_schedule_warn_governance(CtlInstall *i, const char *shown, int64_t heig
         const char *reason = NULL;
         if (chain_state_load_at(i->layout->root_fd, &s, &reason) < 0)
                 return;
+        /* What oraivisor then does: docs/chain-watch.md, "A governance plan and a scheduled upgrade". */
         for (size_t k = 0; k < s.n_upgrades; k++) {
                 const ScheduledUpgrade *g = &s.upgrades[k];
-                if (g->source != SCHEDULED_SOURCE_GOVERNANCE || g->height > height)
-                        continue;
+                if (g->source != SCHEDULED_SOURCE_GOVERNANCE || (s.height > 0 && g->height <= s.height))
+                        continue; /* past: carried out already */
                 _cleanup_free_ char *gn = ctl_escape(g->name);
-                log_warning("The chain's governance plan '%s' is at height %" PRId64 ", at or below %" PRId64 ": it wins, and upgrade '%s' is dropped as superseded once the plan is carried out.",
-                        strna(gn), g->height, height, shown);
+                if (g->height == height)
+                        log_warning("The chain's governance plan '%s' is at height %" PRId64 " too: it wins. oraivisor runs the node without --halt-height %" PRId64 " while the chain watcher knows of the plan, and upgrade '%s' is dropped as superseded once the plan is carried out.",
+                                strna(gn), g->height, height, shown);
+                else if (g->height < height)
+                        log_warning("The chain's governance plan '%s' at height %" PRId64 " comes first: upgrade '%s' then replaces the version it installs, at height %" PRId64 "; make sure '%s' is built for the chain after '%s'.",
+                                strna(gn), g->height, shown, height, shown, strna(gn));
+                else
+                        log_warning("The chain's governance plan '%s' at height %" PRId64 " comes after: version '%s' runs until then and must not carry the plan's upgrade handler (the SDK stops such a binary at once, 'BINARY UPDATED BEFORE TRIGGER'); without it, oraivisor upgrades to '%s' at height %" PRId64 " as usual.",
+                                strna(gn), g->height, shown, strna(gn), g->height);
         }
 }
 

@@ -11,8 +11,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rpc"))
 from harness import Home, Run, base_env, ctl, fakechaind, kill_tree_by_home  # noqa: E402
 from test_chain_watch import StatusSocket, read_metrics  # noqa: E402
+import standin  # noqa: E402
 
 SCHEDULE = "scheduled-upgrades.json"
 
@@ -496,8 +498,9 @@ class TestGovernanceSameHeight(HeightTestCase):
         write_chain_state(self.home, 3, governance=("v2", 20))
         r = self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "20")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("The chain's governance plan 'v2' is at height 20, at or below 20: it wins, and upgrade 's3' "
-                      "is dropped as superseded once the plan is carried out.", r.stderr)
+        self.assertIn("The chain's governance plan 'v2' is at height 20 too: it wins. oraivisor runs the node without "
+                      "--halt-height 20 while the chain watcher knows of the plan, and upgrade 's3' is dropped as "
+                      "superseded once the plan is carried out.", r.stderr)
         os.unlink(os.path.join(self.home.root, "chain-state.json"))
         r = self.start(FAKECHAIN_PLANS="v2@20")
         self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
@@ -515,6 +518,265 @@ class TestGovernanceSameHeight(HeightTestCase):
         self.assertNotIn("--halt-height", self.args_line(text, "v2"))
         self.assertIsNone(self.schedule())
         self.stop(r)
+
+
+class NodeChain(standin.Chain):
+    """The RPC stand-in of the fake node itself: its height is the one fakechaind last committed (data/height)."""
+
+    def __init__(self, home, plan=None):
+        super().__init__(height=1, block_seconds=0.01, plan=plan)
+        self.home = home
+
+    def height(self):
+        try:
+            with open(self.home.data("height")) as f:
+                return max(1, int(f.read()))
+        except (OSError, ValueError):
+            return 1
+
+
+class TestGovernanceAndScheduleSdks(HeightTestCase):
+    """A governance plan v2 and an upgrade s3 scheduled without governance, on both generations of the SDK's
+    --halt-height: v0.47 (block H committed, then the halt; x/upgrade halts for a plan at the start of H, so
+    first) and v0.50.10+ (block H refused in FinalizeBlock before x/upgrade's PreBlocker sees the plan, H - 1
+    the last committed). fakechaind-v3 (s3) has no handler for v2: at v2's height it halts for it too."""
+
+    SDKS = ("v0.47", "v0.50.10")
+
+    def setUp(self):
+        self.home = Home(upgrades=("v2",))
+        self.chain = None
+        self.srv = None
+
+    def tearDown(self):
+        kill_tree_by_home(self.home)
+        if self.srv:
+            standin.stop(self.srv)
+        self.home.cleanup()
+
+    def each_sdk(self):
+        """Each SDK generation in a home of its own."""
+        for i, sdk in enumerate(self.SDKS):
+            if i:
+                self.tearDown()
+                self.setUp()
+            yield sdk
+
+    def rpc(self, plan):
+        self.chain = NodeChain(self.home, plan)
+        self.srv = standin.start(self.chain)
+        return f"http://127.0.0.1:{self.srv.port}"
+
+    def starts(self, text, version):
+        return [m.start() for m in re.finditer(f"fakechaind {version} starting ", text)]
+
+    def assertDataOnlyTheNodes(self, plan_height, *upgrades):
+        """data/ holds what the node wrote, nothing else: its height, x/upgrade's upgrade-info.json, and the
+        log of its pre-upgrade command, which each upgrade ran once: upgrades (the new versions), in order."""
+        self.assertEqual(sorted(os.listdir(self.home.data())),
+                         ["height", "pre-upgrade.count", "pre-upgrade.log", "upgrade-info.json"])
+        with open(self.home.data("pre-upgrade.log")) as f:
+            self.assertEqual([line.split()[0] for line in f.read().splitlines()], list(upgrades))
+        with open(self.home.data("upgrade-info.json")) as f:
+            self.assertEqual(json.load(f), {"name": "v2", "time": "0001-01-01T00:00:00Z", "height": plan_height,
+                                            "info": ""})
+
+    def assertGovernanceOnly(self, text, height):
+        """v1 met the plan at its height and was upgraded to v2 once; s3 was never run."""
+        v1 = text[self.starts(text, "v1")[-1]:self.starts(text, "v2")[0]]
+        self.assertIn(f'UPGRADE "v2" NEEDED at height: {height}', v1)
+        self.assertRegex(v1, rf"(committed state height={height - 1} |^fakechaind v1 starting \(.* height={height - 1} )")
+        self.assertNotIn(f"committed state height={height} ", v1)
+        self.assertNotIn("halting node per configuration", v1)
+        self.assertNotIn("halt per configuration", v1)
+        self.assertEqual(len(self.starts(text, "v2")), 1, text)
+        self.assertRegex(text, rf"fakechaind v2 starting \(version=v2 pid=\d+ uid=\d+ user=\S+ gid=\d+ height={height - 1} ")
+        self.assertEqual(self.starts(text, "v3"), [], text)
+        self.assertIn(f"Upgrade 's3' scheduled at height {height} is superseded by upgrade 'v2' at height {height} "
+                      "(a governance plan, which wins)", text)
+        self.assertNotIn("--halt-height", self.args_line(text, "v2"))
+        self.assertEqual(self.home.current(), "upgrades/v2")
+        self.assertIsNone(self.schedule())
+
+    def test_known_at_start_the_plan_wins_without_the_flag(self):
+        # The chain watcher knows v2 at 20 (its state file from an earlier run, and the node's RPC says so):
+        # the node never gets --halt-height 20; the plan is carried out at 20, s3 is dropped.
+        for sdk in self.each_sdk():
+            with self.subTest(sdk=sdk):
+                rpc = self.rpc(("v2", 20, ""))
+                write_chain_state(self.home, 1, governance=("v2", 20))
+                self.assertEqual(self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "20").returncode, 0)
+                r = self.start(FAKECHAIN_SDK=sdk, FAKECHAIN_PLANS="v2@20", ORAIVISOR_NODE_RPC=rpc,
+                               ORAIVISOR_CHAIN_POLL_INTERVAL="1s")
+                self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
+                self.assertTrue(r.wait_for("committed state height=22 "), r.text())
+                text = r.text()
+                self.assertIn("The chain's governance plan 'v2' is at height 20, where upgrade 's3' is scheduled (no "
+                              "governance): the plan wins, so fakechaind runs without --halt-height 20 and upgrades "
+                              "to 'v2' there as for any governance plan; 's3' is dropped as superseded then.", text)
+                self.assertEqual(len(self.starts(text, "v1")), 1, text)
+                self.assertNotIn("--halt-height", self.args_line(text, "v1"))
+                self.assertGovernanceOnly(text, 20)
+                self.stop(r)
+                self.assertDataOnlyTheNodes(20, "v2")
+
+    def test_learnt_while_running_restarts_without_the_flag(self):
+        # s3 at 120, the node started with --halt-height 120; then the chain's plan v2 at 120 appears (a proposal
+        # passed): the node is restarted without the flag and meets the plan at 120.
+        for sdk in self.each_sdk():
+            with self.subTest(sdk=sdk):
+                rpc = self.rpc(None)
+                self.assertEqual(self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "120").returncode, 0)
+                r = self.start(FAKECHAIN_SDK=sdk, FAKECHAIN_PLANS="v2@120", FAKECHAIN_BLOCK_INTERVAL="100",
+                               ORAIVISOR_NODE_RPC=rpc, ORAIVISOR_CHAIN_POLL_INTERVAL="1s")
+                self.assertTrue(r.wait_for("committed state height=5 "), r.text())
+                self.assertIn("--halt-height 120", self.args_line(r.text(), "v1"))
+                self.chain.plan = ("v2", 120, "")
+                self.assertTrue(r.wait_for("The chain's governance plan 'v2' is now at height 120, where upgrade 's3' is "
+                                           "scheduled: restarting fakechaind without --halt-height 120, so that the plan "
+                                           "is carried out there."), r.text())
+                self.assertTrue(r.wait_for("fakechaind v2 args:", timeout=60), r.text())
+                self.assertTrue(r.wait_for("committed state height=121 "), r.text())
+                text = r.text()
+                self.assertEqual(len(self.starts(text, "v1")), 2, text)
+                self.assertNotIn("--halt-height", self.args_line(text[self.starts(text, "v1")[1]:], "v1"))
+                self.assertGovernanceOnly(text, 120)
+                self.stop(r)
+                self.assertDataOnlyTheNodes(120, "v2")
+
+    def test_learnt_while_running_deferred_v05010(self):
+        # The same with ORAIVISOR_HEIGHT_RESTART=false: the node keeps --halt-height 80 and v0.50.10 refuses
+        # block 80; oraivisor sees the plan there and starts it again without the flag instead of carrying
+        # out s3, so that the plan is met at 80.
+        rpc = self.rpc(None)
+        self.assertEqual(self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "80").returncode, 0)
+        r = self.start(FAKECHAIN_SDK="v0.50.10", FAKECHAIN_PLANS="v2@80", FAKECHAIN_BLOCK_INTERVAL="100",
+                       ORAIVISOR_NODE_RPC=rpc, ORAIVISOR_CHAIN_POLL_INTERVAL="1s", ORAIVISOR_HEIGHT_RESTART="false")
+        self.assertTrue(r.wait_for("committed state height=5 "), r.text())
+        self.chain.plan = ("v2", 80, "")
+        self.assertTrue(r.wait_for("The chain's governance plan changed; fakechaind keeps its --halt-height until its "
+                                   "next start (ORAIVISOR_HEIGHT_RESTART=false)."), r.text())
+        self.assertTrue(r.wait_for("fakechaind refused block 80 (its --halt-height), and the chain's governance plan 'v2' "
+                                   "is at that height: starting it again without the flag, so that it upgrades to 'v2' "
+                                   "there; upgrade 's3' scheduled there is superseded.", timeout=60), r.text())
+        self.assertTrue(r.wait_for("fakechaind v2 args:", timeout=60), r.text())
+        self.assertTrue(r.wait_for("committed state height=81 "), r.text())
+        text = r.text()
+        first = text[:self.starts(text, "v1")[1]]
+        self.assertIn("halt per configuration height 80 time 0", first)
+        self.assertIn("committed state height=79 ", first)
+        self.assertNotIn("--halt-height", self.args_line(text[self.starts(text, "v1")[1]:], "v1"))
+        self.assertGovernanceOnly(text, 80)
+        self.stop(r)
+        self.assertDataOnlyTheNodes(80, "v2")
+
+    def test_cancelled_while_known_restarts_with_the_flag(self):
+        # The state file of an earlier run still has v2 at 100, but the chain has no plan any more (cancelled
+        # while oraivisor was down): the node starts without --halt-height 100, the first poll finds no plan,
+        # and it is restarted with the flag; s3 is carried out where the SDK stops.
+        rpc = self.rpc(None)
+        write_chain_state(self.home, 1, governance=("v2", 100))
+        self.assertEqual(self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "100").returncode, 0)
+        r = self.start(FAKECHAIN_SDK="v0.50.10", FAKECHAIN_BLOCK_INTERVAL="100", ORAIVISOR_NODE_RPC=rpc,
+                       ORAIVISOR_CHAIN_POLL_INTERVAL="1s")
+        self.assertTrue(r.wait_for("The chain's governance plan is no longer at height 100: restarting fakechaind with "
+                                   "--halt-height 100 for upgrade 's3' scheduled there (no governance)."), r.text())
+        self.assertTrue(r.wait_for("fakechaind v3 args:", timeout=100), r.text())
+        self.assertTrue(r.wait_for("committed state height=101 "), r.text())
+        text = r.text()
+        v1 = self.starts(text, "v1")
+        self.assertEqual(len(v1), 2, text)
+        self.assertNotIn("--halt-height", self.args_line(text, "v1"))
+        self.assertIn("--halt-height 100", self.args_line(text[v1[1]:], "v1"))
+        self.assertIn("fakechaind stopped before block 100 (the SDK refused it in FinalizeBlock) at its --halt-height 100: "
+                      "upgrade 's3' scheduled there (no governance) is due.", text)
+        self.assertEqual(self.home.current(), "upgrades/s3")
+        self.assertIsNone(self.schedule())
+        self.stop(r)
+
+    def test_unknown_v0_50_10_scheduled_first_then_the_plan(self):
+        # No RPC: the plan is not known. v0.50.10 refuses block 20 before x/upgrade sees the plan: s3 is carried
+        # out at 19, and s3 (no handler for v2) meets the plan at 20, writes upgrade-info.json and halts:
+        # oraivisor upgrades again, to v2. Each upgrade once, each at its height.
+        self.assertEqual(self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "20").returncode, 0)
+        r = self.start(FAKECHAIN_SDK="v0.50.10", FAKECHAIN_PLANS="v2@20")
+        self.assertTrue(r.wait_for("fakechaind v2 args:", timeout=60), r.text())
+        self.assertTrue(r.wait_for("committed state height=22 "), r.text())
+        text = r.text()
+        self.assertIn("--halt-height 20", self.args_line(text, "v1"))
+        v1 = text[self.starts(text, "v1")[0]:self.starts(text, "v3")[0]]
+        self.assertIn("halt per configuration height 20 time 0", v1)
+        self.assertIn("committed state height=19 ", v1)
+        self.assertNotIn('UPGRADE "v2" NEEDED', v1)
+        self.assertIn("fakechaind stopped before block 20 (the SDK refused it in FinalizeBlock) at its --halt-height 20: "
+                      "upgrade 's3' scheduled there (no governance) is due.", text)
+        self.assertIn("Upgrade 's3' scheduled at height 20 is done", text)
+        self.assertEqual(len(self.starts(text, "v3")), 1, text)
+        self.assertNotIn("--halt-height", self.args_line(text, "v3"))
+        v3 = text[self.starts(text, "v3")[0]:self.starts(text, "v2")[0]]
+        self.assertRegex(v3, r"fakechaind v3 starting \(version=v3 pid=\d+ uid=\d+ user=\S+ gid=\d+ height=19 ")
+        self.assertIn('UPGRADE "v2" NEEDED at height: 20', v3)
+        self.assertNotIn("committed state", v3)
+        self.assertEqual(len(self.starts(text, "v2")), 1, text)
+        self.assertRegex(text, r"fakechaind v2 starting \(version=v2 pid=\d+ uid=\d+ user=\S+ gid=\d+ height=19 ")
+        self.assertEqual(self.home.current(), "upgrades/v2")
+        self.assertIsNone(self.schedule())
+        self.stop(r)
+        self.assertDataOnlyTheNodes(20, "v3", "v2")
+
+    def test_unknown_v0_47_the_plan_wins(self):
+        # No RPC, SDK v0.47: the node runs with --halt-height 20, but x/upgrade halts at the start of block 20
+        # for the plan, before the commit the flag waits for: the plan wins, s3 is dropped.
+        self.assertEqual(self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "20").returncode, 0)
+        r = self.start(FAKECHAIN_SDK="v0.47", FAKECHAIN_PLANS="v2@20")
+        self.assertTrue(r.wait_for("fakechaind v2 args:"), r.text())
+        self.assertTrue(r.wait_for("committed state height=22 "), r.text())
+        text = r.text()
+        self.assertIn("--halt-height 20", self.args_line(text, "v1"))
+        self.assertGovernanceOnly(text, 20)
+        self.stop(r)
+        self.assertDataOnlyTheNodes(20, "v2")
+
+    def test_plan_below_and_above_the_scheduled_height(self):
+        # Below: the plan at 10 first (the node halts for it whatever its flag), then s3 at 20 on v2.
+        # Above (s3 at 20, the plan at 30): s3 first, and s3 (no handler) meets the plan at 30.
+        cases = [(sdk, plan, first, second) for sdk in self.SDKS
+                 for plan, first, second in ((10, "v2", "v3"), (30, "v3", "v2"))]
+        for i, (sdk, plan, first, second) in enumerate(cases):
+            if i:
+                self.tearDown()
+                self.setUp()
+            with self.subTest(sdk=sdk, plan=plan):
+                rpc = self.rpc(("v2", plan, ""))
+                write_chain_state(self.home, 1, governance=("v2", plan))
+                c = self.ctl("add-upgrade", "s3", fakechaind("v3"), "--height", "20")
+                self.assertEqual(c.returncode, 0, c.stderr)
+                if plan < 20:
+                    self.assertIn("The chain's governance plan 'v2' at height 10 comes first: upgrade 's3' then replaces "
+                                  "the version it installs, at height 20; make sure 's3' is built for the chain after "
+                                  "'v2'.", c.stderr)
+                else:
+                    self.assertIn("The chain's governance plan 'v2' at height 30 comes after: version 's3' runs until "
+                                  "then and must not carry the plan's upgrade handler (the SDK stops such a binary at "
+                                  "once, 'BINARY UPDATED BEFORE TRIGGER'); without it, oraivisor upgrades to 'v2' at "
+                                  "height 30 as usual.", c.stderr)
+                r = self.start(FAKECHAIN_SDK=sdk, FAKECHAIN_PLANS=f"v2@{plan}", ORAIVISOR_NODE_RPC=rpc,
+                               ORAIVISOR_CHAIN_POLL_INTERVAL="1s")
+                self.assertTrue(r.wait_for(f"fakechaind {second} args:", timeout=60), r.text())
+                self.assertTrue(r.wait_for("committed state height=32 "), r.text())
+                text = r.text()
+                self.assertIn("--halt-height 20", self.args_line(text, "v1"))
+                self.assertNotIn("where upgrade 's3' is scheduled", text)
+                self.assertLess(self.starts(text, first)[0], self.starts(text, second)[0])
+                self.assertEqual((len(self.starts(text, "v2")), len(self.starts(text, "v3"))), (1, 1), text)
+                if first == "v2":
+                    self.assertIn("--halt-height 20", self.args_line(text, "v2"))
+                self.assertNotIn("--halt-height", self.args_line(text, second))
+                self.assertIn("Upgrade 's3' scheduled at height 20 is done", text)
+                self.assertEqual(self.home.current(), f"upgrades/{'s3' if second == 'v3' else 'v2'}")
+                self.assertIsNone(self.schedule())
+                self.stop(r)
+                self.assertDataOnlyTheNodes(plan, first, second)
 
 
 class TestReadiness(HeightTestCase):

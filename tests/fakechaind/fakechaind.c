@@ -66,7 +66,9 @@
  *     there (H itself is never committed): `ERR error in proxyAppConn.FinalizeBlock err="halt per
  *     configuration height H time 0" module=state`, CometBFT's `ERR CONSENSUS FAILURE!!! err="failed to apply
  *     block; error halt per configuration height H time 0" module=consensus`, and the process stays alive,
- *     silent (its consensus halted) until a signal.
+ *     silent (its consensus halted) until a signal. The refusal comes first in FinalizeBlock, before
+ *     x/upgrade's PreBlocker: a plan at H is neither announced nor applied by a node started with
+ *     --halt-height H on v0.50.10 (on the others the plan comes first).
  *   Every block: `finalizing commit of block height=N module=consensus` (CometBFT's consensus, before the
  *   block is executed), then `committed state height=N module=state` (after the app's Commit).
  *   SIGQUIT: a Go-style "SIGQUIT: quit" dump on stderr, exit FAKECHAIN_QUIT_EXIT (default 0).
@@ -1066,15 +1068,26 @@ _noreturn_ static void binary_updated_before_trigger(Fake *f, const Plan *p) {
         exit(2);
 }
 
+/* FinalizeBlock's checkHalt (v0.50: above H; v0.50.10: at or above H), its first step: before PreBlock,
+ * where x/upgrade meets its plan, so that a plan at the halt height is never seen by v0.50.10
+ * (baseapp/abci.go internalFinalizeBlock, x/upgrade/abci.go PreBlocker). */
+static void finalize_check_halt(Fake *f, uint64_t h) {
+        bool refused = (f->sdk == 2 && h > f->halt_height) || (f->sdk == 3 && h >= f->halt_height);
+        if (f->halt_height == 0 || !refused)
+                return;
+        char height[32];
+        snprintf(height, sizeof height, "%" PRIu64, h);
+        Field fields[] = {{"height", height, true}};
+        EMIT(f, LEVEL_INFO, "consensus", fields, "finalizing commit of block");
+        halt_in_finalize(f);
+}
+
 static void commit(Fake *f, uint64_t h) {
         char height[32];
 
         snprintf(height, sizeof height, "%" PRIu64, h);
         Field fields[] = {{"height", height, true}};
         EMIT(f, LEVEL_INFO, "consensus", fields, "finalizing commit of block");
-        /* FinalizeBlock's checkHalt (v0.50: above H; v0.50.10: at or above H). */
-        if (f->halt_height > 0 && ((f->sdk == 2 && h > f->halt_height) || (f->sdk == 3 && h >= f->halt_height)))
-                halt_in_finalize(f);
         bool halt = f->halt_height > 0 && f->sdk <= 2 && h >= f->halt_height;
         f->height = h;
         if (height_persist(f) < 0)
@@ -1259,6 +1272,7 @@ static int run_start(Fake *f) {
                 wait_until(f, next);
 
                 uint64_t h = f->height + 1;
+                finalize_check_halt(f, h);
                 const Plan *p = plan_scheduled(f, h);
                 if (p && p->height > h && f->strict && plan_known(f, p))
                         binary_updated_before_trigger(f, p);
