@@ -119,6 +119,7 @@ int chain_state_to_json(const ChainState *s, char **ret) {
         if (add(o, "version", json_object_new_int(CHAIN_STATE_VERSION)) < 0 ||
                 add(o, "rpc", json_object_new_string(strempty(s->rpc))) < 0 ||
                 add(o, "reachable", json_object_new_boolean(s->reachable)) < 0 ||
+                add(o, "reachable_since_usec", json_object_new_uint64(s->reachable_since)) < 0 ||
                 add(o, "height", json_object_new_int64(s->height)) < 0 ||
                 add(o, "height_time_usec", json_object_new_uint64(s->height_time)) < 0 ||
                 add(o, "block_time_usec", json_object_new_uint64(s->block_time)) < 0 ||
@@ -211,6 +212,9 @@ int chain_state_from_json(const char *data, size_t len, ChainState *ret, const c
                 return -EBADMSG;
         }
         s.height = (int64_t) h;
+        /* Optional (files written before it was kept have none). */
+        if (get_uint64(o, "reachable_since_usec", &s.reachable_since) < 0)
+                s.reachable_since = 0;
         json_object *list = get(o, "upgrades", json_type_array);
         if (!list) {
                 *ret_reason = "\"upgrades\" is not a list";

@@ -56,6 +56,7 @@ typedef struct ScheduledUpgrade {
 typedef struct ChainState {
         char *rpc; /* the RPC watched, as shown to the operator */
         bool reachable;
+        usec_t reachable_since; /* when reachable last changed (CLOCK_REALTIME); 0: unknown (older files) */
         int64_t height; /* 0: never read */
         usec_t height_time; /* the chain's time of that block */
         usec_t block_time; /* the average time per block; 0: unknown */

@@ -519,6 +519,7 @@ static void became_unreachable(ChainWatch *w, const char *why) {
                                 w->rpc.display, why);
                 w->reach = REACH_NO;
                 w->state.reachable = false;
+                w->state.reachable_since = now(CLOCK_REALTIME);
                 save(w, false);
         }
         poll_end(w);
@@ -531,6 +532,7 @@ static void became_reachable(ChainWatch *w) {
                 w->status.height, w->status.catching_up ? ", catching up" : "");
         w->reach = REACH_YES;
         w->state.reachable = true;
+        w->state.reachable_since = now(CLOCK_REALTIME);
 }
 
 static int on_data(Fetch *f, const void *p, size_t n, void *userdata) {

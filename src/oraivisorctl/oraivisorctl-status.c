@@ -4,7 +4,9 @@
  * daemon (under systemd: its unit, read from PID 1 over D-Bus; in exec mode: the holders of oraivisor's
  * lock in /proc), oraivisor and the upgrade it is running (its record), the last upgrade, the known plans
  * and whether their binaries are installed and ready (the check of `check`, with the current binary's, on
- * one loop), the backups and the room left for the next one, and warnings.
+ * one loop), what the chain watcher knows (chain-state.json: the chain's height, whether its RPC answers, and
+ * the plan approved on chain days before the node writes data/upgrade-info.json), the backups and the room
+ * left for the next one, and warnings.
  * Exit status 0 when the daemon runs and nothing needs attention, 3 otherwise. */
 
 #include <fcntl.h>
@@ -19,6 +21,8 @@
 #include "backup-list.h"
 #include "backup-name.h"
 #include "bus-util.h"
+#include "chain-schedule.h"
+#include "chain-state-file.h"
 #include "fd-util.h"
 #include "fs-util.h"
 #include "height-schedule-file.h"
@@ -54,6 +58,26 @@ typedef struct HeightState {
         char *not_ready; /* installed, but the readiness check failed: why */
 } HeightState;
 
+/* The chain watcher's oraivisor/chain-state.json: the chain, and the plan approved on chain. */
+typedef struct ChainView {
+        bool loaded;
+        ChainState state;
+        usec_t now; /* CLOCK_REALTIME, when it was read */
+        bool stale; /* oraivisor runs, the RPC answered, yet the file is not rewritten at each poll */
+        const ScheduledUpgrade *plan; /* the chain's plan still to come, when data/upgrade-info.json does not name it */
+        const ScheduledUpgrade *also; /* the chain's plan when data/upgrade-info.json names it too (shown once) */
+        char *folder;
+        int ready; /* 1 installed, 0 missing, <0 the name cannot be a folder */
+        bool downloadable; /* the info names a binary for this machine and downloads are allowed */
+        bool preparable; /* the info names a binary for this machine (prepare-upgrade can fetch it) */
+        char *not_ready; /* installed, but the readiness check failed: why */
+} ChainView;
+
+/* The file is rewritten at each poll while the RPC answers: older than this many poll intervals, plus the
+ * time a slow poll may take (each request is bounded to 15 s), while oraivisor runs: the watcher is stuck. */
+#define CHAIN_STALE_POLLS 3
+#define CHAIN_STALE_SLACK (60 * USEC_PER_SEC)
+
 typedef struct Status {
         Layout *layout;
         CtlVersions versions;
@@ -70,6 +94,7 @@ typedef struct Status {
         bool have_scheduled;
         HeightSchedule heights; /* scheduled-upgrades.json: upgrades at a height without governance */
         HeightState *height_states; /* one per heights.entries */
+        ChainView chain;
         bool holders_hidden; /* the lock is held, by processes we may not look into */
         BackupList backups;
         char **warnings;
@@ -93,6 +118,9 @@ static void status_done(Status *s) {
         free(s->not_checked);
         free(s->scheduled.folder);
         free(s->scheduled.not_ready);
+        chain_state_done(&s->chain.state);
+        free(s->chain.folder);
+        free(s->chain.not_ready);
         backup_list_done(&s->backups);
         strv_free(s->warnings);
 }
@@ -330,11 +358,142 @@ static void inspect_heights(Status *s) {
                         ctl_plan_binary_ready(s->layout, s->heights.entries[i].name, &s->height_states[i].folder);
 }
 
+/* "~2026-12-08 19:02 UTC, in ~2d4h" into buf: when the chain reaches u's height, as the watcher estimated it
+ * from the chain's pace ("~": an estimate); "time not estimated yet" while the pace is unknown. */
+static const char *chain_when(const ChainView *c, const ScheduledUpgrade *u, char *buf, size_t len) {
+        char a[FORMAT_APPROX_MAX], t[64] = "";
+        time_t secs = (time_t) MIN(u->estimated_at / USEC_PER_SEC, (usec_t) INT32_MAX * 1000);
+        struct tm tm;
+        if (u->estimated_at == 0 || u->estimated_at >= USEC_INFINITY - 1) {
+                snprintf(buf, len, "time not estimated yet");
+                return buf;
+        }
+        if (gmtime_r(&secs, &tm))
+                strftime(t, sizeof t, "%Y-%m-%d %H:%M UTC", &tm);
+        if (u->estimated_at <= c->now)
+                snprintf(buf, len, "~%s, due now", t);
+        else
+                snprintf(buf, len, "~%s, in ~%s", t, format_approx(a, sizeof a, u->estimated_at - c->now));
+        return buf;
+}
+
+/* What the chain watcher learnt (chain-state.json): the chain, whether the watcher is alive, and the plan
+ * approved on chain, days before the node writes data/upgrade-info.json at the height. The file is input
+ * like any other: a damaged one is one warning, names are escaped. */
+static void inspect_chain(Ctl *ctl, Status *s) {
+        ChainView *c = &s->chain;
+        const char *reason = NULL;
+        char span[FORMAT_TIMESPAN_MAX], when[160];
+
+        c->now = now(CLOCK_REALTIME);
+        int r = chain_state_load_at(s->layout->root_fd, &c->state, &reason);
+        if (r == -ENOENT)
+                return;
+        if (r == -ENOMEM)
+                return (void) log_oom();
+        if (r == -EBADMSG) {
+                warn(s, "'%s/" CHAIN_STATE_FILE "' is damaged (%s): what the chain watcher learnt is not shown; "
+                        "oraivisor writes it afresh at its next start.",
+                        s->layout->root, strna(reason));
+                c->state = (ChainState){};
+                return;
+        }
+        if (r < 0) {
+                warn(s, "'%s/" CHAIN_STATE_FILE "' cannot be read: %s.", s->layout->root, strerror(-r));
+                c->state = (ChainState){};
+                return;
+        }
+        c->loaded = true;
+
+        /* While the RPC answers, the watcher rewrites the file at every poll: an old one means it is stuck. */
+        if (s->oraivisor.running && ctl->config.node_rpc_off) {
+                c->stale = true;
+                warn(s, "'%s/" CHAIN_STATE_FILE "' is left from an earlier run: the chain watcher is off "
+                        "(ORAIVISOR_NODE_RPC=off), so what it says may be out of date; remove it.",
+                        s->layout->root);
+        } else if (s->oraivisor.running && c->state.reachable) {
+                usec_t since = MAX(c->state.updated, s->oraivisor.since), limit =
+                        CHAIN_STALE_POLLS * ctl->config.chain_poll_interval + CHAIN_STALE_SLACK;
+                if (c->now > since && c->now - since > limit) {
+                        c->stale = true;
+                        warn(s, "'%s/" CHAIN_STATE_FILE "' was last written %s ago, though oraivisor runs and "
+                                "polls the node's RPC every %s: the chain watcher is stuck or off; see oraivisor's "
+                                "log%s%s%s.",
+                                s->layout->root, format_timespan(span, sizeof span, c->now - c->state.updated),
+                                format_timespan(when, sizeof when, ctl->config.chain_poll_interval),
+                                ctl->instance ? " (journalctl -u oraivisor@" : "", strempty(ctl->instance),
+                                ctl->instance ? ".service)" : "");
+                }
+        }
+
+        /* The chain's plan, as the watcher acts on it (the first from governance; the chain has one at a time). */
+        const ScheduledUpgrade *u = chain_state_find(&c->state, SCHEDULED_SOURCE_GOVERNANCE, NULL);
+        if (!u || (c->state.height > 0 && u->height <= c->state.height))
+                return; /* none, or the chain is past it (the watcher drops it at its next poll) */
+        /* The plan the current version was activated by is done, not scheduled (as inspect_plans()). */
+        const CtlVersion *cur = ctl_versions_current(&s->versions);
+        if (cur && cur->plan && streq(cur->plan->name, u->name) && cur->plan->height == u->height)
+                return;
+        if (s->have_scheduled && streq(s->scheduled.plan->name, u->name) &&
+                (s->scheduled.plan->height == u->height || s->scheduled.plan->height == 0)) {
+                c->also = u; /* one plan, two sources: data/upgrade-info.json's entry says both */
+                return;
+        }
+
+        _cleanup_free_ char *name = esc(u->name), *folder = NULL;
+        r = upgrade_name_to_folder(u->name, &folder);
+        if (r == -ENOMEM)
+                return (void) log_oom();
+        if (r < 0) {
+                c->plan = u;
+                c->ready = r;
+                warn(s, "The upgrade '%s' approved on chain for height %" PRId64 " has a name that cannot be a "
+                        "folder (%s): oraivisor will refuse it.",
+                        strna(name), u->height, upgrade_name_error(r));
+                return;
+        }
+        folder = mfree(folder);
+        int ready = ctl_plan_binary_ready(s->layout, u->name, &folder);
+        if (ready == -ENOMEM)
+                return (void) log_oom();
+        if (cur && cur->folder && streq_ptr(folder, cur->folder))
+                return;
+        c->plan = u;
+        c->ready = ready;
+        c->folder = TAKE_PTR(folder);
+        _cleanup_(upgrade_plan_freep) UpgradePlan *plan = NULL;
+        if (upgrade_plan_new(u->name, u->height, NULL, u->info, &plan) < 0)
+                return (void) log_oom();
+        json_object *pj = ctl_plan_to_json(plan), *v;
+        c->preparable = pj && ((json_object_object_get_ex(pj, "binary_url", &v) && v) ||
+                                      (json_object_object_get_ex(pj, "manifest_url", &v) && v));
+        json_object_put(pj);
+        c->downloadable = c->preparable && ctl->config.allow_download;
+        if (c->ready != 0)
+                return; /* installed: the readiness check says whether it starts here (inspect_readiness()) */
+
+        chain_when(c, u, when, sizeof when);
+        _cleanup_free_ char *error = u->binary == BINARY_FAILED && u->binary_error ? esc(u->binary_error) : NULL;
+        if (c->downloadable && error)
+                warn(s, "The binary of the upgrade '%s' approved on chain for height %" PRId64 " (%s) is not "
+                        "installed, and oraivisor's download failed (%s); it tries again. Or install it now: "
+                        "oraivisorctl add-upgrade '%s' PATH.",
+                        strna(name), u->height, when, error, strna(name));
+        else if (!c->downloadable)
+                warn(s, "The binary of the upgrade '%s' approved on chain for height %" PRId64 " (%s) is not "
+                        "installed, and oraivisor will not download it: install it now: oraivisorctl add-upgrade "
+                        "'%s' PATH%s%s%s.",
+                        strna(name), u->height, when, strna(name),
+                        c->preparable ? ", or oraivisorctl prepare-upgrade '" : "",
+                        c->preparable ? strna(name) : "",
+                        c->preparable ? "' --info INFO (INFO: its \"info\" in oraivisorctl status --json)" : "");
+}
+
 /* Installed is not enough: the current binary, the planned upgrade's and those at a height must start on
  * this host (issue 17). The readiness check of `oraivisorctl check` and `list`, all at once. */
 static void inspect_readiness(Ctl *ctl, Status *s) {
         const CtlVersion *cur = ctl_versions_current(&s->versions);
-        size_t n = 2 + s->heights.n_entries;
+        size_t n = 3 + s->heights.n_entries; /* current, data/upgrade-info.json's, those at a height, the chain's */
         _cleanup_(credentials_done) Credentials creds = {};
         _cleanup_strv_free_ char **rels = NULL;
         _cleanup_free_ CtlCheck *checks = new0(CtlCheck, n);
@@ -352,6 +511,7 @@ static void inspect_readiness(Ctl *ctl, Status *s) {
         /* Their folders, kept in rels until the checks are done. */
         for (size_t i = 1; i < n; i++) {
                 const char *folder = i == 1 ? (s->have_scheduled && s->scheduled.ready > 0 ? s->scheduled.folder : NULL)
+                        : i == n - 1 ? (s->chain.plan && s->chain.ready > 0 ? s->chain.folder : NULL)
                         : s->height_states[i - 2].ready > 0 ? s->height_states[i - 2].folder
                                                             : NULL;
                 _cleanup_free_ char *rel = NULL;
@@ -389,13 +549,24 @@ static void inspect_readiness(Ctl *ctl, Status *s) {
                         _cleanup_free_ char *name = esc(s->scheduled.plan->name);
                         warn(s, "The binary of the planned upgrade '%s' is installed but will not start on this host: it %s.",
                                 strna(name), why);
+                } else if (i == n - 1) {
+                        char when[160];
+                        _cleanup_free_ char *name = esc(s->chain.plan->name);
+                        warn(s, "The binary of the upgrade '%s' approved on chain for height %" PRId64 " (%s) is "
+                                "installed but will not start on this host: it %s. Install a working build: "
+                                "oraivisorctl add-upgrade '%s' PATH --force, then oraivisorctl check '%s'.",
+                                strna(name), s->chain.plan->height,
+                                chain_when(&s->chain, s->chain.plan, when, sizeof when), why, strna(name),
+                                strna(name));
                 } else {
                         _cleanup_free_ char *name = esc(s->heights.entries[i - 2].name);
                         warn(s, "The binary of the upgrade '%s' at height %" PRId64 " is installed but will not start on this host: it %s.",
                                 strna(name), s->heights.entries[i - 2].height, why);
                 }
-                char **dst = i == 0 ? &s->current_not_ready : i == 1 ? &s->scheduled.not_ready
-                                                                     : &s->height_states[i - 2].not_ready;
+                char **dst = i == 0 ? &s->current_not_ready
+                        : i == 1    ? &s->scheduled.not_ready
+                        : i == n - 1 ? &s->chain.not_ready
+                                     : &s->height_states[i - 2].not_ready;
                 *dst = TAKE_PTR(why);
         }
         if (r < 0)
@@ -506,6 +677,53 @@ static json_object *proc_json(const Proc *p) {
         return o;
 }
 
+/* A scheduled upgrade's "binary": null for a name that cannot be a folder, else ready, not_ready or missing. */
+static json_object *binary_json(int ready, const char *not_ready) {
+        return ready < 0 ? NULL
+                         : json_object_new_string(not_ready ? "not_ready" : ready ? "ready" : "missing");
+}
+
+static json_object *sources_json(const char *a, const char *b) {
+        json_object *o = json_object_new_array();
+        if (o && a)
+                json_object_array_add(o, json_object_new_string(a));
+        if (o && b)
+                json_object_array_add(o, json_object_new_string(b));
+        return o;
+}
+
+/* What the chain watcher says of the plan approved on chain, added to its entry of "scheduled". */
+static void chain_plan_json(json_object *p, const ChainView *c, const ScheduledUpgrade *u) {
+        bool known = u->estimated_at > 0 && u->estimated_at < USEC_INFINITY - 1;
+        json_object_object_add(p, "estimated_at", known ? ctl_time_json(u->estimated_at) : NULL);
+        json_object_object_add(p, "estimated_left_usec",
+                known ? json_object_new_uint64(u->estimated_at > c->now ? u->estimated_at - c->now : 0) : NULL);
+        ctl_json_add_string(p, "info", u->info);
+        ctl_json_add_string(p, "chain_binary", binary_state_to_string(u->binary));
+        ctl_json_add_string(p, "chain_binary_error", u->binary_error);
+        json_object_object_add(p, "first_seen", ctl_time_json(u->first_seen));
+}
+
+static json_object *chain_json(const ChainView *c) {
+        if (!c->loaded)
+                return NULL;
+        const ChainState *cs = &c->state;
+        json_object *o = json_object_new_object();
+        if (!o)
+                return NULL;
+        ctl_json_add_string(o, "rpc", cs->rpc);
+        json_object_object_add(o, "reachable", json_object_new_boolean(cs->reachable));
+        json_object_object_add(o, "reachable_since", ctl_time_json(cs->reachable_since));
+        json_object_object_add(o, "height", cs->height > 0 ? json_object_new_int64(cs->height) : NULL);
+        json_object_object_add(o, "height_time", ctl_time_json(cs->height_time));
+        json_object_object_add(o, "block_time_usec", cs->block_time > 0 ? json_object_new_uint64(cs->block_time) : NULL);
+        json_object_object_add(o, "catching_up", json_object_new_boolean(cs->catching_up));
+        json_object_object_add(o, "updated", ctl_time_json(cs->updated));
+        json_object_object_add(o, "age_usec", json_object_new_uint64(c->now > cs->updated ? c->now - cs->updated : 0));
+        json_object_object_add(o, "stale", json_object_new_boolean(c->stale));
+        return o;
+}
+
 static int print_json(Ctl *ctl, Status *s) {
         json_object *o = json_object_new_object(), *v;
         if (!o)
@@ -576,16 +794,29 @@ static int print_json(Ctl *ctl, Status *s) {
                                                       : NULL);
                 ctl_json_add_string(p, "time", s->scheduled.plan->time);
                 ctl_json_add_string(p, "source", "data/" PLAN_FILE);
+                json_object_object_add(p, "sources", sources_json("data/" PLAN_FILE, s->chain.also ? "chain" : NULL));
                 ctl_json_add_string(p, "folder", s->scheduled.folder);
-                json_object_object_add(p, "binary",
-                        s->scheduled.ready < 0
-                                ? NULL
-                                : json_object_new_string(s->scheduled.not_ready ? "not_ready"
-                                                         : s->scheduled.ready   ? "ready"
-                                                                                : "missing"));
+                json_object_object_add(p, "binary", binary_json(s->scheduled.ready, s->scheduled.not_ready));
                 ctl_json_add_string(p, "binary_reason", s->scheduled.not_ready);
                 json_object_object_add(
                         p, "downloadable", json_object_new_boolean(s->scheduled.downloadable));
+                if (s->chain.also)
+                        chain_plan_json(p, &s->chain, s->chain.also);
+                json_object_array_add(a, p);
+        }
+        if (s->chain.plan) {
+                const ChainView *c = &s->chain;
+                json_object *p = json_object_new_object();
+                ctl_json_add_string(p, "name", c->plan->name);
+                json_object_object_add(p, "height", json_object_new_int64(c->plan->height));
+                ctl_json_add_string(p, "time", NULL);
+                ctl_json_add_string(p, "source", "chain");
+                json_object_object_add(p, "sources", sources_json("chain", NULL));
+                ctl_json_add_string(p, "folder", c->folder);
+                json_object_object_add(p, "binary", binary_json(c->ready, c->not_ready));
+                ctl_json_add_string(p, "binary_reason", c->not_ready);
+                json_object_object_add(p, "downloadable", json_object_new_boolean(c->downloadable));
+                chain_plan_json(p, c, c->plan);
                 json_object_array_add(a, p);
         }
         for (size_t i = 0; i < s->heights.n_entries; i++) {
@@ -595,17 +826,15 @@ static int print_json(Ctl *ctl, Status *s) {
                 ctl_json_add_string(p, "name", h->name);
                 json_object_object_add(p, "height", json_object_new_int64(h->height));
                 ctl_json_add_string(p, "source", "height");
+                json_object_object_add(p, "sources", sources_json("height", NULL));
                 ctl_json_add_string(p, "folder", hs->folder);
-                json_object_object_add(p, "binary",
-                        hs->ready < 0 ? NULL
-                                      : json_object_new_string(hs->not_ready ? "not_ready"
-                                                               : hs->ready   ? "ready"
-                                                                             : "missing"));
+                json_object_object_add(p, "binary", binary_json(hs->ready, hs->not_ready));
                 ctl_json_add_string(p, "binary_reason", hs->not_ready);
                 json_object_object_add(p, "halted", json_object_new_boolean(h->halted));
                 json_object_array_add(a, p);
         }
         json_object_object_add(o, "scheduled", a);
+        json_object_object_add(o, "chain", chain_json(&s->chain));
 
         a = json_object_new_array();
         for (size_t i = 0; i < s->backups.n_entries; i++) {
@@ -645,6 +874,37 @@ static void print_proc(Ctl *ctl, const char *label, const Proc *p, const char *e
         if (p->since > 0)
                 printf(" since %s", ctl_format_time(p->since, t, sizeof t));
         printf("%s\n", strempty(extra));
+}
+
+/* "Chain: height 1234000 (2026-12-06 19:40:02 UTC), in sync, ~5s a block" and the RPC's line, from the
+ * watcher's file; nothing when there is none. */
+static void print_chain(Ctl *ctl, Status *s) {
+        const ChainView *c = &s->chain;
+        const ChainState *cs = &c->state;
+        char t[CTL_TIME_MAX], span[FORMAT_TIMESPAN_MAX], a[FORMAT_APPROX_MAX];
+        if (!c->loaded)
+                return;
+        if (cs->height > 0) {
+                printf("%12s: height %" PRId64 " (%s), %s%s%s", "Chain", cs->height,
+                        ctl_format_time(cs->height_time, t, sizeof t),
+                        cs->catching_up ? ctl_ansi_yellow(ctl) : "", cs->catching_up ? "catching up" : "in sync",
+                        cs->catching_up ? ctl_ansi_normal(ctl) : "");
+                if (cs->block_time > 0)
+                        printf(", ~%s a block", format_approx(a, sizeof a, cs->block_time));
+                putchar('\n');
+        } else
+                printf("%12s: height not read yet\n", "Chain");
+        _cleanup_free_ char *rpc = esc(cs->rpc);
+        printf("%12s: %s %s%s%s", "Node RPC", strna(rpc), cs->reachable ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl),
+                cs->reachable ? "reachable" : "not reachable", ctl_ansi_normal(ctl));
+        if (cs->reachable_since > 0)
+                printf(" since %s", ctl_format_time(cs->reachable_since, t, sizeof t));
+        usec_t age = c->now > cs->updated ? (c->now - cs->updated) / USEC_PER_SEC * USEC_PER_SEC : 0;
+        printf("; %s written %s%s%s%s%s\n", CHAIN_STATE_FILE, age > 0 ? format_timespan(span, sizeof span, age) : "just now",
+                age > 0 ? " ago" : "",
+                c->stale ? ctl_ansi_yellow(ctl) : "",
+                c->stale ? ": stale (see below)" : !s->oraivisor.running ? " (oraivisor is not running: as last seen)" : "",
+                c->stale ? ctl_ansi_normal(ctl) : "");
 }
 
 static int print_human(Ctl *ctl, Status *s, bool ok) {
@@ -698,6 +958,8 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
                                         span, sizeof span, s->last->finished_usec - s->last->started_usec));
                 printf("; backup %s\n", s->last->backup_name ? s->last->backup_name : "none");
         }
+        print_chain(ctl, s);
+        char when[160];
         if (s->have_scheduled) {
                 _cleanup_free_ char *d = upgrade_plan_describe(s->scheduled.plan), *de = d ? esc(d) : NULL,
                                     *f = esc(s->scheduled.folder);
@@ -706,17 +968,39 @@ static int print_human(Ctl *ctl, Status *s, bool ok) {
                         : s->scheduled.ready               ? "ready"
                         : s->scheduled.downloadable        ? "missing (oraivisor will download it)"
                                                            : "missing";
-                printf("%12s: %s: binary %s%s%s (upgrades/%s)\n", "Scheduled", strna(de),
+                printf("%12s: %s%s%s%s: binary %s%s%s (upgrades/%s)\n", "Scheduled", strna(de),
+                        s->chain.also ? " (" : "",
+                        s->chain.also ? chain_when(&s->chain, s->chain.also, when, sizeof when) : "",
+                        s->chain.also ? "), in data/" PLAN_FILE " and approved on chain" : "",
                         s->scheduled.ready > 0 && !s->scheduled.not_ready ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl), state,
                         ctl_ansi_normal(ctl), f);
-        } else if (s->heights.n_entries == 0)
-                printf("%12s: none known (data/" PLAN_FILE ")\n", "Scheduled");
+        }
+        if (s->chain.plan) {
+                const ChainView *c = &s->chain;
+                _cleanup_free_ char *n = esc(c->plan->name), *f = esc(c->folder);
+                const char *state = c->ready < 0 ? "invalid name"
+                        : c->not_ready           ? "not ready (see below)"
+                        : c->ready               ? "ready"
+                        : c->plan->binary == BINARY_STAGING ? "missing (oraivisor is downloading it)"
+                        : c->plan->binary == BINARY_FAILED && c->downloadable ? "missing (download failed, see below)"
+                        : c->downloadable        ? "missing (oraivisor will download it)"
+                                                 : "missing";
+                printf("%12s: '%s' at height %" PRId64 " (%s), approved on chain: binary %s%s%s%s%s%s\n",
+                        s->have_scheduled ? "" : "Scheduled", strna(n), c->plan->height,
+                        chain_when(c, c->plan, when, sizeof when),
+                        c->ready > 0 && !c->not_ready ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl), state,
+                        ctl_ansi_normal(ctl), c->ready >= 0 ? " (upgrades/" : "", c->ready >= 0 ? strna(f) : "",
+                        c->ready >= 0 ? ")" : "");
+        }
+        if (!s->have_scheduled && !s->chain.plan && s->heights.n_entries == 0)
+                printf("%12s: none known (data/" PLAN_FILE "%s)\n", "Scheduled",
+                        s->chain.loaded ? ", the chain" : "");
         for (size_t i = 0; i < s->heights.n_entries; i++) {
                 const HeightUpgrade *h = &s->heights.entries[i];
                 const HeightState *hs = &s->height_states[i];
                 _cleanup_free_ char *n = esc(h->name);
                 printf("%12s: upgrade %s at height %" PRId64 " (oraivisorctl --height, no governance): binary %s%s%s\n",
-                        s->have_scheduled || i > 0 ? "" : "Scheduled", strna(n), h->height,
+                        s->have_scheduled || s->chain.plan || i > 0 ? "" : "Scheduled", strna(n), h->height,
                         hs->ready > 0 && !hs->not_ready ? ctl_ansi_green(ctl) : ctl_ansi_yellow(ctl),
                         hs->not_ready ? "not ready (see below)" : hs->ready > 0 ? "ready" : "missing",
                         ctl_ansi_normal(ctl));
@@ -769,6 +1053,7 @@ static int run(Ctl *ctl) {
         inspect_records(&s);
         inspect_plans(ctl, &s);
         inspect_heights(&s);
+        inspect_chain(ctl, &s);
         inspect_readiness(ctl, &s);
         inspect_backups(ctl, &s);
         judge(ctl, &s);
@@ -789,8 +1074,9 @@ const CtlCommand ctl_command_status = {
                 "lock);\n"
                 "whether oraivisor runs and which upgrade step it is at; the last upgrade; the planned "
                 "upgrades\n"
-                "(data/upgrade-info.json, and the upgrades at a height) and whether their binaries are ready; the "
-                "backups\n"
+                "(data/upgrade-info.json, the plan approved on chain with its estimated time, the upgrades at a\n"
+                "height) and whether their binaries are ready; the chain's height and whether the chain watcher\n"
+                "runs (oraivisor/chain-state.json); the backups\n"
                 "and the free space where they go; and what needs attention.\n"
                 "Exit status 0 when the daemon runs and nothing needs attention, 3 otherwise (as systemctl "
                 "status).",

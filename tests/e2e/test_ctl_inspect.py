@@ -449,6 +449,7 @@ class Status(InspectTestCase):
              "backup": "data-backup-v2-20261201T000000Z", "started_usec": 1764547200000000}))
         doc = self.ctl_json("status", want=NEEDS_ATTENTION)
         self.assertEqual(doc["scheduled"], [{"name": "v3", "height": 40, "time": None, "source": "data/upgrade-info.json",
+                                             "sources": ["data/upgrade-info.json"],
                                              "folder": "v3", "binary": "missing", "binary_reason": None,
                                              "downloadable": False}])
         # The listing of `oraivisorctl backups` (shared/backup-list): oldest first.

@@ -1424,16 +1424,29 @@ t_oraivisor_chain_watch_unix() {
         expect "STATUS= shows the upgrade" wait_for 10 status_has $i "running; watching for upgrade plans; upgrade v3 at height 21600 (~23h"
         expect "... binary missing" status_has $i "), binary missing"
         expect "the state file" sbx grep -q '"name":"v3"' $h/oraivisor/chain-state.json
+        # oraivisorctl -i status reads it: the plan approved on chain days ahead, its binary checked as the node's.
+        local o="$OUT/cw1.status"
+        ctl_status_json $i "$o"
+        expect "oraivisorctl -i $i status: status 3, the plan approved on chain, binary missing" \
+                test "$(cat "$o.rc") $(ctl_json "$o" '[(e["name"], e["height"], e["source"], e["binary"]) for e in d["scheduled"]]')" = \
+                "3 [('v3', 21600, 'chain', 'missing')]"
+        expect "... the chain through the socket, reachable, not stale" \
+                test "$(ctl_json "$o" 'd["chain"]["rpc"], d["chain"]["reachable"], d["chain"]["stale"]')" = "('unix://$s', True, False)"
+        expect "... a warning with the fix" grep -qF "install it now: oraivisorctl add-upgrade 'v3' PATH." "$o"
         sbx mkdir -p $h/oraivisor/upgrades/v3/bin
         sbx cp "$FK/fakechaind-v3" $h/oraivisor/upgrades/v3/bin/fakechaind
         expect "installed by hand: STATUS= says ready" wait_for 10 status_has $i "upgrade v3 at height 21600 (~23h"
         expect "... binary ready" wait_for 10 status_has $i "), binary ready"
+        expect "oraivisorctl -i $i status: binary ready" wait_for 15 ctl_shows $i "$o" '[e["binary"] for e in d["scheduled"]]' "['ready']"
         # Replaced by one whose `version` fails (checked under the unit, as DAEMON_USER): not ready, and why.
         printf '#!/bin/sh\necho "Error: unknown flag --foo" >&2\nexit 2\n' | sbx tee $h/oraivisor/upgrades/v3/bin/fakechaind >/dev/null
         expect "a 'not ready' event with its fields" wait_for 15 ov_event_has $i MESSAGE_ID=$MESSAGE_ID_SCHEDULED_NOT_READY \
                 ORAIVISOR_UPGRADE_NAME=v3 ORAIVISOR_UPGRADE_HEIGHT=21600 ORAIVISOR_UPGRADE_SOURCE=governance \
                 "Upgrade 'v3' scheduled on chain at height 21600 is not ready: its binary '$h/oraivisor/upgrades/v3/bin/fakechaind' will not start on this host: it \`version\` exited with status 2"
         expect "STATUS= says why" wait_for 10 status_has $i "), binary not ready: \`version\` exited with status 2"
+        expect "oraivisorctl -i $i status: binary not ready, checked as the node's" \
+                wait_for 15 ctl_shows $i "$o" '[(e["binary"], "exited with status 2" in e["binary_reason"]) for e in d["scheduled"]]' \
+                "[('not_ready', True)]"
         sbx cp "$FK/fakechaind-v3" $h/oraivisor/upgrades/v3/bin/fakechaind
         expect "fixed: a 'ready again' event" wait_for 15 ov_event_has $i MESSAGE_ID=$MESSAGE_ID_SCHEDULED_READY \
                 ORAIVISOR_UPGRADE_NAME=v3 "Upgrade 'v3' scheduled on chain at height 21600 is ready again"

@@ -9,7 +9,8 @@
 #include "chain-state.h"
 
 Test(chain_state, round_trip) {
-        ChainState s = { .rpc = strdup("unix:///run/oraid/rpc.sock"), .reachable = true, .height = 1234000,
+        ChainState s = { .rpc = strdup("unix:///run/oraid/rpc.sock"), .reachable = true,
+                         .reachable_since = 1764999000000000, .height = 1234000,
                          .height_time = 1765000000000000, .block_time = 5000000, .updated = 1765000001000000 };
         ScheduledUpgrade u = { .name = (char *) "v2 \"quoted\"", .height = 1234567, .info = (char *) "{\"binaries\":{}}",
                                .source = SCHEDULED_SOURCE_GOVERNANCE, .first_seen = 1, .estimated_at = 2,
@@ -28,6 +29,7 @@ Test(chain_state, round_trip) {
         cr_assert_eq(chain_state_from_json(json, strlen(json), &t, &reason), 0, "%s", reason);
         cr_expect_str_eq(t.rpc, s.rpc);
         cr_expect(t.reachable);
+        cr_expect_eq(t.reachable_since, 1764999000000000);
         cr_expect_eq(t.height, 1234000);
         cr_expect_eq(t.height_time, s.height_time);
         cr_expect_eq(t.block_time, 5000000);
@@ -66,6 +68,7 @@ Test(chain_state, readiness_optional_and_tolerant) {
                 cr_assert_eq(chain_state_from_json(ok[i], strlen(ok[i]), &t, &reason), 0, "%s", reason);
                 cr_expect_eq(t.upgrades[0].ready, READY_UNKNOWN);
                 cr_expect_null(t.upgrades[0].ready_reason);
+                cr_expect_eq(t.reachable_since, 0); /* absent in files of older versions */
                 chain_state_done(&t);
         }
 }
