@@ -18,6 +18,7 @@
 #include "fetch.h"
 #include "fs-util.h"
 #include "log.h"
+#include "manifest.h"
 #include "net-probe.h"
 #include "obtain.h"
 #include "string-util.h"
@@ -237,13 +238,23 @@ static void warn_missing(ChainWatch *w, ScheduledUpgrade *u) {
                 save(w, true);
                 return;
         }
+        /* prepare-upgrade fetches what the info names (taking the plan from chain-state.json): offered only
+         * when it names something. */
+        _cleanup_free_ char *url = NULL;
+        _cleanup_(manifest_freep) Manifest *m = NULL;
+        const char *reason = NULL;
+        int kind = plan_info_parse(u->info, &url, &m, &reason);
+        if (kind == -ENOMEM)
+                return (void) log_oom();
+        bool preparable = kind == PLAN_INFO_URL || kind == PLAN_INFO_MANIFEST;
         log_event(EVENT_UPGRADE_BINARY_MISSING, LOG_WARNING, 0, w->config->name, p, STRV_MAKE(field),
                 "Upgrade '%s' is scheduled at height %" PRIi64
                 ", %s, and its binary is not installed; downloads are off "
                 "(DAEMON_ALLOW_DOWNLOAD_BINARIES=false), so the node will stop there and stay down. Install "
                 "it now: "
-                "oraivisorctl add-upgrade '%s' PATH, or oraivisorctl prepare-upgrade '%s' --info '…'.",
-                u->name, u->height, when, u->name, u->name);
+                "oraivisorctl add-upgrade '%s' PATH%s%s%s.",
+                u->name, u->height, when, u->name, preparable ? ", or oraivisorctl prepare-upgrade '" : "",
+                preparable ? u->name : "", preparable ? "' (it fetches what the plan's info names)" : "");
         save(w, true);
 }
 

@@ -3,7 +3,8 @@
 /* oraivisorctl prepare-upgrade [NAME] [--info INFO]: fetches, verifies and installs a plan's binary ahead of
  * its height, through the code oraivisor runs at upgrade time (shared/obtain.c: the manifest, this
  * machine's entry, the checksums, the limits, the sandboxed unpack worker, the staging folder published by
- * one rename), on an sd-event loop. The plan is NAME with --info, else data/upgrade-info.json. It is an
+ * one rename), on an sd-event loop. The plan is NAME with --info, else data/upgrade-info.json, else the
+ * plan approved on chain that oraivisor's chain watcher knows (chain-state.json). It is an
  * operator's explicit request, so DAEMON_ALLOW_DOWNLOAD_BINARIES=false does not stop it; every other
  * download setting does apply. The install lock is taken for the publish only. */
 
@@ -15,6 +16,9 @@
 
 #include <systemd/sd-event.h>
 
+#include <inttypes.h>
+
+#include "chain-state-file.h"
 #include "fd-util.h"
 #include "fs-util.h"
 #include "lock.h"
@@ -166,8 +170,32 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(p->event, 0);
 }
 
-/* The plan: NAME with --info, else data/upgrade-info.json (whose name must be NAME when both are given). */
-static int load_plan(Ctl *ctl, Layout *l, UpgradePlan **ret, bool *ret_from_file) {
+/* The chain's governance plan as oraivisor's chain watcher last saw it (chain-state.json): the one named
+ * name, or with name NULL the only one. 1 and *ret, 0 none (no file, a damaged one: status says why), or
+ * -ENOMEM. */
+static int chain_plan(Layout *l, const char *name, UpgradePlan **ret) {
+        _cleanup_(chain_state_done) ChainState cs = {};
+        const char *reason = NULL;
+        if (chain_state_load_at(l->root_fd, &cs, &reason) < 0)
+                return 0;
+        const ScheduledUpgrade *found = NULL;
+        for (size_t i = 0; i < cs.n_upgrades; i++) {
+                const ScheduledUpgrade *u = &cs.upgrades[i];
+                if (u->source != SCHEDULED_SOURCE_GOVERNANCE || (name && !streq(u->name, name)))
+                        continue;
+                if (found)
+                        return 0; /* several and no name: which one is the operator's to say */
+                found = u;
+        }
+        if (!found)
+                return 0;
+        return upgrade_plan_new(found->name, found->height, NULL, found->info, ret) < 0 ? -ENOMEM : 1;
+}
+
+/* The plan: NAME with --info; else data/upgrade-info.json (whose name must be NAME when both are given);
+ * else the plan approved on chain that oraivisor's chain watcher knows (days before the node writes the
+ * file). *ret_source says which ("info", "upgrade-info.json", "chain"). */
+static int load_plan(Ctl *ctl, Layout *l, UpgradePlan **ret, const char **ret_source) {
         const char *name = ctl->n_args > 0 ? ctl->args[0] : NULL;
         _cleanup_free_ char *shown = name ? string_escape_for_log(name, strlen(name), NAME_SHOWN_MAX) : NULL;
         int r;
@@ -180,24 +208,41 @@ static int load_plan(Ctl *ctl, Layout *l, UpgradePlan **ret, bool *ret_from_file
                 r = upgrade_plan_new(name, 0, NULL, ctl->info, ret);
                 if (r < 0)
                         return log_oom(), CTL_EXIT_FAILURE;
-                *ret_from_file = false;
+                *ret_source = "info";
                 return CTL_EXIT_OK;
         }
 
-        _cleanup_(upgrade_plan_freep) UpgradePlan *plan = NULL;
+        _cleanup_(upgrade_plan_freep) UpgradePlan *plan = NULL, *chain = NULL;
         const char *reason = NULL;
         r = layout_read_plan_file(l, &plan, &reason);
+        if (r > 0 && (!name || streq(name, plan->name))) {
+                *ret = TAKE_PTR(plan);
+                *ret_source = "upgrade-info.json";
+                return CTL_EXIT_OK;
+        }
+        int k = chain_plan(l, name, &chain);
+        if (k < 0)
+                return log_oom(), CTL_EXIT_FAILURE;
+        if (k > 0 && r >= 0) {
+                _cleanup_free_ char *n = string_escape_for_log(chain->name, strlen(chain->name), NAME_SHOWN_MAX);
+                log_info("Upgrade '%s' at height %" PRId64 " as approved on chain ('%s/oraivisor/chain-state.json', oraivisor's chain watcher).",
+                        strna(n), chain->height, l->home);
+                *ret = TAKE_PTR(chain);
+                *ret_source = "chain";
+                return CTL_EXIT_OK;
+        }
         if (r == 0) {
                 if (!name)
                         return ctl_fail(CTL_EXIT_USAGE,
-                                "No plan to prepare: '%s/data/" PLAN_FILE "' does not exist. Give the plan "
-                                "with 'oraivisorctl prepare-upgrade NAME --info INFO' (INFO: the proposal's "
-                                "info, inline JSON or a manifest URL), or run it once the node has written "
-                                "its plan file.",
+                                "No plan to prepare: '%s/data/" PLAN_FILE "' does not exist and oraivisor's chain "
+                                "watcher knows of no plan approved on chain. Give the plan with 'oraivisorctl "
+                                "prepare-upgrade NAME --info INFO' (INFO: the proposal's info, inline JSON or a "
+                                "manifest URL), or run it once the node has written its plan file.",
                                 l->home);
                 return ctl_fail(CTL_EXIT_USAGE,
-                        "Upgrade '%s' has no plan here: '%s/data/" PLAN_FILE "' does not exist. Give its "
-                        "info: oraivisorctl prepare-upgrade %s --info INFO (inline JSON or a manifest URL).",
+                        "Upgrade '%s' has no plan here: '%s/data/" PLAN_FILE "' does not exist and the chain "
+                        "watcher knows of no such plan. Give its info: oraivisorctl prepare-upgrade %s --info INFO "
+                        "(inline JSON or a manifest URL).",
                         shown, l->home, shown);
         }
         if (r == -EBADMSG)
@@ -207,17 +252,11 @@ static int load_plan(Ctl *ctl, Layout *l, UpgradePlan **ret, bool *ret_from_file
                         l->home, strna(reason));
         if (r < 0)
                 return CTL_EXIT_FAILURE; /* logged, with the path */
-        if (name && !streq(name, plan->name)) {
-                _cleanup_free_ char *theirs =
-                        string_escape_for_log(plan->name, strlen(plan->name), NAME_SHOWN_MAX);
-                return ctl_fail(CTL_EXIT_USAGE,
-                        "'%s/data/" PLAN_FILE "' plans upgrade '%s', not '%s': run 'oraivisorctl "
-                        "prepare-upgrade %s', or give the other plan's info with --info.",
-                        l->home, strna(theirs), shown, strna(theirs));
-        }
-        *ret = TAKE_PTR(plan);
-        *ret_from_file = true;
-        return CTL_EXIT_OK;
+        _cleanup_free_ char *theirs = string_escape_for_log(plan->name, strlen(plan->name), NAME_SHOWN_MAX);
+        return ctl_fail(CTL_EXIT_USAGE,
+                "'%s/data/" PLAN_FILE "' plans upgrade '%s', not '%s': run 'oraivisorctl "
+                "prepare-upgrade %s', or give the other plan's info with --info.",
+                l->home, strna(theirs), shown, strna(theirs));
 }
 
 /* 75 while oraivisor runs an upgrade to this very folder: it obtains the binary itself. */
@@ -256,7 +295,7 @@ static const char *outcome_json(ObtainOutcome o) {
         }
 }
 
-static int print_result(Ctl *ctl, const Prepare *p, const UpgradePlan *plan, bool from_file,
+static int print_result(Ctl *ctl, const Prepare *p, const UpgradePlan *plan, const char *source,
         const char *folder, const char *binary) {
         _cleanup_free_ char *rel = NULL, *label = NULL, *shown = string_escape_for_log(plan->name, strlen(plan->name), 200);
         if (asprintf(&rel, "upgrades/%s", folder) < 0 || asprintf(&label, "Upgrade '%s'", strna(shown)) < 0)
@@ -267,9 +306,9 @@ static int print_result(Ctl *ctl, const Prepare *p, const UpgradePlan *plan, boo
                         return log_oom(), CTL_EXIT_FAILURE;
                 json_object_object_add(o, "name", json_object_new_string(plan->name));
                 json_object_object_add(o, "height",
-                        from_file && plan->height > 0 ? json_object_new_int64(plan->height) : NULL);
+                        !streq(source, "info") && plan->height > 0 ? json_object_new_int64(plan->height) : NULL);
                 json_object_object_add(
-                        o, "plan_source", json_object_new_string(from_file ? "upgrade-info.json" : "info"));
+                        o, "plan_source", json_object_new_string(source));
                 json_object_object_add(o, "folder", json_object_new_string(folder));
                 json_object_object_add(o, "binary", json_object_new_string(binary));
                 json_object_object_add(o, "result", json_object_new_string(outcome_json(p->outcome)));
@@ -311,8 +350,8 @@ static int run(Ctl *ctl) {
                 return CTL_EXIT_FAILURE; /* logged, with the path */
 
         _cleanup_(upgrade_plan_freep) UpgradePlan *plan = NULL;
-        bool from_file = false;
-        r = load_plan(ctl, l, &plan, &from_file);
+        const char *source = NULL;
+        r = load_plan(ctl, l, &plan, &source);
         if (r != CTL_EXIT_OK)
                 return r;
 
@@ -324,7 +363,7 @@ static int run(Ctl *ctl) {
         if (r == -ENOMEM)
                 return log_oom(), CTL_EXIT_FAILURE;
         if (r < 0)
-                return ctl_fail(from_file ? CTL_EXIT_FAILURE : CTL_EXIT_USAGE,
+                return ctl_fail(!streq(source, "info") ? CTL_EXIT_FAILURE : CTL_EXIT_USAGE,
                         "'%s' cannot be an upgrade's name: %s.", name, upgrade_name_error(r));
         /* Where oraivisor looks: the encoded folder, or a lower-cased one prepared for cosmovisor. */
         _cleanup_free_ char *folder = NULL;
@@ -398,7 +437,7 @@ static int run(Ctl *ctl) {
                 ret = ctl_fail(p.error == -EBUSY ? CTL_EXIT_BUSY : CTL_EXIT_FAILURE, "%s",
                         m ?: p.message ?: strerror(-p.error));
         } else
-                ret = print_result(ctl, &p, plan, from_file, folder, binary);
+                ret = print_result(ctl, &p, plan, source, folder, binary);
         free(p.message);
         return ret;
 }
@@ -411,7 +450,8 @@ const CtlCommand ctl_command_prepare_upgrade = {
                 "this machine's entry, checksums, archive limits, the sandboxed unpack worker) and installs it\n"
                 "as upgrades/<NAME>/bin/$DAEMON_NAME by one rename. INFO is the plan's info as written in the\n"
                 "proposal: inline JSON ({\"binaries\":{\"linux/amd64\":\"https://…?checksum=sha256:…\"}}) or a\n"
-                "manifest URL. Without --info the plan comes from $DAEMON_HOME/data/upgrade-info.json.\n"
+                "manifest URL. Without --info the plan comes from $DAEMON_HOME/data/upgrade-info.json, else from\n"
+                "the plan approved on chain that oraivisor's chain watcher knows (oraivisor/chain-state.json).\n"
                 "Works with DAEMON_ALLOW_DOWNLOAD_BINARIES=false (an explicit request); every other\n"
                 "download setting applies (DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM, ORAIVISOR_DOWNLOAD_*,\n"
                 "ORAIVISOR_ALLOW_FILE_URLS). An installed binary is left as it is (exit 0): remove the\n"

@@ -486,7 +486,7 @@ static void inspect_chain(Ctl *ctl, Status *s) {
                         strna(name), u->height, when, strna(name),
                         c->preparable ? ", or oraivisorctl prepare-upgrade '" : "",
                         c->preparable ? strna(name) : "",
-                        c->preparable ? "' --info INFO (INFO: its \"info\" in oraivisorctl status --json)" : "");
+                        c->preparable ? "' (it fetches what the plan's info names)" : "");
 }
 
 /* Installed is not enough: the current binary, the planned upgrade's and those at a height must start on

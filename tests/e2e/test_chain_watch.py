@@ -153,7 +153,8 @@ class TestWarnings(ChainWatchCase):
         self.assertTrue(r.wait_for("and its binary is not installed; downloads are off"), r.text())
         text = r.text()
         self.assertIn(f"Upgrade 'v2' is scheduled at height {height}, in ~2d", text)
-        self.assertIn("oraivisorctl add-upgrade 'v2' PATH, or oraivisorctl prepare-upgrade 'v2' --info", text)
+        # The plan's info names nothing to fetch: add-upgrade is the one fix offered.
+        self.assertIn("Install it now: oraivisorctl add-upgrade 'v2' PATH.", text)
         self.assertEqual(text.count("warning: Upgrade 'v2' is scheduled"), 1)
         self.wait_state(lambda s: s["upgrades"] and s["upgrades"][0]["warnings"] == ["at-once"])
         # A day before, an hour before, ten minutes before: one warning each.

@@ -185,6 +185,55 @@ class TestPrepare(PrepareTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("already installed", r.stdout)
 
+    def write_chain_state(self, *plans):
+        """oraivisor/chain-state.json as the chain watcher writes it (docs/chain-watch.md), with these
+        governance plans (name, height, info)."""
+        now = int(time.time() * 1000000)
+        ups = [{"name": n, "height": h, "info": i, "source": "governance", "first_seen_usec": now,
+                "estimated_at_usec": now + 86400 * 1000000, "binary": "missing", "ready": "unknown", "warnings": []}
+               for n, h, i in plans]
+        with open(os.path.join(self.home.root, "chain-state.json"), "w") as f:
+            json.dump({"version": 1, "rpc": "unix:///run/node.sock", "reachable": True, "height": 1000,
+                       "height_time_usec": now, "block_time_usec": 5000000, "catching_up": False,
+                       "updated_usec": now, "upgrades": ups}, f)
+
+    def test_from_the_plan_approved_on_chain(self):
+        # Days before the node writes upgrade-info.json, the chain watcher knows the plan: prepare-upgrade
+        # NAME (as its warning says) takes it from there.
+        self.write_chain_state(("v2", 21600, self.inline(self.archive_url())))
+        r = self.ctl("prepare-upgrade", "v2", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual((doc["name"], doc["height"], doc["plan_source"], doc["result"]),
+                         ("v2", 21600, "chain", "installed"))
+        self.assertIn("Upgrade 'v2' at height 21600 as approved on chain", r.stderr)
+        self.assertInstalled()
+
+    def test_chain_plan_without_name_only_when_alone(self):
+        self.write_chain_state(("v2", 21600, self.inline(self.archive_url())))
+        r = self.ctl("prepare-upgrade")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertInstalled()
+
+    def test_chain_plan_other_name_refused(self):
+        self.write_chain_state(("v2", 21600, self.inline(self.archive_url())))
+        r = self.ctl("prepare-upgrade", "v3")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(len(error_lines(r.stderr)), 1, r.stderr)
+        self.assertIn("the chain watcher knows of no such plan", r.stderr)
+        self.assertEqual(self.server.requests, [])
+        self.assertNothingInstalled()
+
+    def test_upgrade_info_json_wins_over_the_chain(self):
+        # The node's own file (written at the halt) is the plan; the chain's is the heads-up.
+        self.write_chain_state(("v2", 21600, "https://example.invalid/never?checksum=sha256:" + "0" * 64))
+        self.write_plan_file("v2", self.inline(self.archive_url()), height=1234)
+        r = self.ctl("prepare-upgrade", "v2", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual((doc["height"], doc["plan_source"]), (1234, "upgrade-info.json"))
+        self.assertInstalled()
+
     def test_hostile_name_escaped(self):
         # The name comes from the chain: its control characters never reach the terminal.
         self.write_plan_file("v2\x1b[2J\x07", self.inline(self.archive_url()))

@@ -1420,7 +1420,7 @@ t_oraivisor_chain_watch_unix() {
                 "Upgrade 'v3' is scheduled on chain at height 21600 (the chain is at 5000), in ~23h"
         expect "a warning that the binary is missing, with the fix" wait_for 10 ov_event_has $i \
                 MESSAGE_ID=$MESSAGE_ID_UPGRADE_BINARY_MISSING ORAIVISOR_UPGRADE_NAME=v3 ORAIVISOR_WARNING=day \
-                "Install it now: oraivisorctl add-upgrade 'v3' PATH, or oraivisorctl prepare-upgrade 'v3' --info '…'."
+                "Install it now: oraivisorctl add-upgrade 'v3' PATH."
         expect "STATUS= shows the upgrade" wait_for 10 status_has $i "running; watching for upgrade plans; upgrade v3 at height 21600 (~23h"
         expect "... binary missing" status_has $i "), binary missing"
         expect "the state file" sbx grep -q '"name":"v3"' $h/oraivisor/chain-state.json
