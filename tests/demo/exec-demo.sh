@@ -3,16 +3,18 @@
 # The exec-mode demo: oraivisor runs fakechaind v1 as a child process; at height 15 the chain announces
 # upgrade v2; oraivisor stops v1, switches current to upgrades/v2 and starts v2.
 set -euo pipefail
-build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$(find "$top/$build/destdir" -path '*/bin/oraivisor' | head -1)
+# The build folder, relative to the source tree (as `make demo-exec` gives it) or absolute.
+build=${1:-build}
+case $build in /*) ;; *) build=$top/$build ;; esac
+bin=$(find "$build/destdir" -path '*/bin/oraivisor' | head -1)
 [ -x "$bin" ] || { echo "no installed oraivisor under $build/destdir: run make demo" >&2; exit 1; }
 
 home=$(mktemp -d /tmp/oraivisor-demo.XXXXXX)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$home"' EXIT
 mkdir -p "$home/oraivisor/genesis/bin" "$home/oraivisor/upgrades/v2/bin"
-cp "$top/$build/tests/fakechaind/fakechaind-v1" "$home/oraivisor/genesis/bin/fakechaind"
-cp "$top/$build/tests/fakechaind/fakechaind-v2" "$home/oraivisor/upgrades/v2/bin/fakechaind"
+cp "$build/tests/fakechaind/fakechaind-v1" "$home/oraivisor/genesis/bin/fakechaind"
+cp "$build/tests/fakechaind/fakechaind-v2" "$home/oraivisor/upgrades/v2/bin/fakechaind"
 
 echo "== $home/oraivisor before:"
 (cd "$home/oraivisor" && find . -type f | sort)
