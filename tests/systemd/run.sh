@@ -2137,6 +2137,11 @@ if ldd "$BUILD/src/oraivisor/oraivisor" 2>/dev/null | grep -q libasan; then
         read -r -a SBX_ENV <<<"$san"
         sbx mkdir -p /run/systemd/system/oraivisor@.service.d
         printf '[Service]\nEnvironment=%s\n' "$san" | sbx tee /run/systemd/system/oraivisor@.service.d/sanitizer.conf >/dev/null
+        # And PID 1's own environment, which every unit started from now on inherits: the transient units
+        # of the readiness check too, which oraivisorctl -i starts with the node's environment as the
+        # unit's configuration gives it (its drop-ins' Environment= are not part of that view).
+        # shellcheck disable=SC2086
+        sbx systemctl set-environment $san
         sbx systemctl daemon-reload
         echo "sanitizer build: everything in the container runs with $san"
 fi
