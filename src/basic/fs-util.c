@@ -12,7 +12,9 @@
 #include "string-util.h"
 
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO put in a file's place (the node's home is not ours) would block the open until
+         * a writer came; it is refused below instead. Reads of a regular file ignore the flag. */
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
 

@@ -81,3 +81,14 @@ Test(fs_util, fdopendir_dup_of_a_closed_fd_is_ebadf) {
         cr_assert_null(fdopendir_dup(fd));
         cr_assert_eq(errno, EBADF);
 }
+
+/* A FIFO where a file is expected (a hostile node home): refused at once, not waited on for a writer. */
+Test(fs_util, read_file_at_refuses_a_fifo_without_blocking, .timeout = 10) {
+        _cleanup_close_ int dfd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cr_assert_geq(dfd, 0);
+        cr_assert_eq(mkfifoat(dfd, "state.json", 0644), 0);
+        char *data = NULL;
+        size_t size = 0;
+        cr_assert_eq(read_file_at(dfd, "state.json", 4096, &data, &size), -EBADFD);
+        cr_assert_null(data);
+}
